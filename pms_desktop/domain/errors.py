@@ -1,0 +1,122 @@
+"""The one error tree of the workstation.
+
+PmsError
+  UserError                  its message is safe to show a person as it is
+    ValidationError          field errors: {field name: message}; a form marks those fields
+    PermissionDenied         the policy refuses the acting user (already in the access log)
+    NotFound
+    ConflictError            a concurrent or contradictory change (double-booking, stale edit)
+    AuthenticationError      wrong password, code or account (deliberately vague)
+    AccountLocked            too many failures; carries when it unlocks
+    StoreError               the database cannot be opened or written
+      WrongKeyError          the key or recovery secret does not open the database
+      NotADatabaseError      the file is damaged or not ours; names the last good backup
+      SchemaTooNewError      written by a newer version of the application
+      DiskFullError          the write was rolled back, nothing half-written
+      KeyringUnavailable     no OS keyring; the recovery-secret path is offered instead
+  Cancelled                  silent: the user or a shutdown stopped the work
+
+Anything else raised is a bug: logged without patient data, shown as a calm generic dialog.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+
+class PmsError(Exception):
+    """Base of every error the application raises on purpose."""
+
+
+class UserError(PmsError):
+    """An error whose message is written for, and safe to show to, a person."""
+
+
+class ValidationError(UserError):
+    def __init__(self, field_errors: dict[str, str], message: str | None = None) -> None:
+        self.field_errors = dict(field_errors)
+        summary = message or "; ".join(f"{k}: {v}" for k, v in self.field_errors.items())
+        super().__init__(summary or "Some values are not valid.")
+
+
+class PermissionDenied(UserError):
+    def __init__(self, permission: str, message: str | None = None) -> None:
+        self.permission = permission
+        super().__init__(message or f"Your role does not allow this ({permission}).")
+
+
+class NotFound(UserError):
+    pass
+
+
+class ConflictError(UserError):
+    pass
+
+
+class AuthenticationError(UserError):
+    pass
+
+
+class AccountLocked(AuthenticationError):
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(
+            f"This account is locked after repeated failed sign-ins until {until:%H:%M} (UTC)."
+        )
+
+
+class StoreError(UserError):
+    pass
+
+
+class WrongKeyError(StoreError):
+    def __init__(self, path: Path | str, message: str | None = None) -> None:
+        self.path = Path(path)
+        super().__init__(
+            message
+            or f"The key does not open the clinic database {self.path}. The file was not changed."
+        )
+
+
+class NotADatabaseError(StoreError):
+    def __init__(self, path: Path | str, last_backup: Path | None = None) -> None:
+        self.path = Path(path)
+        self.last_backup = last_backup
+        hint = (
+            f" The last good backup is {last_backup}."
+            if last_backup
+            else " No backup was found in the data folder."
+        )
+        super().__init__(f"{self.path} is damaged or is not a clinic database.{hint}")
+
+
+class SchemaTooNewError(StoreError):
+    def __init__(self, found: str, known: str) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"This database was written by a newer version of the application (schema {found});"
+            f" this version knows schema {known}. Install the newer version to open it."
+        )
+
+
+class DiskFullError(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The disk is full: the last change was not saved and nothing was half-written. "
+            "Free some space and try again."
+        )
+
+
+class KeyringUnavailable(StoreError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "No secure key store (OS keyring) is available on this computer, so the database key"
+            " cannot be kept for you. Open the clinic with its recovery secret instead."
+            + (f" ({detail})" if detail else "")
+        )
+
+
+class Cancelled(PmsError):
+    """Silent: work stopped on request."""
