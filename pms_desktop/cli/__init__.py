@@ -1,0 +1,57 @@
+"""Command line of the workstation (the stable surface of DESIGN.md).
+
+Each command lives in its own module with ``register(subparsers)``; the module sets
+``func(args) -> int`` on its parser. User errors print one clear line and exit 1; nothing
+prints a traceback to a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from ..domain.errors import Cancelled, PmsError, UserError
+
+COMMAND_MODULES = ("demo", "backup", "keys", "audit", "report", "export", "enroll", "sync")
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "clinic-pms"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pms-desktop", description="Clinic practice management workstation.")
+    parser.add_argument("--data-dir", type=Path, default=None, help="clinic data folder (GUI)")
+    sub = parser.add_subparsers(dest="command")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from ..ui.app import run_gui
+
+        return run_gui(args.data_dir or DEFAULT_DATA_DIR)
+    try:
+        return int(args.func(args))
+    except Cancelled:
+        return 130
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except PmsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Accounts' secrets: password hashing and policy, TOTP. No database, no Qt."""

@@ -1,0 +1,193 @@
+"""The service core: unit of work, permission check, access log, outbox, operation registry.
+
+``@operation(permission, action)`` declares what an operation needs. The registry it fills is
+what the RBAC matrix test enumerates, so an operation without a declared permission cannot
+slip in unnoticed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.enums import AuditOutcome, OutboxOp
+from ..domain.errors import PermissionDenied
+from ..domain.permissions import BREAK_GLASS_GRANTS, Permission, allows
+from ..domain.session import StaffSession
+from ..store import audit_log, outbox
+from ..store.engine import translate_errors
+from ..store.models import BreakGlassGrant, SyncMixin
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    name: str
+    permission: Permission | None  # None: allowed to every signed-in user (e.g. own profile)
+    action: str
+    patient_scoped: bool
+
+
+REGISTRY: dict[str, OperationSpec] = {}
+
+
+@dataclass
+class ServiceCore:
+    """What every service needs: sessions, the clock, this workstation's id."""
+
+    sessions: sessionmaker[Session]
+    workstation_id: str
+    clock: Clock = utc_now
+    listeners: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def notify(self, topic: str, **info: Any) -> None:
+        """A "what changed" fact for open views (the UI turns it into a Qt signal)."""
+        for listener in list(self.listeners):
+            listener(topic, info)
+
+
+class UnitOfWork:
+    """One transaction: the work, its access-log entries and its outbox entries."""
+
+    def __init__(self, core: ServiceCore, session: Session, actor: StaffSession | None) -> None:
+        self.core = core
+        self.session = session
+        self.actor = actor
+        self.audited = False
+        self.break_glass_reason: str | None = None
+
+    def audit(
+        self,
+        action: str,
+        *,
+        outcome: AuditOutcome = AuditOutcome.SUCCESS,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        patient_id: str | None = None,
+        break_glass: bool = False,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        a = self.actor
+        self.audited = True
+        if self.break_glass_reason is not None and outcome == AuditOutcome.SUCCESS:
+            break_glass, reason = True, reason or self.break_glass_reason
+        audit_log.append(
+            self.session,
+            workstation_id=self.core.workstation_id,
+            at=self.core.now(),
+            user_id=a.user_id if a else None,
+            username=a.username if a else None,
+            role=a.role.value if a else None,
+            action=action,
+            outcome=outcome.value,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            patient_id=patient_id,
+            break_glass=break_glass,
+            reason=reason,
+            detail=detail,
+        )
+
+    def changed(self, row: SyncMixin, op: OutboxOp = OutboxOp.UPSERT) -> None:
+        self.session.flush()
+        outbox.record_change(self.session, row, user_id=self.actor.user_id if self.actor else None, op=op)
+
+
+def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession, patient_id: str) -> str | None:
+    grant = session.scalars(
+        select(BreakGlassGrant)
+        .where(
+            BreakGlassGrant.user_id == actor.user_id,
+            BreakGlassGrant.patient_id == patient_id,
+            BreakGlassGrant.expires_at > core.now(),
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+    ).first()
+    return grant.reason if grant else None
+
+
+@contextmanager
+def unit_of_work(core: ServiceCore, actor: StaffSession | None) -> Iterator[UnitOfWork]:
+    with translate_errors(), core.sessions() as session, session.begin():
+        yield UnitOfWork(core, session, actor)
+
+
+def operation(
+    permission: Permission | None,
+    action: str,
+    *,
+    patient_arg: str | None = None,
+    resource_type: str | None = None,
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Declare a service operation: its permission, its access-log action, its patient argument.
+
+    The wrapped function receives ``(self, uow, *args, **kwargs)``; the actor is ``uow.actor``.
+    A refusal is logged (in its own transaction, so that it survives) and raised.
+    The operation itself is responsible for its success entry only when it needs detail;
+    otherwise one is written for it.
+    """
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        name = fn.__qualname__
+        REGISTRY[name] = OperationSpec(name, permission, action, patient_arg is not None)
+
+        @functools.wraps(fn)
+        def wrapper(self: Any, actor: StaffSession, *args: Any, **kwargs: Any) -> T:
+            core: ServiceCore = self.core
+            patient_id = kwargs.get(patient_arg) if patient_arg else None
+            with unit_of_work(core, actor) as uow:
+                glass: str | None = None
+                allowed = permission is None or allows(actor.role, permission)
+                if not allowed and permission in BREAK_GLASS_GRANTS and patient_id:
+                    glass = _break_glass_reason(core, uow.session, actor, patient_id)
+                    allowed = glass is not None
+                if not allowed:
+                    uow.audit(
+                        action,
+                        outcome=AuditOutcome.REFUSED,
+                        resource_type=resource_type,
+                        patient_id=patient_id,
+                        detail={"permission": permission.value if permission else None},
+                    )
+                else:
+                    uow.break_glass_reason = glass
+                    result = fn(self, uow, *args, **kwargs)
+                    if not uow.audited:
+                        uow.audit(
+                            action,
+                            resource_type=resource_type,
+                            resource_id=_result_id(result),
+                            patient_id=patient_id,
+                        )
+            if not allowed:
+                raise PermissionDenied(permission.value if permission else "")
+            return result
+
+        wrapper.__operation__ = REGISTRY[name]  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _result_id(result: Any) -> str | None:
+    rid = getattr(result, "id", None)
+    return rid if isinstance(rid, str) else None

@@ -1,0 +1,19 @@
+"""Every service of the application, built on one core. Add a service here to expose it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import ServiceCore
+
+if TYPE_CHECKING:
+    from ..store.database import ClinicDatabase
+
+
+def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
+    from .clinic_setup import ClinicSetupService
+
+    services: dict[str, object] = {
+        "setup": ClinicSetupService(core),
+    }
+    return services

@@ -1,0 +1,146 @@
+"""Shared fixtures: an encrypted store made once from migrations and copied per test, a clinic
+with one signed-in actor per role, and helpers to add records.
+
+Secrets go to a keyring kept in a temporary folder (keyrings.alt's file backend under a
+per-session XDG_DATA_HOME), never to the real OS keyring. Qt runs offscreen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+_KEYRING_HOME = tempfile.mkdtemp(prefix="pms-test-keyring-")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+from pms_desktop.context import AppContext, build_context  # noqa: E402
+from pms_desktop.domain.enums import Role  # noqa: E402
+from pms_desktop.domain.session import StaffSession  # noqa: E402
+from pms_desktop.security.passwords import hash_password  # noqa: E402
+from pms_desktop.store.database import ClinicDatabase  # noqa: E402
+from pms_desktop.store.models import (  # noqa: E402
+    Patient,
+    PatientIdentifier,
+    PatientTelecom,
+    Practitioner,
+    StaffUser,
+)
+
+TEST_PASSWORD = "Correct-Staple-42-Horse"
+
+ROLE_USERS = {
+    Role.RECEPTION: ("rita", "Rita Reception"),
+    Role.CLINICIAN: ("drkelly", "Dr Siobhan Kelly"),
+    Role.PRACTICE_MANAGER: ("paul", "Paul Manager"),
+    Role.CLINIC_ADMIN: ("admin", "Alex Admin"),
+}
+TOTP_SECRETS = {role: f"JBSWY3DPEHPK3PX{i}" for i, role in enumerate(Role, start=2)}
+
+
+def _build_template(folder: Path) -> None:
+    db, _secret = ClinicDatabase.create(folder)
+    ctx = build_context(db)
+    setup = ctx.setup.create_clinic(  # type: ignore[attr-defined]
+        clinic_name="Riverside Test Clinic",
+        workstation_name="Front desk",
+        admin_username="admin",
+        admin_display_name="Alex Admin",
+        admin_password=TEST_PASSWORD,
+        timezone="Europe/Dublin",
+        currency="EUR",
+        locale="en_IE",
+    )
+    pw = hash_password(TEST_PASSWORD)
+    with db.sessions()() as s, s.begin():
+        prac = Practitioner(clinic_id=setup.clinic.id, prefix="Dr", given="Siobhan", family="Kelly",
+                            colour="#5b8def")
+        s.add(prac)
+        s.flush()
+        admin = s.get(StaffUser, setup.admin_user_id)
+        assert admin is not None
+        admin.totp_secret, admin.totp_enabled = TOTP_SECRETS[Role.CLINIC_ADMIN], True
+        for role, (username, name) in ROLE_USERS.items():
+            if role is Role.CLINIC_ADMIN:
+                continue
+            s.add(StaffUser(
+                clinic_id=setup.clinic.id, username=username, display_name=name, role=role.value,
+                practitioner_id=prac.id if role is Role.CLINICIAN else None, password_hash=pw,
+                totp_secret=TOTP_SECRETS[role], totp_enabled=True,
+            ))
+    db.checkpoint()
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("template") / "clinic"
+    _build_template(folder)
+    return folder
+
+
+@pytest.fixture
+def data_dir(template_dir: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the template clinic (same key: the keyring entry is shared)."""
+    target = tmp_path / "clinic"
+    shutil.copytree(template_dir, target, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+@pytest.fixture
+def ctx(data_dir: Path) -> Iterator[AppContext]:
+    context = build_context(ClinicDatabase.open(data_dir))
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def actors(ctx: AppContext) -> dict[Role, StaffSession]:
+    """One signed-in session per role (built directly: sign-in itself is tested elsewhere)."""
+    from sqlalchemy import select
+
+    out: dict[Role, StaffSession] = {}
+    with ctx.db.sessions()() as s:
+        for user in s.scalars(select(StaffUser)):
+            role = Role(user.role)
+            out[role] = StaffSession(
+                user_id=user.id, username=user.username, display_name=user.display_name,
+                role=role, workstation_id=ctx.core.workstation_id,
+                signed_in_at=datetime.now(UTC), practitioner_id=user.practitioner_id,
+            )
+    return out
+
+
+@pytest.fixture
+def make_patient(ctx: AppContext):  # type: ignore[no-untyped-def]
+    """Insert a patient row directly (for tests of other features than registration)."""
+    from sqlalchemy import select
+
+    from pms_desktop.store.models import Clinic
+
+    def make(given: str = "Mary", family: str = "Murphy", birth_date: date = date(1980, 5, 17),
+             phone: str | None = "087 123 4567", mrn: str | None = None, **extra: object) -> str:
+        with ctx.db.sessions()() as s, s.begin():
+            clinic_id = s.scalars(select(Clinic.id)).one()
+            p = Patient(clinic_id=clinic_id, given=given, family=family, birth_date=birth_date,
+                        sex=str(extra.pop("sex", "female")),
+                        phone_digits="".join(ch for ch in phone if ch.isdigit()) if phone else None,
+                        **extra)
+            s.add(p)
+            s.flush()
+            if phone:
+                s.add(PatientTelecom(patient_id=p.id, system="phone", use="mobile", value=phone,
+                                     digits="".join(ch for ch in phone if ch.isdigit())))
+            if mrn:
+                s.add(PatientIdentifier(patient_id=p.id, system="urn:clinic:mrn", label="MRN", value=mrn))
+            return p.id
+
+    return make
