@@ -1,0 +1,106 @@
+"""What routes share: the application context, the caller, the request body, the access record.
+
+Routes stay thin: they read input with these helpers, call one use case in a worker thread
+(``call``), and shape the answer. Who may do what is decided here and in ``auth/principal.py``,
+never inline in a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from sync_server.auth import service as auth
+from sync_server.auth.principal import Principal
+from sync_server.errors import Forbidden, UnsupportedMedia
+from sync_server.fhir.validate import parse_json
+from sync_server.settings import Settings
+from sync_server.store.db import Database
+
+T = TypeVar("T")
+ACCESS_KEY = "pms.access"
+_JSON_TYPES = ("application/json", "application/fhir+json", "text/json")
+
+
+@dataclass
+class AppContext:
+    """Built once by ``create_app``: the settings and the store connection."""
+
+    settings: Settings
+    db: Database
+    version: str
+
+
+@dataclass
+class AccessRecord:
+    """Filled in by routes, written by the access middleware (logs and server audit chain)."""
+
+    principal: Principal | None = None
+    interaction: str | None = None
+    resource_type: str | None = None
+    entities: list[str] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def access(request: Request) -> AccessRecord:
+    record = request.scope.get(ACCESS_KEY)
+    if not isinstance(record, AccessRecord):
+        record = AccessRecord()
+        request.scope[ACCESS_KEY] = record
+    return record
+
+
+async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking store work off the event loop."""
+    return await run_in_threadpool(func, *args, **kwargs)
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON: 415 for a non-JSON content type, 400 when malformed."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _JSON_TYPES:
+        raise UnsupportedMedia("send application/fhir+json or application/json")
+    return parse_json(await request.body())
+
+
+async def principal(request: Request) -> Principal:
+    """The authenticated caller (401 otherwise), recorded for the access log."""
+    who = await call(auth.authenticate, context(request).db,
+                     request.headers.get("authorization"))
+    access(request).principal = who
+    return who
+
+
+async def device(request: Request) -> Principal:
+    who = await principal(request)
+    if who.kind != "device":
+        raise Forbidden("this endpoint is for enrolled devices")
+    return who
+
+
+async def clinic_caller(request: Request) -> Principal:
+    """A device or a system client: a caller bound to one clinic."""
+    who = await principal(request)
+    if who.kind not in ("device", "system") or who.clinic_id is None:
+        raise Forbidden("this endpoint is for devices and system clients")
+    return who
+
+
+async def admin(request: Request) -> Principal:
+    who = await principal(request)
+    if who.kind != "admin":
+        raise Forbidden("this endpoint is for central admins")
+    return who
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

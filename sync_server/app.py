@@ -1,0 +1,57 @@
+"""The ASGI application: ``create_app(settings)`` builds it; nothing is built at import time.
+
+``factory()`` is the entry point of uvicorn worker processes (settings from the environment,
+see ``Settings.from_env``); the command line builds settings from its options instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+
+from fastapi import FastAPI
+
+from sync_server.api import admin_routes, auth_routes, errors, fhir_routes, health, sync_routes
+from sync_server.api.deps import AppContext
+from sync_server.api.middleware import BodyLimit, access_middleware
+from sync_server.settings import Settings
+from sync_server.store import migrate
+from sync_server.store.db import Database
+
+
+def _version() -> str:
+    try:
+        return package_version("clinic-pms")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A ready application on its own store connection (migrated first when asked)."""
+    db = Database(settings.database_url)
+    if settings.run_migrations:
+        migrate.upgrade(db.engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="pms-sync-server", version=_version(), lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.ctx = AppContext(settings=settings, db=db, version=_version())
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.middleware("http")(access_middleware)
+    for module in (health, auth_routes, sync_routes, admin_routes, fhir_routes):
+        app.include_router(module.router)
+    logging.getLogger("sync_server").setLevel(settings.log_level)
+    return app
+
+
+def factory() -> FastAPI:
+    """uvicorn ``--factory`` entry point for worker processes."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,125 @@
+"""Accept a workstation's audit upload: check the chain, keep it, and mirror it as AuditEvents.
+
+Checks, in order, each naming the offending ``seq``: every entry's hash recomputed (an edited
+entry: 422); entries consecutive and linked inside the upload (a gap or fork: 422); entries the
+server already acknowledged must be identical (a log cut back and rewritten: 409); the first new
+entry must follow the acknowledged head (a gap or fork against the server: 409). A broken upload
+is refused whole. Overlap with acknowledged entries is fine, so a retry after a lost answer works.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from sync_server.audit.audit_event import to_audit_event
+from sync_server.audit.chain import GENESIS_HASH, HEX64, canonical, entry_hash
+from sync_server.auth.principal import Principal
+from sync_server.errors import BadRequest, Conflict, PayloadTooLarge, Unprocessable
+from sync_server.store.clock import now_instant
+from sync_server.store.db import Database
+from sync_server.store.models import AuditEntry, AuditHead
+from sync_server.store.resources import ResourceWriter
+
+GENESIS_SEQS = (0, 1)
+_NAMESPACE = uuid.UUID("6f1d3f0e-7a53-4c8e-9a51-0b3c6e1f7d21")
+
+
+def upload(db: Database, principal: Principal, body: Any, *, max_entries: int
+           ) -> dict[str, Any]:
+    entries = _entries(body, max_entries)
+    _check_upload(entries)
+    clinic_id, device_id = str(principal.clinic_id), principal.id
+    with db.write() as session:
+        writer = ResourceWriter(session, clinic_id)  # the clinic lock comes first, always
+        head = session.execute(select(AuditHead).where(AuditHead.device_id == device_id)
+                               .with_for_update()).scalar_one_or_none()
+        fresh = _check_against_head(session, device_id, head, entries)
+        stamp = now_instant()
+        for entry in fresh:
+            session.add(AuditEntry(device_id=device_id, seq=entry["seq"], clinic_id=clinic_id,
+                                   hash=entry["hash"], prev_hash=entry["prev_hash"],
+                                   entry=canonical(entry), received_at=stamp))
+            event_id = str(uuid.uuid5(_NAMESPACE, f"{device_id}:{entry['seq']}"))
+            writer.save("AuditEvent", event_id, to_audit_event(entry, device_id, stamp), None)
+        if fresh:
+            last = fresh[-1]
+            if head is None:
+                head = AuditHead(device_id=device_id, clinic_id=clinic_id, seq=0, hash="",
+                                 updated_at=stamp)
+                session.add(head)
+            head.seq, head.hash, head.updated_at = last["seq"], last["hash"], stamp
+        result = {"accepted": len(fresh), "head": {"seq": head.seq, "hash": head.hash}
+                  if head else None}
+    return result
+
+
+def _entries(body: Any, max_entries: int) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
+        raise BadRequest("the body must be an object with a list of entries",
+                         expression="entries")
+    entries = body["entries"]
+    if not entries:
+        raise BadRequest("no entries to upload")
+    if len(entries) > max_entries:
+        raise PayloadTooLarge(f"at most {max_entries} entries per upload")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise BadRequest(f"entries[{index}] must be an object")
+        seq = entry.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**62:
+            raise BadRequest(f"entries[{index}].seq must be a non-negative integer")
+        for key in ("hash", "prev_hash"):
+            if not isinstance(entry.get(key), str) or not HEX64.match(entry[key]):
+                raise BadRequest(f"entries[{index}] (seq {seq}): {key} must be 64 hex digits")
+    return entries
+
+
+def _check_upload(entries: list[dict[str, Any]]) -> None:
+    previous: dict[str, Any] | None = None
+    for entry in entries:
+        seq = entry["seq"]
+        if entry["hash"] != entry_hash(entry):
+            raise Unprocessable(f"seq {seq}: hash does not match the entry's content "
+                                "(edited entry)", expression=f"seq {seq}")
+        if previous is not None:
+            if seq != previous["seq"] + 1:
+                raise Unprocessable(f"seq {seq}: gap or reorder after seq {previous['seq']}",
+                                    expression=f"seq {seq}")
+            if entry["prev_hash"] != previous["hash"]:
+                raise Unprocessable(f"seq {seq}: prev_hash does not match seq "
+                                    f"{previous['seq']} (fork)", expression=f"seq {seq}")
+        previous = entry
+
+
+def _check_against_head(session: Any, device_id: str, head: AuditHead | None,
+                        entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries not yet acknowledged, after checking the rest match what was."""
+    known_seq = head.seq if head else -1
+    old = [e for e in entries if e["seq"] <= known_seq]
+    if old:
+        stored = dict(session.execute(select(AuditEntry.seq, AuditEntry.hash).where(
+            AuditEntry.device_id == device_id,
+            AuditEntry.seq.between(old[0]["seq"], old[-1]["seq"]))).tuples().all())
+        for entry in old:
+            if stored.get(entry["seq"]) != entry["hash"]:
+                raise Conflict(f"seq {entry['seq']}: differs from the entry acknowledged "
+                               "before (log cut back or rewritten)", expression=f"seq {entry['seq']}")
+    fresh = [e for e in entries if e["seq"] > known_seq]
+    if not fresh:
+        return []
+    first = fresh[0]
+    if head is None:
+        if first["seq"] not in GENESIS_SEQS or first["prev_hash"] != GENESIS_HASH:
+            raise Conflict(f"seq {first['seq']}: the server holds nothing for this device; the "
+                           "first upload starts at seq 1 with prev_hash of 64 zeros (gap)",
+                           expression=f"seq {first['seq']}")
+    elif first["seq"] != head.seq + 1:
+        raise Conflict(f"seq {first['seq']}: gap after acknowledged seq {head.seq}",
+                       expression=f"seq {first['seq']}")
+    elif first["prev_hash"] != head.hash:
+        raise Conflict(f"seq {first['seq']}: prev_hash does not match acknowledged seq "
+                       f"{head.seq} (fork or rewritten log)", expression=f"seq {first['seq']}")
+    return fresh

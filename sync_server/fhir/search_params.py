@@ -1,0 +1,193 @@
+"""The search parameters the server supports, and how each is extracted from a resource.
+
+One table (``PARAMS``) drives three things: the index rows written with each version, the query
+parser, and the CapabilityStatement. Kinds: ``string`` (prefix match on a case- and
+accent-folded value), ``token`` (``[system|]code``), ``reference`` (``Type/id``) and ``date``
+(a UTC range). Pure functions: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sync_server.fhir.dates import HIGHEST, LOWEST, date_range
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: str
+    paths: tuple[str, ...]
+    target: str | None = None  # reference params: the only type they point at
+    where: tuple[str, str] | None = None  # keep only elements with this (key, value)
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    param: str
+    text: str | None = None
+    aux: str | None = None
+    low: str | None = None
+    high: str | None = None
+
+
+def _p(kind: str, *paths: str, target: str | None = None,
+       where: tuple[str, str] | None = None) -> Param:
+    return Param(kind, paths, target, where)
+
+
+_SUBJECT = {"patient": _p("reference", "subject", target="Patient"),
+            "subject": _p("reference", "subject"),
+            "encounter": _p("reference", "encounter", target="Encounter"),
+            "status": _p("token", "status")}
+
+PARAMS: dict[str, dict[str, Param]] = {
+    "Patient": {
+        "name": _p("string", "name.family", "name.given", "name.text", "name.prefix",
+                   "name.suffix"),
+        "family": _p("string", "name.family"),
+        "given": _p("string", "name.given"),
+        "birthdate": _p("date", "birthDate"),
+        "identifier": _p("token", "identifier"),
+        "phone": _p("token", "telecom", where=("system", "phone")),
+        "email": _p("token", "telecom", where=("system", "email")),
+        "gender": _p("token", "gender"),
+    },
+    "Practitioner": {
+        "name": _p("string", "name.family", "name.given", "name.text"),
+        "identifier": _p("token", "identifier"),
+    },
+    "Appointment": {
+        "date": _p("date", "start"),
+        "patient": _p("reference", "participant.actor", target="Patient"),
+        "practitioner": _p("reference", "participant.actor", target="Practitioner"),
+        "actor": _p("reference", "participant.actor"),
+        "status": _p("token", "status"),
+    },
+    "Encounter": {
+        **_SUBJECT,
+        "date": _p("date", "period"),
+        "practitioner": _p("reference", "participant.individual", target="Practitioner"),
+        "class": _p("token", "class"),
+        "encounter": _p("reference", "partOf", target="Encounter"),
+    },
+    "Observation": {
+        **_SUBJECT,
+        "code": _p("token", "code"),
+        "category": _p("token", "category"),
+        "date": _p("date", "effectiveDateTime", "effectivePeriod", "effectiveInstant"),
+    },
+    "DiagnosticReport": {
+        **_SUBJECT,
+        "code": _p("token", "code"),
+        "category": _p("token", "category"),
+        "date": _p("date", "effectiveDateTime", "effectivePeriod"),
+        "result": _p("reference", "result", target="Observation"),
+    },
+    "Invoice": {
+        "patient": _p("reference", "subject", target="Patient"),
+        "subject": _p("reference", "subject"),
+        "status": _p("token", "status"),
+        "date": _p("date", "date"),
+        "identifier": _p("token", "identifier"),
+    },
+    "AuditEvent": {
+        "date": _p("date", "recorded"),
+        "patient": _p("reference", "entity.what", target="Patient"),
+        "entity": _p("reference", "entity.what"),
+        "agent": _p("reference", "agent.who"),
+        "source": _p("reference", "source.observer"),
+        "action": _p("token", "action"),
+        "type": _p("token", "type"),
+    },
+}
+
+_PHONE_NOISE = re.compile(r"[\s\-().]")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form used for string search."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def normalise_phone(value: str) -> str:
+    return _PHONE_NOISE.sub("", value)
+
+
+def _walk(node: Any, parts: list[str]) -> Iterator[Any]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, parts)
+        return
+    if not parts:
+        yield node
+        return
+    if isinstance(node, dict) and parts[0] in node:
+        yield from _walk(node[parts[0]], parts[1:])
+
+
+def reference_key(reference: str) -> str | None:
+    """``Type/id`` of a literal reference (relative, absolute or versioned), else None."""
+    parts = [p for p in reference.split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) < 2 or not parts[-2][:1].isupper():
+        return None
+    return f"{parts[-2]}/{parts[-1]}"
+
+
+def extract(resource: dict[str, Any]) -> list[IndexRow]:
+    """Every index row of a resource, for the params of its type."""
+    rows: list[IndexRow] = []
+    for name, param in PARAMS.get(str(resource.get("resourceType")), {}).items():
+        for path in param.paths:
+            for value in _walk(resource, path.split(".")):
+                if param.where and not (isinstance(value, dict)
+                                        and value.get(param.where[0]) == param.where[1]):
+                    continue
+                rows.extend(_rows(name, param, value, path))
+    return rows
+
+
+def _rows(name: str, param: Param, value: Any, path: str) -> Iterator[IndexRow]:
+    if param.kind == "string" and isinstance(value, str):
+        yield IndexRow(name, text=fold(value)[:500])
+    elif param.kind == "token":
+        yield from _token_rows(name, value, phone=param.where == ("system", "phone"))
+    elif param.kind == "reference" and isinstance(value, dict):
+        key = reference_key(str(value.get("reference", "")))
+        if key and (param.target is None or key.startswith(param.target + "/")):
+            yield IndexRow(name, text=key[:500], aux=key.split("/", 1)[1][:500])
+    elif param.kind == "date":
+        bounds = _date_bounds(value)
+        if bounds:
+            yield IndexRow(name, low=bounds[0], high=bounds[1])
+
+
+def _token_rows(name: str, value: Any, *, phone: bool) -> Iterator[IndexRow]:
+    if isinstance(value, str):
+        yield IndexRow(name, text=value[:500])
+    elif isinstance(value, dict) and isinstance(value.get("coding"), list):
+        for coding in value["coding"]:
+            yield from _token_rows(name, coding, phone=phone)
+    elif isinstance(value, dict):
+        code = value.get("code", value.get("value"))
+        if isinstance(code, str):
+            system = value.get("system") if "code" in value or not phone else None
+            text = normalise_phone(code) if phone else code
+            yield IndexRow(name, text=text[:500],
+                           aux=system[:500] if isinstance(system, str) else None)
+
+
+def _date_bounds(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        return date_range(value)
+    if isinstance(value, dict) and ("start" in value or "end" in value):
+        start = date_range(str(value["start"])) if "start" in value else None
+        end = date_range(str(value["end"])) if "end" in value else None
+        return (start[0] if start else LOWEST, end[1] if end else HIGHEST)
+    return None

@@ -1,0 +1,92 @@
+"""Parse and validate incoming FHIR JSON with the R4B models of ``fhir.resources``.
+
+The validated model is only a check: the store keeps the client's own JSON (with ``meta`` set by
+the server) so that what a workstation sent is what it gets back, byte for byte in meaning.
+Error messages name the failing element but never echo input values (they may be patient data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
+
+from sync_server.errors import BadRequest, NotFound
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# Types a client may not store: containers, protocol resources and abstract bases.
+NOT_STORABLE = frozenset({"Resource", "DomainResource", "Bundle", "OperationOutcome",
+                          "CapabilityStatement", "Parameters"})
+
+
+@lru_cache(maxsize=256)
+def _model(resource_type: str) -> type[Resource] | None:
+    if not resource_type.isalpha() or not resource_type[:1].isupper():
+        return None
+    try:
+        cls = get_fhir_model_class(resource_type)
+    except (ValueError, KeyError, ImportError, AttributeError):
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, Resource) else None
+
+
+def is_resource_type(name: str) -> bool:
+    return _model(name) is not None
+
+
+def check_storable_type(resource_type: str) -> None:
+    """404 for a name that is no R4B resource or one the store does not keep."""
+    if _model(resource_type) is None or resource_type in NOT_STORABLE:
+        raise NotFound(f"resource type not supported: {resource_type[:64]}")
+
+
+def check_id(resource_id: str) -> None:
+    if not ID_PATTERN.match(resource_id):
+        raise BadRequest("invalid resource id (1-64 of A-Z a-z 0-9 - .)", expression="id")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a request body; malformed JSON is a 400."""
+    if not raw.strip():
+        raise BadRequest("the request body is empty")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BadRequest("malformed JSON") from exc
+
+
+def validate_resource(data: Any, expected_type: str | None = None) -> dict[str, Any]:
+    """Check ``data`` is a valid R4B resource (of ``expected_type`` when given) and return it."""
+    if not isinstance(data, dict):
+        raise BadRequest("a FHIR resource must be a JSON object")
+    resource_type = data.get("resourceType")
+    if not isinstance(resource_type, str):
+        raise BadRequest("resourceType is missing", expression="resourceType")
+    if expected_type is not None and resource_type != expected_type:
+        raise BadRequest(f"resourceType must be {expected_type}", expression="resourceType")
+    model = _model(resource_type)
+    if model is None:
+        raise BadRequest("unknown resourceType", expression="resourceType")
+    if "id" in data and (not isinstance(data["id"], str) or not ID_PATTERN.match(data["id"])):
+        raise BadRequest("invalid resource id", expression=f"{resource_type}.id")
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(_describe(resource_type, exc), expression=resource_type) from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise BadRequest(f"invalid {resource_type}") from exc
+    return data
+
+
+def _describe(resource_type: str, exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "invalid")).split("\n")[0][:200]
+        parts.append(f"{where}: {message}" if where else message)
+    return f"invalid {resource_type}: " + "; ".join(parts)

@@ -1,0 +1,204 @@
+"""ORM tables of the server's own schema (changed only through Alembic migrations).
+
+Times are UTC instants stored as fixed-width strings ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so that
+they sort and compare the same way on SQLite and PostgreSQL. Secrets are stored only as hashes.
+Every clinical table carries ``clinic_id`` first in its key: the tenant boundary.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(64)
+INSTANT = String(32)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Clinic(Base):
+    """A tenant. ``change_seq`` is the per-clinic counter row that writers lock first."""
+
+    __tablename__ = "clinics"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    revoked_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+    last_seen_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+
+
+class EnrolmentCode(Base):
+    __tablename__ = "enrolment_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    expires_at: Mapped[str] = mapped_column(INSTANT)
+    used_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+    device_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+
+
+class Admin(Base):
+    __tablename__ = "admins"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    last_totp_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SystemClient(Base):
+    __tablename__ = "system_clients"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    revoked_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+
+
+class AccessToken(Base):
+    """A short-lived bearer token issued to an admin or a system client."""
+
+    __tablename__ = "access_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(ID, index=True)
+    clinic_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[str] = mapped_column(INSTANT)
+
+
+class AuthAttempt(Base):
+    __tablename__ = "auth_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_auth_attempts_key_at", "key", "at"),)
+
+
+class ResourceCurrent(Base):
+    """The current version of each resource (a tombstone when deleted)."""
+
+    __tablename__ = "resources"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated: Mapped[str] = mapped_column(INSTANT)
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (Index("ix_resources_type_updated", "clinic_id", "resource_type",
+                            "last_updated"),)
+
+
+class ResourceVersion(Base):
+    """Every version ever stored; ``seq`` is the clinic's change sequence (unique per clinic)."""
+
+    __tablename__ = "resource_versions"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated: Mapped[str] = mapped_column(INSTANT)
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (UniqueConstraint("clinic_id", "seq", name="uq_versions_clinic_seq"),
+                      Index("ix_versions_type_updated", "clinic_id", "resource_type",
+                            "last_updated"))
+
+
+class SearchIndex(Base):
+    """Extracted search values: ``text`` is the normalised string, code or ``Type/id``."""
+
+    __tablename__ = "search_index"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clinic_id: Mapped[str] = mapped_column(ID)
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(ID)
+    param: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    aux: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    low: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+    high: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+    __table_args__ = (
+        Index("ix_search_value", "clinic_id", "resource_type", "param", "text"),
+        Index("ix_search_owner", "clinic_id", "resource_type", "resource_id"),
+    )
+
+
+class SyncChange(Base):
+    """The first answer given to each pushed change id, replayed verbatim."""
+
+    __tablename__ = "sync_changes"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    change_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    device_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+
+
+class AuditHead(Base):
+    """The last chain head acknowledged for each device."""
+
+    __tablename__ = "audit_heads"
+    device_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ID)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[str] = mapped_column(INSTANT)
+
+
+class AuditEntry(Base):
+    """A workstation's audit entry exactly as received (canonical JSON, hash included)."""
+
+    __tablename__ = "audit_entries"
+    device_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(ID, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[str] = mapped_column(INSTANT)
+
+
+class ServerAuditHead(Base):
+    """One row (id 1): the head of the server's own access chain, locked to append."""
+
+    __tablename__ = "server_audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ServerAuditEntry(Base):
+    __tablename__ = "server_audit"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,158 @@
+"""Push: apply a workstation's batch of changes, each atomically and idempotently.
+
+For every change the first answer is recorded with a hash of the change's body; a replay of the
+same change id with the same body gets that answer verbatim, with another body a ``rejected``
+answer with ``http_status`` 409 (not recorded). Each change runs in its own savepoint, so a
+rejected or conflicting change never blocks the others; the batch commits once at the end (a
+lost connection before that loses nothing: the client pushes again and nothing is duplicated).
+The wire shapes are documented in ``docs/sync-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sync_server.auth.principal import Principal
+from sync_server.errors import BadRequest, ClientError, PayloadTooLarge
+from sync_server.fhir.interactions import check_writable
+from sync_server.fhir.outcome import operation_outcome
+from sync_server.fhir.validate import check_id, validate_resource
+from sync_server.store.clock import now_instant
+from sync_server.store.db import Database
+from sync_server.store.models import SyncChange
+from sync_server.store.resources import ResourceWriter, Stored, dumps
+
+OPS = ("upsert", "delete")
+
+
+def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> dict[str, Any]:
+    changes = _changes(body, max_changes)
+    clinic_id = str(principal.clinic_id)
+    results = []
+    with db.write() as session:
+        writer = ResourceWriter(session, clinic_id)
+        for change_id, change in changes:
+            results.append(_one(writer, principal, change_id, change))
+    return {"results": results}
+
+
+def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
+    if not isinstance(body, dict) or not isinstance(body.get("changes"), list):
+        raise BadRequest("the body must be an object with a list of changes",
+                         expression="changes")
+    if len(body["changes"]) > max_changes:
+        raise PayloadTooLarge(f"at most {max_changes} changes per push")
+    out = []
+    for index, change in enumerate(body["changes"]):
+        if not isinstance(change, dict):
+            raise BadRequest(f"changes[{index}] must be an object")
+        try:
+            change_id = str(uuid.UUID(str(change.get("change_id"))))
+        except ValueError as exc:
+            raise BadRequest(f"changes[{index}].change_id must be a UUID",
+                             expression=f"changes[{index}].change_id") from exc
+        out.append((change_id, change))
+    return out
+
+
+def request_hash(change: dict[str, Any]) -> str:
+    body = {k: change.get(k) for k in ("resource_type", "resource_id", "op", "base_version",
+                                       "resource")}
+    body["base_version"] = _version_text(body["base_version"])
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _version_text(value: Any) -> Any:
+    """Versions travel as strings ("3"); an integer 3 means the same."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _one(writer: ResourceWriter, principal: Principal, change_id: str,
+         change: dict[str, Any]) -> dict[str, Any]:
+    session = writer.session
+    digest = request_hash(change)
+    seen = session.get(SyncChange, (writer.clinic_id, change_id))
+    if seen is not None:
+        if seen.request_hash == digest:
+            return dict(json.loads(seen.result))
+        return _rejected(change_id, change, 409, "conflict",
+                         "change_id was already used for a different change")
+    try:
+        with session.begin_nested():
+            result = _apply(writer, change_id, change)
+            _record(session, writer.clinic_id, principal, change_id, digest, result)
+    except ClientError as exc:
+        result = _rejected(change_id, change, exc.status, exc.code, exc.message)
+        with session.begin_nested():
+            _record(session, writer.clinic_id, principal, change_id, digest, result)
+    return result
+
+
+def _record(session: Session, clinic_id: str, principal: Principal, change_id: str,
+            digest: str, result: dict[str, Any]) -> None:
+    session.add(SyncChange(clinic_id=clinic_id, change_id=change_id, device_id=principal.id,
+                           request_hash=digest, result=dumps(result), created_at=now_instant()))
+    session.flush()
+
+
+def _fields(change: dict[str, Any]) -> tuple[str, str, str, int | None]:
+    rtype, rid, op = change.get("resource_type"), change.get("resource_id"), change.get("op")
+    if not isinstance(rtype, str) or not isinstance(rid, str):
+        raise BadRequest("resource_type and resource_id must be strings")
+    if op not in OPS:
+        raise BadRequest('op must be "upsert" or "delete"', expression="op")
+    check_writable(rtype)
+    check_id(rid)
+    base = _version_text(change.get("base_version"))
+    if base is not None and (not isinstance(base, str) or not base.isdigit() or len(base) > 9):
+        raise BadRequest("base_version must be null or a version such as \"3\"",
+                         expression="base_version")
+    return rtype, rid, op, int(base) if base is not None else None
+
+
+def _apply(writer: ResourceWriter, change_id: str, change: dict[str, Any]) -> dict[str, Any]:
+    rtype, rid, op, base = _fields(change)
+    resource = None
+    if op == "upsert":
+        resource = validate_resource(change.get("resource"), rtype)
+        if resource.get("id", rid) != rid:
+            raise BadRequest("resource.id differs from resource_id", expression="resource.id")
+    current = writer.current(rtype, rid)
+    current_version = current.version if current else None
+    if base != current_version:
+        return _conflict(change_id, rtype, rid, base, current)
+    if op == "delete" and current is None:
+        raise BadRequest("nothing to delete: the resource is not known")
+    if op == "delete" and current is not None and current.deleted:
+        return _applied(change_id, current)
+    return _applied(change_id, writer.save(rtype, rid, resource, current))
+
+
+def _applied(change_id: str, stored: Stored) -> dict[str, Any]:
+    return {"change_id": change_id, "status": "applied", "resource_type": stored.resource_type,
+            "resource_id": stored.resource_id, "version": str(stored.version),
+            "deleted": stored.deleted, "seq": stored.seq, "last_updated": stored.last_updated}
+
+
+def _conflict(change_id: str, rtype: str, rid: str, base: int | None,
+              current: Stored | None) -> dict[str, Any]:
+    return {"change_id": change_id, "status": "conflict", "resource_type": rtype,
+            "resource_id": rid, "base_version": None if base is None else str(base),
+            "current_version": str(current.version) if current else None,
+            "current_deleted": current.deleted if current else False,
+            "current": current.resource if current else None}
+
+
+def _rejected(change_id: str, change: dict[str, Any], status: int, code: str,
+              message: str) -> dict[str, Any]:
+    rtype, rid = change.get("resource_type"), change.get("resource_id")
+    return {"change_id": change_id, "status": "rejected",
+            "resource_type": rtype if isinstance(rtype, str) else None,
+            "resource_id": rid if isinstance(rid, str) else None,
+            "http_status": status, "outcome": operation_outcome(message, code=code)}
