@@ -14,6 +14,16 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
     from .clinic_setup import ClinicSetupService
 
     services: dict[str, object] = {
+        **_billing(core),
         "setup": ClinicSetupService(core),
     }
     return services
+
+
+def _billing(core: ServiceCore) -> dict[str, object]:
+    from .billing import BillingService
+    from .payments import PaymentsService
+    from .reports import ReportsService
+
+    return {"billing": BillingService(core), "payments": PaymentsService(core),
+            "reports": ReportsService(core)}
