@@ -16,6 +16,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
     services: dict[str, object] = {
         **_billing(core),
         "setup": ClinicSetupService(core),
+        **_clinical(core),
     }
     return services
 
@@ -27,3 +28,9 @@ def _billing(core: ServiceCore) -> dict[str, object]:
 
     return {"billing": BillingService(core), "payments": PaymentsService(core),
             "reports": ReportsService(core)}
+
+
+def _clinical(core: ServiceCore) -> dict[str, object]:
+    from .clinical import ClinicalService
+
+    return {"clinical": ClinicalService(core)}
