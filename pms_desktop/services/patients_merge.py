@@ -1,0 +1,104 @@
+"""Merging two records of one person, and undoing a merge.
+
+Every row that points at the merged record (appointments, encounters, notes, observations,
+invoices, payments, allergies, identifiers, ...) is re-pointed at the survivor. The tables are
+found from the schema itself (every ``patient_id`` foreign key to ``patient``), so a table added
+later is merged too. ``PatientMerge.moved`` keeps the ids per table so that an admin can revert.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Table, select, update
+
+from ..domain.errors import ConflictError, NotFound, ValidationError
+from ..store.models import Base, Patient, PatientMerge, SyncMixin
+from .base import UnitOfWork
+from .patients_dto import MergeInfo
+
+# Local bookkeeping that stays with the record it was made for.
+NOT_MOVED = {"patient_merge", "break_glass_grant"}
+
+
+def patient_tables() -> list[tuple[Table, type[Any] | None]]:
+    """Every table with a ``patient_id`` foreign key to patient, with its mapped class."""
+    classes = {m.local_table.name: m.class_ for m in Base.registry.mappers}
+    out = []
+    for table in Base.metadata.sorted_tables:
+        col = table.columns.get("patient_id")
+        if table.name in NOT_MOVED or col is None:
+            continue
+        if any(fk.column.table.name == "patient" for fk in col.foreign_keys):
+            out.append((table, classes.get(table.name)))
+    return out
+
+
+def _move(uow: UnitOfWork, table: Table, cls: type[Any] | None, ids: list[str], to: str) -> None:
+    if not ids:
+        return
+    if cls is not None and issubclass(cls, SyncMixin):
+        for row in uow.session.scalars(select(cls).where(cls.id.in_(ids))):
+            row.patient_id = to
+            uow.changed(row)
+    else:
+        uow.session.execute(update(table).where(table.c.id.in_(ids)).values(patient_id=to))
+
+
+def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
+    s = uow.session
+    if survivor_id == merged_id:
+        raise ValidationError({"merged_id": "Choose two different records."})
+    survivor, merged = s.get(Patient, survivor_id), s.get(Patient, merged_id)
+    if survivor is None or merged is None:
+        raise NotFound("One of the two patient records no longer exists.")
+    if not survivor.active or merged.merged_into_id:
+        raise ConflictError("Only two active records can be merged.")
+    moved: dict[str, list[str]] = {}
+    for table, cls in patient_tables():
+        ids = list(s.scalars(select(table.c.id).where(table.c.patient_id == merged_id)))
+        if ids:
+            moved[table.name] = ids
+            _move(uow, table, cls, ids, survivor_id)
+    # Identity (re-)pointed rows are loaded fresh from here on.
+    s.expire_all()
+    merged = s.get(Patient, merged_id)
+    assert merged is not None
+    merged.active, merged.merged_into_id = False, survivor_id
+    uow.changed(merged)
+    record = PatientMerge(survivor_id=survivor_id, merged_id=merged_id, merged_at=uow.core.now(),
+                          merged_by=uow.actor.user_id if uow.actor else "system", moved=json.dumps(moved))
+    s.add(record)
+    s.flush()
+    uow.changed(record)
+    return info(record)
+
+
+def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
+    s = uow.session
+    record = s.get(PatientMerge, merge_id)
+    if record is None:
+        raise NotFound("That merge was not found.")
+    if record.reverted_at is not None:
+        raise ConflictError("That merge was already undone.")
+    moved: dict[str, list[str]] = json.loads(record.moved)
+    tables = {t.name: (t, c) for t, c in patient_tables()}
+    for name, ids in moved.items():
+        if name in tables:
+            table, cls = tables[name]
+            _move(uow, table, cls, ids, record.merged_id)
+    s.expire_all()
+    record = s.get(PatientMerge, merge_id)
+    merged = s.get(Patient, record.merged_id) if record else None
+    assert record is not None and merged is not None
+    merged.active, merged.merged_into_id = True, None
+    uow.changed(merged)
+    record.reverted_at = uow.core.now()
+    record.reverted_by = uow.actor.user_id if uow.actor else None
+    uow.changed(record)
+    return info(record)
+
+
+def info(r: PatientMerge) -> MergeInfo:
+    return MergeInfo(r.id, r.survivor_id, r.merged_id, r.merged_at, json.loads(r.moved), r.reverted_at)

@@ -1,0 +1,148 @@
+"""Finding patients: the search box, recently opened patients and duplicate candidates.
+
+The search box goes through the FTS5 index ``patient_search`` (names, identifiers, phone
+digits; kept by triggers from migration 0002) with prefix matching, so that a query costs a
+few index probes whatever the size of the clinic. Dates of birth go through the birth-date
+index. Rows come back unordered and limited, and the few are sorted here: sorting every match
+of a one-letter prefix would not stay within the 10 ms budget.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ..domain.validation import age_on, parse_date, phone_digits, similar_names
+from ..store.models import AuditEntry, Patient, PatientIdentifier, PatientTelecom
+from .patients_dto import IDENTIFIER_KINDS, DuplicateCandidate, PatientDraft, PatientSummary
+
+_FTS = text(
+    "SELECT k.patient_id FROM patient_search s JOIN patient_search_key k ON k.k = s.rowid"
+    " JOIN patient p ON p.id = k.patient_id"
+    " WHERE patient_search MATCH :q AND p.active = 1 LIMIT :n"
+)
+_FTS_DOB = text(
+    "SELECT k.patient_id FROM patient_search s JOIN patient_search_key k ON k.k = s.rowid"
+    " JOIN patient p ON p.id = k.patient_id"
+    " WHERE patient_search MATCH :q AND p.active = 1 AND p.birth_date = :dob LIMIT :n"
+)
+_PHONE_LIKE = re.compile(r"^\+?[\d\s()\-./]+$")
+_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}$")
+
+
+def _term(token: str) -> str | None:
+    """One FTS5 prefix term; quoted, so punctuation cannot become query syntax."""
+    clean = token.replace('"', " ").strip()
+    return f'"{clean}"*' if any(ch.isalnum() for ch in clean) else None
+
+
+def plan_query(raw: str, today: date | None = None) -> tuple[str | None, date | None]:
+    """(FTS5 query or None, date of birth or None) for what was typed."""
+    s = raw.strip()
+    if not s:
+        return None, None
+    whole = parse_date(s, today) if (_DATE_LIKE.match(s) or (s.isdigit() and len(s) in (6, 8))) else None
+    if _PHONE_LIKE.match(s) and not _DATE_LIKE.match(s):
+        digits = phone_digits(s)
+        return (f'"{digits}"*' if digits else None), whole
+    dob: date | None = whole
+    terms: list[str] = []
+    for token in re.split(r"[\s,;]+", s):
+        if _DATE_LIKE.match(token) and (d := parse_date(token, today)) is not None:
+            dob = d
+        elif (t := _term(token)) is not None:
+            terms.append(t)
+    return (" AND ".join(terms) or None), dob
+
+
+def search_ids(session: Session, raw: str, limit: int, today: date | None = None) -> list[str]:
+    q, dob = plan_query(raw, today)
+    ids: list[str] = []
+    if q and dob and not raw.strip().isdigit():
+        ids = list(session.scalars(_FTS_DOB, {"q": q, "dob": dob, "n": limit}))
+        return ids
+    if dob:
+        ids = list(session.scalars(select(Patient.id).where(
+            Patient.birth_date == dob, Patient.active.is_(True)).limit(limit)))
+    if q:
+        seen = set(ids)
+        ids += [i for i in session.scalars(_FTS, {"q": q, "n": limit}) if i not in seen]
+    return ids[:limit]
+
+
+def summaries(session: Session, ids: Sequence[str], today: date | None = None) -> list[PatientSummary]:
+    """Summaries of these patients, sorted by surname then first name (three small queries)."""
+    if not ids:
+        return []
+    rows = session.execute(select(
+        Patient.id, Patient.given, Patient.family, Patient.birth_date, Patient.sex, Patient.active,
+    ).where(Patient.id.in_(ids))).all()
+    phones: dict[str, str] = {}
+    for pid, value in session.execute(select(PatientTelecom.patient_id, PatientTelecom.value).where(
+            PatientTelecom.patient_id.in_(ids), PatientTelecom.system == "phone").order_by(
+            PatientTelecom.rank.desc())):
+        phones[pid] = value
+    idents: dict[str, list[str]] = {}
+    for pid, label, value in session.execute(select(
+            PatientIdentifier.patient_id, PatientIdentifier.label, PatientIdentifier.value).where(
+            PatientIdentifier.patient_id.in_(ids)).order_by(PatientIdentifier.rank)):
+        idents.setdefault(pid, []).append(f"{label} {value}")
+    out = [PatientSummary(r.id, r.given, r.family, r.birth_date, age_on(r.birth_date, today), r.sex,
+                          phones.get(r.id, ""), ", ".join(idents.get(r.id, [])), bool(r.active))
+           for r in rows]
+    out.sort(key=lambda p: (p.family.casefold(), p.given.casefold(), p.birth_date))
+    return out
+
+
+def recent_ids(session: Session, user_id: str, limit: int) -> list[str]:
+    """Patients this user opened most recently, newest first, from the access log."""
+    seen: list[str] = []
+    for pid in session.scalars(select(AuditEntry.patient_id).where(
+            AuditEntry.user_id == user_id, AuditEntry.action == "patients.open",
+            AuditEntry.outcome == "success").order_by(AuditEntry.seq.desc()).limit(limit * 10)):
+        if pid and pid not in seen:
+            seen.append(pid)
+            if len(seen) == limit:
+                break
+    return seen
+
+
+def duplicate_candidates(
+    session: Session, draft: PatientDraft, exclude_id: str | None, today: date | None = None
+) -> list[DuplicateCandidate]:
+    """Possible existing records of the person being registered, with the reasons."""
+    reasons: dict[str, list[str]] = {}
+
+    def add(ids: Iterable[str], reason: str) -> None:
+        for pid in ids:
+            if pid != exclude_id and reason not in reasons.setdefault(pid, []):
+                reasons[pid].append(reason)
+
+    dob = draft.birth_date if isinstance(draft.birth_date, date) else parse_date(draft.birth_date or "", today)
+    if dob and (draft.family.strip() or draft.given.strip()):
+        same_day = session.execute(select(Patient.id, Patient.given, Patient.family).where(
+            Patient.birth_date == dob, Patient.active.is_(True))).all()
+        add((r.id for r in same_day if _names_match(draft, r.given, r.family)),
+            "Same date of birth and a similar name")
+    digits = phone_digits(draft.phone) if draft.phone else ""
+    if len(digits) >= 6:
+        add(session.scalars(select(PatientTelecom.patient_id).join(Patient).where(
+            PatientTelecom.digits == digits, Patient.active.is_(True))), "Same phone number")
+    for name, (system, label) in IDENTIFIER_KINDS.items():
+        value = getattr(draft, name).strip()
+        if value:
+            add(session.scalars(select(PatientIdentifier.patient_id).where(
+                PatientIdentifier.system == system, PatientIdentifier.value == value)), f"Same {label}")
+    found = {s.id: s for s in summaries(session, list(reasons), today)}
+    return [DuplicateCandidate(found[pid], tuple(r)) for pid, r in reasons.items() if pid in found]
+
+
+def _names_match(draft: PatientDraft, given: str, family: str) -> bool:
+    g, f = draft.given.strip(), draft.family.strip()
+    straight = similar_names(f, family) and (not g or similar_names(g, given) or g[:1].casefold() == given[:1].casefold())
+    swapped = bool(g) and similar_names(g, family) and similar_names(f, given)
+    return straight or swapped
