@@ -15,6 +15,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
 
     services: dict[str, object] = {
         **_billing(core),
+        **_reception(core),
         "setup": ClinicSetupService(core),
         **_clinical(core),
     }
@@ -28,6 +29,13 @@ def _billing(core: ServiceCore) -> dict[str, object]:
 
     return {"billing": BillingService(core), "payments": PaymentsService(core),
             "reports": ReportsService(core)}
+
+
+def _reception(core: ServiceCore) -> dict[str, object]:
+    from .patients import PatientsService
+    from .scheduling import SchedulingService
+
+    return {"patients": PatientsService(core), "scheduling": SchedulingService(core)}
 
 
 def _clinical(core: ServiceCore) -> dict[str, object]:
