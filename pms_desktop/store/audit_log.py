@@ -1,4 +1,11 @@
-"""Appending to and reading the access log table, inside the caller's transaction."""
+"""Appending to and reading the access log table, inside the caller's transaction.
+
+Besides the chain itself, ``append`` keeps a *high-water mark* (the highest sequence number
+ever written and its hash, in the ``setting`` table). It only ever moves forward along an
+unbroken chain: if someone deletes the last entries and the application goes on appending,
+the mark keeps naming the old head, whose hash no longer matches, so the verifier reports the
+cut even though the new tail chains correctly.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from ..audit.chain import GENESIS, entry_hash
 from ..domain.ids import new_id
-from .models import AuditEntry
+from .models import AuditEntry, Setting
+
+HIGH_WATER_KEY = "audit.high_water"
 
 
 def entry_dict(row: AuditEntry) -> dict[str, Any]:
@@ -82,8 +91,32 @@ def append(
     )
     row.hash = entry_hash(entry_dict(row))
     session.add(row)
+    _advance_high_water(session, seq, prev, row.hash)
     session.flush()
     return row
+
+
+def high_water(session: Session) -> tuple[int, str] | None:
+    """The highest (seq, hash) ever appended on an unbroken chain, or None before the first."""
+    mark = session.get(Setting, HIGH_WATER_KEY)
+    if mark is None:
+        return None
+    data = json.loads(mark.value)
+    return int(data["seq"]), str(data["hash"])
+
+
+def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: str) -> None:
+    mark = session.get(Setting, HIGH_WATER_KEY)
+    if mark is not None:
+        data = json.loads(mark.value)
+        # A new entry that does not extend the recorded head means the tail was cut: keep the
+        # old mark as the evidence the verifier will find.
+        if not (seq == int(data["seq"]) + 1 and prev_hash == data["hash"]):
+            return
+    else:
+        mark = Setting(key=HIGH_WATER_KEY, value="")
+        session.add(mark)
+    mark.value = json.dumps({"seq": seq, "hash": new_hash})
 
 
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:

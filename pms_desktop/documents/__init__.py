@@ -1,0 +1,1 @@
+"""PDFs (reportlab): invoices, receipts, day sheets, reports. No database, no Qt."""
