@@ -18,6 +18,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
         **_reception(core),
         "setup": ClinicSetupService(core),
         **_clinical(core),
+        **_accounts(core),
     }
     return services
 
@@ -29,6 +30,13 @@ def _billing(core: ServiceCore) -> dict[str, object]:
 
     return {"billing": BillingService(core), "payments": PaymentsService(core),
             "reports": ReportsService(core)}
+
+
+def _accounts(core: ServiceCore) -> dict[str, object]:
+    from .accounts import AccountsService
+    from .audit_service import AuditService
+
+    return {"accounts": AccountsService(core), "audit": AuditService(core)}
 
 
 def _reception(core: ServiceCore) -> dict[str, object]:
