@@ -46,7 +46,7 @@ ROLE_USERS = {
 TOTP_SECRETS = {role: f"JBSWY3DPEHPK3PX{i}" for i, role in enumerate(Role, start=2)}
 
 
-def _build_template(folder: Path) -> None:
+def _build_template(folder: Path) -> bytes:
     db, _secret = ClinicDatabase.create(folder)
     ctx = build_context(db)
     setup = ctx.setup.create_clinic(  # type: ignore[attr-defined]
@@ -78,20 +78,33 @@ def _build_template(folder: Path) -> None:
             ))
     db.checkpoint()
     db.close()
+    return db.key
 
 
 @pytest.fixture(scope="session")
-def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     folder = tmp_path_factory.mktemp("template") / "clinic"
-    _build_template(folder)
-    return folder
+    return folder, _build_template(folder)
 
 
 @pytest.fixture
-def data_dir(template_dir: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the template clinic (same key: the keyring entry is shared)."""
+def template_dir(_template: tuple[Path, bytes]) -> Path:
+    return _template[0]
+
+
+@pytest.fixture
+def data_dir(_template: tuple[Path, bytes], tmp_path: Path) -> Path:
+    """A fresh copy of the template clinic, with its own keyring entry (a test may rotate it)."""
+    from pms_desktop.domain.ids import new_id
+    from pms_desktop.store.keys import KeyInfo, KeyStore
+
+    source, key = _template
     target = tmp_path / "clinic"
-    shutil.copytree(template_dir, target, ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock"))
+    info = KeyInfo.load(target)
+    info.database_id = new_id()
+    info.save(target)
+    KeyStore().put(info.keyring_name, key)
     return target
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -55,3 +56,9 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug: one calm line, the stack only on request
+        if os.environ.get("PMS_DEBUG"):
+            raise
+        print(f"error: the command failed unexpectedly ({type(e).__name__}); nothing half-done was kept."
+              " Run with PMS_DEBUG=1 for details.", file=sys.stderr)
+        return 2

@@ -137,6 +137,7 @@ def operation(
     *,
     patient_arg: str | None = None,
     resource_type: str | None = None,
+    transactional: bool = True,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Declare a service operation: its permission, its access-log action, its patient argument.
 
@@ -144,6 +145,10 @@ def operation(
     A refusal is logged (in its own transaction, so that it survives) and raised.
     The operation itself is responsible for its success entry only when it needs detail;
     otherwise one is written for it.
+
+    ``transactional=False`` is for long work that must not hold the write lock (backups, key
+    rotation): the permission is checked (and a refusal logged) first, then the function gets
+    ``(self, actor, ...)`` and opens its own units of work, writing its own audit entries.
     """
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
@@ -168,7 +173,7 @@ def operation(
                         patient_id=patient_id,
                         detail={"permission": permission.value if permission else None},
                     )
-                else:
+                elif transactional:
                     uow.break_glass_reason = glass
                     result = fn(self, uow, *args, **kwargs)
                     if not uow.audited:
@@ -180,6 +185,8 @@ def operation(
                         )
             if not allowed:
                 raise PermissionDenied(permission.value if permission else "")
+            if not transactional:
+                return fn(self, actor, *args, **kwargs)
             return result
 
         wrapper.__operation__ = REGISTRY[name]  # type: ignore[attr-defined]

@@ -41,6 +41,8 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
+        # A wrong key is reported by our own error; SQLCipher's stderr log would only confuse.
+        cur.execute("PRAGMA cipher_log_level = NONE")
         cur.execute("SELECT count(*) FROM sqlite_master").fetchone()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
