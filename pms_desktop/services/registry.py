@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
+    from .backups import BackupService
     from .clinic_setup import ClinicSetupService
 
     services: dict[str, object] = {
@@ -19,6 +20,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
         "setup": ClinicSetupService(core),
         **_clinical(core),
         **_accounts(core),
+        "backups": BackupService(core, db),
     }
     return services
 
