@@ -1,0 +1,1 @@
+"""The appointment book, booking dialogs and the waiting room."""

@@ -1,0 +1,60 @@
+"""The application's look: one calm stylesheet for every screen, and the shared colours.
+
+Status colours are the first cue in the appointment book (the type's colour is the second);
+they are named here once so that the book, its legend, the waiting room and printouts agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QApplication
+
+STYLESHEET = Path(__file__).resolve().parent.parent / "resources" / "style.qss"
+
+ACCENT = "#1f6f8b"
+ALERT_RED = "#b3261e"
+TEXT = "#1d2733"
+MUTED = "#5f6b7a"
+GRID_LINE = "#e3e8ee"
+GRID_HOUR = "#c9d2dc"
+UNAVAILABLE = "#eceff3"
+NOW_LINE = "#d93025"
+
+STATUS_COLOURS: dict[str, str] = {
+    "booked": "#3d7cc9",
+    "arrived": "#2e9d5b",
+    "in-consultation": "#7b4fc4",
+    "completed": "#7d8a96",
+    "cancelled": "#c0392b",
+    "noshow": "#e07b1f",
+}
+STATUS_LABELS: dict[str, str] = {
+    "booked": "Booked",
+    "arrived": "Arrived",
+    "in-consultation": "In consultation",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "noshow": "Did not attend",
+}
+
+
+def status_colour(status: str) -> QColor:
+    return QColor(STATUS_COLOURS.get(status, "#7d8a96"))
+
+
+def stylesheet() -> str:
+    try:
+        return STYLESHEET.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion style (the same on every platform), a readable font size and the stylesheet."""
+    app.setStyle("Fusion")
+    font = QFont(app.font())
+    font.setPointSizeF(max(font.pointSizeF(), 10.0))
+    app.setFont(font)
+    app.setStyleSheet(stylesheet())
