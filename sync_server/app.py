@@ -29,16 +29,21 @@ def _version() -> str:
         return "0.1.0"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A ready application on its own store connection (migrated first when asked)."""
-    db = Database(settings.database_url)
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """A ready application on its own store connection (migrated first when asked).
+
+    ``database`` lets a caller share one connection pool between applications (the tests do);
+    the application then leaves disposing it to that caller.
+    """
+    db = database or Database(settings.database_url)
     if settings.run_migrations:
         migrate.upgrade(db.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        db.dispose()
+        if database is None:
+            db.dispose()
 
     app = FastAPI(title="pms-sync-server", version=_version(), lifespan=lifespan,
                   docs_url=None, redoc_url=None)

@@ -1,0 +1,50 @@
+"""Helpers shared by the server tests."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from sync_server.auth import service as auth
+from sync_server.settings import RateLimit, Settings
+from sync_server.store.db import Database
+
+warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
+from fastapi.testclient import TestClient  # noqa: E402
+
+PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": url, "auth_rate": RateLimit(burst=1000)}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def db_of(client: TestClient) -> Database:
+    db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
+    return db
+
+
+@dataclass
+class Tenant:
+    clinic_id: str
+    device_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def enrol_device(client: TestClient, clinic_id: str, name: str = "ws") -> Tenant:
+    code = auth.new_enrolment_code(db_of(client), clinic_id, 24)
+    response = client.post("/sync/enrol", json={"code": code, "device_name": name})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Tenant(clinic_id, body["device_id"], body["token"])
+
+
+def patient(family: str = "Smith", given: str = "Jo", **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", "name": [{"family": family, "given": [given]}], **extra}

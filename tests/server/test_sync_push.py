@@ -1,0 +1,160 @@
+"""Sync push: per-change results, idempotent replay, reused change ids, conflicts, races."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sync_server.auth.principal import Principal
+from sync_server.sync.push import push
+from tests.server.server_helpers import Tenant, db_of, patient
+
+
+def change(resource_id: str, base: str | None = None, op: str = "upsert",
+           resource: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    body = resource if resource is not None else patient(id=resource_id)
+    return {"change_id": str(uuid.uuid4()), "resource_type": "Patient",
+            "resource_id": resource_id, "op": op, "base_version": base,
+            "resource": body if op == "upsert" else None, **extra}
+
+
+def do_push(client: TestClient, tenant: Tenant, *changes: dict[str, Any]) -> list[dict]:
+    response = client.post("/sync/push", json={"changes": list(changes)}, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
+def test_new_then_update_then_delete(client: TestClient, clinic_a: Tenant) -> None:
+    pid = str(uuid.uuid4())
+    created, = do_push(client, clinic_a, change(pid))
+    assert created["status"] == "applied" and created["version"] == "1"
+    updated, = do_push(client, clinic_a, change(pid, "1", resource=patient("New", id=pid)))
+    assert updated["status"] == "applied" and updated["version"] == "2"
+    assert updated["seq"] > created["seq"]
+    deleted, = do_push(client, clinic_a, change(pid, "2", op="delete"))
+    assert deleted["status"] == "applied" and deleted["deleted"] is True
+    assert client.get(f"/fhir/Patient/{pid}", headers=clinic_a.headers).status_code == 410
+
+
+def test_replay_gets_the_first_answer(client: TestClient, clinic_a: Tenant) -> None:
+    pid = str(uuid.uuid4())
+    first_change = change(pid)
+    first = do_push(client, clinic_a, first_change)
+    do_push(client, clinic_a, change(pid, "1", resource=patient("Later", id=pid)))
+    replay = do_push(client, clinic_a, first_change)
+    assert replay == first
+    history = client.get(f"/fhir/Patient/{pid}/_history", headers=clinic_a.headers).json()
+    assert history["total"] == 2  # the replay stored nothing
+
+
+def test_same_change_id_with_other_body_is_refused(client: TestClient,
+                                                   clinic_a: Tenant) -> None:
+    pid = str(uuid.uuid4())
+    original = change(pid)
+    do_push(client, clinic_a, original)
+    forged = {**original, "resource": patient("Other", id=pid)}
+    result, = do_push(client, clinic_a, forged)
+    assert result["status"] == "rejected" and result["http_status"] == 409
+    assert result["outcome"]["resourceType"] == "OperationOutcome"
+    assert client.get(f"/fhir/Patient/{pid}", headers=clinic_a.headers).json()["name"][0][
+        "family"] == "Smith"
+
+
+def test_stale_base_gets_conflict_with_current(client: TestClient, clinic_a: Tenant) -> None:
+    pid = str(uuid.uuid4())
+    do_push(client, clinic_a, change(pid))
+    do_push(client, clinic_a, change(pid, "1", resource=patient("Theirs", id=pid)))
+    result, = do_push(client, clinic_a, change(pid, "1", resource=patient("Mine", id=pid)))
+    assert result["status"] == "conflict"
+    assert result["base_version"] == "1" and result["current_version"] == "2"
+    assert result["current"]["name"][0]["family"] == "Theirs"
+    again, = do_push(client, clinic_a, change(pid, None))
+    assert again["status"] == "conflict" and again["current_version"] == "2"
+
+
+def test_one_rejected_change_does_not_block_others(client: TestClient,
+                                                   clinic_a: Tenant) -> None:
+    good_a, good_b = str(uuid.uuid4()), str(uuid.uuid4())
+    bad_resource = {"resourceType": "Patient", "birthDate": "31/12/1999"}
+    results = do_push(
+        client, clinic_a, change(good_a),
+        change("x1", resource=bad_resource),
+        {**change("x2"), "resource_type": "AuditEvent"},
+        {**change("x3"), "op": "merge"},
+        change("x4", resource={"resourceType": "Observation"}),
+        change(good_b))
+    assert [r["status"] for r in results] == ["applied", "rejected", "rejected", "rejected",
+                                              "rejected", "applied"]
+    assert results[1]["http_status"] == 400 and results[2]["http_status"] == 403
+    assert all(r["outcome"]["resourceType"] == "OperationOutcome" for r in results[1:5])
+
+
+def test_numeric_base_version_is_accepted(client: TestClient, clinic_a: Tenant) -> None:
+    pid = str(uuid.uuid4())
+    do_push(client, clinic_a, change(pid))
+    result, = do_push(client, clinic_a, {**change(pid), "base_version": 1})
+    assert result["status"] == "applied" and result["version"] == "2"
+
+
+@pytest.mark.parametrize("body", [[], {"changes": "x"}, {"changes": [{"change_id": "nope"}]},
+                                  {"changes": [42]}])
+def test_malformed_push_is_400(client: TestClient, clinic_a: Tenant, body: Any) -> None:
+    response = client.post("/sync/push", json=body, headers=clinic_a.headers)
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_two_racing_pushes_one_wins(client: TestClient, clinic_a: Tenant) -> None:
+    """Two workstations edit version 1 at once: one applies, the other gets the conflict."""
+    pid = str(uuid.uuid4())
+    do_push(client, clinic_a, change(pid))
+    db = db_of(client)
+    device = Principal("device", clinic_a.device_id, clinic_a.clinic_id)
+    barrier = threading.Barrier(2)
+    outcomes: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+
+    def edit(family: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            body = {"changes": [change(pid, "1", resource=patient(family, id=pid))]}
+            outcomes.append(push(db, device, body, max_changes=10)["results"][0])
+        except BaseException as exc:  # noqa: BLE001 -- reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=edit, args=(name,)) for name in ("Left", "Right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert sorted(o["status"] for o in outcomes) == ["applied", "conflict"]
+    winner = next(o for o in outcomes if o["status"] == "applied")
+    loser = next(o for o in outcomes if o["status"] == "conflict")
+    assert winner["version"] == "2" and loser["current_version"] == "2"
+
+
+def test_many_concurrent_pushes_get_unique_sequence_numbers(client: TestClient,
+                                                            clinic_a: Tenant) -> None:
+    db = db_of(client)
+    device = Principal("device", clinic_a.device_id, clinic_a.clinic_id)
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        body = {"changes": [change(str(uuid.uuid4())) for _ in range(5)]}
+        results = push(db, device, body, max_changes=10)["results"]
+        with lock:
+            seqs.extend(r["seq"] for r in results)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(seqs) == 30 and len(set(seqs)) == 30
+    assert sorted(seqs) == list(range(1, 31))
