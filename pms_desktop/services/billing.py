@@ -17,9 +17,10 @@ from ..domain.enums import AppointmentStatus, InvoiceStatus
 from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.money import invoice_totals, line_amounts
 from ..domain.permissions import Permission
-from ..store.models import Appointment, AppointmentType, Encounter, FeeItem, Invoice
+from ..store.models import Appointment, AppointmentType, CreditNote, Encounter, FeeItem, Invoice
 from . import billing_queries as q
 from .base import ServiceCore, UnitOfWork, operation
+from . import billing_documents as docs
 from .billing_credit import apply_credit_note
 from .billing_dto import (
     CreditNoteInfo,
@@ -249,3 +250,21 @@ class BillingService:
         start, end = day_bounds(date_from, tz)[0], day_bounds(date_to or date_from, tz)[1]
         return uninvoiced_appointments(uow.session, start, end)
 
+    # --- documents ----------------------------------------------------------------------
+    @operation(Permission.TAKE_PAYMENTS, "billing.invoice.print", resource_type="Invoice")
+    def invoice_pdf(self, uow: UnitOfWork, *, invoice_id: str) -> bytes:
+        """The invoice as PDF bytes (draft and void ones carry a stamp)."""
+        inv = q.invoice_row(uow.session, invoice_id)
+        uow.audit("billing.invoice.print", resource_type="Invoice", resource_id=inv.id,
+                  patient_id=inv.patient_id)
+        return docs.invoice_pdf(uow.session, inv)
+
+    @operation(Permission.TAKE_PAYMENTS, "billing.credit_note.print", resource_type="Invoice")
+    def credit_note_pdf(self, uow: UnitOfWork, *, credit_note_id: str) -> bytes:
+        cn = uow.session.get(CreditNote, credit_note_id)
+        if cn is None:
+            raise NotFound("That credit note does not exist.")
+        inv = q.invoice_row(uow.session, cn.invoice_id)
+        uow.audit("billing.credit_note.print", resource_type="Invoice", resource_id=cn.id,
+                  patient_id=inv.patient_id)
+        return docs.credit_note_pdf(uow.session, cn)

@@ -16,6 +16,7 @@ from ..domain.enums import InvoiceStatus, PaymentKind, PaymentMethod
 from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.permissions import Permission
 from ..store.models import Invoice, Payment, PaymentAllocation
+from . import billing_documents as docs
 from . import billing_queries as q
 from .base import ServiceCore, UnitOfWork, operation
 from .billing_dto import PatientAccount, PaymentInfo
@@ -171,3 +172,17 @@ class PaymentsService:
         out = [payment_info(uow.session, p) for p in rows]
         uow.audit("payments.list", resource_type="PaymentReconciliation", detail={"count": len(out)})
         return out
+
+    @operation(Permission.TAKE_PAYMENTS, "payments.receipt.print", resource_type="PaymentReconciliation")
+    def receipt_pdf(self, uow: UnitOfWork, *, payment_id: str) -> bytes:
+        pay = uow.session.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound("That payment does not exist.")
+        uow.audit("payments.receipt.print", resource_type="PaymentReconciliation",
+                  resource_id=pay.id, patient_id=pay.patient_id)
+        return docs.receipt_pdf(uow.session, pay)
+
+    @operation(Permission.TAKE_PAYMENTS, "payments.statement.print", patient_arg="patient_id",
+               resource_type="Patient")
+    def statement_pdf(self, uow: UnitOfWork, *, patient_id: str) -> bytes:
+        return docs.statement_pdf(uow.session, q.patient_row(uow.session, patient_id), self.core.now())
