@@ -140,11 +140,11 @@ class DemoBuilder:
     # --- staff and practice set-up ----------------------------------------------------------
 
     def build(self, patients: int) -> DemoResult:
-        from ..context import build_context
+        from .base import ServiceCore
 
-        ctx = build_context(self.db)
+        setup_service = ClinicSetupService(ServiceCore(self.db.sessions(), "unregistered"))
         admin_pw = self._password()
-        setup = ctx.setup.create_clinic(  # type: ignore[attr-defined]
+        setup = setup_service.create_clinic(
             clinic_name="Riverside Family Practice", workstation_name="Reception desk 1",
             admin_username="admin", admin_display_name="Alex Byrne", admin_password=admin_pw,
             timezone="Europe/Dublin", currency="EUR", locale="en_IE",

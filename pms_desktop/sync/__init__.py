@@ -1,0 +1,1 @@
+"""Sync client: outbox push, cursor pull, three-way merge, conflicts, background worker."""
