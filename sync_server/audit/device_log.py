@@ -102,7 +102,7 @@ def _check_against_head(session: Any, device_id: str, head: AuditHead | None,
     if old:
         stored = dict(session.execute(select(AuditEntry.seq, AuditEntry.hash).where(
             AuditEntry.device_id == device_id,
-            AuditEntry.seq.between(old[0]["seq"], old[-1]["seq"]))).tuples().all())
+            AuditEntry.seq.between(old[0]["seq"], old[-1]["seq"]))).all())
         for entry in old:
             if stored.get(entry["seq"]) != entry["hash"]:
                 raise Conflict(f"seq {entry['seq']}: differs from the entry acknowledged "

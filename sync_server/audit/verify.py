@@ -54,14 +54,14 @@ def verify_all(db: Database) -> list[ChainReport]:
         for device_id in devices:
             rows = session.execute(select(AuditEntry.entry, AuditEntry.hash, AuditEntry.prev_hash)
                                    .where(AuditEntry.device_id == device_id)
-                                   .order_by(AuditEntry.seq)).tuples()
+                                   .order_by(AuditEntry.seq))
             reports.append(_chain(f"device {device_id}", list(_checked(iter(rows))),
                                   heads.get(device_id)))
         head = session.execute(select(ServerAuditHead.seq, ServerAuditHead.hash)
-                               .where(ServerAuditHead.id == 1)).tuples().one_or_none()
+                               .where(ServerAuditHead.id == 1)).one_or_none()
         rows = session.execute(select(ServerAuditEntry.entry, ServerAuditEntry.hash,
                                       ServerAuditEntry.prev_hash)
-                               .order_by(ServerAuditEntry.seq)).tuples()
+                               .order_by(ServerAuditEntry.seq))
         reports.append(_chain("server access log", list(_checked(iter(rows))),
                               (int(head[0]), str(head[1])) if head else None))
     return reports
