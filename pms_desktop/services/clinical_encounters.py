@@ -99,6 +99,9 @@ class EncounterOps:
             uow.changed(appt)
         uow.audit("encounter.start", resource_type="Encounter", resource_id=enc.id,
                   patient_id=patient_id, detail={"appointment_id": enc.appointment_id})
+        self.core.notify("clinical.changed", patient_id=patient_id, what="encounter")
+        if appt is not None:
+            self.core.notify("schedule.changed", appointment_id=appt.id)
         return encounter_info(enc)
 
     def _new_encounter(self, uow: UnitOfWork, patient_id: str, appt: Appointment | None,

@@ -81,6 +81,7 @@ class ListOps:
                       recorded_by=uow.actor.user_id)
         uow.session.add(row)
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="allergy")
         return allergy_info(row)
 
     @operation(Permission.WRITE_CLINICAL, "allergy.status", patient_arg="patient_id",
@@ -95,6 +96,7 @@ class ListOps:
             raise ValidationError(errors)
         row.clinical_status = status
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="allergy")
         return allergy_info(row)
 
     @operation(Permission.READ_CLINICAL, "allergy.list", patient_arg="patient_id",
@@ -131,6 +133,7 @@ class ListOps:
                       code=code, note=note, recorded_at=self.core.now())
         uow.session.add(row)
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="problem")
         return problem_info(row)
 
     @operation(Permission.WRITE_CLINICAL, "problem.status", patient_arg="patient_id",
@@ -147,6 +150,7 @@ class ListOps:
         if status == "resolved":
             row.abatement = abatement or self.core.now().date()
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="problem")
         return problem_info(row)
 
     @operation(Permission.READ_CLINICAL, "problem.list", patient_arg="patient_id",
@@ -174,6 +178,7 @@ class ListOps:
                          frequency=frequency or None, started_on=started_on, status="active")
         uow.session.add(row)
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="medication")
         return medication_info(row)
 
     @operation(Permission.WRITE_CLINICAL, "medication.stop", patient_arg="patient_id",
@@ -188,6 +193,7 @@ class ListOps:
             raise ValidationError(errors)
         row.status, row.stopped_on = status, self.core.now().date()
         uow.changed(row)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="medication")
         return medication_info(row)
 
     @operation(Permission.READ_CLINICAL, "medication.list", patient_arg="patient_id",

@@ -101,6 +101,9 @@ class NoteOps:
             finish_encounter(uow, enc, note.signed_at or self.core.now())
         uow.audit("note.sign", resource_type="Composition", resource_id=note.id,
                   patient_id=note.patient_id, detail={"hash": note.content_hash})
+        self.core.notify("clinical.changed", patient_id=note.patient_id, what="note")
+        if enc is not None and enc.appointment_id:
+            self.core.notify("schedule.changed", appointment_id=enc.appointment_id)
         return note_info(note, staff_names(uow.session, {note.author_id, note.signed_by_id}))
 
     def _lock(self, uow: UnitOfWork, note: ClinicalNote) -> None:
@@ -133,6 +136,7 @@ class NoteOps:
         self._lock(uow, add)
         uow.audit("note.addendum", resource_type="Composition", resource_id=add.id,
                   patient_id=add.patient_id, detail={"addendum_to": original.id})
+        self.core.notify("clinical.changed", patient_id=add.patient_id, what="note")
         return note_info(add, staff_names(uow.session, {add.author_id}))
 
     @operation(Permission.READ_CLINICAL, "note.list", patient_arg="patient_id",

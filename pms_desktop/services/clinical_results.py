@@ -114,4 +114,5 @@ class ResultOps:
             uow.changed(o)
         uow.audit("result.review", resource_type="DiagnosticReport", resource_id=report.id,
                   patient_id=patient_id)
+        self.core.notify("clinical.changed", patient_id=patient_id, what="result")
         return self._report(uow, report)

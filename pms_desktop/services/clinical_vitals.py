@@ -105,6 +105,7 @@ class VitalsOps:
             uow.changed(row)
         uow.audit("vitals.record", resource_type="Observation", patient_id=patient_id,
                   detail={"codes": [r.code for r in rows]})
+        self.core.notify("clinical.changed", patient_id=patient_id, what="vitals")
         return [observation_info(r) for r in rows]
 
     def _rows(self, s: Session, patient_id: str, clean: dict[str, Decimal],

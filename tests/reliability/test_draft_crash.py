@@ -58,7 +58,7 @@ def test_sigkill_while_typing_keeps_the_last_acknowledged_draft(ctx, data_dir: P
     pid = make_patient()
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir), pid],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir), pid],  # noqa: S603
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert child.stdout is not None
     note_id, last_ack = None, 0

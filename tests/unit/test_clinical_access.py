@@ -86,7 +86,8 @@ def test_break_glass_opens_reads_only_and_is_flagged(ctx, actors, make_patient):
     rita = actors[Role.RECEPTION]
     ctx.clinical.add_allergy(actors[Role.CLINICIAN], patient_id=pid, substance="Latex")
     with ctx.db.sessions()() as s, s.begin():
-        s.add(BreakGlassGrant(user_id=rita.user_id, patient_id=pid, reason="Collapsed in waiting room",
+        s.add(BreakGlassGrant(user_id=rita.user_id, patient_id=pid,
+                              reason="Collapsed in waiting room",
                               granted_at=datetime.now(UTC),
                               expires_at=datetime.now(UTC) + timedelta(minutes=30)))
     summary = ctx.clinical.chart_summary(rita, patient_id=pid)

@@ -14,7 +14,8 @@ def test_codes_and_units_follow_the_vital_signs_profile():
     expected = {"systolic": ("8480-6", "mm[Hg]"), "diastolic": ("8462-4", "mm[Hg]"),
                 "heart_rate": ("8867-4", "/min"), "respiratory_rate": ("9279-1", "/min"),
                 "temperature": ("8310-5", "Cel"), "spo2": ("59408-5", "%"),
-                "weight": ("29463-7", "kg"), "height": ("8302-2", "cm"), "bmi": ("39156-5", "kg/m2")}
+                "weight": ("29463-7", "kg"), "height": ("8302-2", "cm"),
+                "bmi": ("39156-5", "kg/m2")}
     assert {f: (s.code, s.unit) for f, s in V.BY_FIELD.items()} == expected
     assert V.BP_PANEL_CODE == "85354-9"
 

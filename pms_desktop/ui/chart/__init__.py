@@ -1,0 +1,1 @@
+"""The clinical chart: summary column, timeline, note editor, vitals, results and letters."""

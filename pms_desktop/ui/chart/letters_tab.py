@@ -1,0 +1,160 @@
+"""Letters: a referral letter or a medical certificate, filled from the chart, saved as PDF.
+
+"Fill from chart" asks the service for a pre-filled draft; the clinician edits it; "Save PDF…"
+writes it off the GUI thread. Missing required fields are marked and the text is kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.errors import ValidationError
+from ..errors import show_error
+from ..ops import run_op
+from .chart_format import ALERT_RED, MUTED, OK_GREEN
+
+KINDS = (("referral", "Referral letter"), ("certificate", "Medical certificate"))
+FIELDS = {
+    "referral": (("recipient_name", "To"), ("recipient_address", "Address"),
+                 ("reason", "Reason for referral"), ("urgency", "Urgency"),
+                 ("history", "Relevant history"), ("findings", "Recent findings"),
+                 ("medications", "Current medications"), ("allergies", "Allergies")),
+    "certificate": (("condition", "Condition"), ("unfit_from", "Unfit for work from"),
+                    ("unfit_to", "Up to and including"), ("remarks", "Remarks")),
+}
+MULTILINE = {"recipient_address", "history", "findings", "medications", "allergies", "remarks"}
+ERROR_STYLE = f"border: 1.5px solid {ALERT_RED}; background: #fdecea;"
+
+
+class LettersTab(QWidget):
+    def __init__(self, ctx: Any, session: Any, patient_id: str, can_write: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.session, self.patient_id = ctx, session, patient_id
+        self.kind_box = QComboBox()
+        self.kind_box.setObjectName("letterKind")
+        self.kind_box.setAccessibleName(self.tr("Kind of letter"))
+        for key, label in KINDS:
+            self.kind_box.addItem(self.tr(label), key)
+        self.kind_box.currentIndexChanged.connect(lambda _i: self._build_form())
+        self.fill_button = QPushButton(self.tr("Fill from chart"))
+        self.fill_button.setObjectName("fillLetter")
+        self.fill_button.clicked.connect(self.fill_from_chart)
+        self.save_button = QPushButton(self.tr("Save PDF…"))
+        self.save_button.setObjectName("saveLetter")
+        self.save_button.setProperty("primary", True)
+        self.save_button.setEnabled(can_write)
+        self.save_button.clicked.connect(self.choose_and_save)
+        self.status = QLabel()
+        self.status.setObjectName("letterStatus")
+        self.status.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel(self.tr("Letter")))
+        bar.addWidget(self.kind_box)
+        bar.addWidget(self.fill_button)
+        bar.addStretch(1)
+        bar.addWidget(self.save_button)
+        self.form_host = QWidget()
+        self.form_host.setMaximumWidth(760)
+        self.form = QFormLayout(self.form_host)
+        self.inputs: dict[str, QLineEdit | QPlainTextEdit] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.form_host)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._build_form()
+
+    def kind(self) -> str:
+        return str(self.kind_box.currentData())
+
+    def _build_form(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.inputs = {}
+        for field, label in FIELDS[self.kind()]:
+            widget: QLineEdit | QPlainTextEdit
+            if field in MULTILINE:
+                widget = QPlainTextEdit()
+                widget.setMaximumHeight(64)
+                widget.setTabChangesFocus(True)
+            else:
+                widget = QLineEdit()
+            widget.setObjectName(f"letter_{field}")
+            self.form.addRow(self.tr(label), widget)
+            self.inputs[field] = widget
+        self.status.clear()
+
+    def values(self) -> dict[str, str]:
+        return {f: w.toPlainText() if isinstance(w, QPlainTextEdit) else w.text()
+                for f, w in self.inputs.items()}
+
+    def set_values(self, values: dict[str, str]) -> None:
+        for field, widget in self.inputs.items():
+            if field in values:
+                if isinstance(widget, QPlainTextEdit):
+                    widget.setPlainText(values[field])
+                else:
+                    widget.setText(values[field])
+
+    def fill_from_chart(self) -> None:
+        clinical, who, pid, kind = self.ctx.clinical, self.session, self.patient_id, self.kind()
+        run_op(self, lambda: clinical.letter_draft(who, patient_id=pid, kind=kind),
+               lambda draft: self._filled(kind, draft))
+
+    def _filled(self, kind: str, draft: Any) -> None:
+        if kind == self.kind():
+            # Keep what the clinician already typed; fill only empty fields.
+            current = self.values()
+            self.set_values({k: v for k, v in draft.fields.items()
+                             if not current.get(k, "").strip()})
+            self.status.setText(self.tr("Filled from the chart. Check and complete it."))
+            self.status.setStyleSheet(f"color: {MUTED};")
+
+    def choose_and_save(self) -> None:
+        default = str(Path.home() / f"{self.kind()}.pdf")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save letter"), default,
+                                              self.tr("PDF files (*.pdf)"))
+        if path:
+            self.save_pdf(Path(path))
+
+    def save_pdf(self, out: Path) -> None:
+        for widget in self.inputs.values():
+            widget.setStyleSheet("")
+        clinical, who, pid, kind, values = (self.ctx.clinical, self.session, self.patient_id,
+                                            self.kind(), self.values())
+        self.save_button.setEnabled(False)
+        run_op(self, lambda: clinical.write_letter(who, patient_id=pid, kind=kind,
+                                                   fields=values, out=out),
+               self._saved, self._failed, label=self.tr("Writing the letter…"))
+
+    def _saved(self, path: Path) -> None:
+        self.save_button.setEnabled(True)
+        self.status.setText(self.tr("Saved %s") % path)
+        self.status.setStyleSheet(f"color: {OK_GREEN};")
+
+    def _failed(self, error: BaseException) -> None:
+        self.save_button.setEnabled(True)
+        if isinstance(error, ValidationError) and set(error.field_errors) & set(self.inputs):
+            for field in error.field_errors:
+                if field in self.inputs:
+                    self.inputs[field].setStyleSheet(ERROR_STYLE)
+            self.status.setText(self.tr("Complete the marked fields."))
+            self.status.setStyleSheet(f"color: {ALERT_RED};")
+            return
+        show_error(self, error)
