@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.domain.errors import ConflictError, NotFound, ValidationError
-from pms_desktop.store.models import Appointment, ClinicalNote, Clinic, OutboxChange, Practitioner
+from pms_desktop.store.models import Appointment, Clinic, ClinicalNote, OutboxChange, Practitioner
 
 
 def add_appointment(ctx, patient_id: str, status: str = "arrived") -> str:  # type: ignore[no-untyped-def]
