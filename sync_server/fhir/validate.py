@@ -22,6 +22,25 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 # Types a client may not store: containers, protocol resources and abstract bases.
 NOT_STORABLE = frozenset({"Resource", "DomainResource", "Bundle", "OperationOutcome",
                           "CapabilityStatement", "Parameters"})
+# Required bindings of the core types (the models check structure, not value sets).
+REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
+    ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
+    ("Practitioner", "gender"): frozenset({"male", "female", "other", "unknown"}),
+    ("Appointment", "status"): frozenset({
+        "proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
+        "entered-in-error", "checked-in", "waitlist"}),
+    ("Encounter", "status"): frozenset({
+        "planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled",
+        "entered-in-error", "unknown"}),
+    ("Observation", "status"): frozenset({
+        "registered", "preliminary", "final", "amended", "corrected", "cancelled",
+        "entered-in-error", "unknown"}),
+    ("DiagnosticReport", "status"): frozenset({
+        "registered", "partial", "preliminary", "final", "amended", "corrected", "appended",
+        "cancelled", "entered-in-error", "unknown"}),
+    ("Invoice", "status"): frozenset({"draft", "issued", "balanced", "cancelled",
+                                      "entered-in-error"}),
+}
 
 
 @lru_cache(maxsize=256)
@@ -50,14 +69,25 @@ def check_id(resource_id: str) -> None:
         raise BadRequest("invalid resource id (1-64 of A-Z a-z 0-9 - .)", expression="id")
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(raw: bytes) -> Any:
-    """Decode a request body; malformed JSON is a 400."""
+    """Decode a request body; malformed JSON (NaN, lone surrogates included) is a 400."""
     if not raw.strip():
         raise BadRequest("the request body is empty")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        data = json.loads(raw, parse_constant=_no_constants)
+        if _SURROGATE_ESCAPE.search(raw):
+            # Paired surrogates are fine; a lone one cannot be stored as UTF-8.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError) as exc:
         raise BadRequest("malformed JSON") from exc
+    return data
 
 
 def validate_resource(data: Any, expected_type: str | None = None) -> dict[str, Any]:
@@ -80,6 +110,10 @@ def validate_resource(data: Any, expected_type: str | None = None) -> dict[str, 
         raise BadRequest(_describe(resource_type, exc), expression=resource_type) from exc
     except (ValueError, TypeError, RecursionError) as exc:
         raise BadRequest(f"invalid {resource_type}") from exc
+    for (rtype, element), codes in REQUIRED_CODES.items():
+        if rtype == resource_type and element in data and data[element] not in codes:
+            raise BadRequest(f"invalid {resource_type}: {element} is not a code of its value "
+                             "set", expression=f"{resource_type}.{element}")
     return data
 
 
