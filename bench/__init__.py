@@ -1,0 +1,1 @@
+"""Benchmarks of DESIGN.md's performance budget: ``python -m bench [--quick]``."""

@@ -1,0 +1,61 @@
+"""``python -m bench [--quick] [--patients N] [--data-dir DIR]``: DESIGN.md's budget, measured.
+
+Builds (or reuses) a demo clinic with the ``demo`` command's builder, then prints one table:
+figure, target, median, p95, pass/fail. ``--quick`` uses 5,000 patients and fewer repeats (under a
+minute, for CI smoke). The demo's database key lives in a file keyring under the cache folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--patients", type=int, default=None)
+    ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--repeat", type=int, default=None)
+    args = ap.parse_args(argv)
+    patients = args.patients or (5000 if args.quick else 100_000)
+    repeat = args.repeat or (20 if args.quick else 100)
+    data_dir = args.data_dir or CACHE / f"demo-{patients}"
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    os.environ.setdefault("XDG_DATA_HOME", str(CACHE / "keyring"))
+
+    from pms_desktop.context import build_context
+    from pms_desktop.services.demo import build_demo
+    from pms_desktop.store.database import ClinicDatabase
+
+    from . import encryption, workstation
+    from .harness import table
+
+    if not (data_dir / "clinic.db").exists():
+        print(f"building a demo clinic of {patients} patients in {data_dir} ...", file=sys.stderr)
+        t0 = time.monotonic()
+        db, _ = ClinicDatabase.create(data_dir)
+        build_demo(db, patients)
+        db.close()
+        print(f"  built in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    ctx = build_context(ClinicDatabase.open(data_dir))
+    try:
+        figures = workstation.measure(ctx, repeat)
+    finally:
+        ctx.close()
+    figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or platform.machine()},"
+          f" {os.cpu_count()} cores, Python {platform.python_version()}, {patients} patients")
+    print(table(figures))
+    return 0 if all(f.passed is not False for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Encryption overhead: the same indexed workload on SQLCipher and on plain SQLite, one run.
+
+Both databases use the same pragmas as the application (WAL, synchronous=FULL) and the same
+schema shape: a patient table with indexes and an FTS5 index, and an invoice table for a
+report query. The ratio is SQLCipher time / SQLite time per workload.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from .harness import Figure, ratio, sample
+
+SCHEMA = """
+CREATE TABLE patient(id INTEGER PRIMARY KEY, given TEXT, family TEXT, dob TEXT, phone TEXT);
+CREATE INDEX ix_family ON patient(family, given);
+CREATE INDEX ix_dob ON patient(dob);
+CREATE VIRTUAL TABLE patient_fts USING fts5(names, content='',
+    tokenize='unicode61 remove_diacritics 2', prefix='1 2 3');
+CREATE TABLE invoice(id INTEGER PRIMARY KEY, patient_id INTEGER, issued TEXT, total INTEGER);
+CREATE INDEX ix_issued ON invoice(issued);
+"""
+FAMILIES = ["Murphy", "Kelly", "Byrne", "Ryan", "Walsh", "Nowak", "Garcia", "Chen", "Patel", "Okafor"]
+
+
+def _connect(path: Path, encrypted: bool) -> Any:
+    if encrypted:
+        conn = sqlcipher3.connect(str(path), isolation_level=None)
+        conn.execute("PRAGMA key = \"x'" + "ab" * 32 + "'\"")
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def _fill(conn: Any, n: int, rng: random.Random) -> None:
+    conn.executescript(SCHEMA)
+    conn.execute("BEGIN")
+    for i in range(n):
+        fam = rng.choice(FAMILIES) + str(i % 997)
+        conn.execute("INSERT INTO patient VALUES (?,?,?,?,?)",
+                     (i, f"Given{i % 313}", fam, f"19{i % 90 + 10}-0{i % 9 + 1}-1{i % 9}", f"087{i:07d}"))
+        conn.execute("INSERT INTO patient_fts(rowid, names) VALUES (?, ?)", (i, f"Given{i % 313} {fam}"))
+        conn.execute("INSERT INTO invoice VALUES (?,?,?,?)", (i, i, f"2026-{i % 12 + 1:02d}-15", 1000 + i % 500))
+    conn.execute("COMMIT")
+
+
+def workloads(conn: Any, rng: random.Random) -> dict[str, Any]:
+    counter = [10_000_000]
+
+    def inserts() -> None:
+        conn.execute("BEGIN")
+        for _ in range(50):
+            counter[0] += 1
+            conn.execute("INSERT INTO invoice VALUES (?,?,?,?)", (counter[0], 1, "2026-06-01", 4200))
+        conn.execute("COMMIT")
+
+    def indexed() -> None:
+        for _ in range(50):
+            conn.execute("SELECT id FROM patient WHERE family = ? LIMIT 20",
+                         (rng.choice(FAMILIES) + str(rng.randrange(997)),)).fetchall()
+
+    def fts() -> None:
+        for _ in range(20):
+            conn.execute("SELECT rowid FROM patient_fts WHERE patient_fts MATCH ? LIMIT 50",
+                         (f"{rng.choice(FAMILIES)[:3]}* giv*",)).fetchall()
+
+    def report() -> None:
+        conn.execute("SELECT substr(issued,1,7), count(*), sum(total) FROM invoice "
+                     "WHERE issued BETWEEN '2026-01-01' AND '2026-12-31' GROUP BY 1").fetchall()
+
+    return {"inserts in transactions": inserts, "indexed search": indexed, "FTS search": fts,
+            "report query": report}
+
+
+def measure(n: int, repeat: int) -> list[Figure]:
+    figures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        conns = {}
+        for enc in (True, False):
+            c = _connect(Path(tmp) / ("enc.db" if enc else "plain.db"), enc)
+            _fill(c, n, random.Random(1))
+            conns[enc] = c
+        loads = {enc: workloads(c, random.Random(2)) for enc, c in conns.items()}
+        total = {True: 0.0, False: 0.0}
+        for name in loads[True]:
+            times = {}
+            for enc in (True, False):
+                vals = sample(loads[enc][name], repeat)
+                times[enc] = sorted(vals)[len(vals) // 2]
+                total[enc] += times[enc]
+            figures.append(ratio(f"SQLCipher/SQLite: {name}", 1.3, times[True] / max(times[False], 1e-6)))
+        figures.append(ratio("SQLCipher/SQLite: whole workload", 1.3, total[True] / total[False]))
+        for c in conns.values():
+            c.close()
+    return figures
