@@ -20,6 +20,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -42,6 +43,8 @@ def fonts() -> tuple[str, str]:
         base = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
         pdfmetrics.registerFont(TTFont("PmsSans", os.path.join(base, "DejaVuSans.ttf")))
         pdfmetrics.registerFont(TTFont("PmsSans-Bold", os.path.join(base, "DejaVuSans-Bold.ttf")))
+        registerFontFamily("PmsSans", normal="PmsSans", bold="PmsSans-Bold", italic="PmsSans",
+                           boldItalic="PmsSans-Bold")
         return "PmsSans", "PmsSans-Bold"
     except Exception:  # noqa: BLE001 - fall back to the built-in fonts
         return "Helvetica", "Helvetica-Bold"
@@ -190,23 +193,24 @@ def page_decorator(head: Letterhead, stamp: str | None):
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
+        page_w, page_h = canvas._pagesize
         if stamp:
             canvas.setFont(bold, 90)
             canvas.setFillColor(colors.Color(0.75, 0.1, 0.1, alpha=0.12))
-            canvas.translate(A4[0] / 2, A4[1] / 2)
+            canvas.translate(page_w / 2, page_h / 2)
             canvas.rotate(35)
             canvas.drawCentredString(0, 0, stamp)
             canvas.rotate(-35)
-            canvas.translate(-A4[0] / 2, -A4[1] / 2)
+            canvas.translate(-page_w / 2, -page_h / 2)
         canvas.setStrokeColor(RULE)
-        canvas.line(MARGIN, 14 * mm, A4[0] - MARGIN, 14 * mm)
+        canvas.line(MARGIN, 14 * mm, page_w - MARGIN, 14 * mm)
         canvas.setFont(reg, 7.5)
         canvas.setFillColor(MUTED)
         left = " · ".join(x for x in (head.legal_name or head.name,
                                       f"Tax no. {head.tax_id}" if head.tax_id else None,
                                       head.footer) if x)
         canvas.drawString(MARGIN, 10 * mm, left[:150])
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, f"Page {doc.page}")
+        canvas.drawRightString(page_w - MARGIN, 10 * mm, f"Page {doc.page}")
         canvas.restoreState()
 
     return draw

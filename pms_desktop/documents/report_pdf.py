@@ -1,0 +1,184 @@
+"""Reports as plain data, their chart, and their PDF.
+
+``ReportTable`` is what the reports service hands out: columns, raw rows (money as integer minor
+units, rates as Decimal), a totals row, the basis it counts by (invoice, payment or appointment
+date) and an optional chart. ``build_chart_figure`` makes one matplotlib figure (no pyplot, so it
+is safe off the GUI thread): the screen embeds it and the PDF prints it, so both show the same.
+No database, no Qt.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+from ..domain.money import format_amount, to_decimal
+from .letterhead import ACCENT, MUTED, RULE, SHADE, Letterhead, fonts, page_decorator
+
+Cell = str | int | Decimal | date | None
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    title: str
+    kind: str = "text"  # text | int | money | percent | date
+    width: float = 1.0  # relative
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "money", "percent")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[int | Decimal, ...]  # money in minor units when ``money``
+    money: bool = True
+    y_label: str = ""
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    kind: str
+    title: str
+    basis: str  # "Counted by invoice date (the day each invoice was issued)"
+    date_from: date
+    date_to: date
+    columns: tuple[ReportColumn, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    totals: tuple[Cell, ...] | None
+    currency: str
+    locale: str
+    clinic_name: str
+    generated_at: str
+    chart: ChartSpec | None = None
+    notes: tuple[str, ...] = ()
+
+
+def format_cell(col: ReportColumn, value: Cell, report: ReportTable) -> str:
+    """How a person reads a cell (screen and PDF)."""
+    if value is None or value == "":
+        return ""
+    if col.kind == "money" and isinstance(value, int):
+        return format_amount(value, report.currency, report.locale)
+    if col.kind == "percent" and isinstance(value, Decimal):
+        return f"{(value * 100).quantize(Decimal('0.1'))}%"
+    if isinstance(value, date):
+        return f"{value.day} {value:%b %Y}"
+    return str(value)
+
+
+def build_chart_figure(report: ReportTable, *, width_in: float = 9.0, height_in: float = 3.4) -> Figure | None:
+    chart = report.chart
+    if chart is None or not chart.labels:
+        return None
+    fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    values = [float(to_decimal(int(v), report.currency)) if chart.money else float(v)
+              for v in chart.values]  # float for plotting only; figures come from the table
+    bars = ax.bar(range(len(values)), values, color="#2e6da4", width=0.65)
+    ax.set_xticks(range(len(values)), chart.labels, rotation=30 if len(values) > 6 else 0,
+                  ha="right" if len(values) > 6 else "center", fontsize=8)
+    ax.set_title(chart.title, fontsize=10, loc="left", color="#1f4e79")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#d5dce4", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="y", labelsize=8)
+    if chart.money:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{int(round(v)):,}"))
+        ax.set_ylabel(report.currency, fontsize=8)
+    elif chart.y_label:
+        ax.set_ylabel(chart.y_label, fontsize=8)
+    if len(values) <= 12:
+        if chart.money:
+            labels = [format_amount(int(v), report.currency, report.locale) for v in chart.values]
+        else:
+            labels = [f"{float(v):.1f}" for v in chart.values]
+        ax.bar_label(bars, labels=labels, fontsize=7, padding=2, color="#333333")
+    return fig
+
+
+def chart_png(report: ReportTable, dpi: int = 200, *, width_in: float = 10.0,
+              height_in: float = 3.0) -> bytes | None:
+    fig = build_chart_figure(report, width_in=width_in, height_in=height_in)
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
+    reg, bold = fonts()
+    page = landscape(A4) if len(report.columns) > 6 else A4
+    margin = 15 * mm
+    width = page[0] - 2 * margin
+    buf = io.BytesIO()
+    pdf = SimpleDocTemplate(buf, pagesize=page, leftMargin=margin, rightMargin=margin,
+                            topMargin=14 * mm, bottomMargin=20 * mm, title=report.title,
+                            author=head.name)
+    title = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20, textColor=ACCENT)
+    small = ParagraphStyle("s", fontName=reg, fontSize=8.5, leading=11, textColor=MUTED)
+    period = f"{format_cell(ReportColumn(''), report.date_from, report)} – " \
+             f"{format_cell(ReportColumn(''), report.date_to, report)}"
+    story: list[Any] = [
+        Paragraph(escape(head.name), ParagraphStyle("c", fontName=bold, fontSize=10, textColor=MUTED)),
+        Spacer(1, 2 * mm), Paragraph(escape(report.title), title),
+        Paragraph(escape(f"{period} · {report.basis} · generated {report.generated_at}"), small),
+        Spacer(1, 5 * mm),
+    ]
+    ratio = 0.26 if page is not A4 else 0.36
+    png = chart_png(report, width_in=10.0, height_in=10.0 * ratio)
+    if png:
+        story += [Image(io.BytesIO(png), width=width, height=width * ratio), Spacer(1, 4 * mm)]
+    story.append(_table(report, width, reg, bold))
+    for note in report.notes:
+        story += [Spacer(1, 3 * mm), Paragraph(escape(note), small)]
+    deco = page_decorator(head, None)
+    pdf.build(story, onFirstPage=deco, onLaterPages=deco)
+    return buf.getvalue()
+
+
+def _table(report: ReportTable, width: float, reg: str, bold: str) -> Table:
+    cols = report.columns
+    total_w = sum(c.width for c in cols)
+    cell = ParagraphStyle("cell", fontName=reg, fontSize=8.5, leading=10.5)
+    right = ParagraphStyle("r", parent=cell, alignment=2)
+    head_l = ParagraphStyle("h", parent=cell, fontName=bold, textColor="white")
+    head_r = ParagraphStyle("hr", parent=head_l, alignment=2)
+
+    def row(values: tuple[Cell, ...], *, strong: bool = False) -> list[Paragraph]:
+        out = []
+        for c, v in zip(cols, values):
+            text = escape(format_cell(c, v, report))
+            out.append(Paragraph(f"<b>{text}</b>" if strong else text, right if c.numeric else cell))
+        return out
+
+    data = [[Paragraph(escape(c.title), head_r if c.numeric else head_l) for c in cols]]
+    data += [row(r) for r in report.rows]
+    if not report.rows:
+        data.append([Paragraph("Nothing in this period.", cell)] + [""] * (len(cols) - 1))
+    if report.totals is not None:
+        data.append(row(report.totals, strong=True))
+    table = Table(data, colWidths=[c.width / total_w * width for c in cols], repeatRows=1)
+    style = [("BACKGROUND", (0, 0), (-1, 0), ACCENT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+             ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
+             ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    style += [("BACKGROUND", (0, i), (-1, i), SHADE) for i in range(2, len(report.rows) + 1, 2)]
+    if report.totals is not None:
+        style += [("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
+                  ("BACKGROUND", (0, -1), (-1, -1), SHADE)]
+    table.setStyle(TableStyle(style))
+    return table
