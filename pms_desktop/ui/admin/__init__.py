@@ -1,0 +1,1 @@
+"""Clinic administration: staff accounts, the access log, key rotation, backup settings."""

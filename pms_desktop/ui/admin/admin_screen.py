@@ -1,0 +1,39 @@
+"""AdminScreen: the clinic admin's tabs (users, access log, security, backups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from ...domain.permissions import Permission, allows
+from ...domain.session import StaffSession
+from .audit_tab import AuditTab
+from .backups_tab import BackupsTab
+from .security_tab import SecurityTab
+from .users_tab import UsersTab
+
+
+class AdminScreen(QWidget):
+    def __init__(self, ctx: Any, session: StaffSession, main_window: Any = None) -> None:
+        super().__init__()
+        self.ctx, self.session, self.main_window = ctx, session, main_window
+        self.setObjectName("adminScreen")
+        status = getattr(main_window, "show_status", None)
+        title = QLabel(self.tr("Administration"))
+        title.setObjectName("screenTitle")
+        self.tabs = QTabWidget()
+        role = session.role
+        clinic = ctx.setup.clinic()
+        zone = clinic.timezone if clinic else "UTC"
+        self.users = UsersTab(ctx, session, status) if allows(role, Permission.MANAGE_USERS) else None
+        self.audit = AuditTab(ctx, session, status, zone) if allows(role, Permission.VIEW_AUDIT) else None
+        self.security = SecurityTab(ctx, session, status) if allows(role, Permission.SETTINGS) else None
+        self.backups = BackupsTab(ctx, session, status) if allows(role, Permission.BACKUPS) else None
+        for tab, text in ((self.users, self.tr("Users")), (self.audit, self.tr("Audit log")),
+                          (self.security, self.tr("Security")), (self.backups, self.tr("Backups"))):
+            if tab is not None:
+                self.tabs.addTab(tab, text)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.tabs)

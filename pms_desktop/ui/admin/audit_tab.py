@@ -1,0 +1,168 @@
+"""The access log window: filter by patient, user, action and dates; page through; export CSV;
+verify the chain; produce a patient's "who accessed this record" PDF. All off the GUI thread."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.session import StaffSession
+from ..ops import run_op
+from .audit_table_model import AuditTableModel
+
+PAGE = 200
+
+
+def _date(edit: QDateEdit, enabled: QCheckBox) -> date | None:
+    return edit.date().toPython() if enabled.isChecked() else None  # type: ignore[no-any-return]
+
+
+class AuditTab(QWidget):
+    def __init__(self, ctx: Any, session: StaffSession, status: Any = None, zone: str = "UTC") -> None:
+        super().__init__()
+        self.ctx, self.session, self.status = ctx, session, status
+        self.model = AuditTableModel(zone)
+        self.model.request_page = self._load_page
+        self.patient = QLineEdit()
+        self.patient.setPlaceholderText(self.tr("Patient id"))
+        self.patient.setAccessibleName(self.tr("Filter by patient"))
+        self.user = QLineEdit()
+        self.user.setPlaceholderText(self.tr("User name"))
+        self.user.setAccessibleName(self.tr("Filter by user"))
+        self.action = QLineEdit()
+        self.action.setPlaceholderText(self.tr("Action, e.g. auth."))
+        self.action.setAccessibleName(self.tr("Filter by action"))
+        today = QDate.currentDate()
+        self.use_from, self.use_to = QCheckBox(self.tr("From")), QCheckBox(self.tr("to"))
+        self.date_from, self.date_to = QDateEdit(today.addDays(-30)), QDateEdit(today)
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("dd MMM yyyy")
+        search = QPushButton(self.tr("Search"))
+        search.setProperty("primary", True)
+        search.clicked.connect(self.search)
+        for edit in (self.patient, self.user, self.action):
+            edit.returnPressed.connect(self.search)
+        filters = QHBoxLayout()
+        for w in (self.patient, self.user, self.action, self.use_from, self.date_from, self.use_to,
+                  self.date_to, search):
+            filters.addWidget(w)
+        self.table = QTableView()
+        self.table.setObjectName("auditTable")
+        self.table.setModel(self.model)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.summary = QLabel()
+        self.summary.setObjectName("muted")
+        self.export_button = QPushButton(self.tr("Export CSV…"))
+        self.export_button.clicked.connect(self._export_dialog)
+        self.verify_button = QPushButton(self.tr("Verify chain"))
+        self.verify_button.clicked.connect(self.verify)
+        self.report_button = QPushButton(self.tr("Access report (PDF)…"))
+        self.report_button.setToolTip(self.tr("Who accessed the patient in the patient filter"))
+        self.report_button.clicked.connect(self._report_dialog)
+        self.verdict = QLabel()
+        self.verdict.setObjectName("chainVerdict")
+        actions = QHBoxLayout()
+        actions.addWidget(self.summary)
+        actions.addStretch(1)
+        actions.addWidget(self.verdict)
+        for w in (self.verify_button, self.export_button, self.report_button):
+            actions.addWidget(w)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.table)
+        layout.addLayout(actions)
+        self.search()
+
+    def filters(self) -> dict[str, Any]:
+        return dict(patient_id=self.patient.text().strip() or None, username=self.user.text().strip() or None,
+                    action=self.action.text().strip() or None, date_from=_date(self.date_from, self.use_from),
+                    date_to=_date(self.date_to, self.use_to))
+
+    def search(self) -> None:
+        self.model.reset()
+        self.model.loading = True
+        self._load_page(0)
+
+    def _load_page(self, offset: int) -> None:
+        audit, who, f = self.ctx.audit, self.session, self.filters()
+
+        def loaded(page: Any) -> None:
+            self.model.append_page(page)
+            self.summary.setText(self.tr("{n} entries").format(n=page.total))
+
+        def failed(error: BaseException) -> None:
+            self.model.loading = False
+            from ..errors import show_error
+            show_error(self, error)
+
+        run_op(self, lambda: audit.search(who, offset=offset, limit=PAGE, **f), loaded, failed)
+
+    def export_csv(self, path: Path) -> None:
+        audit, who, f = self.ctx.audit, self.session, self.filters()
+        run_op(self, lambda: audit.export_csv(who, out=path, **f),
+               lambda n: self._status(self.tr("Exported {n} entries to {file}.").format(n=n, file=path.name)),
+               label=self.tr("Exporting the access log…"))
+
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export the access log"), "access-log.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(Path(path))
+
+    def verify(self) -> None:
+        self.verdict.setText(self.tr("Checking…"))
+        audit, who = self.ctx.audit, self.session
+        run_op(self, lambda: audit.verify(who), self._verified, label=self.tr("Verifying the access log…"))
+
+    def _verified(self, check: Any) -> None:
+        if check.intact:
+            self.verdict.setText(self.tr("✓ Intact: {n} entries").format(n=check.count))
+            self.verdict.setStyleSheet("color: #2e7d32; font-weight: 600;")
+        else:
+            self.verdict.setText(self.tr("✗ Broken at entry {seq}: {why}").format(seq=check.first_bad_seq,
+                                                                                 why=check.problem))
+            self.verdict.setStyleSheet("color: #b3261e; font-weight: 600;")
+
+    def access_report(self, path: Path) -> None:
+        patient = self.patient.text().strip()
+        audit, who = self.ctx.audit, self.session
+        run_op(self, lambda: audit.access_report(who, patient_id=patient, out=path),
+               lambda p: self._status(self.tr("Saved the access report to {file}.").format(file=Path(p).name)),
+               label=self.tr("Making the access report…"))
+
+    def _report_dialog(self) -> None:
+        if not self.patient.text().strip():
+            self.patient.setFocus()
+            self._status(self.tr("Enter the patient's id in the patient filter first."))
+            return
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the access report"), "access-report.pdf", "PDF (*.pdf)")
+        if path:
+            self.access_report(Path(path))
+
+    def _status(self, text: str) -> None:
+        if self.status is not None:
+            self.status(text)
+        else:
+            self.summary.setText(text)

@@ -1,0 +1,84 @@
+"""``run_gui(data_dir)``: the workstation's start-up and session life cycle.
+
+Opens the encrypted clinic (keyring key; else the recovery secret, saying clearly when no
+keyring works at all), or runs the first-run wizard when the folder holds no clinic yet, then
+hands over to the ``SessionController`` (sign-in, main window, idle lock, switch user).
+Nothing shows patient data before a sign-in.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..context import build_context
+from ..domain.errors import KeyringUnavailable, UserError
+from ..services.accounts_startup import (
+    RecoveryNeeded,
+    database_exists,
+    hold_data_dir,
+    open_database,
+)
+from .auth.first_run_wizard import FirstRunWizard
+from .auth.recovery_dialog import RecoveryDialog
+from .auth.session_controller import SessionController
+from .theme import apply_theme
+
+
+def open_clinic_interactively(data_dir: Path) -> Any:
+    """The open ClinicDatabase, asking for the recovery secret when needed; None if cancelled."""
+    try:
+        return open_database(data_dir)
+    except RecoveryNeeded:
+        dialog = RecoveryDialog(data_dir)
+    except KeyringUnavailable:
+        dialog = RecoveryDialog(data_dir, keyring_missing=True)
+    return dialog.db if dialog.exec() else None
+
+
+def start_controller(ctx: Any, *, idle_ms: int | None = None) -> SessionController:
+    clinic = ctx.setup.clinic()
+    controller = SessionController(ctx, idle_ms=idle_ms, clinic_name=clinic.name if clinic else "",
+                                   timezone=clinic.timezone if clinic else None)
+    controller.quit_requested.connect(QApplication.quit)
+    return controller
+
+
+def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Clinic PMS")
+    apply_theme(app)  # type: ignore[arg-type]
+    data_dir = Path(data_dir)
+    try:
+        lock = hold_data_dir(data_dir)
+    except UserError as e:
+        QMessageBox.warning(None, "Clinic", str(e))
+        return 1
+    try:
+        if not database_exists(data_dir):
+            wizard = FirstRunWizard(data_dir)
+            if not wizard.exec() or wizard.session is None:
+                return 0
+            ctx = wizard.ctx
+            controller = start_controller(ctx, idle_ms=idle_ms)
+            controller.start_session(wizard.session)
+        else:
+            try:
+                db = open_clinic_interactively(data_dir)
+            except UserError as e:
+                QMessageBox.warning(None, "Clinic", str(e))
+                return 1
+            if db is None:
+                return 0
+            ctx = build_context(db)
+            controller = start_controller(ctx, idle_ms=idle_ms)
+            controller.show_sign_in()
+        try:
+            return int(app.exec())
+        finally:
+            ctx.close()
+    finally:
+        lock.release()

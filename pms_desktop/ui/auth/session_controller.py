@@ -1,0 +1,180 @@
+"""The session life cycle of a running workstation: sign-in, MFA on first use, the main window,
+idle lock and unlock, switch user, sign out.
+
+Holds the one ``AppContext`` for the open clinic. The main window is reception's
+``MainWindow(ctx, session)``; while it does not exist yet a plain window stands in. Locking
+first hides every patient datum (``set_locked(True)``), then shows the lock screen over it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar, QWidget
+
+from ...domain.session import StaffSession
+from ..ops import run_op
+from .idle_monitor import IdleMonitor
+from .lock_screen import LockScreen
+from .mfa_enrolment_dialog import MfaEnrolmentDialog
+from .sign_in_dialog import SignInDialog
+
+
+class PlainMainWindow(QMainWindow):
+    """Stands in for MainWindow until reception's exists: the session's actions, no data."""
+
+    sign_out_requested = Signal()
+    lock_requested = Signal()
+    switch_user_requested = Signal()
+
+    def __init__(self, ctx: Any, session: StaffSession) -> None:
+        super().__init__()
+        self.setWindowTitle(self.tr("Clinic"))
+        self.locked = False
+        bar = QToolBar()
+        bar.addAction(self.tr("Lock"), self.lock_requested.emit)
+        bar.addAction(self.tr("Switch user"), self.switch_user_requested.emit)
+        bar.addAction(self.tr("Sign out"), self.sign_out_requested.emit)
+        self.addToolBar(bar)
+        self.setCentralWidget(QLabel(self.tr("Signed in as {name}.").format(name=session.display_name)))
+
+    def set_locked(self, locked: bool) -> None:
+        self.locked = locked
+        self.centralWidget().setVisible(not locked)
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 5000)
+
+
+def main_window_class() -> type[QWidget]:
+    try:
+        module = importlib.import_module("pms_desktop.ui.main_window")
+    except ModuleNotFoundError as e:
+        if e.name != "pms_desktop.ui.main_window":
+            raise
+        return PlainMainWindow
+    return getattr(module, "MainWindow", PlainMainWindow)
+
+
+class SessionController(QObject):
+    signed_in = Signal(object)
+    signed_out = Signal()
+    locked = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, ctx: Any, *, idle_ms: int | None = None, clock: Callable[[], datetime] | None = None,
+                 clinic_name: str = "", timezone: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.policy = ctx.accounts.policy()
+        self.clinic_name, self.timezone = clinic_name, timezone
+        self.session: StaffSession | None = None
+        self.main_window: Any = None
+        self.sign_in_dialog: SignInDialog | None = None
+        self.lock_screen: LockScreen | None = None
+        self.mfa_dialog: MfaEnrolmentDialog | None = None
+        self.idle = IdleMonitor(idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
+        self.idle.idle.connect(self.lock)
+
+    # --- sign-in -------------------------------------------------------------------------------
+
+    def show_sign_in(self, username: str = "") -> SignInDialog:
+        dialog = SignInDialog(self.ctx, clinic_name=self.clinic_name, timezone=self.timezone, username=username)
+        dialog.signed_in.connect(self.start_session)
+        dialog.rejected.connect(self._sign_in_cancelled)
+        self.sign_in_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _sign_in_cancelled(self) -> None:
+        if self.session is None:
+            self.quit_requested.emit()
+
+    def start_session(self, session: StaffSession) -> None:
+        self.session = session
+        accounts = self.ctx.accounts
+        run_op(None, lambda: accounts.my_account(session), self._account_loaded)
+
+    def _account_loaded(self, info: Any) -> None:
+        assert self.session is not None
+        if self.ctx.accounts.needs_mfa_enrolment(info):
+            self.mfa_dialog = MfaEnrolmentDialog(self.ctx, self.session)
+            self.mfa_dialog.accepted.connect(self._open_main_window)
+            self.mfa_dialog.rejected.connect(self.sign_out)
+            self.mfa_dialog.show()
+            return
+        self._open_main_window()
+
+    def _open_main_window(self) -> None:
+        assert self.session is not None
+        window = main_window_class()(self.ctx, self.session)
+        window.sign_out_requested.connect(self.sign_out)
+        window.lock_requested.connect(lambda: self.lock("request"))
+        window.switch_user_requested.connect(self.switch_user)
+        self.main_window = window
+        window.show()
+        self.idle.start()
+        self.signed_in.emit(self.session)
+
+    # --- lock ----------------------------------------------------------------------------------
+
+    def lock(self, reason: str = "idle") -> None:
+        if self.session is None or self.main_window is None or self.lock_screen is not None:
+            return
+        self.idle.stop()
+        self.main_window.set_locked(True)
+        accounts, who = self.ctx.accounts, self.session
+        run_op(None, lambda: accounts.record_lock(who, reason=reason), None, lambda e: None)
+        screen = LockScreen(self.ctx, self.session, self.main_window,
+                            code_after=timedelta(minutes=self.policy.unlock_code_after_minutes),
+                            timezone=self.timezone, clock=self.clock)
+        screen.unlocked.connect(self._unlocked)
+        screen.switch_user_requested.connect(self.switch_user)
+        screen.sign_out_requested.connect(self.sign_out)
+        self.lock_screen = screen
+        screen.open()
+        self.locked.emit()
+
+    def _unlocked(self) -> None:
+        self._drop_lock_screen()
+        if self.main_window is not None:
+            self.main_window.set_locked(False)
+        self.idle.start()
+
+    def _drop_lock_screen(self) -> None:
+        if self.lock_screen is not None:
+            screen, self.lock_screen = self.lock_screen, None
+            screen.done(1)
+            screen.deleteLater()
+
+    # --- ending the session --------------------------------------------------------------------
+
+    # The sign-in dialog opens before the main window closes, so the application never has
+    # "no window left" (which would quit it).
+    def sign_out(self) -> None:
+        username = self.session.username if self.session else ""
+        self.show_sign_in(username)
+        self._end_session()
+
+    def switch_user(self) -> None:
+        self.show_sign_in()
+        self._end_session()
+
+    def _end_session(self) -> None:
+        self.idle.stop()
+        self._drop_lock_screen()
+        session, self.session = self.session, None
+        if session is not None:
+            accounts = self.ctx.accounts
+            run_op(None, lambda: accounts.sign_out(session), None, lambda e: None)
+        if self.main_window is not None:
+            window, self.main_window = self.main_window, None
+            window.set_locked(True)
+            window.close()
+            window.deleteLater()
+        self.signed_out.emit()
