@@ -125,5 +125,5 @@ class LetterOps:
     def write_letter(self, actor: StaffSession, *, patient_id: str, kind: str,
                      fields: dict[str, str], out: Path) -> Path:
         """The letter as a PDF at ``out`` (permission checked and audited by letter_document)."""
-        doc = self.letter_document(actor, patient_id=patient_id, kind=kind, fields=fields)  # type: ignore[call-arg]
+        doc = self.letter_document(actor, patient_id=patient_id, kind=kind, fields=fields)
         return render_letter(doc, Path(out))

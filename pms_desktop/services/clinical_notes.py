@@ -147,7 +147,9 @@ class NoteOps:
         patient_row(s, patient_id)
         rows = list(s.scalars(select(ClinicalNote).where(ClinicalNote.patient_id == patient_id)
                               .order_by(ClinicalNote.created_at.desc())))
-        names = staff_names(s, {r.author_id for r in rows} | {r.signed_by_id for r in rows})
+        ids: set[str | None] = {r.author_id for r in rows}
+        ids.update(r.signed_by_id for r in rows)
+        names = staff_names(s, ids)
         addenda: dict[str, list[NoteInfo]] = {}
         for r in reversed(rows):
             if r.kind == NoteKind.ADDENDUM.value and r.addendum_to_id:
@@ -163,8 +165,8 @@ class NoteOps:
         assert isinstance(note, ClinicalNote)
         adds = list(s.scalars(select(ClinicalNote).where(ClinicalNote.addendum_to_id == note.id)
                               .order_by(ClinicalNote.created_at)))
-        names = staff_names(s, {n.author_id for n in [note, *adds]}
-                            | {n.signed_by_id for n in [note, *adds]})
+        ids: set[str | None] = {n.author_id for n in [note, *adds]}
+        names = staff_names(s, ids | {n.signed_by_id for n in [note, *adds]})
         return note_info(note, names, tuple(note_info(a, names) for a in adds))
 
     @operation(Permission.READ_CLINICAL, "note.templates")

@@ -97,7 +97,7 @@ class VitalsOps:
             enc = open_encounter(s, patient_id)
             encounter_id = enc.id if enc else None
         assert uow.actor is not None
-        common = dict(patient_id=patient_id, encounter_id=encounter_id,
+        common: dict[str, object] = dict(patient_id=patient_id, encounter_id=encounter_id,
                       effective_at=self.core.now(), recorded_by=uow.actor.user_id)
         rows = self._rows(s, patient_id, clean, common)
         for row in rows:
