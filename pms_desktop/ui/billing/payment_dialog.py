@@ -1,0 +1,69 @@
+"""Take a payment: method, amount (partial allowed; more than owed stays as credit), reference."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+
+from ...domain.money import parse_amount, to_decimal
+from .billing_format import METHODS, Money, tr
+
+
+class PaymentDialog(QDialog):
+    """Collects the payment; the caller sends it to ``ctx.payments.take_payment``."""
+
+    def __init__(self, money: Money, outstanding_minor: int, invoice_label: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.money = money
+        self.setWindowTitle(tr("Take payment"))
+        self.setObjectName("paymentDialog")
+        form = QFormLayout(self)
+        form.addRow(tr("Invoice"), QLabel(invoice_label))
+        form.addRow(tr("Outstanding"), QLabel(money(outstanding_minor)))
+        self.method = QComboBox()
+        self.method.setObjectName("paymentMethod")
+        for key, label in METHODS.items():
+            self.method.addItem(tr(label), key)
+        self.amount = QLineEdit(str(to_decimal(max(outstanding_minor, 0), money.currency)))
+        self.amount.setObjectName("paymentAmount")
+        self.amount.setAccessibleName(tr("Amount"))
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText(tr("Card slip, transfer or claim reference (optional)"))
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e")
+        self.error.setObjectName("paymentError")
+        form.addRow(tr("Method"), self.method)
+        form.addRow(tr("Amount"), self.amount)
+        form.addRow(tr("Reference"), self.reference)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Record payment"))
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.setMinimumWidth(380)
+
+    def amount_minor(self) -> int | None:
+        try:
+            value = parse_amount(self.amount.text(), self.money.currency)
+        except ValueError:
+            return None
+        return value if value > 0 else None
+
+    def _check(self) -> None:
+        if self.amount_minor() is None:
+            self.error.setText(tr("Enter an amount greater than zero, like 25.00."))
+            self.amount.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> tuple[str, int, str | None]:
+        return self.method.currentData(), self.amount_minor() or 0, self.reference.text().strip() or None
