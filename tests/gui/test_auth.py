@@ -1,0 +1,177 @@
+"""Sign-in, lockout, MFA enrolment, idle lock and unlock, break-glass: real widgets, real store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from pms_desktop.domain.enums import Role
+from pms_desktop.security.totp import current_code
+from pms_desktop.store.models import AuditEntry
+from pms_desktop.ui.auth.break_glass_dialog import BreakGlassDialog
+from pms_desktop.ui.auth.mfa_enrolment_dialog import MfaEnrolmentDialog
+from pms_desktop.ui.auth.session_controller import SessionController
+from pms_desktop.ui.auth.sign_in_dialog import SignInDialog
+from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WAIT = 10_000
+
+
+def _entries(ctx, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+    with ctx.db.sessions()() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+
+
+def _sign_in(qtbot, dialog: SignInDialog, user: str, password: str, code: str) -> None:  # type: ignore[no-untyped-def]
+    dialog.username.setText(user)
+    qtbot.keyClicks(dialog.password, password)
+    dialog.code.setText(code)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+
+
+def test_sign_in_dialog_signs_in_and_explains_failures(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+    dialog = SignInDialog(ctx, clinic_name="Riverside Test Clinic", timezone="Europe/Dublin")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(SHOTS / "auth-sign-in.png"))
+    _sign_in(qtbot, dialog, "rita", "not-the-password", "123456")
+    qtbot.waitUntil(lambda: "not right" in dialog.message.text(), timeout=WAIT)
+    assert dialog.password.text() == "" and dialog.session is None
+    with qtbot.waitSignal(dialog.signed_in, timeout=WAIT) as signal:
+        _sign_in(qtbot, dialog, "rita", TEST_PASSWORD, current_code(TOTP_SECRETS[Role.RECEPTION], datetime.now(UTC)))
+    assert signal.args[0].username == "rita"
+    assert [e.outcome for e in _entries(ctx, "auth.sign_in")][-2:] == ["failure", "success"]
+
+
+def test_lockout_message_names_the_time(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+    from pms_desktop.services.accounts_dto import SecurityPolicy
+
+    ctx.accounts._fixed_policy = SecurityPolicy(max_failures=2, lock_minutes=15)
+    dialog = SignInDialog(ctx, timezone="UTC")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for _ in range(2):
+        _sign_in(qtbot, dialog, "paul", "wrong-wrong-wrong", "000000")
+        qtbot.waitUntil(dialog.sign_in_button.isEnabled, timeout=WAIT)
+    until = (datetime.now(UTC) + timedelta(minutes=15)).strftime("%H:%M")
+    assert "locked until" in dialog.message.text()
+    assert until in dialog.message.text() or (datetime.now(UTC) + timedelta(minutes=14)).strftime("%H:%M") in dialog.message.text()
+    dialog.grab().save(str(SHOTS / "auth-lockout.png"))
+
+
+def test_mfa_enrolment_shows_a_qr_code_then_recovery_codes(qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
+    admin = actors[Role.CLINIC_ADMIN]
+    ctx.accounts.create_user(admin, username="nina", display_name="Nina Newcomer", role="reception",
+                             password=TEST_PASSWORD)
+    nina = ctx.accounts.sign_in(username="nina", password=TEST_PASSWORD, totp_code="")
+    dialog = MfaEnrolmentDialog(ctx, nina)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    panel = dialog.panel
+    qtbot.waitUntil(lambda: panel.enrolment is not None, timeout=WAIT)
+    assert not panel.qr.pixmap().isNull()
+    assert panel.secret.text().replace(" ", "") == panel.enrolment.secret
+    dialog.grab().save(str(SHOTS / "auth-mfa-enrolment.png"))
+    panel.code.setText("000000")
+    qtbot.mouseClick(panel.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not right" in panel.error.text(), timeout=WAIT)
+    assert not ctx.accounts.my_account(nina).totp_enabled
+    panel.code.setText(current_code(panel.enrolment.secret, datetime.now(UTC)))
+    qtbot.mouseClick(panel.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.stack.currentIndex() == 1, timeout=WAIT)
+    assert len(panel.codes_text.toPlainText().split()) == 10
+    assert not panel.done_button.isEnabled()
+    panel.stored.setChecked(True)
+    with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
+        qtbot.mouseClick(panel.done_button, Qt.MouseButton.LeftButton)
+    assert ctx.accounts.my_account(nina).totp_enabled
+
+
+@pytest.fixture
+def signed_in(qtbot, ctx):  # type: ignore[no-untyped-def]
+    now = [datetime.now(UTC)]
+    controller = SessionController(ctx, idle_ms=200, clock=lambda: now[0], clinic_name="Riverside", timezone="UTC")
+    dialog = controller.show_sign_in()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(controller.signed_in, timeout=WAIT):
+        _sign_in(qtbot, dialog, "drkelly", TEST_PASSWORD, current_code(TOTP_SECRETS[Role.CLINICIAN], now[0]))
+    yield controller, now
+    controller.idle.stop()
+    for window in [controller.main_window, *controller._retired]:
+        if window is not None:
+            window.close()
+
+
+def test_idle_workstation_locks_and_unlocks_with_the_password(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
+    controller, _now = signed_in
+    window = controller.main_window
+    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=3000)
+    screen = controller.lock_screen
+    assert screen is not None and screen.isVisible()
+    assert window.is_locked() if hasattr(window, "is_locked") else window.locked
+    assert not screen.code.isVisible()
+    screen.grab().save(str(SHOTS / "auth-lock-screen.png"))
+    qtbot.keyClicks(screen.password, "wrong-password-1")
+    qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.message.text() != "", timeout=WAIT)
+    assert controller.lock_screen is screen
+    qtbot.keyClicks(screen.password, TEST_PASSWORD)
+    qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.lock_screen is None, timeout=WAIT)
+    assert not (window.is_locked() if hasattr(window, "is_locked") else window.locked)
+    qtbot.waitUntil(lambda: len(_entries(ctx, "session.lock")) == 1, timeout=WAIT)
+    assert [e.outcome for e in _entries(ctx, "session.unlock")] == ["failure", "success"]
+
+
+def test_activity_keeps_the_workstation_unlocked(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
+    controller, _now = signed_in
+    for _ in range(6):
+        qtbot.wait(60)
+        qtbot.keyClick(controller.main_window, Qt.Key.Key_Shift)
+    assert controller.lock_screen is None
+
+
+def test_after_a_long_absence_unlocking_needs_the_code_too(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
+    controller, now = signed_in
+    controller.lock("request")
+    screen = controller.lock_screen
+    now[0] += timedelta(hours=2)
+    qtbot.keyClicks(screen.password, TEST_PASSWORD)
+    qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    assert screen.code.isVisible() and "code" in screen.message.text()
+    screen.password.setText(TEST_PASSWORD)
+    screen.code.setText(current_code(TOTP_SECRETS[Role.CLINICIAN], datetime.now(UTC) + timedelta(seconds=30)))
+    qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.lock_screen is None, timeout=WAIT)
+
+
+def test_switch_user_from_the_lock_screen(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
+    controller, _now = signed_in
+    controller.lock("request")
+    with qtbot.waitSignal(controller.signed_out, timeout=WAIT):
+        qtbot.mouseClick(controller.lock_screen.switch_button, Qt.MouseButton.LeftButton)
+    assert controller.main_window is None and controller.session is None
+    assert controller.sign_in_dialog.isVisible() and controller.sign_in_dialog.username.text() == ""
+    qtbot.waitUntil(lambda: len(_entries(ctx, "session.sign_out")) == 1, timeout=WAIT)
+
+
+def test_break_glass_needs_a_reason_and_is_flagged(qtbot, ctx, actors, make_patient) -> None:  # type: ignore[no-untyped-def]
+    patient = make_patient()
+    dialog = BreakGlassDialog(ctx, actors[Role.RECEPTION], patient, patient_name="Mary Murphy")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert "reason" in dialog.error.text().lower() or "why" in dialog.error.text().lower()
+    assert _entries(ctx, "break_glass.grant") == []
+    qtbot.keyClicks(dialog.reason, "Patient collapsed at reception, need allergies")
+    dialog.grab().save(str(SHOTS / "auth-break-glass.png"))
+    with qtbot.waitSignal(dialog.granted, timeout=WAIT):
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    entry = _entries(ctx, "break_glass.grant")[-1]
+    assert entry.break_glass and entry.patient_id == patient and entry.username == "rita"
