@@ -52,19 +52,31 @@ class PatientsService:
         c = form.clean(draft, self._today())
         form.check_identifiers_unique(uow.session, c.draft, None)
         clinic_id = uow.session.scalars(select(Clinic.id)).one()
-        p = Patient(clinic_id=clinic_id, given=c.draft.given, family=c.draft.family,
-                    birth_date=c.birth_date, active=True)
+        p = Patient(
+            clinic_id=clinic_id,
+            given=c.draft.given,
+            family=c.draft.family,
+            birth_date=c.birth_date,
+            active=True,
+        )
         uow.session.add(p)
         form.apply(uow, p, c)
         uow.changed(p)
         dupes = finder.duplicate_candidates(uow.session, c.draft, p.id, self._today())
-        uow.audit("patients.register", resource_type="Patient", resource_id=p.id, patient_id=p.id,
-                  detail={"duplicate_candidates": len(dupes)} if dupes else None)
+        uow.audit(
+            "patients.register",
+            resource_type="Patient",
+            resource_id=p.id,
+            patient_id=p.id,
+            detail={"duplicate_candidates": len(dupes)} if dupes else None,
+        )
         self.core.notify("patients.changed", patient_id=p.id)
         return self._detail(uow, p)
 
     @operation(W, "patients.update", patient_arg="patient_id", resource_type="Patient")
-    def update_patient(self, uow: UnitOfWork, *, patient_id: str, draft: PatientDraft) -> PatientDetail:
+    def update_patient(
+        self, uow: UnitOfWork, *, patient_id: str, draft: PatientDraft
+    ) -> PatientDetail:
         p = self._patient(uow, patient_id)
         if p.merged_into_id:
             raise ConflictError("This record was merged into another one; edit that one instead.")
@@ -76,8 +88,9 @@ class PatientsService:
         return self._detail(uow, p)
 
     @operation(R, "patients.duplicates", resource_type="Patient")
-    def find_duplicates(self, uow: UnitOfWork, *, draft: PatientDraft,
-                        exclude_id: str | None = None) -> list[DuplicateCandidate]:
+    def find_duplicates(
+        self, uow: UnitOfWork, *, draft: PatientDraft, exclude_id: str | None = None
+    ) -> list[DuplicateCandidate]:
         found = finder.duplicate_candidates(uow.session, draft, exclude_id, self._today())
         uow.audit("patients.duplicates", resource_type="Patient", detail={"found": len(found)})
         return found
@@ -89,8 +102,13 @@ class PatientsService:
         p = self._patient(uow, patient_id)
         p.active = False
         uow.changed(p)
-        uow.audit("patients.deactivate", resource_type="Patient", resource_id=p.id,
-                  patient_id=p.id, reason=reason.strip())
+        uow.audit(
+            "patients.deactivate",
+            resource_type="Patient",
+            resource_id=p.id,
+            patient_id=p.id,
+            reason=reason.strip(),
+        )
         self.core.notify("patients.changed", patient_id=p.id)
 
     @operation(W, "patients.reactivate", patient_arg="patient_id", resource_type="Patient")
@@ -103,11 +121,15 @@ class PatientsService:
         self.core.notify("patients.changed", patient_id=p.id)
 
     @operation(W, "patients.alert_add", patient_arg="patient_id", resource_type="Flag")
-    def add_alert(self, uow: UnitOfWork, *, patient_id: str, text: str, category: str = "admin") -> AlertInfo:
+    def add_alert(
+        self, uow: UnitOfWork, *, patient_id: str, text: str, category: str = "admin"
+    ) -> AlertInfo:
         if not text.strip():
             raise ValidationError({"text": "Enter the alert."})
         self._patient(uow, patient_id)
-        a = PatientAlert(patient_id=patient_id, category=category, text=text.strip()[:500], active=True)
+        a = PatientAlert(
+            patient_id=patient_id, category=category, text=text.strip()[:500], active=True
+        )
         uow.session.add(a)
         uow.changed(a)
         self.core.notify("patients.changed", patient_id=patient_id)
@@ -132,16 +154,34 @@ class PatientsService:
     def banner(self, uow: UnitOfWork, *, patient_id: str) -> BannerData:
         p = self._patient(uow, patient_id)
         s = uow.session
-        alerts = tuple(s.scalars(select(PatientAlert.text).where(
-            PatientAlert.patient_id == p.id, PatientAlert.active.is_(True))))
+        alerts = tuple(
+            s.scalars(
+                select(PatientAlert.text).where(
+                    PatientAlert.patient_id == p.id, PatientAlert.active.is_(True)
+                )
+            )
+        )
         allergies = tuple(
             f"{a.substance}" + (f" ({a.reaction})" if a.reaction else "")
-            for a in s.scalars(select(Allergy).where(
-                Allergy.patient_id == p.id, Allergy.clinical_status == "active")))
+            for a in s.scalars(
+                select(Allergy).where(
+                    Allergy.patient_id == p.id, Allergy.clinical_status == "active"
+                )
+            )
+        )
         name = " ".join(x for x in (p.prefix, p.given, p.middle, p.family) if x)
-        return BannerData(p.id, name, age_on(p.birth_date, self._today()), p.birth_date, p.sex,
-                          tuple((i.label, i.value) for i in p.identifiers), alerts, allergies,
-                          p.active, p.merged_into_id)
+        return BannerData(
+            p.id,
+            name,
+            age_on(p.birth_date, self._today()),
+            p.birth_date,
+            p.sex,
+            tuple((i.label, i.value) for i in p.identifiers),
+            alerts,
+            allergies,
+            p.active,
+            p.merged_into_id,
+        )
 
     @operation(R, "patients.search", resource_type="Patient")
     def search(self, uow: UnitOfWork, text: str = "", *, limit: int = 50) -> list[PatientSummary]:
@@ -160,12 +200,22 @@ class PatientsService:
     # --- merging ---------------------------------------------------------------------------
 
     @operation(W, "patients.merge", patient_arg="survivor_id", resource_type="Patient")
-    def merge_patients(self, uow: UnitOfWork, *, survivor_id: str, merged_id: str, reason: str = "") -> MergeInfo:
+    def merge_patients(
+        self, uow: UnitOfWork, *, survivor_id: str, merged_id: str, reason: str = ""
+    ) -> MergeInfo:
         result = merging.merge(uow, survivor_id, merged_id)
-        uow.audit("patients.merge", resource_type="Patient", resource_id=merged_id,
-                  patient_id=survivor_id, reason=reason.strip() or None,
-                  detail={"merged_id": merged_id, "merge_id": result.id,
-                          "moved": {k: len(v) for k, v in result.moved.items()}})
+        uow.audit(
+            "patients.merge",
+            resource_type="Patient",
+            resource_id=merged_id,
+            patient_id=survivor_id,
+            reason=reason.strip() or None,
+            detail={
+                "merged_id": merged_id,
+                "merge_id": result.id,
+                "moved": {k: len(v) for k, v in result.moved.items()},
+            },
+        )
         self.core.notify("patients.changed", patient_id=survivor_id)
         self.core.notify("patients.changed", patient_id=merged_id)
         return result
@@ -173,22 +223,46 @@ class PatientsService:
     @operation(Permission.MANAGE_USERS, "patients.merge_revert", resource_type="Patient")
     def revert_merge(self, uow: UnitOfWork, *, merge_id: str) -> MergeInfo:
         result = merging.revert(uow, merge_id)
-        uow.audit("patients.merge_revert", resource_type="Patient", resource_id=result.merged_id,
-                  patient_id=result.survivor_id, detail={"merge_id": merge_id})
+        uow.audit(
+            "patients.merge_revert",
+            resource_type="Patient",
+            resource_id=result.merged_id,
+            patient_id=result.survivor_id,
+            detail={"merge_id": merge_id},
+        )
         self.core.notify("patients.changed", patient_id=result.survivor_id)
         return result
 
     @operation(R, "patients.merges", patient_arg="patient_id", resource_type="Patient")
     def merges(self, uow: UnitOfWork, *, patient_id: str) -> list[MergeInfo]:
-        rows = uow.session.scalars(select(PatientMerge).where(
-            (PatientMerge.survivor_id == patient_id) | (PatientMerge.merged_id == patient_id)
-        ).order_by(PatientMerge.merged_at.desc()))
+        rows = uow.session.scalars(
+            select(PatientMerge)
+            .where(
+                (PatientMerge.survivor_id == patient_id) | (PatientMerge.merged_id == patient_id)
+            )
+            .order_by(PatientMerge.merged_at.desc())
+        )
         return [merging.info(r) for r in rows]
 
     def _detail(self, uow: UnitOfWork, p: Patient) -> PatientDetail:
         s = uow.session
         s.flush()
-        alerts = tuple(AlertInfo(a.id, a.category, a.text) for a in s.scalars(select(PatientAlert).where(
-            PatientAlert.patient_id == p.id, PatientAlert.active.is_(True))))
-        return PatientDetail(p.id, form.draft_of(s, p), p.birth_date, age_on(p.birth_date, self._today()),
-                             p.active, p.merged_into_id, p.local_revision, alerts, p.updated_at)
+        alerts = tuple(
+            AlertInfo(a.id, a.category, a.text)
+            for a in s.scalars(
+                select(PatientAlert).where(
+                    PatientAlert.patient_id == p.id, PatientAlert.active.is_(True)
+                )
+            )
+        )
+        return PatientDetail(
+            p.id,
+            form.draft_of(s, p),
+            p.birth_date,
+            age_on(p.birth_date, self._today()),
+            p.active,
+            p.merged_into_id,
+            p.local_revision,
+            alerts,
+            p.updated_at,
+        )

@@ -18,10 +18,23 @@ from ..store.models import Coverage, Patient, PatientIdentifier, PatientTelecom,
 from .base import UnitOfWork
 from .patients_dto import IDENTIFIER_KINDS, PatientDraft
 
-LIMITS = {"given": 100, "family": 100, "middle": 100, "preferred_name": 100, "prefix": 20,
-          "address_line": 200, "address_line2": 200, "city": 100, "region": 100,
-          "postal_code": 20, "mrn": 64, "national_id": 64, "emergency_name": 200,
-          "coverage_payer": 200, "coverage_member_id": 64}
+LIMITS = {
+    "given": 100,
+    "family": 100,
+    "middle": 100,
+    "preferred_name": 100,
+    "prefix": 20,
+    "address_line": 200,
+    "address_line2": 200,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
+    "mrn": 64,
+    "national_id": 64,
+    "emergency_name": 200,
+    "coverage_payer": 200,
+    "coverage_member_id": 64,
+}
 
 
 @dataclass(frozen=True)
@@ -34,8 +47,14 @@ class CleanDraft:
 
 def clean(draft: PatientDraft, today: date) -> CleanDraft:
     """Strip, check and normalise; raise ValidationError naming every bad field at once."""
-    d = replace(draft, **{f.name: getattr(draft, f.name).strip() for f in fields(draft)
-                          if isinstance(getattr(draft, f.name), str)})
+    d = replace(
+        draft,
+        **{
+            f.name: getattr(draft, f.name).strip()
+            for f in fields(draft)
+            if isinstance(getattr(draft, f.name), str)
+        },
+    )
     errors: dict[str, str] = {}
     if not d.given:
         errors["given"] = "Enter the first name."
@@ -83,8 +102,11 @@ def check_identifiers_unique(session: Session, draft: PatientDraft, patient_id: 
         value = getattr(draft, name)
         if not value:
             continue
-        owner = session.scalar(select(PatientIdentifier.patient_id).where(
-            PatientIdentifier.system == system, PatientIdentifier.value == value))
+        owner = session.scalar(
+            select(PatientIdentifier.patient_id).where(
+                PatientIdentifier.system == system, PatientIdentifier.value == value
+            )
+        )
         if owner is not None and owner != patient_id:
             errors[name] = f"This {label} already belongs to another patient."
     if errors:
@@ -94,10 +116,26 @@ def check_identifiers_unique(session: Session, draft: PatientDraft, patient_id: 
 def apply(uow: UnitOfWork, patient: Patient, c: CleanDraft) -> None:
     """Write the cleaned draft onto the patient and its child rows."""
     d = c.draft
-    for name in ("prefix", "given", "middle", "family", "preferred_name", "sex", "email",
-                 "address_line", "address_line2", "city", "region", "postal_code",
-                 "reception_notes"):
-        setattr(patient, name, getattr(d, name) or (None if name not in ("given", "family", "sex") else ""))
+    for name in (
+        "prefix",
+        "given",
+        "middle",
+        "family",
+        "preferred_name",
+        "sex",
+        "email",
+        "address_line",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+        "reception_notes",
+    ):
+        setattr(
+            patient,
+            name,
+            getattr(d, name) or (None if name not in ("given", "family", "sex") else ""),
+        )
     patient.country = d.country.upper() or None
     patient.birth_date = c.birth_date
     patient.phone_digits = c.phone_digits
@@ -117,7 +155,9 @@ def _set_identifiers(patient: Patient, d: PatientDraft) -> None:
         value = getattr(d, name)
         row = by_system.get(system)
         if value and row is None:
-            patient.identifiers.append(PatientIdentifier(system=system, label=label, value=value, rank=rank))
+            patient.identifiers.append(
+                PatientIdentifier(system=system, label=label, value=value, rank=rank)
+            )
         elif value and row is not None:
             row.value = value
         elif row is not None:
@@ -125,13 +165,18 @@ def _set_identifiers(patient: Patient, d: PatientDraft) -> None:
 
 
 def _set_telecoms(patient: Patient, d: PatientDraft, c: CleanDraft) -> None:
-    wanted = [("phone", "mobile", d.phone, c.phone_digits), ("phone", "home", d.phone_home, c.home_digits),
-              ("email", "home", d.email, None)]
+    wanted = [
+        ("phone", "mobile", d.phone, c.phone_digits),
+        ("phone", "home", d.phone_home, c.home_digits),
+        ("email", "home", d.email, None),
+    ]
     current = {(t.system, t.use): t for t in patient.telecoms}
     for rank, (system, use, value, digits) in enumerate(wanted):
         row = current.get((system, use))
         if value and row is None:
-            patient.telecoms.append(PatientTelecom(system=system, use=use, value=value, digits=digits, rank=rank))
+            patient.telecoms.append(
+                PatientTelecom(system=system, use=use, value=value, digits=digits, rank=rank)
+            )
         elif value and row is not None:
             row.value, row.digits = value, digits
         elif row is not None:
@@ -139,14 +184,22 @@ def _set_telecoms(patient: Patient, d: PatientDraft, c: CleanDraft) -> None:
 
 
 def _set_emergency(uow: UnitOfWork, patient_id: str, d: PatientDraft) -> None:
-    row = uow.session.scalars(select(RelatedPerson).where(
-        RelatedPerson.patient_id == patient_id, RelatedPerson.is_emergency_contact.is_(True),
-        RelatedPerson.active.is_(True))).first()
+    row = uow.session.scalars(
+        select(RelatedPerson).where(
+            RelatedPerson.patient_id == patient_id,
+            RelatedPerson.is_emergency_contact.is_(True),
+            RelatedPerson.active.is_(True),
+        )
+    ).first()
     if d.emergency_name:
         if row is None:
             row = RelatedPerson(patient_id=patient_id, is_emergency_contact=True, active=True)
             uow.session.add(row)
-        if (row.name, row.relationship_, row.phone) != (d.emergency_name, d.emergency_relationship, d.emergency_phone):
+        if (row.name, row.relationship_, row.phone) != (
+            d.emergency_name,
+            d.emergency_relationship,
+            d.emergency_phone,
+        ):
             row.name, row.phone = d.emergency_name, d.emergency_phone
             row.relationship_ = d.emergency_relationship or "emergency"
             uow.changed(row)
@@ -156,13 +209,18 @@ def _set_emergency(uow: UnitOfWork, patient_id: str, d: PatientDraft) -> None:
 
 
 def _set_coverage(uow: UnitOfWork, patient_id: str, d: PatientDraft) -> None:
-    row = uow.session.scalars(select(Coverage).where(
-        Coverage.patient_id == patient_id, Coverage.active.is_(True))).first()
+    row = uow.session.scalars(
+        select(Coverage).where(Coverage.patient_id == patient_id, Coverage.active.is_(True))
+    ).first()
     if d.coverage_payer:
         if row is None:
             row = Coverage(patient_id=patient_id, active=True)
             uow.session.add(row)
-        if (row.payer_name, row.member_id, row.plan) != (d.coverage_payer, d.coverage_member_id, d.coverage_plan or None):
+        if (row.payer_name, row.member_id, row.plan) != (
+            d.coverage_payer,
+            d.coverage_member_id,
+            d.coverage_plan or None,
+        ):
             row.payer_name, row.member_id = d.coverage_payer, d.coverage_member_id
             row.plan = d.coverage_plan or None
             uow.changed(row)
@@ -175,23 +233,40 @@ def draft_of(session: Session, p: Patient) -> PatientDraft:
     """The form's view of a stored patient."""
     idents = {i.system: i.value for i in p.identifiers}
     tele = {(t.system, t.use): t.value for t in p.telecoms}
-    em = session.scalars(select(RelatedPerson).where(
-        RelatedPerson.patient_id == p.id, RelatedPerson.is_emergency_contact.is_(True),
-        RelatedPerson.active.is_(True))).first()
-    cov = session.scalars(select(Coverage).where(
-        Coverage.patient_id == p.id, Coverage.active.is_(True))).first()
+    em = session.scalars(
+        select(RelatedPerson).where(
+            RelatedPerson.patient_id == p.id,
+            RelatedPerson.is_emergency_contact.is_(True),
+            RelatedPerson.active.is_(True),
+        )
+    ).first()
+    cov = session.scalars(
+        select(Coverage).where(Coverage.patient_id == p.id, Coverage.active.is_(True))
+    ).first()
     return PatientDraft(
-        given=p.given, family=p.family, birth_date=p.birth_date, sex=p.sex or "unknown",
-        prefix=p.prefix or "", middle=p.middle or "", preferred_name=p.preferred_name or "",
-        phone=tele.get(("phone", "mobile"), ""), phone_home=tele.get(("phone", "home"), ""),
+        given=p.given,
+        family=p.family,
+        birth_date=p.birth_date,
+        sex=p.sex or "unknown",
+        prefix=p.prefix or "",
+        middle=p.middle or "",
+        preferred_name=p.preferred_name or "",
+        phone=tele.get(("phone", "mobile"), ""),
+        phone_home=tele.get(("phone", "home"), ""),
         email=p.email or tele.get(("email", "home"), ""),
-        address_line=p.address_line or "", address_line2=p.address_line2 or "",
-        city=p.city or "", region=p.region or "", postal_code=p.postal_code or "",
+        address_line=p.address_line or "",
+        address_line2=p.address_line2 or "",
+        city=p.city or "",
+        region=p.region or "",
+        postal_code=p.postal_code or "",
         country=p.country or "",
         mrn=idents.get(IDENTIFIER_KINDS["mrn"][0], ""),
         national_id=idents.get(IDENTIFIER_KINDS["national_id"][0], ""),
-        emergency_name=em.name if em else "", emergency_relationship=em.relationship_ if em else "",
+        emergency_name=em.name if em else "",
+        emergency_relationship=em.relationship_ if em else "",
         emergency_phone=(em.phone or "") if em else "",
-        coverage_payer=cov.payer_name if cov else "", coverage_member_id=cov.member_id if cov else "",
-        coverage_plan=(cov.plan or "") if cov else "", reception_notes=p.reception_notes or "",
+        coverage_payer=cov.payer_name if cov else "",
+        coverage_member_id=cov.member_id if cov else "",
+        coverage_plan=(cov.plan or "") if cov else "",
+        reception_notes=p.reception_notes or "",
     )

@@ -67,8 +67,13 @@ def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
     assert merged is not None
     merged.active, merged.merged_into_id = False, survivor_id
     uow.changed(merged)
-    record = PatientMerge(survivor_id=survivor_id, merged_id=merged_id, merged_at=uow.core.now(),
-                          merged_by=uow.actor.user_id if uow.actor else "system", moved=json.dumps(moved))
+    record = PatientMerge(
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        merged_at=uow.core.now(),
+        merged_by=uow.actor.user_id if uow.actor else "system",
+        moved=json.dumps(moved),
+    )
     s.add(record)
     s.flush()
     uow.changed(record)
@@ -101,4 +106,6 @@ def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
 
 
 def info(r: PatientMerge) -> MergeInfo:
-    return MergeInfo(r.id, r.survivor_id, r.merged_id, r.merged_at, json.loads(r.moved), r.reverted_at)
+    return MergeInfo(
+        r.id, r.survivor_id, r.merged_id, r.merged_at, json.loads(r.moved), r.reverted_at
+    )

@@ -45,7 +45,11 @@ def plan_query(raw: str, today: date | None = None) -> tuple[str | None, date | 
     s = raw.strip()
     if not s:
         return None, None
-    whole = parse_date(s, today) if (_DATE_LIKE.match(s) or (s.isdigit() and len(s) in (6, 8))) else None
+    whole = (
+        parse_date(s, today)
+        if (_DATE_LIKE.match(s) or (s.isdigit() and len(s) in (6, 8)))
+        else None
+    )
     if _PHONE_LIKE.match(s) and not _DATE_LIKE.match(s):
         digits = phone_digits(s)
         return (f'"{digits}"*' if digits else None), whole
@@ -66,34 +70,63 @@ def search_ids(session: Session, raw: str, limit: int, today: date | None = None
         ids = list(session.scalars(_FTS_DOB, {"q": q, "dob": dob, "n": limit}))
         return ids
     if dob:
-        ids = list(session.scalars(select(Patient.id).where(
-            Patient.birth_date == dob, Patient.active.is_(True)).limit(limit)))
+        ids = list(
+            session.scalars(
+                select(Patient.id)
+                .where(Patient.birth_date == dob, Patient.active.is_(True))
+                .limit(limit)
+            )
+        )
     if q:
         seen = set(ids)
         ids += [i for i in session.scalars(_FTS, {"q": q, "n": limit}) if i not in seen]
     return ids[:limit]
 
 
-def summaries(session: Session, ids: Sequence[str], today: date | None = None) -> list[PatientSummary]:
+def summaries(
+    session: Session, ids: Sequence[str], today: date | None = None
+) -> list[PatientSummary]:
     """Summaries of these patients, sorted by surname then first name (three small queries)."""
     if not ids:
         return []
-    rows = session.execute(select(
-        Patient.id, Patient.given, Patient.family, Patient.birth_date, Patient.sex, Patient.active,
-    ).where(Patient.id.in_(ids))).all()
+    rows = session.execute(
+        select(
+            Patient.id,
+            Patient.given,
+            Patient.family,
+            Patient.birth_date,
+            Patient.sex,
+            Patient.active,
+        ).where(Patient.id.in_(ids))
+    ).all()
     phones: dict[str, str] = {}
-    for pid, value in session.execute(select(PatientTelecom.patient_id, PatientTelecom.value).where(
-            PatientTelecom.patient_id.in_(ids), PatientTelecom.system == "phone").order_by(
-            PatientTelecom.rank.desc())):
+    for pid, value in session.execute(
+        select(PatientTelecom.patient_id, PatientTelecom.value)
+        .where(PatientTelecom.patient_id.in_(ids), PatientTelecom.system == "phone")
+        .order_by(PatientTelecom.rank.desc())
+    ):
         phones[pid] = value
     idents: dict[str, list[str]] = {}
-    for pid, label, value in session.execute(select(
-            PatientIdentifier.patient_id, PatientIdentifier.label, PatientIdentifier.value).where(
-            PatientIdentifier.patient_id.in_(ids)).order_by(PatientIdentifier.rank)):
+    for pid, label, value in session.execute(
+        select(PatientIdentifier.patient_id, PatientIdentifier.label, PatientIdentifier.value)
+        .where(PatientIdentifier.patient_id.in_(ids))
+        .order_by(PatientIdentifier.rank)
+    ):
         idents.setdefault(pid, []).append(f"{label} {value}")
-    out = [PatientSummary(r.id, r.given, r.family, r.birth_date, age_on(r.birth_date, today), r.sex,
-                          phones.get(r.id, ""), ", ".join(idents.get(r.id, [])), bool(r.active))
-           for r in rows]
+    out = [
+        PatientSummary(
+            r.id,
+            r.given,
+            r.family,
+            r.birth_date,
+            age_on(r.birth_date, today),
+            r.sex,
+            phones.get(r.id, ""),
+            ", ".join(idents.get(r.id, [])),
+            bool(r.active),
+        )
+        for r in rows
+    ]
     out.sort(key=lambda p: (p.family.casefold(), p.given.casefold(), p.birth_date))
     return out
 
@@ -101,9 +134,16 @@ def summaries(session: Session, ids: Sequence[str], today: date | None = None) -
 def recent_ids(session: Session, user_id: str, limit: int) -> list[str]:
     """Patients this user opened most recently, newest first, from the access log."""
     seen: list[str] = []
-    for pid in session.scalars(select(AuditEntry.patient_id).where(
-            AuditEntry.user_id == user_id, AuditEntry.action == "patients.open",
-            AuditEntry.outcome == "success").order_by(AuditEntry.seq.desc()).limit(limit * 10)):
+    for pid in session.scalars(
+        select(AuditEntry.patient_id)
+        .where(
+            AuditEntry.user_id == user_id,
+            AuditEntry.action == "patients.open",
+            AuditEntry.outcome == "success",
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit * 10)
+    ):
         if pid and pid not in seen:
             seen.append(pid)
             if len(seen) == limit:
@@ -122,27 +162,50 @@ def duplicate_candidates(
             if pid != exclude_id and reason not in reasons.setdefault(pid, []):
                 reasons[pid].append(reason)
 
-    dob = draft.birth_date if isinstance(draft.birth_date, date) else parse_date(draft.birth_date or "", today)
+    dob = (
+        draft.birth_date
+        if isinstance(draft.birth_date, date)
+        else parse_date(draft.birth_date or "", today)
+    )
     if dob and (draft.family.strip() or draft.given.strip()):
-        same_day = session.execute(select(Patient.id, Patient.given, Patient.family).where(
-            Patient.birth_date == dob, Patient.active.is_(True))).all()
-        add((r.id for r in same_day if _names_match(draft, r.given, r.family)),
-            "Same date of birth and a similar name")
+        same_day = session.execute(
+            select(Patient.id, Patient.given, Patient.family).where(
+                Patient.birth_date == dob, Patient.active.is_(True)
+            )
+        ).all()
+        add(
+            (r.id for r in same_day if _names_match(draft, r.given, r.family)),
+            "Same date of birth and a similar name",
+        )
     digits = phone_digits(draft.phone) if draft.phone else ""
     if len(digits) >= 6:
-        add(session.scalars(select(PatientTelecom.patient_id).join(Patient).where(
-            PatientTelecom.digits == digits, Patient.active.is_(True))), "Same phone number")
+        add(
+            session.scalars(
+                select(PatientTelecom.patient_id)
+                .join(Patient)
+                .where(PatientTelecom.digits == digits, Patient.active.is_(True))
+            ),
+            "Same phone number",
+        )
     for name, (system, label) in IDENTIFIER_KINDS.items():
         value = getattr(draft, name).strip()
         if value:
-            add(session.scalars(select(PatientIdentifier.patient_id).where(
-                PatientIdentifier.system == system, PatientIdentifier.value == value)), f"Same {label}")
+            add(
+                session.scalars(
+                    select(PatientIdentifier.patient_id).where(
+                        PatientIdentifier.system == system, PatientIdentifier.value == value
+                    )
+                ),
+                f"Same {label}",
+            )
     found = {s.id: s for s in summaries(session, list(reasons), today)}
     return [DuplicateCandidate(found[pid], tuple(r)) for pid, r in reasons.items() if pid in found]
 
 
 def _names_match(draft: PatientDraft, given: str, family: str) -> bool:
     g, f = draft.given.strip(), draft.family.strip()
-    straight = similar_names(f, family) and (not g or similar_names(g, given) or g[:1].casefold() == given[:1].casefold())
+    straight = similar_names(f, family) and (
+        not g or similar_names(g, given) or g[:1].casefold() == given[:1].casefold()
+    )
     swapped = bool(g) and similar_names(g, family) and similar_names(f, given)
     return straight or swapped

@@ -64,19 +64,29 @@ class SchedulingService:
 
     @operation(None, "schedule.practitioners")
     def practitioners(self, uow: UnitOfWork) -> list[PractitionerInfo]:
-        rows = uow.session.scalars(select(Practitioner).where(Practitioner.active.is_(True))
-                                   .order_by(Practitioner.family, Practitioner.given))
-        return [PractitionerInfo(p.id, rules.practitioner_name(p), p.colour, p.specialty or "") for p in rows]
+        rows = uow.session.scalars(
+            select(Practitioner)
+            .where(Practitioner.active.is_(True))
+            .order_by(Practitioner.family, Practitioner.given)
+        )
+        return [
+            PractitionerInfo(p.id, rules.practitioner_name(p), p.colour, p.specialty or "")
+            for p in rows
+        ]
 
     @operation(None, "schedule.types")
     def appointment_types(self, uow: UnitOfWork) -> list[AppointmentTypeInfo]:
-        rows = uow.session.scalars(select(AppointmentType).where(AppointmentType.active.is_(True))
-                                   .order_by(AppointmentType.name))
+        rows = uow.session.scalars(
+            select(AppointmentType)
+            .where(AppointmentType.active.is_(True))
+            .order_by(AppointmentType.name)
+        )
         return [_type_info(t) for t in rows]
 
     @operation(Permission.SETTINGS, "schedule.type_add", resource_type="HealthcareService")
-    def add_appointment_type(self, uow: UnitOfWork, *, name: str, duration_minutes: int,
-                             colour: str = "#7fb3d5") -> AppointmentTypeInfo:
+    def add_appointment_type(
+        self, uow: UnitOfWork, *, name: str, duration_minutes: int, colour: str = "#7fb3d5"
+    ) -> AppointmentTypeInfo:
         errors = {}
         if not name.strip():
             errors["name"] = "Enter a name."
@@ -84,25 +94,36 @@ class SchedulingService:
             errors["duration_minutes"] = "Between 5 minutes and 8 hours."
         if errors:
             raise ValidationError(errors)
-        t = AppointmentType(clinic_id=uow.session.scalars(select(Clinic.id)).one(), name=name.strip(),
-                            duration_minutes=duration_minutes, colour=colour, active=True)
+        t = AppointmentType(
+            clinic_id=uow.session.scalars(select(Clinic.id)).one(),
+            name=name.strip(),
+            duration_minutes=duration_minutes,
+            colour=colour,
+            active=True,
+        )
         uow.session.add(t)
         uow.changed(t)
         return _type_info(t)
 
     @operation(SCHED, "schedule.hours_set", resource_type="Schedule")
-    def set_working_hours(self, uow: UnitOfWork, *, practitioner_id: str, weekday: int,
-                          spans: list[tuple[time, time]]) -> list[WorkingHoursInfo]:
+    def set_working_hours(
+        self, uow: UnitOfWork, *, practitioner_id: str, weekday: int, spans: list[tuple[time, time]]
+    ) -> list[WorkingHoursInfo]:
         """Replace one weekday's working hours of a practitioner (empty: not working that day)."""
         if any(e <= s for s, e in spans) or not 0 <= weekday <= 6:
             raise ValidationError({"spans": "Each period must end after it starts."})
         s = uow.session
-        for wh in s.scalars(select(WorkingHours).where(WorkingHours.practitioner_id == practitioner_id,
-                                                       WorkingHours.weekday == weekday)):
+        for wh in s.scalars(
+            select(WorkingHours).where(
+                WorkingHours.practitioner_id == practitioner_id, WorkingHours.weekday == weekday
+            )
+        ):
             s.delete(wh)
         out = []
         for start, end in spans:
-            wh = WorkingHours(practitioner_id=practitioner_id, weekday=weekday, start_time=start, end_time=end)
+            wh = WorkingHours(
+                practitioner_id=practitioner_id, weekday=weekday, start_time=start, end_time=end
+            )
             s.add(wh)
             uow.changed(wh)
             out.append(WorkingHoursInfo(wh.id, practitioner_id, weekday, start, end))
@@ -110,12 +131,24 @@ class SchedulingService:
         return out
 
     @operation(SCHED, "schedule.leave_add", resource_type="Slot")
-    def add_leave(self, uow: UnitOfWork, *, practitioner_id: str, start_at: datetime, end_at: datetime,
-                  reason: str = "Leave") -> LeaveInfo:
+    def add_leave(
+        self,
+        uow: UnitOfWork,
+        *,
+        practitioner_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        reason: str = "Leave",
+    ) -> LeaveInfo:
         if end_at <= start_at:
             raise ValidationError({"end_at": "Leave must end after it starts."})
-        leave = PractitionerLeave(practitioner_id=practitioner_id, start_at=start_at, end_at=end_at,
-                                  reason=reason.strip() or "Leave", cancelled=False)
+        leave = PractitionerLeave(
+            practitioner_id=practitioner_id,
+            start_at=start_at,
+            end_at=end_at,
+            reason=reason.strip() or "Leave",
+            cancelled=False,
+        )
         uow.session.add(leave)
         uow.changed(leave)
         self.core.notify("schedule.changed")
@@ -124,8 +157,14 @@ class SchedulingService:
     # --- views -----------------------------------------------------------------------------
 
     @operation(SCHED, "schedule.view", resource_type="Appointment")
-    def view(self, uow: UnitOfWork, *, first_day: date, days: int = 1,
-             practitioner_ids: list[str] | None = None) -> BookView:
+    def view(
+        self,
+        uow: UnitOfWork,
+        *,
+        first_day: date,
+        days: int = 1,
+        practitioner_ids: list[str] | None = None,
+    ) -> BookView:
         """Everything a day or week of the book shows, for many practitioners (one query)."""
         s = uow.session
         hours = rules.clinic_hours(s)
@@ -136,52 +175,111 @@ class SchedulingService:
             pracs = [by_id[i] for i in practitioner_ids if i in by_id]
         ids = [p.id for p in pracs]
         start, end = rules.day_range(first_day, days, ZoneInfo(hours.timezone))
-        rows = s.execute(rules.info_select().where(
-            Appointment.practitioner_id.in_(ids), Appointment.start_at < end, Appointment.end_at > start,
-        ).order_by(Appointment.start_at))
+        rows = s.execute(
+            rules.info_select()
+            .where(
+                Appointment.practitioner_id.in_(ids),
+                Appointment.start_at < end,
+                Appointment.end_at > start,
+            )
+            .order_by(Appointment.start_at)
+        )
         appts = tuple(rules.to_info(*r) for r in rows)
-        uow.audit("schedule.view", resource_type="Appointment", detail={"days": days, "rows": len(appts)})
-        return BookView(first_day, days, hours,
-                        tuple(PractitionerInfo(p.id, rules.practitioner_name(p), p.colour, p.specialty or "")
-                              for p in pracs),
-                        appts, tuple(rules.unavailable(s, ids, first_day, days, hours)))
+        uow.audit(
+            "schedule.view", resource_type="Appointment", detail={"days": days, "rows": len(appts)}
+        )
+        return BookView(
+            first_day,
+            days,
+            hours,
+            tuple(
+                PractitionerInfo(p.id, rules.practitioner_name(p), p.colour, p.specialty or "")
+                for p in pracs
+            ),
+            appts,
+            tuple(rules.unavailable(s, ids, first_day, days, hours)),
+        )
 
     @operation(SCHED, "schedule.read", resource_type="Appointment")
     def appointment(self, uow: UnitOfWork, *, appointment_id: str) -> AppointmentInfo:
         info = self._info(uow, appointment_id)
-        uow.audit("schedule.read", resource_type="Appointment", resource_id=info.id, patient_id=info.patient_id)
+        uow.audit(
+            "schedule.read",
+            resource_type="Appointment",
+            resource_id=info.id,
+            patient_id=info.patient_id,
+        )
         return info
 
-    @operation(Permission.READ_DEMOGRAPHICS, "schedule.patient", patient_arg="patient_id",
-               resource_type="Appointment")
+    @operation(
+        Permission.READ_DEMOGRAPHICS,
+        "schedule.patient",
+        patient_arg="patient_id",
+        resource_type="Appointment",
+    )
     def patient_appointments(self, uow: UnitOfWork, *, patient_id: str) -> list[AppointmentInfo]:
-        rows = uow.session.execute(rules.info_select().where(Appointment.patient_id == patient_id)
-                                   .order_by(Appointment.start_at.desc()))
+        rows = uow.session.execute(
+            rules.info_select()
+            .where(Appointment.patient_id == patient_id)
+            .order_by(Appointment.start_at.desc())
+        )
         return [rules.to_info(*r) for r in rows]
 
     @operation(SCHED, "schedule.waiting_room", resource_type="Appointment")
-    def waiting_room(self, uow: UnitOfWork, *, practitioner_id: str | None = None) -> list[WaitingEntry]:
+    def waiting_room(
+        self, uow: UnitOfWork, *, practitioner_id: str | None = None
+    ) -> list[WaitingEntry]:
         """Today's arrived patients (and those now in consultation), longest waiting first."""
         s = uow.session
         tz = ZoneInfo(rules.clinic_hours(s).timezone)
         start, end = rules.day_range(self.core.now().astimezone(tz).date(), 1, tz)
-        q = rules.info_select().where(Appointment.start_at >= start, Appointment.start_at < end,
-                                      Appointment.status.in_([S.ARRIVED, S.IN_CONSULTATION]))
+        q = rules.info_select().where(
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
+            Appointment.status.in_([S.ARRIVED, S.IN_CONSULTATION]),
+        )
         if practitioner_id:
             q = q.where(Appointment.practitioner_id == practitioner_id)
         infos = [rules.to_info(*r) for r in s.execute(q)]
-        alerts = {pid for pid in s.scalars(select(PatientAlert.patient_id).where(
-            PatientAlert.patient_id.in_([i.patient_id for i in infos]), PatientAlert.active.is_(True)))}
-        out = [WaitingEntry(i.id, i.patient_id, i.patient_name, i.practitioner_id, i.practitioner_name,
-                            i.type_name, i.start_at, i.arrived_at or i.start_at, i.status,
-                            int(i.patient_id in alerts)) for i in infos]
+        alerts = {
+            pid
+            for pid in s.scalars(
+                select(PatientAlert.patient_id).where(
+                    PatientAlert.patient_id.in_([i.patient_id for i in infos]),
+                    PatientAlert.active.is_(True),
+                )
+            )
+        }
+        out = [
+            WaitingEntry(
+                i.id,
+                i.patient_id,
+                i.patient_name,
+                i.practitioner_id,
+                i.practitioner_name,
+                i.type_name,
+                i.start_at,
+                i.arrived_at or i.start_at,
+                i.status,
+                int(i.patient_id in alerts),
+            )
+            for i in infos
+        ]
         out.sort(key=lambda e: (e.status != S.ARRIVED, e.arrived_at))
         uow.audit("schedule.waiting_room", resource_type="Appointment", detail={"rows": len(out)})
         return out
 
     @operation(SCHED, "schedule.next_free")
-    def next_free_slot(self, uow: UnitOfWork, *, practitioner_id: str, appointment_type_id: str | None = None,
-                       after: datetime, duration_minutes: int | None = None, search_days: int = 90) -> datetime:
+    def next_free_slot(
+        self,
+        uow: UnitOfWork,
+        *,
+        practitioner_id: str,
+        appointment_type_id: str | None = None,
+        after: datetime,
+        duration_minutes: int | None = None,
+        search_days: int = 90,
+    ) -> datetime:
         minutes = self._duration(uow, appointment_type_id, duration_minutes)
         found = find_free_slot(uow.session, practitioner_id, after, minutes, search_days)
         if found is None:
@@ -191,41 +289,97 @@ class SchedulingService:
     # --- changes ---------------------------------------------------------------------------
 
     @operation(SCHED, "schedule.book", patient_arg="patient_id", resource_type="Appointment")
-    def book(self, uow: UnitOfWork, *, patient_id: str, practitioner_id: str, start_at: datetime,
-             appointment_type_id: str | None = None, duration_minutes: int | None = None,
-             note: str = "", override_reason: str = "") -> AppointmentInfo:
-        a = self._new(uow, patient_id, practitioner_id, start_at, appointment_type_id,
-                      duration_minutes, note, override_reason, None)
+    def book(
+        self,
+        uow: UnitOfWork,
+        *,
+        patient_id: str,
+        practitioner_id: str,
+        start_at: datetime,
+        appointment_type_id: str | None = None,
+        duration_minutes: int | None = None,
+        note: str = "",
+        override_reason: str = "",
+    ) -> AppointmentInfo:
+        a = self._new(
+            uow,
+            patient_id,
+            practitioner_id,
+            start_at,
+            appointment_type_id,
+            duration_minutes,
+            note,
+            override_reason,
+            None,
+        )
         self._audit(uow, "schedule.book", a, override_reason)
         self.core.notify("schedule.changed")
         return self._info(uow, a.id)
 
-    @operation(SCHED, "schedule.book_recurring", patient_arg="patient_id", resource_type="Appointment")
-    def book_recurring(self, uow: UnitOfWork, *, patient_id: str, practitioner_id: str, start_at: datetime,
-                       every_weeks: int, occurrences: int, appointment_type_id: str | None = None,
-                       duration_minutes: int | None = None, note: str = "") -> list[AppointmentInfo]:
+    @operation(
+        SCHED, "schedule.book_recurring", patient_arg="patient_id", resource_type="Appointment"
+    )
+    def book_recurring(
+        self,
+        uow: UnitOfWork,
+        *,
+        patient_id: str,
+        practitioner_id: str,
+        start_at: datetime,
+        every_weeks: int,
+        occurrences: int,
+        appointment_type_id: str | None = None,
+        duration_minutes: int | None = None,
+        note: str = "",
+    ) -> list[AppointmentInfo]:
         """Weekly (1) or fortnightly (2) for N occurrences, all or none: each one is checked."""
         if every_weeks not in (1, 2) or not 2 <= occurrences <= 52:
             raise ValidationError({"occurrences": "Repeat weekly or fortnightly, 2 to 52 times."})
         series, made, problems = new_id(), [], []
         for n in range(occurrences):
-            when = _same_local_time(start_at, every_weeks * n, rules.clinic_hours(uow.session).timezone)
+            when = _same_local_time(
+                start_at, every_weeks * n, rules.clinic_hours(uow.session).timezone
+            )
             try:
-                made.append(self._new(uow, patient_id, practitioner_id, when, appointment_type_id,
-                                      duration_minutes, note, "", series))
+                made.append(
+                    self._new(
+                        uow,
+                        patient_id,
+                        practitioner_id,
+                        when,
+                        appointment_type_id,
+                        duration_minutes,
+                        note,
+                        "",
+                        series,
+                    )
+                )
             except ConflictError as e:
                 problems.append(str(e))
         if problems:
             raise ConflictError("The series was not booked. " + " ".join(problems))
-        uow.audit("schedule.book_recurring", resource_type="Appointment", resource_id=series,
-                  patient_id=patient_id, detail={"occurrences": occurrences, "every_weeks": every_weeks})
+        uow.audit(
+            "schedule.book_recurring",
+            resource_type="Appointment",
+            resource_id=series,
+            patient_id=patient_id,
+            detail={"occurrences": occurrences, "every_weeks": every_weeks},
+        )
         self.core.notify("schedule.changed")
         return [self._info(uow, a.id) for a in made]
 
     @operation(SCHED, "schedule.move", resource_type="Appointment")
-    def move(self, uow: UnitOfWork, *, appointment_id: str, start_at: datetime, practitioner_id: str | None = None,
-             appointment_type_id: str | None = None, duration_minutes: int | None = None,
-             override_reason: str = "") -> AppointmentInfo:
+    def move(
+        self,
+        uow: UnitOfWork,
+        *,
+        appointment_id: str,
+        start_at: datetime,
+        practitioner_id: str | None = None,
+        appointment_type_id: str | None = None,
+        duration_minutes: int | None = None,
+        override_reason: str = "",
+    ) -> AppointmentInfo:
         a = self._appt(uow, appointment_id)
         if a.status not in (S.BOOKED, S.ARRIVED):
             raise ConflictError(f"A {_label(a.status)} appointment cannot be moved.")
@@ -236,7 +390,12 @@ class SchedulingService:
         prac = practitioner_id or a.practitioner_id
         end = start_at + timedelta(minutes=minutes)
         self._check_free(uow, prac, start_at, end, override_reason, exclude_id=a.id)
-        a.start_at, a.end_at, a.practitioner_id, a.appointment_type_id = start_at, end, prac, type_id
+        a.start_at, a.end_at, a.practitioner_id, a.appointment_type_id = (
+            start_at,
+            end,
+            prac,
+            type_id,
+        )
         if override_reason.strip():
             a.overbook_reason = override_reason.strip()[:200]
         uow.changed(a)
@@ -254,7 +413,9 @@ class SchedulingService:
 
     @operation(SCHED, "schedule.no_show", resource_type="Appointment")
     def no_show(self, uow: UnitOfWork, *, appointment_id: str) -> AppointmentInfo:
-        return self._finish(uow, "schedule.no_show", self._transition(uow, appointment_id, S.NO_SHOW))
+        return self._finish(
+            uow, "schedule.no_show", self._transition(uow, appointment_id, S.NO_SHOW)
+        )
 
     @operation(SCHED, "schedule.check_in", resource_type="Appointment")
     def check_in(self, uow: UnitOfWork, *, appointment_id: str) -> AppointmentInfo:
@@ -276,9 +437,18 @@ class SchedulingService:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _new(self, uow: UnitOfWork, patient_id: str, practitioner_id: str, start_at: datetime,
-             type_id: str | None, duration: int | None, note: str, override: str,
-             series: str | None) -> Appointment:
+    def _new(
+        self,
+        uow: UnitOfWork,
+        patient_id: str,
+        practitioner_id: str,
+        start_at: datetime,
+        type_id: str | None,
+        duration: int | None,
+        note: str,
+        override: str,
+        series: str | None,
+    ) -> Appointment:
         if start_at.tzinfo is None:
             raise ValidationError({"start_at": "The time has no time zone."})
         s = uow.session
@@ -290,16 +460,32 @@ class SchedulingService:
             raise ValidationError({"practitioner_id": "Choose a practitioner."})
         end = start_at + timedelta(minutes=self._duration(uow, type_id, duration))
         self._check_free(uow, practitioner_id, start_at, end, override)
-        a = Appointment(clinic_id=prac.clinic_id, patient_id=patient_id, practitioner_id=practitioner_id,
-                        appointment_type_id=type_id, start_at=start_at, end_at=end, status=S.BOOKED.value,
-                        note=note.strip() or None, overbook_reason=override.strip()[:200] or None,
-                        recurrence_id=series, booked_by=uow.actor.user_id if uow.actor else None)
+        a = Appointment(
+            clinic_id=prac.clinic_id,
+            patient_id=patient_id,
+            practitioner_id=practitioner_id,
+            appointment_type_id=type_id,
+            start_at=start_at,
+            end_at=end,
+            status=S.BOOKED.value,
+            note=note.strip() or None,
+            overbook_reason=override.strip()[:200] or None,
+            recurrence_id=series,
+            booked_by=uow.actor.user_id if uow.actor else None,
+        )
         s.add(a)
         uow.changed(a)
         return a
 
-    def _check_free(self, uow: UnitOfWork, prac_id: str, start: datetime, end: datetime, override: str,
-                    exclude_id: str | None = None) -> None:
+    def _check_free(
+        self,
+        uow: UnitOfWork,
+        prac_id: str,
+        start: datetime,
+        end: datetime,
+        override: str,
+        exclude_id: str | None = None,
+    ) -> None:
         if override.strip():
             return
         s = uow.session
@@ -311,12 +497,15 @@ class SchedulingService:
             raise ConflictError(
                 f"{who} is already booked with {patient.given} {patient.family} from "
                 f"{o_start:%H:%M} to {o_end:%H:%M} on {o_start:%a %d %b}. Choose another time, "
-                "or double-book on purpose by giving a reason.")
+                "or double-book on purpose by giving a reason."
+            )
         problem = rules.availability_problem(s, prac_id, start, end, rules.clinic_hours(s))
         if problem:
             local = start.astimezone(tz)
-            raise ConflictError(f"{who} is {problem} ({local:%a %d %b %H:%M}). Choose another time, "
-                                "or book anyway by giving a reason.")
+            raise ConflictError(
+                f"{who} is {problem} ({local:%a %d %b %H:%M}). Choose another time, "
+                "or book anyway by giving a reason."
+            )
 
     def _duration(self, uow: UnitOfWork, type_id: str | None, minutes: int | None) -> int:
         if minutes is None and type_id:
@@ -338,21 +527,35 @@ class SchedulingService:
     def _transition(self, uow: UnitOfWork, appointment_id: str, to: S) -> Appointment:
         a = self._appt(uow, appointment_id)
         if to not in NEXT.get(a.status, set()):
-            raise ConflictError(f"This appointment is {_label(a.status)}; it cannot be marked {_label(to)}.")
+            raise ConflictError(
+                f"This appointment is {_label(a.status)}; it cannot be marked {_label(to)}."
+            )
         a.status = to.value
         return a
 
-    def _finish(self, uow: UnitOfWork, action: str, a: Appointment, reason: str = "") -> AppointmentInfo:
+    def _finish(
+        self, uow: UnitOfWork, action: str, a: Appointment, reason: str = ""
+    ) -> AppointmentInfo:
         uow.changed(a)
-        uow.audit(action, resource_type="Appointment", resource_id=a.id, patient_id=a.patient_id,
-                  reason=reason or None)
+        uow.audit(
+            action,
+            resource_type="Appointment",
+            resource_id=a.id,
+            patient_id=a.patient_id,
+            reason=reason or None,
+        )
         self.core.notify("schedule.changed", appointment_id=a.id, patient_id=a.patient_id)
         return self._info(uow, a.id)
 
     def _audit(self, uow: UnitOfWork, action: str, a: Appointment, override: str) -> None:
-        uow.audit(action, resource_type="Appointment", resource_id=a.id, patient_id=a.patient_id,
-                  reason=override.strip() or None,
-                  detail={"double_book_override": True} if override.strip() else None)
+        uow.audit(
+            action,
+            resource_type="Appointment",
+            resource_id=a.id,
+            patient_id=a.patient_id,
+            reason=override.strip() or None,
+            detail={"double_book_override": True} if override.strip() else None,
+        )
 
     def _info(self, uow: UnitOfWork, appointment_id: str) -> AppointmentInfo:
         uow.session.flush()

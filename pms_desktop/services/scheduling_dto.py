@@ -15,6 +15,8 @@ class ClinicHours:
     day_end: time
     slot_minutes: int
     clinic_name: str = ""
+    clinic_address: str = ""
+    clinic_phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class AppointmentInfo:
     overbook_reason: str = ""
     recurrence_id: str | None = None
     patient_phone: str = ""
+    patient_given: str = ""
+    patient_family: str = ""
 
     @property
     def active(self) -> bool:

@@ -21,17 +21,28 @@ def _round_up(t: datetime, minutes: int, day_start: datetime) -> datetime:
     return day_start + n * step
 
 
-def find_free_slot(session: Session, practitioner_id: str, after: datetime, minutes: int,
-                   search_days: int) -> datetime | None:
+def find_free_slot(
+    session: Session, practitioner_id: str, after: datetime, minutes: int, search_days: int
+) -> datetime | None:
     hours = rules.clinic_hours(session)
     tz = ZoneInfo(hours.timezone)
     first = after.astimezone(tz).date()
     horizon_start, horizon_end = rules.day_range(first, search_days, tz)
-    busy = [(a.start_at, a.end_at) for a in session.scalars(select(Appointment).where(
-        Appointment.practitioner_id == practitioner_id, Appointment.start_at < horizon_end,
-        Appointment.end_at > horizon_start, Appointment.status.in_(rules.BLOCKING)))]
-    busy += [(u.start_at, u.end_at) for u in rules.unavailable(session, [practitioner_id], first,
-                                                                  search_days, hours)]
+    busy = [
+        (a.start_at, a.end_at)
+        for a in session.scalars(
+            select(Appointment).where(
+                Appointment.practitioner_id == practitioner_id,
+                Appointment.start_at < horizon_end,
+                Appointment.end_at > horizon_start,
+                Appointment.status.in_(rules.BLOCKING),
+            )
+        )
+    ]
+    busy += [
+        (u.start_at, u.end_at)
+        for u in rules.unavailable(session, [practitioner_id], first, search_days, hours)
+    ]
     length = timedelta(minutes=minutes)
     for n in range(search_days):
         day = first + timedelta(days=n)

@@ -31,7 +31,15 @@ BLOCKING = ("booked", "arrived", "in-consultation")
 
 def clinic_hours(session: Session) -> ClinicHours:
     c = session.scalars(select(Clinic)).one()
-    return ClinicHours(c.timezone or "UTC", c.day_start, c.day_end, c.slot_minutes or 15, c.name)
+    return ClinicHours(
+        c.timezone or "UTC",
+        c.day_start,
+        c.day_end,
+        c.slot_minutes or 15,
+        c.name,
+        c.address or "",
+        c.phone or "",
+    )
 
 
 def local_dt(d: date, t: time, tz: ZoneInfo) -> datetime:
@@ -46,11 +54,18 @@ def practitioner_name(p: Practitioner) -> str:
     return " ".join(x for x in (p.prefix, p.given, p.family) if x)
 
 
-def info_select() -> Select[tuple[Appointment, Patient, Practitioner, AppointmentType | None, str | None]]:
+def info_select() -> Select[
+    tuple[Appointment, Patient, Practitioner, AppointmentType | None, str | None]
+]:
     """Appointments with everything a view shows, in one query."""
-    phone = (select(PatientTelecom.value).where(
-        PatientTelecom.patient_id == Patient.id, PatientTelecom.system == "phone")
-        .order_by(PatientTelecom.rank).limit(1).correlate(Patient).scalar_subquery())
+    phone = (
+        select(PatientTelecom.value)
+        .where(PatientTelecom.patient_id == Patient.id, PatientTelecom.system == "phone")
+        .order_by(PatientTelecom.rank)
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
+    )
     return (
         select(Appointment, Patient, Practitioner, AppointmentType, phone)
         .join(Patient, Patient.id == Appointment.patient_id)
@@ -59,13 +74,34 @@ def info_select() -> Select[tuple[Appointment, Patient, Practitioner, Appointmen
     )
 
 
-def to_info(a: Appointment, p: Patient, pr: Practitioner, t: AppointmentType | None,
-            phone: str | None = None) -> AppointmentInfo:
+def to_info(
+    a: Appointment,
+    p: Patient,
+    pr: Practitioner,
+    t: AppointmentType | None,
+    phone: str | None = None,
+) -> AppointmentInfo:
     return AppointmentInfo(
-        a.id, a.patient_id, f"{p.family.upper()}, {p.given}", p.birth_date, a.practitioner_id,
-        practitioner_name(pr), a.appointment_type_id, t.name if t else "Appointment",
-        t.colour if t else "#9aa7b4", a.start_at, a.end_at, a.status, a.note or "",
-        a.cancel_reason or "", a.arrived_at, a.overbook_reason or "", a.recurrence_id, phone or "",
+        a.id,
+        a.patient_id,
+        f"{p.family.upper()}, {p.given}",
+        p.birth_date,
+        a.practitioner_id,
+        practitioner_name(pr),
+        a.appointment_type_id,
+        t.name if t else "Appointment",
+        t.colour if t else "#9aa7b4",
+        a.start_at,
+        a.end_at,
+        a.status,
+        a.note or "",
+        a.cancel_reason or "",
+        a.arrived_at,
+        a.overbook_reason or "",
+        a.recurrence_id,
+        phone or "",
+        p.given,
+        p.family,
     )
 
 
@@ -74,27 +110,44 @@ def load_info(session: Session, appointment_id: str) -> AppointmentInfo:
     return to_info(*row)
 
 
-def overlapping(session: Session, practitioner_id: str, start: datetime, end: datetime,
-                exclude_id: str | None = None) -> list[tuple[Appointment, Patient]]:
-    q = (select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id).where(
-        Appointment.practitioner_id == practitioner_id, Appointment.start_at < end,
-        Appointment.end_at > start, Appointment.status.in_(BLOCKING)))
+def overlapping(
+    session: Session,
+    practitioner_id: str,
+    start: datetime,
+    end: datetime,
+    exclude_id: str | None = None,
+) -> list[tuple[Appointment, Patient]]:
+    q = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.practitioner_id == practitioner_id,
+            Appointment.start_at < end,
+            Appointment.end_at > start,
+            Appointment.status.in_(BLOCKING),
+        )
+    )
     if exclude_id:
         q = q.where(Appointment.id != exclude_id)
     return [(a, p) for a, p in session.execute(q.order_by(Appointment.start_at))]
 
 
-def _hours_by_weekday(session: Session, ids: Sequence[str], day: date) -> dict[str, dict[int, list[tuple[time, time]]]]:
+def _hours_by_weekday(
+    session: Session, ids: Sequence[str], day: date
+) -> dict[str, dict[int, list[tuple[time, time]]]]:
     out: dict[str, dict[int, list[tuple[time, time]]]] = {}
     for wh in session.scalars(select(WorkingHours).where(WorkingHours.practitioner_id.in_(ids))):
         if (wh.valid_from and wh.valid_from > day) or (wh.valid_to and wh.valid_to < day):
             continue
-        out.setdefault(wh.practitioner_id, {}).setdefault(wh.weekday, []).append((wh.start_time, wh.end_time))
+        out.setdefault(wh.practitioner_id, {}).setdefault(wh.weekday, []).append(
+            (wh.start_time, wh.end_time)
+        )
     return out
 
 
-def unavailable(session: Session, ids: Sequence[str], first: date, days: int,
-                hours: ClinicHours) -> list[Unavailable]:
+def unavailable(
+    session: Session, ids: Sequence[str], first: date, days: int, hours: ClinicHours
+) -> list[Unavailable]:
     """Outside working hours (within the clinic's day) and leave, for these practitioners."""
     tz = ZoneInfo(hours.timezone)
     out: list[Unavailable] = []
@@ -106,24 +159,43 @@ def unavailable(session: Session, ids: Sequence[str], first: date, days: int,
             cursor = hours.day_start
             for s, e in spans + [(hours.day_end, hours.day_end)]:
                 if s > cursor:
-                    out.append(Unavailable(pid, local_dt(d, cursor, tz), local_dt(d, min(s, hours.day_end), tz),
-                                           "Not working"))
+                    out.append(
+                        Unavailable(
+                            pid,
+                            local_dt(d, cursor, tz),
+                            local_dt(d, min(s, hours.day_end), tz),
+                            "Not working",
+                        )
+                    )
                 cursor = max(cursor, e)
     start, end = day_range(first, days, tz)
-    for leave in session.scalars(select(PractitionerLeave).where(
-            PractitionerLeave.practitioner_id.in_(ids), PractitionerLeave.cancelled.is_(False),
-            PractitionerLeave.start_at < end, PractitionerLeave.end_at > start)):
-        out.append(Unavailable(leave.practitioner_id, leave.start_at, leave.end_at, leave.reason or "Leave"))
+    for leave in session.scalars(
+        select(PractitionerLeave).where(
+            PractitionerLeave.practitioner_id.in_(ids),
+            PractitionerLeave.cancelled.is_(False),
+            PractitionerLeave.start_at < end,
+            PractitionerLeave.end_at > start,
+        )
+    ):
+        out.append(
+            Unavailable(
+                leave.practitioner_id, leave.start_at, leave.end_at, leave.reason or "Leave"
+            )
+        )
     return out
 
 
-def availability_problem(session: Session, practitioner_id: str, start: datetime, end: datetime,
-                         hours: ClinicHours) -> str | None:
+def availability_problem(
+    session: Session, practitioner_id: str, start: datetime, end: datetime, hours: ClinicHours
+) -> str | None:
     """Why this practitioner cannot be booked then, or None."""
     tz = ZoneInfo(hours.timezone)
     day = start.astimezone(tz).date()
-    clashes = {u.reason for u in unavailable(session, [practitioner_id], day, 1, hours)
-               if u.start_at < end and u.end_at > start}
+    clashes = {
+        u.reason
+        for u in unavailable(session, [practitioner_id], day, 1, hours)
+        if u.start_at < end and u.end_at > start
+    }
     if clashes - {"Not working"}:
         return "on leave"
     return "not working at that time" if clashes else None

@@ -8,12 +8,19 @@ from pms_desktop.domain.enums import Role
 from pms_desktop.ui.schedule.waiting_room import WaitingRoomPanel
 
 
-def test_arrived_patients_appear_and_start_consultation_is_requested(qtbot, ctx, actors, make_patient):  # type: ignore[no-untyped-def]
+def test_arrived_patients_appear_and_start_consultation_is_requested(
+    qtbot, ctx, actors, make_patient
+):  # type: ignore[no-untyped-def]
     rita, doc = actors[Role.RECEPTION], actors[Role.CLINICIAN]
     pid = make_patient("Mary", "Murphy")
     prac = ctx.scheduling.practitioners(rita)[0].id
-    appt = ctx.scheduling.book(rita, patient_id=pid, practitioner_id=prac,
-                               start_at=datetime.now(UTC).replace(second=0, microsecond=0), override_reason="t")
+    appt = ctx.scheduling.book(
+        rita,
+        patient_id=pid,
+        practitioner_id=prac,
+        start_at=datetime.now(UTC).replace(second=0, microsecond=0),
+        override_reason="t",
+    )
     panel = WaitingRoomPanel(ctx, doc, None)
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: not panel._loading, timeout=3000)

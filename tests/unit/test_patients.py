@@ -20,10 +20,20 @@ from pms_desktop.store.models import (
     PatientMerge,
 )
 
-MARY = PatientDraft(given="Mary", family="Murphy", birth_date="17/05/1980", sex="female",
-                    phone="087 123 4567", email="mary@example.ie", mrn="MRN-1001",
-                    emergency_name="John Murphy", emergency_relationship="husband",
-                    emergency_phone="087 765 4321", coverage_payer="VHI", coverage_member_id="V123")
+MARY = PatientDraft(
+    given="Mary",
+    family="Murphy",
+    birth_date="17/05/1980",
+    sex="female",
+    phone="087 123 4567",
+    email="mary@example.ie",
+    mrn="MRN-1001",
+    emergency_name="John Murphy",
+    emergency_relationship="husband",
+    emergency_phone="087 765 4321",
+    coverage_payer="VHI",
+    coverage_member_id="V123",
+)
 
 
 @pytest.fixture
@@ -37,15 +47,27 @@ def test_register_keeps_every_detail_and_logs_it(ctx, rita):  # type: ignore[no-
     assert back.birth_date == date(1980, 5, 17)
     d = back.draft
     assert (d.phone, d.email, d.mrn) == ("087 123 4567", "mary@example.ie", "MRN-1001")
-    assert (d.emergency_name, d.coverage_payer, d.coverage_member_id) == ("John Murphy", "VHI", "V123")
+    assert (d.emergency_name, d.coverage_payer, d.coverage_member_id) == (
+        "John Murphy",
+        "VHI",
+        "V123",
+    )
     with ctx.db.sessions()() as s:
-        actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.patient_id == p.id))]
+        actions = [
+            e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.patient_id == p.id))
+        ]
     assert actions == ["patients.register", "patients.open"]
 
 
 def test_validation_names_the_form_fields(ctx, rita):  # type: ignore[no-untyped-def]
-    bad = PatientDraft(given=" ", family="Murphy", birth_date="31/02/1980", phone="call me",
-                       email="mary@", emergency_name="John")
+    bad = PatientDraft(
+        given=" ",
+        family="Murphy",
+        birth_date="31/02/1980",
+        phone="call me",
+        email="mary@",
+        emergency_name="John",
+    )
     with pytest.raises(ValidationError) as e:
         ctx.patients.register_patient(rita, draft=bad)
     assert set(e.value.field_errors) == {"given", "birth_date", "phone", "email", "emergency_phone"}
@@ -70,17 +92,32 @@ def test_duplicates_by_similar_name_phone_and_identifier(ctx, rita, make_patient
     found = ctx.patients.find_duplicates(rita, draft=near)
     assert [c.patient.id for c in found] == [mary]
     assert "similar name" in found[0].reasons[0]
-    by_phone = ctx.patients.find_duplicates(rita, draft=PatientDraft(given="X", family="Y", phone="0871234567"))
+    by_phone = ctx.patients.find_duplicates(
+        rita, draft=PatientDraft(given="X", family="Y", phone="0871234567")
+    )
     assert [c.patient.id for c in by_phone] == [mary]
     by_mrn = ctx.patients.find_duplicates(rita, draft=PatientDraft(mrn="M1"))
     assert by_mrn[0].reasons == ("Same MRN",)
     assert ctx.patients.find_duplicates(rita, draft=near, exclude_id=mary) == []
 
 
-@pytest.mark.parametrize("query", [
-    "murphy", "mary murphy", "murphy mary", "mur ma", "17/05/1980", "1980-05-17", "17.5.1980",
-    "17051980", "087 123 4567", "0871234", "MRN-77", "murphy 17/05/1980",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "murphy",
+        "mary murphy",
+        "murphy mary",
+        "mur ma",
+        "17/05/1980",
+        "1980-05-17",
+        "17.5.1980",
+        "17051980",
+        "087 123 4567",
+        "0871234",
+        "MRN-77",
+        "murphy 17/05/1980",
+    ],
+)
 def test_search_finds_by_each_key(ctx, rita, make_patient, query):  # type: ignore[no-untyped-def]
     target = make_patient("Mary", "Murphy", date(1980, 5, 17), phone="087 123 4567", mrn="MRN-77")
     make_patient("Maura", "Walsh", date(1975, 1, 2), phone="01 555 0000", mrn="MRN-78")
@@ -110,8 +147,14 @@ def test_banner_shows_alerts_and_allergies(ctx, rita, make_patient):  # type: ig
     pid = make_patient("Mary", "Murphy", mrn="MRN-5")
     ctx.patients.add_alert(rita, patient_id=pid, text="Uses a wheelchair")
     with ctx.db.sessions()() as s, s.begin():
-        s.add(Allergy(patient_id=pid, substance="Penicillin", reaction="rash",
-                      recorded_at=datetime.now(UTC)))
+        s.add(
+            Allergy(
+                patient_id=pid,
+                substance="Penicillin",
+                reaction="rash",
+                recorded_at=datetime.now(UTC),
+            )
+        )
     b = ctx.patients.banner(rita, patient_id=pid)
     assert b.alerts == ("Uses a wheelchair",)
     assert b.allergies == ("Penicillin (rash)",)
@@ -123,8 +166,9 @@ def test_merge_repoints_everything_and_admin_can_revert(ctx, actors, make_patien
     keep = make_patient("Mary", "Murphy", mrn="K1")
     dup = make_patient("Mary", "Murphey", phone="01 222 3333", mrn="D1")
     prac = ctx.scheduling.practitioners(rita)[0]
-    appt = ctx.scheduling.book(rita, patient_id=dup, practitioner_id=prac.id,
-                               start_at=datetime(2030, 1, 7, 10, tzinfo=UTC))
+    appt = ctx.scheduling.book(
+        rita, patient_id=dup, practitioner_id=prac.id, start_at=datetime(2030, 1, 7, 10, tzinfo=UTC)
+    )
     with ctx.db.sessions()() as s, s.begin():
         s.add(Encounter(patient_id=dup, practitioner_id=prac.id, start_at=datetime.now(UTC)))
     info = ctx.patients.merge_patients(rita, survivor_id=keep, merged_id=dup, reason="same person")
@@ -133,7 +177,9 @@ def test_merge_repoints_everything_and_admin_can_revert(ctx, actors, make_patien
         merged = s.get(Patient, dup)
         assert (merged.active, merged.merged_into_id) == (False, keep)
         assert s.scalar(select(Encounter.patient_id)) == keep
-        assert set(s.scalars(select(PatientIdentifier.value).where(PatientIdentifier.patient_id == keep))) == {"K1", "D1"}
+        assert set(
+            s.scalars(select(PatientIdentifier.value).where(PatientIdentifier.patient_id == keep))
+        ) == {"K1", "D1"}
     assert ctx.scheduling.appointment(rita, appointment_id=appt.id).patient_id == keep
     assert [p.id for p in ctx.patients.search(rita, "D1")] == [keep]
     with pytest.raises(PermissionDenied):
@@ -162,6 +208,12 @@ def test_update_keeps_identifier_and_validates(ctx, rita):  # type: ignore[no-un
     p = ctx.patients.register_patient(rita, draft=MARY)
     from dataclasses import replace
 
-    changed = ctx.patients.update_patient(rita, patient_id=p.id, draft=replace(p.draft, city="Galway", phone=""))
-    assert changed.draft.city == "Galway" and changed.draft.phone == "" and changed.draft.mrn == "MRN-1001"
+    changed = ctx.patients.update_patient(
+        rita, patient_id=p.id, draft=replace(p.draft, city="Galway", phone="")
+    )
+    assert (
+        changed.draft.city == "Galway"
+        and changed.draft.phone == ""
+        and changed.draft.mrn == "MRN-1001"
+    )
     assert ctx.patients.search(rita, "0871234567") == []

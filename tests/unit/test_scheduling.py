@@ -29,17 +29,22 @@ def test_book_refuses_an_overlap_with_a_clear_message(ctx, rita, prac, make_pati
     a, b = make_patient("Mary", "Murphy"), make_patient("John", "Walsh")
     ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=MON, duration_minutes=30)
     with pytest.raises(ConflictError) as e:
-        ctx.scheduling.book(rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=15))
+        ctx.scheduling.book(
+            rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=15)
+        )
     assert "already booked with Mary Murphy from 10:00 to 10:30" in str(e.value)
     # Back to back is fine; touching ends do not overlap.
-    ctx.scheduling.book(rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=30))
+    ctx.scheduling.book(
+        rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=30)
+    )
 
 
 def test_deliberate_double_book_needs_a_reason_and_is_logged(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a, b = make_patient("Mary", "Murphy"), make_patient("John", "Walsh")
     ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=MON)
-    info = ctx.scheduling.book(rita, patient_id=b, practitioner_id=prac, start_at=MON,
-                               override_reason="Urgent dressing")
+    info = ctx.scheduling.book(
+        rita, patient_id=b, practitioner_id=prac, start_at=MON, override_reason="Urgent dressing"
+    )
     assert info.overbook_reason == "Urgent dressing"
     with ctx.db.sessions()() as s:
         e = s.scalars(select(AuditEntry).where(AuditEntry.resource_id == info.id)).one()
@@ -62,11 +67,17 @@ def test_cancelled_time_is_free_again_and_cancel_needs_reason(ctx, rita, prac, m
 def test_move_checks_the_same_rules(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a, b = make_patient("Mary", "Murphy"), make_patient("John", "Walsh")
     first = ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=MON)
-    second = ctx.scheduling.book(rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(hours=1))
+    second = ctx.scheduling.book(
+        rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(hours=1)
+    )
     with pytest.raises(ConflictError):
         ctx.scheduling.move(rita, appointment_id=second.id, start_at=MON + timedelta(minutes=5))
-    moved = ctx.scheduling.move(rita, appointment_id=second.id, start_at=MON + timedelta(minutes=15))
-    assert moved.start_at == MON + timedelta(minutes=15) and moved.end_at == MON + timedelta(minutes=30)
+    moved = ctx.scheduling.move(
+        rita, appointment_id=second.id, start_at=MON + timedelta(minutes=15)
+    )
+    assert moved.start_at == MON + timedelta(minutes=15) and moved.end_at == MON + timedelta(
+        minutes=30
+    )
     # Moving onto itself (a shift inside its own time) is not a clash with itself.
     ctx.scheduling.move(rita, appointment_id=first.id, start_at=MON - timedelta(minutes=5))
 
@@ -74,7 +85,9 @@ def test_move_checks_the_same_rules(ctx, rita, prac, make_patient):  # type: ign
 def test_status_flow_and_waiting_room(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a = make_patient("Mary", "Murphy")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    appt = ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=now, override_reason="test")
+    appt = ctx.scheduling.book(
+        rita, patient_id=a, practitioner_id=prac, start_at=now, override_reason="test"
+    )
     assert ctx.scheduling.waiting_room(rita) == []
     arrived = ctx.scheduling.check_in(rita, appointment_id=appt.id)
     assert arrived.status == "arrived" and arrived.arrived_at is not None
@@ -88,15 +101,19 @@ def test_status_flow_and_waiting_room(ctx, rita, prac, make_patient):  # type: i
 
 def test_recurring_books_all_or_none(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a, b = make_patient("Mary", "Murphy"), make_patient("John", "Walsh")
-    blocker = ctx.scheduling.book(rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(weeks=4))
+    blocker = ctx.scheduling.book(
+        rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(weeks=4)
+    )
     with pytest.raises(ConflictError) as e:
-        ctx.scheduling.book_recurring(rita, patient_id=a, practitioner_id=prac, start_at=MON,
-                                      every_weeks=2, occurrences=4)
+        ctx.scheduling.book_recurring(
+            rita, patient_id=a, practitioner_id=prac, start_at=MON, every_weeks=2, occurrences=4
+        )
     assert "not booked" in str(e.value)
     assert [x.patient_id for x in ctx.scheduling.patient_appointments(rita, patient_id=a)] == []
     ctx.scheduling.cancel(rita, appointment_id=blocker.id, reason="moved")
-    made = ctx.scheduling.book_recurring(rita, patient_id=a, practitioner_id=prac, start_at=MON,
-                                         every_weeks=2, occurrences=4)
+    made = ctx.scheduling.book_recurring(
+        rita, patient_id=a, practitioner_id=prac, start_at=MON, every_weeks=2, occurrences=4
+    )
     assert [m.start_at for m in made] == [MON + timedelta(weeks=2 * n) for n in range(4)]
     assert len({m.recurrence_id for m in made}) == 1
 
@@ -104,30 +121,44 @@ def test_recurring_books_all_or_none(ctx, rita, prac, make_patient):  # type: ig
 def test_recurring_keeps_wall_clock_across_daylight_saving(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a = make_patient()
     start = datetime(2030, 3, 25, 9, tzinfo=UTC)  # 09:00 in Dublin (winter)
-    made = ctx.scheduling.book_recurring(rita, patient_id=a, practitioner_id=prac, start_at=start,
-                                         every_weeks=1, occurrences=2)
+    made = ctx.scheduling.book_recurring(
+        rita, patient_id=a, practitioner_id=prac, start_at=start, every_weeks=1, occurrences=2
+    )
     assert made[1].start_at == datetime(2030, 4, 1, 8, tzinfo=UTC)  # still 09:00 local (summer)
 
 
 def test_working_hours_leave_and_next_free_slot(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
     a = make_patient()
     for weekday in range(5):
-        ctx.scheduling.set_working_hours(rita, practitioner_id=prac, weekday=weekday, spans=[(time(9), time(13))])
-    ctx.scheduling.add_leave(rita, practitioner_id=prac, start_at=datetime(2030, 1, 8, tzinfo=UTC),
-                             end_at=datetime(2030, 1, 9, tzinfo=UTC), reason="Conference")
+        ctx.scheduling.set_working_hours(
+            rita, practitioner_id=prac, weekday=weekday, spans=[(time(9), time(13))]
+        )
+    ctx.scheduling.add_leave(
+        rita,
+        practitioner_id=prac,
+        start_at=datetime(2030, 1, 8, tzinfo=UTC),
+        end_at=datetime(2030, 1, 9, tzinfo=UTC),
+        reason="Conference",
+    )
     with pytest.raises(ConflictError) as e:
         ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=MON.replace(hour=14))
     assert "not working" in str(e.value)
     with pytest.raises(ConflictError) as e:
-        ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=datetime(2030, 1, 8, 10, tzinfo=UTC))
+        ctx.scheduling.book(
+            rita, patient_id=a, practitioner_id=prac, start_at=datetime(2030, 1, 8, 10, tzinfo=UTC)
+        )
     assert "on leave" in str(e.value)
-    ctx.scheduling.book(rita, patient_id=a, practitioner_id=prac, start_at=MON.replace(hour=9), duration_minutes=30)
-    free = ctx.scheduling.next_free_slot(rita, practitioner_id=prac, after=MON.replace(hour=8, minute=7),
-                                         duration_minutes=15)
+    ctx.scheduling.book(
+        rita, patient_id=a, practitioner_id=prac, start_at=MON.replace(hour=9), duration_minutes=30
+    )
+    free = ctx.scheduling.next_free_slot(
+        rita, practitioner_id=prac, after=MON.replace(hour=8, minute=7), duration_minutes=15
+    )
     assert free == MON.replace(hour=9, minute=30)
     # Past Monday's hours: Tuesday is leave, so Wednesday when work starts.
-    late = ctx.scheduling.next_free_slot(rita, practitioner_id=prac, after=MON.replace(hour=12, minute=50),
-                                         duration_minutes=15)
+    late = ctx.scheduling.next_free_slot(
+        rita, practitioner_id=prac, after=MON.replace(hour=12, minute=50), duration_minutes=15
+    )
     assert late == datetime(2030, 1, 9, 9, tzinfo=UTC)
     view = ctx.scheduling.view(rita, first_day=date(2030, 1, 7), days=2)
     reasons = {u.reason for u in view.unavailable}
@@ -149,4 +180,6 @@ def test_roles_without_schedule_permission_are_refused(ctx, actors, prac, make_p
     lacking = [r for r in Role if Permission.SCHEDULE not in POLICY[r]]
     for role in lacking:
         with pytest.raises(PermissionDenied):
-            ctx.scheduling.book(actors[role], patient_id=make_patient(), practitioner_id=prac, start_at=MON)
+            ctx.scheduling.book(
+                actors[role], patient_id=make_patient(), practitioner_id=prac, start_at=MON
+            )

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
-from ..ops import run_op
+from ..widgets.alive import run_op_guarded
 from ..widgets.change_bus import change_bus
 from .waiting_room_table_model import WaitingRoomTableModel
 
@@ -76,7 +76,9 @@ class WaitingRoomPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.start_button = QPushButton(self.tr("Start consultation"))
         self.start_button.setProperty("primary", True)
-        self.start_button.setToolTip(self.tr("Start the consultation with the selected patient (Enter)"))
+        self.start_button.setToolTip(
+            self.tr("Start the consultation with the selected patient (Enter)")
+        )
         self.start_button.clicked.connect(self.start_selected)
         self.can_start = allows(self.session.role, Permission.WRITE_CLINICAL)
         self.start_button.setVisible(self.can_start)
@@ -103,8 +105,12 @@ class WaitingRoomPanel(QWidget):
         self._loading = True
         prac = self.session.practitioner_id if self.mine.isChecked() else None
         sched, who = self.ctx.scheduling, self.session
-        run_op(self, lambda: (sched.hours(who).timezone, sched.waiting_room(who, practitioner_id=prac)),
-               self._loaded, self._failed)
+        run_op_guarded(
+            self,
+            lambda: (sched.hours(who).timezone, sched.waiting_room(who, practitioner_id=prac)),
+            self._loaded,
+            self._failed,
+        )
 
     def _failed(self, error: BaseException) -> None:
         self._loading = False

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+
 class ChangeBus(QObject):
     changed = Signal(str, dict)
 

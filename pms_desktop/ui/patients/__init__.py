@@ -1,0 +1,1 @@
+"""Finding, registering, editing and merging patients; the patient file."""

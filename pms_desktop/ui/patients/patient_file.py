@@ -1,0 +1,357 @@
+"""The patient file: details, appointments, and the clinical and account tabs when allowed.
+
+The banner data is loaded with the file (audited read) and handed to the main window, which
+shows it above every screen while this patient is open. The "Clinical" tab comes from the
+clinical engineer's ChartPanel when the role may read clinical notes; otherwise a "Break glass"
+button asks for a reason first. The "Account" tab comes from billing's PatientAccountPanel.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.permissions import Permission, allows
+from ...domain.session import StaffSession
+from ...services.patients_dto import PatientDetail
+from ..schedule.appointment_table_model import AppointmentTableModel
+from ..widgets.alive import run_op_guarded
+from ..widgets.change_bus import change_bus
+
+SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "—"}
+
+
+def _optional(path: str) -> Any:
+    module_name, _, cls = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), cls)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            return None
+        raise
+
+
+class PatientFile(QWidget):
+    banner_loaded = Signal(object)
+    loaded = Signal()
+
+    def __init__(
+        self, ctx: Any, session: StaffSession, patient_id: str, main_window: Any = None
+    ) -> None:
+        super().__init__()
+        self.ctx, self.session, self.patient_id, self.main_window = (
+            ctx,
+            session,
+            patient_id,
+            main_window,
+        )
+        self.setObjectName("patientFile")
+        self.detail: PatientDetail | None = None
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("patientTabs")
+        self.tab_keys: list[str] = []
+        self._build_overview()
+        self._build_appointments()
+        self._build_optional_tabs()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 8)
+        layout.addWidget(self.tabs)
+        change_bus(ctx).changed.connect(self._on_changed)
+        self.reload()
+
+    def _add_tab(self, key: str, widget: QWidget, title: str) -> None:
+        self.tab_keys.append(key)
+        self.tabs.addTab(widget, self.tr(title))
+
+    def show_tab(self, key: str) -> None:
+        if key in self.tab_keys:
+            self.tabs.setCurrentIndex(self.tab_keys.index(key))
+
+    # --- tabs ------------------------------------------------------------------------------
+
+    def _build_overview(self) -> None:
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setContentsMargins(12, 12, 12, 12)
+        grid.setSpacing(12)
+        self.cards: dict[str, QLabel] = {}
+        for i, (key, title) in enumerate(
+            [
+                ("person", "Person"),
+                ("contact", "Contact"),
+                ("address", "Address"),
+                ("ids", "Identifiers"),
+                ("emergency", "Emergency contact"),
+                ("cover", "Cover"),
+                ("notes", "Reception notes"),
+                ("alerts", "Alerts"),
+            ]
+        ):
+            box = QGroupBox(self.tr(title))
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            QVBoxLayout(box).addWidget(label)
+            self.cards[key] = label
+            grid.addWidget(box, i // 2, i % 2)
+        actions = QHBoxLayout()
+        can_write = allows(self.session.role, Permission.WRITE_DEMOGRAPHICS)
+        self.edit_button = QPushButton(self.tr("Edit details…"))
+        self.edit_button.setProperty("primary", True)
+        self.edit_button.clicked.connect(self.edit)
+        self.book_button = QPushButton(self.tr("Book appointment…"))
+        self.book_button.clicked.connect(self.book)
+        self.alert_button = QPushButton(self.tr("Add alert…"))
+        self.alert_button.clicked.connect(self.add_alert)
+        self.merge_button = QPushButton(self.tr("Merge duplicate…"))
+        self.merge_button.clicked.connect(self.merge)
+        self.deactivate_button = QPushButton(self.tr("Deactivate…"))
+        self.deactivate_button.setProperty("danger", True)
+        self.deactivate_button.clicked.connect(self.deactivate)
+        for b in (
+            self.edit_button,
+            self.book_button,
+            self.alert_button,
+            self.merge_button,
+            self.deactivate_button,
+        ):
+            b.setEnabled(can_write)
+            actions.addWidget(b)
+        self.book_button.setEnabled(allows(self.session.role, Permission.SCHEDULE))
+        actions.addStretch(1)
+        grid.addLayout(actions, 4, 0, 1, 2)
+        grid.setRowStretch(5, 1)
+        self._add_tab("overview", page, "Details")
+
+    def _build_appointments(self) -> None:
+        page = QWidget()
+        self.appointments = AppointmentTableModel(self)
+        table = QTableView()
+        table.setObjectName("patientAppointments")
+        table.setModel(self.appointments)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.verticalHeader().hide()
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        v = QVBoxLayout(page)
+        v.setContentsMargins(12, 12, 12, 12)
+        v.addWidget(table)
+        self._add_tab("appointments", page, "Appointments")
+
+    def _build_optional_tabs(self) -> None:
+        role = self.session.role
+        chart = _optional("pms_desktop.ui.chart.chart_panel:ChartPanel")
+        if chart is not None:
+            if allows(role, Permission.READ_CLINICAL):
+                self._add_tab(
+                    "clinical",
+                    chart(self.ctx, self.session, self.patient_id, self.main_window),
+                    "Clinical",
+                )
+            else:
+                self._add_tab("clinical", self._break_glass_page(chart), "Clinical")
+        account = _optional("pms_desktop.ui.billing.patient_account_panel:PatientAccountPanel")
+        if account is not None and (
+            allows(role, Permission.BILLING) or allows(role, Permission.TAKE_PAYMENTS)
+        ):
+            self._add_tab(
+                "account",
+                account(self.ctx, self.session, self.patient_id, self.main_window),
+                "Account",
+            )
+
+    def _break_glass_page(self, chart: Any) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        text = QLabel(
+            self.tr(
+                "Your role does not include reading clinical records. In an emergency "
+                "you may open them: you must give a reason, and the access is flagged "
+                "for review."
+            )
+        )
+        text.setWordWrap(True)
+        button = QPushButton(self.tr("Break glass…"))
+        button.setProperty("danger", True)
+        button.clicked.connect(lambda: self._break_glass(page, chart))
+        v.addStretch(1)
+        v.addWidget(text)
+        v.addWidget(button)
+        v.addStretch(2)
+        return page
+
+    def _break_glass(self, page: QWidget, chart: Any) -> None:
+        reason, ok = QInputDialog.getText(
+            self, self.tr("Emergency access"), self.tr("Reason for access:")
+        )
+        if not ok or not reason.strip():
+            return
+
+        def opened(_result: Any) -> None:
+            panel = chart(self.ctx, self.session, self.patient_id, self.main_window)
+            index = self.tabs.indexOf(page)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, panel, self.tr("Clinical"))
+            self.tabs.setCurrentIndex(index)
+
+        accounts, who, pid = self.ctx.accounts, self.session, self.patient_id
+        run_op_guarded(
+            self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason.strip()), opened
+        )
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        patients, sched, who, pid = (
+            self.ctx.patients,
+            self.ctx.scheduling,
+            self.session,
+            self.patient_id,
+        )
+        can_book = allows(who.role, Permission.READ_DEMOGRAPHICS)
+
+        def load() -> tuple[Any, Any, Any]:
+            detail = patients.get_patient(who, patient_id=pid)
+            banner = patients.banner(who, patient_id=pid)
+            appts = sched.patient_appointments(who, patient_id=pid) if can_book else []
+            tz = sched.hours(who).timezone
+            return detail, banner, (tz, appts)
+
+        run_op_guarded(self, load, self._loaded)
+
+    def _loaded(self, result: tuple[PatientDetail, Any, Any]) -> None:
+        detail, banner, (tz, appts) = result
+        self.detail = detail
+        self.appointments.set_rows(appts, tz)
+        self._fill_cards(detail)
+        self.deactivate_button.setText(
+            self.tr("Deactivate…") if detail.active else self.tr("Reactivate")
+        )
+        self.banner_loaded.emit(banner)
+        self.loaded.emit()
+
+    def _fill_cards(self, detail: PatientDetail) -> None:
+        d = detail.draft
+
+        def lines(*items: str) -> str:
+            shown = [i for i in items if i and i.strip()]
+            return "<br>".join(shown) if shown else "<span style='color:#8a96a3'>—</span>"
+
+        self.cards["person"].setText(
+            lines(
+                f"<b>{detail.name}</b>",
+                d.preferred_name and f"Known as {d.preferred_name}",
+                f"Born {detail.birth_date:%d %B %Y} ({detail.age} y)",
+                SEX.get(d.sex, ""),
+            )
+        )
+        self.cards["contact"].setText(
+            lines(d.phone and f"Mobile {d.phone}", d.phone_home and f"Home {d.phone_home}", d.email)
+        )
+        self.cards["address"].setText(
+            lines(
+                d.address_line,
+                d.address_line2,
+                " ".join(x for x in (d.city, d.postal_code) if x),
+                d.region,
+                d.country,
+            )
+        )
+        self.cards["ids"].setText(
+            lines(d.mrn and f"MRN {d.mrn}", d.national_id and f"National ID {d.national_id}")
+        )
+        self.cards["emergency"].setText(
+            lines(
+                d.emergency_name and f"{d.emergency_name} ({d.emergency_relationship})",
+                d.emergency_phone,
+            )
+        )
+        self.cards["cover"].setText(
+            lines(
+                d.coverage_payer,
+                d.coverage_member_id and f"Member {d.coverage_member_id}",
+                d.coverage_plan,
+            )
+        )
+        self.cards["notes"].setText(lines(d.reception_notes.replace("\n", "<br>")))
+        self.cards["alerts"].setText(
+            lines(*(f"<span style='color:#b3261e'>⚠ {a.text}</span>" for a in detail.alerts))
+        )
+
+    def _on_changed(self, topic: str, info: dict[str, Any]) -> None:
+        if info.get("patient_id") == self.patient_id and (
+            topic.startswith("patients") or topic.startswith("schedule")
+        ):
+            self.reload()
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def edit(self) -> None:
+        from .patient_edit_dialog import PatientEditDialog
+
+        if self.detail is None:
+            return
+        self.dialog = PatientEditDialog(self.ctx, self.session, self.detail, self)
+        self.dialog.patient_saved.connect(
+            lambda _pid: self._status(self.tr("Patient details saved."))
+        )
+        self.dialog.open()
+
+    def book(self) -> None:
+        if self.main_window is not None:
+            book = self.main_window.show_screen("appointments")
+            if book is not None and hasattr(book, "new_appointment"):
+                book.new_appointment(patient_id=self.patient_id)
+
+    def add_alert(self) -> None:
+        text, ok = QInputDialog.getText(
+            self, self.tr("Add alert"), self.tr("Alert shown on the banner:")
+        )
+        if ok and text.strip():
+            patients, who, pid = self.ctx.patients, self.session, self.patient_id
+            run_op_guarded(self, lambda: patients.add_alert(who, patient_id=pid, text=text.strip()))
+
+    def merge(self) -> None:
+        from .merge_dialog import MergeDialog
+
+        self.dialog = MergeDialog(self.ctx, self.session, self.patient_id, self)
+        self.dialog.merged.connect(lambda _m: self._status(self.tr("Records merged.")))
+        self.dialog.open()
+
+    def deactivate(self) -> None:
+        patients, who, pid = self.ctx.patients, self.session, self.patient_id
+        if self.detail is not None and not self.detail.active:
+            run_op_guarded(self, lambda: patients.reactivate_patient(who, patient_id=pid))
+            return
+        reason, ok = QInputDialog.getText(
+            self,
+            self.tr("Deactivate patient"),
+            self.tr("Why is this record deactivated? (it is never deleted)"),
+        )
+        if ok and reason.strip():
+            run_op_guarded(
+                self,
+                lambda: patients.deactivate_patient(who, patient_id=pid, reason=reason.strip()),
+            )
+
+    def _status(self, text: str) -> None:
+        if self.main_window is not None:
+            self.main_window.show_status(text)

@@ -1,0 +1,150 @@
+"""Booking from the keyboard: type a surname in a slot, Enter, pick the patient, done.
+
+A small panel over the chosen slot: a search line and the matching patients. Enter books the
+only match (or the highlighted one); Esc closes; "More…" opens the full booking dialog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...domain.session import StaffSession
+from ..patients.patient_table_model import PatientTableModel
+from ..widgets.alive import run_op_guarded
+
+
+class QuickBookPopup(QFrame):
+    patient_picked = Signal(str)
+    more_requested = Signal(str)  # the text typed so far
+    results_shown = Signal()
+
+    def __init__(self, ctx: Any, session: StaffSession, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.ctx, self.session = ctx, session
+        self.setObjectName("quickBook")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(
+            "QFrame#quickBook { background: white; border: 1px solid #1f6f8b; border-radius: 6px; }"
+        )
+        self.title = QLabel()
+        self.title.setObjectName("sectionTitle")
+        self.line = QLineEdit()
+        self.line.setObjectName("quickBookSearch")
+        self.line.setPlaceholderText(self.tr("Surname, name, date of birth or phone"))
+        self.line.installEventFilter(self)
+        self.model = PatientTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        for col in (2, 3, 5):
+            self.table.hideColumn(col)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.activated.connect(lambda i: self._pick(i.row()))
+        self.table.installEventFilter(self)
+        more = QPushButton(self.tr("More options…"))
+        more.clicked.connect(lambda: self.more_requested.emit(self.line.text()))
+        hint = QLabel(self.tr("Enter books · Esc closes"))
+        hint.setObjectName("muted")
+        bottom = QHBoxLayout()
+        bottom.addWidget(hint)
+        bottom.addStretch(1)
+        bottom.addWidget(more)
+        v = QVBoxLayout(self)
+        v.addWidget(self.title)
+        v.addWidget(self.line)
+        v.addWidget(self.table)
+        v.addLayout(bottom)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(120)
+        self.timer.timeout.connect(self.search)
+        self.line.textChanged.connect(lambda _t: self.timer.start())
+        self._seq = 0
+        self._enter_pending = False
+        self.resize(420, 300)
+
+    def start(self, title: str, text: str) -> None:
+        self.title.setText(title)
+        self.model.set_rows([])
+        self.line.setText(text)
+        self.show()
+        self.raise_()
+        self.line.setFocus()
+        self.line.end(False)
+
+    def search(self) -> None:
+        self._seq += 1
+        seq, text = self._seq, self.line.text().strip()
+        if not text:
+            self.model.set_rows([])
+            return
+        patients, who = self.ctx.patients, self.session
+        run_op_guarded(
+            self, lambda: patients.search(who, text, limit=20), lambda rows: self._shown(seq, rows)
+        )
+
+    def _shown(self, seq: int, rows: list[Any]) -> None:
+        if seq != self._seq:
+            return
+        self.model.set_rows(rows)
+        if rows:
+            self.table.selectRow(0)
+        self.results_shown.emit()
+        if self._enter_pending:
+            self._enter_pending = False
+            self._enter()
+
+    def _enter(self) -> None:
+        if self.timer.isActive():
+            self.timer.stop()
+            self._enter_pending = True
+            self.search()
+            return
+        if self.model.rowCount() == 1:
+            self._pick(0)
+        elif self.model.rowCount() > 1:
+            self.table.setFocus()
+        elif not self.line.text().strip():
+            self.more_requested.emit("")
+
+    def _pick(self, row: int) -> None:
+        p = self.model.patient(row)
+        if p is not None:
+            self.hide()
+            self.patient_picked.emit(p.id)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if key == Qt.Key.Key_Escape:
+                self.hide()
+                return True
+            if obj is self.line and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._enter()
+                return True
+            if obj is self.line and key == Qt.Key.Key_Down and self.model.rowCount():
+                self.table.setFocus()
+                return True
+            if obj is self.table and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._pick(self.table.currentIndex().row())
+                return True
+        return super().eventFilter(obj, event)
