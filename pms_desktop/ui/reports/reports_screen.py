@@ -1,0 +1,174 @@
+"""Reports screen (REPORTS permission): pick the report and the dates, see the table and the
+chart (the same matplotlib figure the PDF prints), export as PDF or CSV. Every query and every
+export runs off the GUI thread. Built as ``ReportsScreen(ctx, session, main_window)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHeaderView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...documents.report_pdf import ReportTable, build_chart_figure, format_cell
+from ..billing.billing_format import tr
+from ..billing.billing_screen import table_view
+from ..billing.rows_table_model import SORT_ROLE, RowsTableModel
+from ..ops import run_op
+
+REPORTS = (("revenue", "Revenue"), ("takings", "Daily takings (cash-up)"), ("day-sheet", "Day sheet"),
+           ("aging", "Outstanding invoices (ageing)"), ("no-show", "No-show rate"),
+           ("not-invoiced", "Completed, not invoiced"))
+GROUPS = (("period", "by period"), ("practitioner", "by practitioner"), ("service", "by service"))
+
+
+class ReportsScreen(QWidget):
+    def __init__(self, ctx: Any, session: Any, main_window: Any = None) -> None:
+        super().__init__()
+        self.ctx, self.session, self.main_window = ctx, session, main_window
+        self.setObjectName("reportsScreen")
+        self.report: ReportTable | None = None
+        self.canvas: FigureCanvasQTAgg | None = None
+        v = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.kind = QComboBox()
+        self.kind.setObjectName("reportKind")
+        self.kind.setAccessibleName(tr("Report"))
+        for key, label in REPORTS:
+            self.kind.addItem(tr(label), key)
+        self.group = QComboBox()
+        self.group.setAccessibleName(tr("Group revenue"))
+        for key, label in GROUPS:
+            self.group.addItem(tr(label), key)
+        self.kind.currentIndexChanged.connect(lambda _i: self.group.setVisible(self.kind.currentData() == "revenue"))
+        today = QDate.currentDate()
+        self.date_from = self._date(QDate(today.year(), today.month(), 1))
+        self.date_to = self._date(today)
+        self.run_button = QPushButton(tr("Show"))
+        self.run_button.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_button.clicked.connect(self.run)
+        self.pdf_button = QPushButton(tr("Export PDF…"))
+        self.pdf_button.clicked.connect(lambda: self.export("pdf"))
+        self.csv_button = QPushButton(tr("Export CSV…"))
+        self.csv_button.clicked.connect(lambda: self.export("csv"))
+        for w in (QLabel(tr("Report")), self.kind, self.group, QLabel(tr("from")), self.date_from,
+                  QLabel(tr("to")), self.date_to, self.run_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.pdf_button)
+        bar.addWidget(self.csv_button)
+        v.addLayout(bar)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600; color: #1f4e79")
+        self.basis = QLabel()
+        self.basis.setObjectName("reportBasis")
+        self.basis.setStyleSheet("color: #5f6b7a")
+        v.addWidget(self.title)
+        v.addWidget(self.basis)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.chart_box = QWidget()
+        self.chart_layout = QVBoxLayout(self.chart_box)
+        self.chart_layout.setContentsMargins(0, 0, 0, 0)
+        self.model = RowsTableModel([])
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.view = table_view(self.proxy, "reportTable", 0)
+        self.view.setSortingEnabled(False)  # the report's own order (periods, totals last) matters
+        self.proxy.sort(-1)
+        self.split.addWidget(self.chart_box)
+        self.split.addWidget(self.view)
+        v.addWidget(self.split, 1)
+        self._set_export_enabled(False)
+
+    def _date(self, value: QDate) -> QDateEdit:
+        d = QDateEdit(value)
+        d.setCalendarPopup(True)
+        d.setDisplayFormat("dd MMM yyyy")
+        return d
+
+    def _set_export_enabled(self, on: bool) -> None:
+        self.pdf_button.setEnabled(on)
+        self.csv_button.setEnabled(on)
+
+    def run(self) -> None:
+        kind, group = self.kind.currentData(), self.group.currentData()
+        d0, d1 = self.date_from.date().toPython(), self.date_to.date().toPython()
+        self.run_button.setEnabled(False)
+
+        def failed(e: BaseException) -> None:
+            self.run_button.setEnabled(True)
+            from ..errors import show_error
+
+            show_error(self, e)
+
+        run_op(self, lambda: self.ctx.reports.run(self.session, kind=kind, date_from=d0, date_to=d1,
+                                                  group_by=group), self.show_report, failed,
+               label=tr("Running the report…"))
+
+    def show_report(self, report: ReportTable) -> None:
+        self.run_button.setEnabled(True)
+        self.report = report
+        self.title.setText(report.title)
+        self.basis.setText(f"{format_cell(report.columns[0], report.date_from, report)} – "
+                           f"{format_cell(report.columns[0], report.date_to, report)} · {report.basis}")
+        rows = [[format_cell(c, v, report) for c, v in zip(report.columns, r)] for r in report.rows]
+        keys = [list(r) for r in report.rows]
+        if report.totals is not None:
+            rows.append([format_cell(c, v, report) for c, v in zip(report.columns, report.totals)])
+            keys.append(["~"] * len(report.columns))
+        self.model.set_rows(rows, None, keys, headers=[c.title for c in report.columns],
+                            numeric=[i for i, c in enumerate(report.columns) if c.numeric],
+                            bold_last=report.totals is not None)
+        self.view.resizeColumnsToContents()
+        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        if self.canvas is not None:
+            self.chart_layout.removeWidget(self.canvas)
+            self.canvas.deleteLater()
+            self.canvas = None
+        fig = build_chart_figure(report)
+        self.chart_box.setVisible(fig is not None)
+        if fig is not None:
+            self.canvas = FigureCanvasQTAgg(fig)
+            self.canvas.setMinimumHeight(220)
+            self.chart_layout.addWidget(self.canvas)
+            self.split.setSizes([max(self.height() // 2, 260), max(self.height() // 2, 200)])
+        self._set_export_enabled(True)
+
+    def export(self, fmt: str) -> None:
+        report = self.report
+        if report is None:
+            return
+        name = f"{report.kind}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.{fmt}"
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export report"), name,
+                                              tr("PDF files (*.pdf)") if fmt == "pdf" else tr("CSV files (*.csv)"))
+        if not path:
+            return
+        target = Path(path if path.lower().endswith("." + fmt) else f"{path}.{fmt}")
+
+        def work() -> Path:
+            if fmt == "pdf":
+                target.write_bytes(self.ctx.reports.export_pdf(self.session, report=report))
+            else:
+                target.write_text(self.ctx.reports.export_csv(self.session, report=report), encoding="utf-8")
+            return target
+
+        run_op(self, work, lambda p: self._status(tr("Report saved to {p}.").format(p=p)),
+               label=tr("Exporting…"))
+
+    def _status(self, text: str) -> None:
+        if self.main_window is not None and hasattr(self.main_window, "show_status"):
+            self.main_window.show_status(text)
