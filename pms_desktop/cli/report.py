@@ -28,11 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("report", help="write a report as PDF or CSV")
     p.add_argument("kind", choices=KINDS)
     add_data_dir(p)
-    p.add_argument("--from", dest="date_from", type=_date, required=True, help="first day (YYYY-MM-DD)")
+    p.add_argument(
+        "--from", dest="date_from", type=_date, required=True, help="first day (YYYY-MM-DD)"
+    )
     p.add_argument("--to", dest="date_to", type=_date, required=True, help="last day (YYYY-MM-DD)")
     p.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.csv")
-    p.add_argument("--group-by", default="period", choices=("period", "practitioner", "service"),
-                   help="revenue grouping (default: period)")
+    p.add_argument(
+        "--group-by",
+        default="period",
+        choices=("period", "practitioner", "service"),
+        help="revenue grouping (default: period)",
+    )
     add_user(p)
     p.set_defaults(func=run)
 
@@ -44,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         actor = sign_in(ctx, args.user)
         report = ctx.reports.export_file(  # type: ignore[attr-defined]
-            actor, kind=args.kind, date_from=args.date_from, date_to=args.date_to,
-            out=args.out, group_by=args.group_by)
+            actor,
+            kind=args.kind,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            out=args.out,
+            group_by=args.group_by,
+        )
         print(f"{report.title}: {len(report.rows)} rows written to {args.out}")
         return 0
     finally:

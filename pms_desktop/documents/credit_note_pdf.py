@@ -5,16 +5,33 @@ from __future__ import annotations
 from .letterhead import Column, FinanceDocument, Letterhead, render_finance_document
 
 CREDIT_NOTE_COLUMNS = [
-    Column("Description", 0.52), Column("Net", 0.16, "RIGHT"), Column("Tax", 0.14, "RIGHT"),
+    Column("Description", 0.52),
+    Column("Net", 0.16, "RIGHT"),
+    Column("Tax", 0.14, "RIGHT"),
     Column("Amount", 0.18, "RIGHT"),
 ]
 
 
-def render_credit_note_pdf(*, head: Letterhead, reference: list[tuple[str, str]],
-                           patient_lines: list[str], rows: list[list[str]],
-                           totals: list[tuple[str, str]], notes: list[str]) -> bytes:
-    return render_finance_document(FinanceDocument(
-        title="Credit note", reference=reference, party_heading="Credited to",
-        party_lines=patient_lines, columns=CREDIT_NOTE_COLUMNS, rows=rows, totals=totals,
-        notes=notes, subject=" ".join(v for _, v in reference[:1]),
-    ), head)
+def render_credit_note_pdf(
+    *,
+    head: Letterhead,
+    reference: list[tuple[str, str]],
+    patient_lines: list[str],
+    rows: list[list[str]],
+    totals: list[tuple[str, str]],
+    notes: list[str],
+) -> bytes:
+    return render_finance_document(
+        FinanceDocument(
+            title="Credit note",
+            reference=reference,
+            party_heading="Credited to",
+            party_lines=patient_lines,
+            columns=CREDIT_NOTE_COLUMNS,
+            rows=rows,
+            totals=totals,
+            notes=notes,
+            subject=" ".join(v for _, v in reference[:1]),
+        ),
+        head,
+    )

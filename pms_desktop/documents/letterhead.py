@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -24,7 +25,6 @@ from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 ACCENT = colors.HexColor("#1f4e79")
 MUTED = colors.HexColor("#5f6b7a")
@@ -43,8 +43,13 @@ def fonts() -> tuple[str, str]:
         base = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
         pdfmetrics.registerFont(TTFont("PmsSans", os.path.join(base, "DejaVuSans.ttf")))
         pdfmetrics.registerFont(TTFont("PmsSans-Bold", os.path.join(base, "DejaVuSans-Bold.ttf")))
-        registerFontFamily("PmsSans", normal="PmsSans", bold="PmsSans-Bold", italic="PmsSans",
-                           boldItalic="PmsSans-Bold")
+        registerFontFamily(
+            "PmsSans",
+            normal="PmsSans",
+            bold="PmsSans-Bold",
+            italic="PmsSans",
+            boldItalic="PmsSans-Bold",
+        )
         return "PmsSans", "PmsSans-Bold"
     except Exception:  # noqa: BLE001 - fall back to the built-in fonts
         return "Helvetica", "Helvetica-Bold"
@@ -95,7 +100,9 @@ class FinanceDocument:
 def _styles() -> dict[str, ParagraphStyle]:
     reg, bold = fonts()
     return {
-        "clinic": ParagraphStyle("clinic", fontName=bold, fontSize=16, leading=19, textColor=ACCENT),
+        "clinic": ParagraphStyle(
+            "clinic", fontName=bold, fontSize=16, leading=19, textColor=ACCENT
+        ),
         "small": ParagraphStyle("small", fontName=reg, fontSize=8.5, leading=11, textColor=MUTED),
         "title": ParagraphStyle("title", fontName=bold, fontSize=20, leading=24, textColor=ACCENT),
         "label": ParagraphStyle("label", fontName=bold, fontSize=7.5, leading=10, textColor=MUTED),
@@ -121,14 +128,20 @@ def letterhead_flowables(head: Letterhead, width: float) -> list[object]:
             cells.insert(0, Image(io.BytesIO(head.logo_png), width=w * scale, height=h * scale))
             widths.insert(0, w * scale + 6 * mm)
         except Exception:  # noqa: BLE001 - a broken logo must not stop the invoice
-            pass
+            cells = cells[-2:]
     widths[-2] = width - sum(w for w in widths if w is not None)
     table = Table([cells], colWidths=widths)
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("LINEBELOW", (0, 0), (-1, 0), 1.2, ACCENT),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("LINEBELOW", (0, 0), (-1, 0), 1.2, ACCENT),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+            ]
+        )
+    )
     return [table, Spacer(1, 8 * mm)]
 
 
@@ -138,34 +151,64 @@ def _heading_block(doc: FinanceDocument, width: float) -> Table:
         Paragraph(escape(x), st["bold"] if i == 0 else st["body"])
         for i, x in enumerate(doc.party_lines)
     ]
-    ref_rows = [[Paragraph(escape(k), st["label"]), Paragraph(escape(v), st["body"])]
-                for k, v in doc.reference]
+    ref_rows = [
+        [Paragraph(escape(k), st["label"]), Paragraph(escape(v), st["body"])]
+        for k, v in doc.reference
+    ]
     refs = Table(ref_rows, colWidths=[28 * mm, 45 * mm])
-    refs.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
-                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                              ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                              ("TOPPADDING", (0, 0), (-1, -1), 1.5)]))
+    refs.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
     left = [Paragraph(escape(doc.title), st["title"]), Spacer(1, 5 * mm)] + party
     block = Table([[left, refs]], colWidths=[width - 75 * mm, 75 * mm])
-    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    block.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    )
     return block
 
 
 def lines_table(columns: list[Column], rows: list[list[str]], width: float) -> Table:
     st = _styles()
     reg, bold = fonts()
-    head = [Paragraph(escape(c.title), ParagraphStyle(
-        "h", parent=st["cell"], fontName=bold, fontSize=8.5, textColor=colors.white,
-        alignment={"LEFT": 0, "CENTER": 1, "RIGHT": 2}[c.align])) for c in columns]
-    body = [[Paragraph(escape(v), ParagraphStyle(
-        "c", parent=st["cell"], alignment={"LEFT": 0, "CENTER": 1, "RIGHT": 2}[c.align]))
-        for v, c in zip(r, columns)] for r in rows]
+    head = [
+        Paragraph(
+            escape(c.title),
+            ParagraphStyle(
+                "h",
+                parent=st["cell"],
+                fontName=bold,
+                fontSize=8.5,
+                textColor=colors.white,
+                alignment={"LEFT": 0, "CENTER": 1, "RIGHT": 2}[c.align],
+            ),
+        )
+        for c in columns
+    ]
+    body = [
+        [
+            Paragraph(
+                escape(v),
+                ParagraphStyle(
+                    "c", parent=st["cell"], alignment={"LEFT": 0, "CENTER": 1, "RIGHT": 2}[c.align]
+                ),
+            )
+            for v, c in zip(r, columns, strict=False)
+        ]
+        for r in rows
+    ]
     table = Table([head] + body, colWidths=[c.width * width for c in columns], repeatRows=1)
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
     ]
     style += [("BACKGROUND", (0, i), (-1, i), SHADE) for i in range(2, len(rows) + 1, 2)]
@@ -175,16 +218,29 @@ def lines_table(columns: list[Column], rows: list[list[str]], width: float) -> T
 
 def totals_table(totals: list[tuple[str, str]], width: float) -> Table:
     st = _styles()
-    rows = [[Paragraph(escape(k), st["bold"] if i == len(totals) - 1 else st["body"]),
-             Paragraph(escape(v), ParagraphStyle("r", parent=st["bold"] if i == len(totals) - 1
-                                                 else st["body"], alignment=2))]
-            for i, (k, v) in enumerate(totals)]
+    rows = [
+        [
+            Paragraph(escape(k), st["bold"] if i == len(totals) - 1 else st["body"]),
+            Paragraph(
+                escape(v),
+                ParagraphStyle(
+                    "r", parent=st["bold"] if i == len(totals) - 1 else st["body"], alignment=2
+                ),
+            ),
+        ]
+        for i, (k, v) in enumerate(totals)
+    ]
     table = Table(rows, colWidths=[45 * mm, 35 * mm], hAlign="RIGHT")
-    table.setStyle(TableStyle([
-        ("LINEABOVE", (0, len(rows) - 1), (-1, len(rows) - 1), 1, ACCENT),
-        ("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), SHADE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEABOVE", (0, len(rows) - 1), (-1, len(rows) - 1), 1, ACCENT),
+                ("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), SHADE),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
@@ -206,9 +262,15 @@ def page_decorator(head: Letterhead, stamp: str | None):
         canvas.line(MARGIN, 14 * mm, page_w - MARGIN, 14 * mm)
         canvas.setFont(reg, 7.5)
         canvas.setFillColor(MUTED)
-        left = " · ".join(x for x in (head.legal_name or head.name,
-                                      f"Tax no. {head.tax_id}" if head.tax_id else None,
-                                      head.footer) if x)
+        left = " · ".join(
+            x
+            for x in (
+                head.legal_name or head.name,
+                f"Tax no. {head.tax_id}" if head.tax_id else None,
+                head.footer,
+            )
+            if x
+        )
         canvas.drawString(MARGIN, 10 * mm, left[:150])
         canvas.drawRightString(page_w - MARGIN, 10 * mm, f"Page {doc.page}")
         canvas.restoreState()
@@ -218,9 +280,16 @@ def page_decorator(head: Letterhead, stamp: str | None):
 
 def render_finance_document(doc: FinanceDocument, head: Letterhead) -> bytes:
     buf = io.BytesIO()
-    pdf = SimpleDocTemplate(buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
-                            topMargin=15 * mm, bottomMargin=22 * mm, title=doc.subject or doc.title,
-                            author=head.name)
+    pdf = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=15 * mm,
+        bottomMargin=22 * mm,
+        title=doc.subject or doc.title,
+        author=head.name,
+    )
     width = A4[0] - 2 * MARGIN
     st = _styles()
     story: list[object] = letterhead_flowables(head, width)

@@ -31,8 +31,9 @@ def render_report_csv(report: ReportTable) -> str:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow([c.title for c in report.columns])
+    cols, cur = report.columns, report.currency
     for row in report.rows:
-        out.writerow([csv_cell(c, v, report.currency) for c, v in zip(report.columns, row)])
+        out.writerow([csv_cell(c, v, cur) for c, v in zip(cols, row, strict=True)])
     if report.totals is not None:
-        out.writerow([csv_cell(c, v, report.currency) for c, v in zip(report.columns, report.totals)])
+        out.writerow([csv_cell(c, v, cur) for c, v in zip(cols, report.totals, strict=True)])
     return buf.getvalue()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -21,7 +22,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 from ..domain.money import format_amount, to_decimal
 from .letterhead import ACCENT, MUTED, RULE, SHADE, Letterhead, fonts, page_decorator
@@ -80,17 +80,26 @@ def format_cell(col: ReportColumn, value: Cell, report: ReportTable) -> str:
     return str(value)
 
 
-def build_chart_figure(report: ReportTable, *, width_in: float = 9.0, height_in: float = 3.4) -> Figure | None:
+def build_chart_figure(
+    report: ReportTable, *, width_in: float = 9.0, height_in: float = 3.4
+) -> Figure | None:
     chart = report.chart
     if chart is None or not chart.labels:
         return None
     fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    values = [float(to_decimal(int(v), report.currency)) if chart.money else float(v)
-              for v in chart.values]  # float for plotting only; figures come from the table
+    values = [
+        float(to_decimal(int(v), report.currency)) if chart.money else float(v)
+        for v in chart.values
+    ]  # float for plotting only; figures come from the table
     bars = ax.bar(range(len(values)), values, color="#2e6da4", width=0.65)
-    ax.set_xticks(range(len(values)), chart.labels, rotation=30 if len(values) > 6 else 0,
-                  ha="right" if len(values) > 6 else "center", fontsize=8)
+    ax.set_xticks(
+        range(len(values)),
+        chart.labels,
+        rotation=30 if len(values) > 6 else 0,
+        ha="right" if len(values) > 6 else "center",
+        fontsize=8,
+    )
     ax.set_title(chart.title, fontsize=10, loc="left", color="#1f4e79")
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#d5dce4", linewidth=0.6)
@@ -110,8 +119,9 @@ def build_chart_figure(report: ReportTable, *, width_in: float = 9.0, height_in:
     return fig
 
 
-def chart_png(report: ReportTable, dpi: int = 200, *, width_in: float = 10.0,
-              height_in: float = 3.0) -> bytes | None:
+def chart_png(
+    report: ReportTable, dpi: int = 200, *, width_in: float = 10.0, height_in: float = 3.0
+) -> bytes | None:
     fig = build_chart_figure(report, width_in=width_in, height_in=height_in)
     if fig is None:
         return None
@@ -126,16 +136,28 @@ def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
     margin = 15 * mm
     width = page[0] - 2 * margin
     buf = io.BytesIO()
-    pdf = SimpleDocTemplate(buf, pagesize=page, leftMargin=margin, rightMargin=margin,
-                            topMargin=14 * mm, bottomMargin=20 * mm, title=report.title,
-                            author=head.name)
+    pdf = SimpleDocTemplate(
+        buf,
+        pagesize=page,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=14 * mm,
+        bottomMargin=20 * mm,
+        title=report.title,
+        author=head.name,
+    )
     title = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20, textColor=ACCENT)
     small = ParagraphStyle("s", fontName=reg, fontSize=8.5, leading=11, textColor=MUTED)
-    period = f"{format_cell(ReportColumn(''), report.date_from, report)} – " \
-             f"{format_cell(ReportColumn(''), report.date_to, report)}"
+    period = (
+        f"{format_cell(ReportColumn(''), report.date_from, report)} – "
+        f"{format_cell(ReportColumn(''), report.date_to, report)}"
+    )
     story: list[Any] = [
-        Paragraph(escape(head.name), ParagraphStyle("c", fontName=bold, fontSize=10, textColor=MUTED)),
-        Spacer(1, 2 * mm), Paragraph(escape(report.title), title),
+        Paragraph(
+            escape(head.name), ParagraphStyle("c", fontName=bold, fontSize=10, textColor=MUTED)
+        ),
+        Spacer(1, 2 * mm),
+        Paragraph(escape(report.title), title),
         Paragraph(escape(f"{period} · {report.basis} · generated {report.generated_at}"), small),
         Spacer(1, 5 * mm),
     ]
@@ -161,9 +183,11 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Table:
 
     def row(values: tuple[Cell, ...], *, strong: bool = False) -> list[Paragraph]:
         out = []
-        for c, v in zip(cols, values):
+        for c, v in zip(cols, values, strict=True):
             text = escape(format_cell(c, v, report))
-            out.append(Paragraph(f"<b>{text}</b>" if strong else text, right if c.numeric else cell))
+            out.append(
+                Paragraph(f"<b>{text}</b>" if strong else text, right if c.numeric else cell)
+            )
         return out
 
     data = [[Paragraph(escape(c.title), head_r if c.numeric else head_l) for c in cols]]
@@ -173,12 +197,18 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Table:
     if report.totals is not None:
         data.append(row(report.totals, strong=True))
     table = Table(data, colWidths=[c.width / total_w * width for c in cols], repeatRows=1)
-    style = [("BACKGROUND", (0, 0), (-1, 0), ACCENT), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-             ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-             ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    style = [
+        ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
     style += [("BACKGROUND", (0, i), (-1, i), SHADE) for i in range(2, len(report.rows) + 1, 2)]
     if report.totals is not None:
-        style += [("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
-                  ("BACKGROUND", (0, -1), (-1, -1), SHADE)]
+        style += [
+            ("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
+            ("BACKGROUND", (0, -1), (-1, -1), SHADE),
+        ]
     table.setStyle(TableStyle(style))
     return table

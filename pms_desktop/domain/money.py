@@ -19,15 +19,46 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 TAX_ROUNDING_MODES = ("line", "total")
 
 # ISO 4217 exponent where it is not 2.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3}
-_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "CHF": "CHF ", "AUD": "A$",
-            "CAD": "C$", "NZD": "NZ$", "SEK": "kr ", "NOK": "kr ", "DKK": "kr ", "PLN": "zł "}
+_EXPONENTS = {
+    "JPY": 0,
+    "KRW": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+_SYMBOLS = {
+    "EUR": "€",
+    "GBP": "£",
+    "USD": "$",
+    "JPY": "¥",
+    "CHF": "CHF ",
+    "AUD": "A$",
+    "CAD": "C$",
+    "NZD": "NZ$",
+    "SEK": "kr ",
+    "NOK": "kr ",
+    "DKK": "kr ",
+    "PLN": "zł ",
+}
 # language -> (decimal separator, thousands separator, symbol after the amount)
 _LOCALE_STYLE = {
-    "en": (".", ",", False), "ga": (".", ",", False), "ja": (".", ",", False),
-    "de": (",", ".", True), "nl": (",", ".", False), "es": (",", ".", True), "it": (",", ".", True),
-    "pt": (",", ".", True), "fr": (",", "\u202f", True), "sv": (",", "\u00a0", True),
-    "nb": (",", "\u00a0", True), "da": (",", ".", True), "pl": (",", "\u00a0", True),
+    "en": (".", ",", False),
+    "ga": (".", ",", False),
+    "ja": (".", ",", False),
+    "de": (",", ".", True),
+    "nl": (",", ".", False),
+    "es": (",", ".", True),
+    "it": (",", ".", True),
+    "pt": (",", ".", True),
+    "fr": (",", "\u202f", True),
+    "sv": (",", "\u00a0", True),
+    "nb": (",", "\u00a0", True),
+    "da": (",", ".", True),
+    "pl": (",", "\u00a0", True),
     "fi": (",", "\u00a0", True),
 }
 
@@ -61,8 +92,11 @@ def parse_amount(text: str, currency: str) -> int:
         cleaned = cleaned.replace("," if dec == "." else ".", "").replace(dec, ".")
     elif "," in cleaned:
         head, _, tail = cleaned.rpartition(",")
-        cleaned = cleaned.replace(",", "") if len(tail) == 3 and exponent(currency) != 3 \
+        cleaned = (
+            cleaned.replace(",", "")
+            if len(tail) == 3 and exponent(currency) != 3
             else head.replace(",", "") + "." + tail
+        )
     try:
         value = Decimal(cleaned)
     except InvalidOperation as e:
@@ -106,8 +140,9 @@ class LineAmounts:
     total_minor: int
 
 
-def line_amounts(quantity: Decimal, unit_price_minor: int, discount_minor: int,
-                 tax_rate: Decimal) -> LineAmounts:
+def line_amounts(
+    quantity: Decimal, unit_price_minor: int, discount_minor: int, tax_rate: Decimal
+) -> LineAmounts:
     """Amounts of one invoice line. Raises ValueError on a negative or excessive input."""
     if quantity <= 0:
         raise ValueError("quantity must be positive")

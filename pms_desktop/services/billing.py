@@ -18,9 +18,9 @@ from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.money import invoice_totals, line_amounts
 from ..domain.permissions import Permission
 from ..store.models import Appointment, AppointmentType, CreditNote, Encounter, FeeItem, Invoice
+from . import billing_documents as docs
 from . import billing_queries as q
 from .base import ServiceCore, UnitOfWork, operation
-from . import billing_documents as docs
 from .billing_credit import apply_credit_note
 from .billing_dto import (
     CreditNoteInfo,
@@ -47,16 +47,26 @@ class BillingService:
 
     # --- fee schedule -------------------------------------------------------------------
     @operation(Permission.BILLING, "billing.fees.list", resource_type="ChargeItemDefinition")
-    def list_fee_items(self, uow: UnitOfWork, *, include_inactive: bool = False) -> list[FeeItemInfo]:
+    def list_fee_items(
+        self, uow: UnitOfWork, *, include_inactive: bool = False
+    ) -> list[FeeItemInfo]:
         stmt = select(FeeItem).order_by(FeeItem.code)
         if not include_inactive:
             stmt = stmt.where(FeeItem.active.is_(True))
         return [fee_info(f) for f in uow.session.scalars(stmt)]
 
     @operation(Permission.BILLING, "billing.fees.save", resource_type="ChargeItemDefinition")
-    def save_fee_item(self, uow: UnitOfWork, *, code: str, description: str, price_minor: int,
-                      tax_rate: Decimal, active: bool = True,
-                      fee_item_id: str | None = None) -> FeeItemInfo:
+    def save_fee_item(
+        self,
+        uow: UnitOfWork,
+        *,
+        code: str,
+        description: str,
+        price_minor: int,
+        tax_rate: Decimal,
+        active: bool = True,
+        fee_item_id: str | None = None,
+    ) -> FeeItemInfo:
         check_fee_item(code, description, price_minor, Decimal(tax_rate))
         s = uow.session
         clash = s.scalars(select(FeeItem).where(FeeItem.code == code.strip())).first()
@@ -74,26 +84,48 @@ class BillingService:
         uow.changed(item)
         return fee_info(item)
 
-    @operation(Permission.BILLING, "billing.fees.install_default", resource_type="ChargeItemDefinition")
+    @operation(
+        Permission.BILLING, "billing.fees.install_default", resource_type="ChargeItemDefinition"
+    )
     def install_default_fee_schedule(self, uow: UnitOfWork) -> int:
-        return load_default_fee_schedule(uow.session, user_id=uow.actor.user_id if uow.actor else None)
+        return load_default_fee_schedule(
+            uow.session, user_id=uow.actor.user_id if uow.actor else None
+        )
 
     # --- invoices -----------------------------------------------------------------------
-    @operation(Permission.BILLING, "billing.invoice.create", patient_arg="patient_id",
-               resource_type="Invoice")
-    def create_invoice(self, uow: UnitOfWork, *, patient_id: str, lines: list[LineInput],
-                       appointment_id: str | None = None, encounter_id: str | None = None,
-                       practitioner_id: str | None = None, note: str | None = None) -> InvoiceDetail:
-        return self._new_draft(uow, patient_id, lines, appointment_id, encounter_id,
-                               practitioner_id, note)
+    @operation(
+        Permission.BILLING,
+        "billing.invoice.create",
+        patient_arg="patient_id",
+        resource_type="Invoice",
+    )
+    def create_invoice(
+        self,
+        uow: UnitOfWork,
+        *,
+        patient_id: str,
+        lines: list[LineInput],
+        appointment_id: str | None = None,
+        encounter_id: str | None = None,
+        practitioner_id: str | None = None,
+        note: str | None = None,
+    ) -> InvoiceDetail:
+        return self._new_draft(
+            uow, patient_id, lines, appointment_id, encounter_id, practitioner_id, note
+        )
 
-    @operation(Permission.BILLING, "billing.invoice.create_from_appointment", resource_type="Invoice")
-    def create_invoice_from_appointment(self, uow: UnitOfWork, *, appointment_id: str) -> InvoiceDetail:
+    @operation(
+        Permission.BILLING, "billing.invoice.create_from_appointment", resource_type="Invoice"
+    )
+    def create_invoice_from_appointment(
+        self, uow: UnitOfWork, *, appointment_id: str
+    ) -> InvoiceDetail:
         appt = uow.session.get(Appointment, appointment_id)
         if appt is None:
             raise NotFound("That appointment does not exist.")
-        enc = uow.session.scalars(select(Encounter.id).where(
-            Encounter.appointment_id == appt.id)).first()
+        enc = uow.session.scalars(
+            select(Encounter.id).where(Encounter.appointment_id == appt.id)
+        ).first()
         return self._from_appointment(uow, appt, enc)
 
     @operation(Permission.BILLING, "billing.invoice.create_from_encounter", resource_type="Invoice")
@@ -106,38 +138,65 @@ class BillingService:
             return self._from_appointment(uow, appt, enc.id)
         return self._new_draft(uow, enc.patient_id, [], None, enc.id, enc.practitioner_id, None)
 
-    def _from_appointment(self, uow: UnitOfWork, appt: Appointment,
-                          encounter_id: str | None) -> InvoiceDetail:
+    def _from_appointment(
+        self, uow: UnitOfWork, appt: Appointment, encounter_id: str | None
+    ) -> InvoiceDetail:
         s = uow.session
         if appt.status in (AppointmentStatus.CANCELLED.value,):
             raise ConflictError("A cancelled appointment cannot be invoiced.")
-        existing = s.scalars(select(Invoice).where(
-            Invoice.appointment_id == appt.id, Invoice.status != InvoiceStatus.VOID.value)).first()
+        existing = s.scalars(
+            select(Invoice).where(
+                Invoice.appointment_id == appt.id, Invoice.status != InvoiceStatus.VOID.value
+            )
+        ).first()
         if existing is not None:
             raise ConflictError(
-                f"This appointment is already invoiced ({existing.number or 'draft'}).")
-        atype = s.get(AppointmentType, appt.appointment_type_id) if appt.appointment_type_id else None
+                f"This appointment is already invoiced ({existing.number or 'draft'})."
+            )
+        atype = (
+            s.get(AppointmentType, appt.appointment_type_id) if appt.appointment_type_id else None
+        )
         fee_code = atype.default_fee_code if atype else None
         has_fee = fee_code and s.scalars(select(FeeItem.id).where(FeeItem.code == fee_code)).first()
         lines = [LineInput(fee_code=fee_code)] if has_fee else []
-        return self._new_draft(uow, appt.patient_id, lines, appt.id, encounter_id,
-                               appt.practitioner_id, None)
+        return self._new_draft(
+            uow, appt.patient_id, lines, appt.id, encounter_id, appt.practitioner_id, None
+        )
 
-    def _new_draft(self, uow: UnitOfWork, patient_id: str, lines: list[LineInput],
-                   appointment_id: str | None, encounter_id: str | None,
-                   practitioner_id: str | None, note: str | None) -> InvoiceDetail:
+    def _new_draft(
+        self,
+        uow: UnitOfWork,
+        patient_id: str,
+        lines: list[LineInput],
+        appointment_id: str | None,
+        encounter_id: str | None,
+        practitioner_id: str | None,
+        note: str | None,
+    ) -> InvoiceDetail:
         s = uow.session
         patient = q.patient_row(s, patient_id)
         clinic = q.clinic_row(s)
-        inv = Invoice(clinic_id=clinic.id, patient_id=patient.id, practitioner_id=practitioner_id,
-                      appointment_id=appointment_id, encounter_id=encounter_id,
-                      status=InvoiceStatus.DRAFT.value, currency=clinic.currency,
-                      created_at=self.core.now(), note=note)
+        inv = Invoice(
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            practitioner_id=practitioner_id,
+            appointment_id=appointment_id,
+            encounter_id=encounter_id,
+            status=InvoiceStatus.DRAFT.value,
+            currency=clinic.currency,
+            created_at=self.core.now(),
+            note=note,
+        )
         s.add(inv)
         self._set_lines(uow, inv, lines)
         uow.changed(inv)
-        uow.audit("billing.invoice.create", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id, detail={"appointment_id": appointment_id})
+        uow.audit(
+            "billing.invoice.create",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+            detail={"appointment_id": appointment_id},
+        )
         return q.detail(s, inv)
 
     def _set_lines(self, uow: UnitOfWork, inv: Invoice, lines: list[LineInput]) -> None:
@@ -153,38 +212,61 @@ class BillingService:
         if inv.status != InvoiceStatus.DRAFT.value:
             raise ConflictError(
                 f"Invoice {inv.number or ''} is {inv.status} and can no longer be edited; "
-                "correct it with a credit note.")
+                "correct it with a credit note."
+            )
         return inv
 
     @operation(Permission.BILLING, "billing.invoice.update", resource_type="Invoice")
-    def update_draft(self, uow: UnitOfWork, *, invoice_id: str, lines: list[LineInput],
-                     note: str | None = None, due_date: date | None = None) -> InvoiceDetail:
+    def update_draft(
+        self,
+        uow: UnitOfWork,
+        *,
+        invoice_id: str,
+        lines: list[LineInput],
+        note: str | None = None,
+        due_date: date | None = None,
+    ) -> InvoiceDetail:
         inv = self._editable(uow, invoice_id)
         self._set_lines(uow, inv, lines)
         inv.note, inv.due_date = note, due_date
         uow.changed(inv)
-        uow.audit("billing.invoice.update", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id)
+        uow.audit(
+            "billing.invoice.update",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+        )
         return q.detail(uow.session, inv)
 
     @operation(Permission.BILLING, "billing.invoice.issue", resource_type="Invoice")
-    def issue_invoice(self, uow: UnitOfWork, *, invoice_id: str,
-                      due_days: int = DEFAULT_DUE_DAYS) -> InvoiceDetail:
+    def issue_invoice(
+        self, uow: UnitOfWork, *, invoice_id: str, due_days: int = DEFAULT_DUE_DAYS
+    ) -> InvoiceDetail:
         inv = self._editable(uow, invoice_id)
         if not inv.lines:
             raise ValidationError({"lines": "Add at least one line before issuing the invoice."})
         # Totals are recomputed from the stored lines so an issued invoice is self-consistent.
         rounding = q.clinic_row(uow.session).tax_rounding
-        totals = invoice_totals((line_amounts(x.quantity, x.unit_price_minor, x.discount_minor,
-                                              x.tax_rate) for x in inv.lines), rounding)
+        totals = invoice_totals(
+            (
+                line_amounts(x.quantity, x.unit_price_minor, x.discount_minor, x.tax_rate)
+                for x in inv.lines
+            ),
+            rounding,
+        )
         inv.tax_minor, inv.total_minor = totals.tax_minor, totals.total_minor
         inv.number = next_number(uow.session, "invoice", self.core.workstation_id)
         inv.status = InvoiceStatus.ISSUED.value
         inv.issued_at = self.core.now()
         inv.due_date = inv.due_date or (inv.issued_at.date() + timedelta(days=due_days))
         uow.changed(inv)
-        uow.audit("billing.invoice.issue", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id, detail={"number": inv.number, "total": inv.total_minor})
+        uow.audit(
+            "billing.invoice.issue",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+            detail={"number": inv.number, "total": inv.total_minor},
+        )
         return q.detail(uow.session, inv)
 
     @operation(Permission.BILLING, "billing.invoice.void", resource_type="Invoice")
@@ -198,15 +280,25 @@ class BillingService:
             raise ConflictError("Money is allocated to this invoice: issue a credit note instead.")
         if q.credited_by_invoice(uow.session, [inv.id]).get(inv.id, 0):
             raise ConflictError("This invoice has a credit note: credit the rest instead.")
-        inv.status, inv.void_reason, inv.voided_at = InvoiceStatus.VOID.value, reason.strip(), self.core.now()
+        inv.status, inv.void_reason, inv.voided_at = (
+            InvoiceStatus.VOID.value,
+            reason.strip(),
+            self.core.now(),
+        )
         uow.changed(inv)
-        uow.audit("billing.invoice.void", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id, reason=reason.strip())
+        uow.audit(
+            "billing.invoice.void",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+            reason=reason.strip(),
+        )
         return q.detail(uow.session, inv)
 
     @operation(Permission.BILLING, "billing.credit_note.issue", resource_type="Invoice")
-    def issue_credit_note(self, uow: UnitOfWork, *, invoice_id: str, reason: str,
-                          line_ids: list[str] | None = None) -> CreditNoteInfo:
+    def issue_credit_note(
+        self, uow: UnitOfWork, *, invoice_id: str, reason: str, line_ids: list[str] | None = None
+    ) -> CreditNoteInfo:
         """Credit whole lines (``line_ids``) or, with None, everything not yet credited."""
         inv = q.invoice_row(uow.session, invoice_id)
         cn = apply_credit_note(uow, inv, reason, line_ids, self.core.now())
@@ -216,15 +308,26 @@ class BillingService:
     @operation(Permission.TAKE_PAYMENTS, "billing.invoice.read", resource_type="Invoice")
     def get_invoice(self, uow: UnitOfWork, *, invoice_id: str) -> InvoiceDetail:
         inv = q.invoice_row(uow.session, invoice_id)
-        uow.audit("billing.invoice.read", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id)
+        uow.audit(
+            "billing.invoice.read",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+        )
         return q.detail(uow.session, inv)
 
     @operation(Permission.TAKE_PAYMENTS, "billing.invoice.list", resource_type="Invoice")
-    def list_invoices(self, uow: UnitOfWork, *, status: str | None = None,
-                      patient_id: str | None = None, outstanding_only: bool = False,
-                      date_from: date | None = None, date_to: date | None = None,
-                      limit: int = 1000) -> list[InvoiceSummary]:
+    def list_invoices(
+        self,
+        uow: UnitOfWork,
+        *,
+        status: str | None = None,
+        patient_id: str | None = None,
+        outstanding_only: bool = False,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        limit: int = 1000,
+    ) -> list[InvoiceSummary]:
         stmt = select(Invoice).order_by(Invoice.created_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(Invoice.status == status)
@@ -238,13 +341,18 @@ class BillingService:
         rows = q.summaries(uow.session, list(uow.session.scalars(stmt)))
         if outstanding_only:
             rows = [r for r in rows if r.outstanding_minor > 0]
-        uow.audit("billing.invoice.list", resource_type="Invoice", patient_id=patient_id,
-                  detail={"count": len(rows)})
+        uow.audit(
+            "billing.invoice.list",
+            resource_type="Invoice",
+            patient_id=patient_id,
+            detail={"count": len(rows)},
+        )
         return rows
 
     @operation(Permission.BILLING, "billing.uninvoiced.list", resource_type="Appointment")
-    def list_uninvoiced(self, uow: UnitOfWork, *, date_from: date,
-                        date_to: date | None = None) -> list[UninvoicedAppointment]:
+    def list_uninvoiced(
+        self, uow: UnitOfWork, *, date_from: date, date_to: date | None = None
+    ) -> list[UninvoicedAppointment]:
         """Completed appointments with no (non-void) invoice, so that nothing is missed."""
         tz = q.clinic_row(uow.session).timezone
         start, end = day_bounds(date_from, tz)[0], day_bounds(date_to or date_from, tz)[1]
@@ -255,8 +363,12 @@ class BillingService:
     def invoice_pdf(self, uow: UnitOfWork, *, invoice_id: str) -> bytes:
         """The invoice as PDF bytes (draft and void ones carry a stamp)."""
         inv = q.invoice_row(uow.session, invoice_id)
-        uow.audit("billing.invoice.print", resource_type="Invoice", resource_id=inv.id,
-                  patient_id=inv.patient_id)
+        uow.audit(
+            "billing.invoice.print",
+            resource_type="Invoice",
+            resource_id=inv.id,
+            patient_id=inv.patient_id,
+        )
         return docs.invoice_pdf(uow.session, inv)
 
     @operation(Permission.TAKE_PAYMENTS, "billing.credit_note.print", resource_type="Invoice")
@@ -265,6 +377,10 @@ class BillingService:
         if cn is None:
             raise NotFound("That credit note does not exist.")
         inv = q.invoice_row(uow.session, cn.invoice_id)
-        uow.audit("billing.credit_note.print", resource_type="Invoice", resource_id=cn.id,
-                  patient_id=inv.patient_id)
+        uow.audit(
+            "billing.credit_note.print",
+            resource_type="Invoice",
+            resource_id=cn.id,
+            patient_id=inv.patient_id,
+        )
         return docs.credit_note_pdf(uow.session, cn)

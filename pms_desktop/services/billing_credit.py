@@ -20,8 +20,9 @@ from .base import UnitOfWork
 from .billing_numbers import next_number
 
 
-def apply_credit_note(uow: UnitOfWork, inv: Invoice, reason: str, line_ids: list[str] | None,
-                      now: datetime) -> CreditNote:
+def apply_credit_note(
+    uow: UnitOfWork, inv: Invoice, reason: str, line_ids: list[str] | None, now: datetime
+) -> CreditNote:
     s = uow.session
     if not reason.strip():
         raise ValidationError({"reason": "Say why the invoice is credited."})
@@ -48,32 +49,53 @@ def apply_credit_note(uow: UnitOfWork, inv: Invoice, reason: str, line_ids: list
         net = sum(x.net_minor for x in chosen)
         tax = sum(x.tax_minor for x in chosen)
     cn = CreditNote(
-        invoice_id=inv.id, number=next_number(s, "credit_note", uow.core.workstation_id),
-        reason=reason.strip(), issued_at=now, issued_by=uow.actor.user_id if uow.actor else None,
-        net_minor=net, tax_minor=tax, total_minor=net + tax,
-        lines=[CreditNoteLine(invoice_line_id=x.id, position=n, description=x.description,
-                              net_minor=x.net_minor, tax_minor=x.tax_minor,
-                              total_minor=x.total_minor)
-               for n, x in enumerate(chosen, start=1)],
+        invoice_id=inv.id,
+        number=next_number(s, "credit_note", uow.core.workstation_id),
+        reason=reason.strip(),
+        issued_at=now,
+        issued_by=uow.actor.user_id if uow.actor else None,
+        net_minor=net,
+        tax_minor=tax,
+        total_minor=net + tax,
+        lines=[
+            CreditNoteLine(
+                invoice_line_id=x.id,
+                position=n,
+                description=x.description,
+                net_minor=x.net_minor,
+                tax_minor=x.tax_minor,
+                total_minor=x.total_minor,
+            )
+            for n, x in enumerate(chosen, start=1)
+        ],
     )
     s.add(cn)
     s.flush()
     uow.changed(cn)
     credited = sum(c.total_minor for c in previous) + cn.total_minor
     _release_excess_allocations(uow, inv, inv.total_minor - credited)
-    uow.audit("billing.credit_note.issue", resource_type="Invoice", resource_id=cn.id,
-              patient_id=inv.patient_id, reason=cn.reason,
-              detail={"number": cn.number, "invoice": inv.number, "total": cn.total_minor})
+    uow.audit(
+        "billing.credit_note.issue",
+        resource_type="Invoice",
+        resource_id=cn.id,
+        patient_id=inv.patient_id,
+        reason=cn.reason,
+        detail={"number": cn.number, "invoice": inv.number, "total": cn.total_minor},
+    )
     return cn
 
 
 def _release_excess_allocations(uow: UnitOfWork, inv: Invoice, still_due: int) -> None:
     s = uow.session
-    rows = [(a, p) for a, p in s.execute(
-        select(PaymentAllocation, Payment).join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.invoice_id == inv.id, Payment.voided_at.is_(None))
-        .order_by(Payment.received_at.desc())
-    )]
+    rows = [
+        (a, p)
+        for a, p in s.execute(
+            select(PaymentAllocation, Payment)
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.invoice_id == inv.id, Payment.voided_at.is_(None))
+            .order_by(Payment.received_at.desc())
+        )
+    ]
     excess = sum(a.amount_minor for a, _ in rows) - max(still_due, 0)
     for alloc, payment in rows:
         if excess <= 0:

@@ -27,8 +27,16 @@ METHODS = {"cash": "Cash", "card": "Card", "bank_transfer": "Bank transfer", "in
 
 
 def letterhead(c: Clinic) -> Letterhead:
-    return Letterhead(name=c.name, legal_name=c.legal_name, address=c.address, phone=c.phone,
-                      email=c.email, tax_id=c.tax_id, logo_png=c.logo_png, footer=c.invoice_footer)
+    return Letterhead(
+        name=c.name,
+        legal_name=c.legal_name,
+        address=c.address,
+        phone=c.phone,
+        email=c.email,
+        tax_id=c.tax_id,
+        logo_png=c.logo_png,
+        footer=c.invoice_footer,
+    )
 
 
 def fmt_date(value: datetime | date | None, tz: str) -> str:
@@ -59,9 +67,18 @@ def patient_lines(p: Patient) -> list[str]:
 def invoice_pdf(s: Session, inv: Invoice) -> bytes:
     c = q.clinic_row(s)
     money = lambda m: format_amount(m, inv.currency, c.locale)  # noqa: E731
-    rows = [[x.code or "", x.description, fmt_qty(x.quantity), money(x.unit_price_minor),
-             money(x.discount_minor) if x.discount_minor else "", format_rate(x.tax_rate),
-             money(x.net_minor)] for x in inv.lines]
+    rows = [
+        [
+            x.code or "",
+            x.description,
+            fmt_qty(x.quantity),
+            money(x.unit_price_minor),
+            money(x.discount_minor) if x.discount_minor else "",
+            format_rate(x.tax_rate),
+            money(x.net_minor),
+        ]
+        for x in inv.lines
+    ]
     paid = q.paid_by_invoice(s, [inv.id]).get(inv.id, 0)
     credited = q.credited_by_invoice(s, [inv.id]).get(inv.id, 0)
     totals = [("Subtotal", money(inv.subtotal_minor))]
@@ -78,8 +95,10 @@ def invoice_pdf(s: Session, inv: Invoice) -> bytes:
     else:
         totals[-1] = ("Total due", money(inv.total_minor))
     prac = s.get(Practitioner, inv.practitioner_id) if inv.practitioner_id else None
-    reference = [("Invoice no.", inv.number or "Draft (not issued)"),
-                 ("Date", fmt_date(inv.issued_at or inv.created_at, c.timezone))]
+    reference = [
+        ("Invoice no.", inv.number or "Draft (not issued)"),
+        ("Date", fmt_date(inv.issued_at or inv.created_at, c.timezone)),
+    ]
     if inv.due_date and inv.status == "issued":
         reference.append(("Due date", fmt_date(inv.due_date, c.timezone)))
     if prac:
@@ -92,67 +111,115 @@ def invoice_pdf(s: Session, inv: Invoice) -> bytes:
     stamp = {"draft": "DRAFT", "void": "VOID"}.get(inv.status)
     if stamp is None and paid + credited >= inv.total_minor and inv.total_minor > 0:
         stamp = "PAID" if paid else None
-    return render_invoice_pdf(head=letterhead(c), title="Invoice", reference=reference,
-                              patient_lines=patient_lines(q.patient_row(s, inv.patient_id)),
-                              rows=rows, totals=totals, notes=notes, stamp=stamp)
+    return render_invoice_pdf(
+        head=letterhead(c),
+        title="Invoice",
+        reference=reference,
+        patient_lines=patient_lines(q.patient_row(s, inv.patient_id)),
+        rows=rows,
+        totals=totals,
+        notes=notes,
+        stamp=stamp,
+    )
 
 
 def credit_note_pdf(s: Session, cn: CreditNote) -> bytes:
     c = q.clinic_row(s)
     inv = q.invoice_row(s, cn.invoice_id)
     money = lambda m: format_amount(m, inv.currency, c.locale)  # noqa: E731
-    rows = [[x.description, money(x.net_minor), money(x.tax_minor), money(x.total_minor)]
-            for x in cn.lines]
-    totals = [("Net", money(cn.net_minor)), ("Tax", money(cn.tax_minor)),
-              ("Total credited", money(cn.total_minor))]
-    reference = [("Credit note no.", cn.number), ("Date", fmt_date(cn.issued_at, c.timezone)),
-                 ("Invoice", inv.number or "")]
-    return render_credit_note_pdf(head=letterhead(c), reference=reference,
-                                  patient_lines=patient_lines(q.patient_row(s, inv.patient_id)),
-                                  rows=rows, totals=totals, notes=[f"Reason: {cn.reason}"])
+    rows = [
+        [x.description, money(x.net_minor), money(x.tax_minor), money(x.total_minor)]
+        for x in cn.lines
+    ]
+    totals = [
+        ("Net", money(cn.net_minor)),
+        ("Tax", money(cn.tax_minor)),
+        ("Total credited", money(cn.total_minor)),
+    ]
+    reference = [
+        ("Credit note no.", cn.number),
+        ("Date", fmt_date(cn.issued_at, c.timezone)),
+        ("Invoice", inv.number or ""),
+    ]
+    return render_credit_note_pdf(
+        head=letterhead(c),
+        reference=reference,
+        patient_lines=patient_lines(q.patient_row(s, inv.patient_id)),
+        rows=rows,
+        totals=totals,
+        notes=[f"Reason: {cn.reason}"],
+    )
 
 
 def receipt_pdf(s: Session, pay: Payment) -> bytes:
     c = q.clinic_row(s)
     money = lambda m: format_amount(m, pay.currency, c.locale)  # noqa: E731
     refund = pay.kind == "refund"
-    numbers = {i.id: i.number for i in s.scalars(select(Invoice).where(
-        Invoice.id.in_([a.invoice_id for a in pay.allocations])))}
-    rows = [[f"Invoice {numbers.get(a.invoice_id) or ''}", money(a.amount_minor)]
-            for a in pay.allocations]
+    numbers = {
+        i.id: i.number
+        for i in s.scalars(
+            select(Invoice).where(Invoice.id.in_([a.invoice_id for a in pay.allocations]))
+        )
+    }
+    rows = [
+        [f"Invoice {numbers.get(a.invoice_id) or ''}", money(a.amount_minor)]
+        for a in pay.allocations
+    ]
     free = pay.amount_minor - sum(a.amount_minor for a in pay.allocations)
     if refund:
         rows = [["Refund of account credit", money(pay.amount_minor)]]
     elif free > 0:
         rows.append(["Credit on account", money(free)])
-    reference = [("Receipt no.", pay.receipt_number or ""),
-                 ("Date", fmt_date(pay.received_at, c.timezone)),
-                 ("Method", METHODS.get(pay.method, pay.method))]
+    reference = [
+        ("Receipt no.", pay.receipt_number or ""),
+        ("Date", fmt_date(pay.received_at, c.timezone)),
+        ("Method", METHODS.get(pay.method, pay.method)),
+    ]
     if pay.reference:
         reference.append(("Reference", pay.reference))
     totals = [("Amount refunded" if refund else "Amount received", money(pay.amount_minor))]
     acct = build_account(s, q.patient_row(s, pay.patient_id))
-    notes = [f"Account balance after this {'refund' if refund else 'payment'}: "
-             f"{money(acct.balance_minor)}" + (" (in credit)" if acct.balance_minor < 0 else "")]
-    return render_receipt_pdf(head=letterhead(c), title="Refund receipt" if refund else "Receipt",
-                              reference=reference,
-                              patient_lines=patient_lines(q.patient_row(s, pay.patient_id)),
-                              rows=rows, totals=totals, notes=notes)
+    notes = [
+        f"Account balance after this {'refund' if refund else 'payment'}: "
+        f"{money(acct.balance_minor)}" + (" (in credit)" if acct.balance_minor < 0 else "")
+    ]
+    return render_receipt_pdf(
+        head=letterhead(c),
+        title="Refund receipt" if refund else "Receipt",
+        reference=reference,
+        patient_lines=patient_lines(q.patient_row(s, pay.patient_id)),
+        rows=rows,
+        totals=totals,
+        notes=notes,
+    )
 
 
 def statement_pdf(s: Session, patient: Patient, now: datetime) -> bytes:
     c = q.clinic_row(s)
     acct = build_account(s, patient)
     money = lambda m: format_amount(m, acct.currency, c.locale)  # noqa: E731
-    rows = [[fmt_date(e.at, c.timezone), e.reference, e.description,
-             money(e.debit_minor) if e.debit_minor else "",
-             money(e.credit_minor) if e.credit_minor else "", money(e.balance_minor)]
-            for e in acct.entries]
+    rows = [
+        [
+            fmt_date(e.at, c.timezone),
+            e.reference,
+            e.description,
+            money(e.debit_minor) if e.debit_minor else "",
+            money(e.credit_minor) if e.credit_minor else "",
+            money(e.balance_minor),
+        ]
+        for e in acct.entries
+    ]
     label = "Balance due" if acct.balance_minor >= 0 else "In credit"
-    totals = [("Charges", money(acct.invoiced_minor + acct.refunded_minor)),
-              ("Credits and payments", money(acct.credited_minor + acct.paid_minor)),
-              (label, money(abs(acct.balance_minor)))]
-    return render_statement_pdf(head=letterhead(c),
-                                reference=[("Date", fmt_date(now, c.timezone))],
-                                patient_lines=patient_lines(patient), rows=rows, totals=totals,
-                                notes=["Thank you. Please quote the invoice number with any payment."])
+    totals = [
+        ("Charges", money(acct.invoiced_minor + acct.refunded_minor)),
+        ("Credits and payments", money(acct.credited_minor + acct.paid_minor)),
+        (label, money(abs(acct.balance_minor))),
+    ]
+    return render_statement_pdf(
+        head=letterhead(c),
+        reference=[("Date", fmt_date(now, c.timezone))],
+        patient_lines=patient_lines(patient),
+        rows=rows,
+        totals=totals,
+        notes=["Thank you. Please quote the invoice number with any payment."],
+    )

@@ -33,8 +33,14 @@ def default_fee_rows(currency: str = "EUR") -> list[tuple[str, str, int, Decimal
     text = resources.files("pms_desktop.resources").joinpath("fee-schedule.csv").read_text("utf-8")
     rows = []
     for rec in csv.DictReader(io.StringIO(text)):
-        rows.append((rec["code"].strip(), rec["description"].strip(),
-                     parse_amount(rec["price"], currency), Decimal(rec["tax_rate"].strip())))
+        rows.append(
+            (
+                rec["code"].strip(),
+                rec["description"].strip(),
+                parse_amount(rec["price"], currency),
+                Decimal(rec["tax_rate"].strip()),
+            )
+        )
     return rows
 
 
@@ -46,8 +52,14 @@ def load_default_fee_schedule(session: Session, *, user_id: str | None = None) -
     for code, description, price, rate in default_fee_rows(clinic.currency):
         if code in have:
             continue
-        item = FeeItem(clinic_id=clinic.id, code=code, description=description,
-                       price_minor=price, tax_rate=rate, active=True)
+        item = FeeItem(
+            clinic_id=clinic.id,
+            code=code,
+            description=description,
+            price_minor=price,
+            tax_rate=rate,
+            active=True,
+        )
         session.add(item)
         session.flush()
         outbox.record_change(session, item, user_id=user_id)
@@ -73,7 +85,9 @@ def fee_by_code(session: Session) -> dict[str, FeeItem]:
     return {f.code: f for f in session.scalars(select(FeeItem))}
 
 
-def build_lines(session: Session, inputs: list[LineInput]) -> list[tuple[LineInput, LineAmounts, FeeItem | None]]:
+def build_lines(
+    session: Session, inputs: list[LineInput]
+) -> list[tuple[LineInput, LineAmounts, FeeItem | None]]:
     """Price each typed line (filling gaps from the fee schedule); ValidationError per line."""
     fees = fee_by_code(session)
     errors: dict[str, str] = {}
@@ -83,7 +97,11 @@ def build_lines(session: Session, inputs: list[LineInput]) -> list[tuple[LineInp
         if line.fee_code and fee is None:
             errors[f"lines[{n}].fee_code"] = f"No fee item has the code {line.fee_code}."
             continue
-        price = line.unit_price_minor if line.unit_price_minor is not None else (fee.price_minor if fee else None)
+        price = (
+            line.unit_price_minor
+            if line.unit_price_minor is not None
+            else (fee.price_minor if fee else None)
+        )
         rate = line.tax_rate if line.tax_rate is not None else (fee.tax_rate if fee else Decimal(0))
         description = line.description.strip() or (fee.description if fee else "")
         if not description:
@@ -97,8 +115,15 @@ def build_lines(session: Session, inputs: list[LineInput]) -> list[tuple[LineInp
         except (ValueError, InvalidOperation) as e:
             errors[f"lines[{n}]"] = f"Line {n + 1}: {e}."
             continue
-        out.append((LineInput(description, quantity, price, line.discount_minor, Decimal(rate),
-                              line.fee_code), amounts, fee))
+        out.append(
+            (
+                LineInput(
+                    description, quantity, price, line.discount_minor, Decimal(rate), line.fee_code
+                ),
+                amounts,
+                fee,
+            )
+        )
     if errors:
         raise ValidationError(errors)
     return out
@@ -107,11 +132,21 @@ def build_lines(session: Session, inputs: list[LineInput]) -> list[tuple[LineInp
 def line_rows(priced: list[tuple[LineInput, LineAmounts, FeeItem | None]]) -> list[InvoiceLine]:
     rows = []
     for pos, (li, a, fee) in enumerate(priced, start=1):
-        rows.append(InvoiceLine(
-            position=pos, fee_item_id=fee.id if fee else None, code=li.fee_code,
-            description=li.description, quantity=li.quantity, unit_price_minor=a.gross_minor
-            if li.unit_price_minor is None else li.unit_price_minor,
-            discount_minor=a.discount_minor, tax_rate=li.tax_rate, net_minor=a.net_minor,
-            tax_minor=a.tax_minor, total_minor=a.total_minor,
-        ))
+        rows.append(
+            InvoiceLine(
+                position=pos,
+                fee_item_id=fee.id if fee else None,
+                code=li.fee_code,
+                description=li.description,
+                quantity=li.quantity,
+                unit_price_minor=a.gross_minor
+                if li.unit_price_minor is None
+                else li.unit_price_minor,
+                discount_minor=a.discount_minor,
+                tax_rate=li.tax_rate,
+                net_minor=a.net_minor,
+                tax_minor=a.tax_minor,
+                total_minor=a.total_minor,
+            )
+        )
     return rows

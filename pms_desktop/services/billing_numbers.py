@@ -17,8 +17,11 @@ from ..domain.errors import ConflictError
 from ..store.models import CreditNote, Invoice, NumberSeries, Payment, Workstation
 
 PREFIXES = {"invoice": "INV", "credit_note": "CN", "receipt": "RCP"}
-_COLUMNS = {"invoice": Invoice.number, "credit_note": CreditNote.number,
-            "receipt": Payment.receipt_number}
+_COLUMNS = {
+    "invoice": Invoice.number,
+    "credit_note": CreditNote.number,
+    "receipt": Payment.receipt_number,
+}
 
 
 def series_code(session: Session, workstation_id: str) -> str:
@@ -26,7 +29,9 @@ def series_code(session: Session, workstation_id: str) -> str:
     if ws is None:
         ws = session.scalars(select(Workstation).where(Workstation.is_local.is_(True))).first()
     if ws is None:
-        raise ConflictError("This workstation has no number series; finish the clinic set-up first.")
+        raise ConflictError(
+            "This workstation has no number series; finish the clinic set-up first."
+        )
     return ws.series_code
 
 
@@ -43,7 +48,7 @@ def _highest_used(session: Session, kind: str, code: str) -> int:
     if not found:
         return 0
     try:
-        return int(found[len(prefix):])
+        return int(found[len(prefix) :])
     except ValueError:
         return 0
 

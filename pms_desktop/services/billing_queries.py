@@ -72,7 +72,8 @@ def credited_by_invoice(session: Session, invoice_ids: Iterable[str]) -> dict[st
         return {}
     rows = session.execute(
         select(CreditNote.invoice_id, func.sum(CreditNote.total_minor))
-        .where(CreditNote.invoice_id.in_(ids)).group_by(CreditNote.invoice_id)
+        .where(CreditNote.invoice_id.in_(ids))
+        .group_by(CreditNote.invoice_id)
     )
     return {i: int(v or 0) for i, v in rows}
 
@@ -81,30 +82,51 @@ def summaries(session: Session, invoices: list[Invoice]) -> list[InvoiceSummary]
     ids = [i.id for i in invoices]
     paid = paid_by_invoice(session, ids)
     credited = credited_by_invoice(session, ids)
-    patients = {p.id: p for p in session.scalars(
-        select(Patient).where(Patient.id.in_({i.patient_id for i in invoices})))}
+    patients = {
+        p.id: p
+        for p in session.scalars(
+            select(Patient).where(Patient.id.in_({i.patient_id for i in invoices}))
+        )
+    }
     pracs = {p.id: p for p in session.scalars(select(Practitioner))}
     out = []
     for inv in invoices:
         p, c = paid.get(inv.id, 0), credited.get(inv.id, 0)
         owing = inv.total_minor - p - c if inv.status == InvoiceStatus.ISSUED.value else 0
-        out.append(InvoiceSummary(
-            id=inv.id, number=inv.number, patient_id=inv.patient_id,
-            patient_name=patient_name(patients.get(inv.patient_id)),
-            practitioner_name=practitioner_name(pracs.get(inv.practitioner_id or "")),
-            status=inv.status, currency=inv.currency, created_at=inv.created_at,
-            issued_at=inv.issued_at, total_minor=inv.total_minor, paid_minor=p,
-            credited_minor=c, outstanding_minor=owing, appointment_id=inv.appointment_id,
-        ))
+        out.append(
+            InvoiceSummary(
+                id=inv.id,
+                number=inv.number,
+                patient_id=inv.patient_id,
+                patient_name=patient_name(patients.get(inv.patient_id)),
+                practitioner_name=practitioner_name(pracs.get(inv.practitioner_id or "")),
+                status=inv.status,
+                currency=inv.currency,
+                created_at=inv.created_at,
+                issued_at=inv.issued_at,
+                total_minor=inv.total_minor,
+                paid_minor=p,
+                credited_minor=c,
+                outstanding_minor=owing,
+                appointment_id=inv.appointment_id,
+            )
+        )
     return out
 
 
 def line_info(line: InvoiceLine, credited_ids: set[str] | None = None) -> InvoiceLineInfo:
     return InvoiceLineInfo(
-        id=line.id, position=line.position, code=line.code, description=line.description,
-        quantity=line.quantity, unit_price_minor=line.unit_price_minor,
-        discount_minor=line.discount_minor, tax_rate=line.tax_rate, net_minor=line.net_minor,
-        tax_minor=line.tax_minor, total_minor=line.total_minor,
+        id=line.id,
+        position=line.position,
+        code=line.code,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price_minor=line.unit_price_minor,
+        discount_minor=line.discount_minor,
+        tax_rate=line.tax_rate,
+        net_minor=line.net_minor,
+        tax_minor=line.tax_minor,
+        total_minor=line.total_minor,
         credited=bool(credited_ids and line.id in credited_ids),
     )
 
@@ -112,14 +134,32 @@ def line_info(line: InvoiceLine, credited_ids: set[str] | None = None) -> Invoic
 def credit_note_info(cn: CreditNote, invoice_number: str | None) -> CreditNoteInfo:
     lines = tuple(
         InvoiceLineInfo(
-            id=x.id, position=x.position, code=None, description=x.description,
-            quantity=Decimal(1), unit_price_minor=x.net_minor,
-            discount_minor=0, tax_rate=Decimal(0), net_minor=x.net_minor,
-            tax_minor=x.tax_minor, total_minor=x.total_minor,
-        ) for x in cn.lines
+            id=x.id,
+            position=x.position,
+            code=None,
+            description=x.description,
+            quantity=Decimal(1),
+            unit_price_minor=x.net_minor,
+            discount_minor=0,
+            tax_rate=Decimal(0),
+            net_minor=x.net_minor,
+            tax_minor=x.tax_minor,
+            total_minor=x.total_minor,
+        )
+        for x in cn.lines
     )
-    return CreditNoteInfo(cn.id, cn.number, cn.invoice_id, invoice_number, cn.reason, cn.issued_at,
-                          cn.net_minor, cn.tax_minor, cn.total_minor, lines)
+    return CreditNoteInfo(
+        cn.id,
+        cn.number,
+        cn.invoice_id,
+        invoice_number,
+        cn.reason,
+        cn.issued_at,
+        cn.net_minor,
+        cn.tax_minor,
+        cn.total_minor,
+        lines,
+    )
 
 
 def invoice_row(session: Session, invoice_id: str) -> Invoice:
@@ -131,16 +171,24 @@ def invoice_row(session: Session, invoice_id: str) -> Invoice:
 
 def detail(session: Session, inv: Invoice) -> InvoiceDetail:
     summary = summaries(session, [inv])[0]
-    notes = list(session.scalars(
-        select(CreditNote).where(CreditNote.invoice_id == inv.id).order_by(CreditNote.issued_at)))
+    notes = list(
+        session.scalars(
+            select(CreditNote).where(CreditNote.invoice_id == inv.id).order_by(CreditNote.issued_at)
+        )
+    )
     credited_ids = {x.invoice_line_id for cn in notes for x in cn.lines if x.invoice_line_id}
     return InvoiceDetail(
         summary=summary,
         lines=tuple(line_info(x, credited_ids) for x in inv.lines),
-        subtotal_minor=inv.subtotal_minor, discount_minor=inv.discount_minor,
-        net_minor=inv.subtotal_minor - inv.discount_minor, tax_minor=inv.tax_minor,
-        due_date=inv.due_date, note=inv.note, void_reason=inv.void_reason,
+        subtotal_minor=inv.subtotal_minor,
+        discount_minor=inv.discount_minor,
+        net_minor=inv.subtotal_minor - inv.discount_minor,
+        tax_minor=inv.tax_minor,
+        due_date=inv.due_date,
+        note=inv.note,
+        void_reason=inv.void_reason,
         tax_rounding=clinic_row(session).tax_rounding,
         credit_notes=tuple(credit_note_info(cn, inv.number) for cn in notes),
-        practitioner_id=inv.practitioner_id, encounter_id=inv.encounter_id,
+        practitioner_id=inv.practitioner_id,
+        encounter_id=inv.encounter_id,
     )

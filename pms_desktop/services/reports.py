@@ -38,8 +38,15 @@ class ReportsService:
         self.core = core
 
     @operation(Permission.REPORTS, "reports.run", resource_type="Report")
-    def run(self, uow: UnitOfWork, *, kind: str, date_from: date, date_to: date,
-            group_by: str = "period") -> ReportTable:
+    def run(
+        self,
+        uow: UnitOfWork,
+        *,
+        kind: str,
+        date_from: date,
+        date_to: date,
+        group_by: str = "period",
+    ) -> ReportTable:
         """One report as data (the screen shows it; ``render_pdf``/``render_csv`` print it)."""
         if kind not in KINDS:
             raise ValidationError({"kind": f"Unknown report {kind!r}."})
@@ -48,9 +55,16 @@ class ReportsService:
         if group_by not in GROUPS:
             raise ValidationError({"group_by": "Group revenue by period, practitioner or service."})
         report = self._build(uow, kind, date_from, date_to, group_by)
-        uow.audit("reports.run", resource_type="Report", detail={
-            "kind": kind, "from": date_from.isoformat(), "to": date_to.isoformat(),
-            "rows": len(report.rows)})
+        uow.audit(
+            "reports.run",
+            resource_type="Report",
+            detail={
+                "kind": kind,
+                "from": date_from.isoformat(),
+                "to": date_to.isoformat(),
+                "rows": len(report.rows),
+            },
+        )
         return report
 
     def _build(self, uow: UnitOfWork, kind: str, d0: date, d1: date, group_by: str) -> ReportTable:
@@ -76,9 +90,19 @@ class ReportsService:
         else:
             cols, rows, totals = appts.not_invoiced(s, tz, d0, d1)
         return ReportTable(
-            kind=kind, title=title, basis=basis, date_from=d0, date_to=d1, columns=cols,
-            rows=tuple(rows), totals=totals, currency=clinic.currency, locale=clinic.locale,
-            clinic_name=clinic.name, chart=chart, notes=notes,
+            kind=kind,
+            title=title,
+            basis=basis,
+            date_from=d0,
+            date_to=d1,
+            columns=cols,
+            rows=tuple(rows),
+            totals=totals,
+            currency=clinic.currency,
+            locale=clinic.locale,
+            clinic_name=clinic.name,
+            chart=chart,
+            notes=notes,
             generated_at=local_time(self.core.now(), tz).strftime("%d %b %Y %H:%M"),
         )
 
@@ -86,31 +110,52 @@ class ReportsService:
     def day_sheet(self, actor: object, *, date_from: date, date_to: date) -> ReportTable:
         return self.run(actor, kind="day-sheet", date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
 
-    def revenue(self, actor: object, *, date_from: date, date_to: date,
-                group_by: str = "period") -> ReportTable:
-        return self.run(actor, kind="revenue", date_from=date_from, date_to=date_to,  # type: ignore[arg-type]
-                        group_by=group_by)
+    def revenue(
+        self, actor: object, *, date_from: date, date_to: date, group_by: str = "period"
+    ) -> ReportTable:
+        return self.run(
+            actor,
+            kind="revenue",
+            date_from=date_from,
+            date_to=date_to,  # type: ignore[arg-type]
+            group_by=group_by,
+        )
 
     @operation(Permission.REPORTS, "reports.export", resource_type="Report")
     def export_pdf(self, uow: UnitOfWork, *, report: ReportTable) -> bytes:
-        uow.audit("reports.export", resource_type="Report",
-                  detail={"kind": report.kind, "format": "pdf"})
+        uow.audit(
+            "reports.export", resource_type="Report", detail={"kind": report.kind, "format": "pdf"}
+        )
         return render_report_pdf(report, letterhead(q.clinic_row(uow.session)))
 
     @operation(Permission.REPORTS, "reports.export", resource_type="Report")
     def export_csv(self, uow: UnitOfWork, *, report: ReportTable) -> str:
-        uow.audit("reports.export", resource_type="Report",
-                  detail={"kind": report.kind, "format": "csv"})
+        uow.audit(
+            "reports.export", resource_type="Report", detail={"kind": report.kind, "format": "csv"}
+        )
         return render_report_csv(report)
 
-    def export_file(self, actor: object, *, kind: str, date_from: date, date_to: date,
-                    out: Path, group_by: str = "period") -> ReportTable:
+    def export_file(
+        self,
+        actor: object,
+        *,
+        kind: str,
+        date_from: date,
+        date_to: date,
+        out: Path,
+        group_by: str = "period",
+    ) -> ReportTable:
         """Run a report and write it to ``out`` (PDF or CSV by its suffix)."""
         suffix = out.suffix.lower()
         if suffix not in (".pdf", ".csv"):
             raise ValidationError({"out": "The output file must end in .pdf or .csv."})
-        report = self.run(actor, kind=kind, date_from=date_from, date_to=date_to,  # type: ignore[arg-type]
-                          group_by=group_by)
+        report = self.run(
+            actor,
+            kind=kind,
+            date_from=date_from,
+            date_to=date_to,  # type: ignore[arg-type]
+            group_by=group_by,
+        )
         if suffix == ".pdf":
             out.write_bytes(self.export_pdf(actor, report=report))  # type: ignore[arg-type]
         else:

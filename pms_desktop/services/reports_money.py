@@ -11,32 +11,52 @@ from sqlalchemy.orm import Session
 
 from ..documents.report_pdf import Cell, ChartSpec, ReportColumn
 from ..domain.enums import InvoiceStatus
-from ..store.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment, Practitioner
+from ..store.models import CreditNote, Invoice, InvoiceLine, Payment, Practitioner
 from . import billing_queries as q
 from .billing_period import local_date, period_bounds
 
-METHOD_NAMES = {"cash": "Cash", "card": "Card", "bank_transfer": "Bank transfer", "insurer": "Insurer"}
+METHOD_NAMES = {
+    "cash": "Cash",
+    "card": "Card",
+    "bank_transfer": "Bank transfer",
+    "insurer": "Insurer",
+}
 Rows = list[tuple[Cell, ...]]
 
 
-def takings(s: Session, tz: str, d0: date, d1: date) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
+def takings(
+    s: Session, tz: str, d0: date, d1: date
+) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
     start, end = period_bounds(d0, d1, tz)
     acc: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for p in s.scalars(select(Payment).where(Payment.received_at >= start, Payment.received_at < end,
-                                             Payment.voided_at.is_(None))):
+    for p in s.scalars(
+        select(Payment).where(
+            Payment.received_at >= start, Payment.received_at < end, Payment.voided_at.is_(None)
+        )
+    ):
         a = acc[(local_date(p.received_at, tz), p.method)]
         if p.kind == "refund":
             a[2] += p.amount_minor
         else:
             a[0] += 1
             a[1] += p.amount_minor
-    cols = (ReportColumn("Date", "date", 1.1), ReportColumn("Method", "text", 1.3),
-            ReportColumn("Payments", "int", 0.8), ReportColumn("Received", "money"),
-            ReportColumn("Refunded", "money"), ReportColumn("Net takings", "money"))
-    rows: Rows = [(d, METHOD_NAMES.get(m, m), n, r, f, r - f)
-                  for (d, m), (n, r, f) in sorted(acc.items())]
-    totals: tuple[Cell, ...] = ("Total", "", sum(int(r[2] or 0) for r in rows),  # type: ignore[call-overload]
-                                *(sum(int(r[i]) for r in rows) for i in (3, 4, 5)))  # type: ignore[arg-type]
+    cols = (
+        ReportColumn("Date", "date", 1.1),
+        ReportColumn("Method", "text", 1.3),
+        ReportColumn("Payments", "int", 0.8),
+        ReportColumn("Received", "money"),
+        ReportColumn("Refunded", "money"),
+        ReportColumn("Net takings", "money"),
+    )
+    rows: Rows = [
+        (d, METHOD_NAMES.get(m, m), n, r, f, r - f) for (d, m), (n, r, f) in sorted(acc.items())
+    ]
+    totals: tuple[Cell, ...] = (
+        "Total",
+        "",
+        sum(int(r[2] or 0) for r in rows),  # type: ignore[call-overload]
+        *(sum(int(r[i]) for r in rows) for i in (3, 4, 5)),
+    )  # type: ignore[arg-type]
     by_method: dict[str, int] = defaultdict(int)
     for r in rows:
         by_method[str(r[1])] += int(r[5])  # type: ignore[arg-type]
@@ -48,7 +68,9 @@ def _period_label(d: date, monthly: bool) -> str:
     return f"{d:%b %Y}" if monthly else d.isoformat()
 
 
-def revenue(s: Session, tz: str, d0: date, d1: date, group_by: str) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
+def revenue(
+    s: Session, tz: str, d0: date, d1: date, group_by: str
+) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
     """Net revenue (excluding tax): invoiced by issue date less credited by credit-note date."""
     start, end = period_bounds(d0, d1, tz)
     monthly = (d1 - d0).days > 62
@@ -66,8 +88,13 @@ def revenue(s: Session, tz: str, d0: date, d1: date, group_by: str) -> tuple[tup
         keys.setdefault(_period_label(d, monthly), d.replace(day=1) if monthly else d)
         return _period_label(d, monthly)
 
-    issued = s.scalars(select(Invoice).where(
-        Invoice.status == InvoiceStatus.ISSUED.value, Invoice.issued_at >= start, Invoice.issued_at < end))
+    issued = s.scalars(
+        select(Invoice).where(
+            Invoice.status == InvoiceStatus.ISSUED.value,
+            Invoice.issued_at >= start,
+            Invoice.issued_at < end,
+        )
+    )
     for inv in issued:
         assert inv.issued_at is not None
         if group_by == "service":
@@ -81,8 +108,11 @@ def revenue(s: Session, tz: str, d0: date, d1: date, group_by: str) -> tuple[tup
             a[0] += 1
             a[1] += inv.subtotal_minor - inv.discount_minor
             a[3] += inv.tax_minor
-    credits = s.execute(select(CreditNote, Invoice).join(Invoice, Invoice.id == CreditNote.invoice_id)
-                        .where(CreditNote.issued_at >= start, CreditNote.issued_at < end))
+    credits = s.execute(
+        select(CreditNote, Invoice)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(CreditNote.issued_at >= start, CreditNote.issued_at < end)
+    )
     for cn, inv in credits:
         if group_by == "service":
             for cl in cn.lines:
@@ -94,20 +124,48 @@ def revenue(s: Session, tz: str, d0: date, d1: date, group_by: str) -> tuple[tup
             a = acc[group(inv, cn.issued_at, None, "")]
             a[2] += cn.net_minor
             a[3] -= cn.tax_minor
-    label = {"period": "Month" if monthly else "Day", "practitioner": "Practitioner",
-             "service": "Service"}[group_by]
+    label = {
+        "period": "Month" if monthly else "Day",
+        "practitioner": "Practitioner",
+        "service": "Service",
+    }[group_by]
     count = "Lines" if group_by == "service" else "Invoices"
-    cols = (ReportColumn(label, "text", 2.2), ReportColumn(count, "int", 0.7),
-            ReportColumn("Invoiced (net)", "money"), ReportColumn("Credited (net)", "money"),
-            ReportColumn("Net revenue", "money"), ReportColumn("Tax", "money"),
-            ReportColumn("Total incl. tax", "money"))
-    order = sorted(acc, key=lambda k: keys.get(k, k) if group_by == "period" else  # type: ignore[return-value]
-                   (-(acc[k][1] - acc[k][2]), k))
-    rows: Rows = [(k, acc[k][0], acc[k][1], acc[k][2], acc[k][1] - acc[k][2], acc[k][3],
-                   acc[k][1] - acc[k][2] + acc[k][3]) for k in order]
+    cols = (
+        ReportColumn(label, "text", 2.2),
+        ReportColumn(count, "int", 0.7),
+        ReportColumn("Invoiced (net)", "money"),
+        ReportColumn("Credited (net)", "money"),
+        ReportColumn("Net revenue", "money"),
+        ReportColumn("Tax", "money"),
+        ReportColumn("Total incl. tax", "money"),
+    )
+    order = sorted(
+        acc,
+        key=lambda k: (
+            keys.get(k, k)
+            if group_by == "period"
+            # type: ignore[return-value]
+            else (-(acc[k][1] - acc[k][2]), k)
+        ),
+    )
+    rows: Rows = [
+        (
+            k,
+            acc[k][0],
+            acc[k][1],
+            acc[k][2],
+            acc[k][1] - acc[k][2],
+            acc[k][3],
+            acc[k][1] - acc[k][2] + acc[k][3],
+        )
+        for k in order
+    ]
     totals: tuple[Cell, ...] = ("Total", *(sum(int(r[i]) for r in rows) for i in range(1, 7)))  # type: ignore[arg-type]
-    chart = ChartSpec(f"Net revenue by {label.lower()}", tuple(str(r[0])[:28] for r in rows),
-                      tuple(int(r[4]) for r in rows))  # type: ignore[arg-type]
+    chart = ChartSpec(
+        f"Net revenue by {label.lower()}",
+        tuple(str(r[0])[:28] for r in rows),
+        tuple(int(r[4]) for r in rows),
+    )  # type: ignore[arg-type]
     return cols, rows, totals, chart
 
 
@@ -118,12 +176,18 @@ def bucket(days: int) -> int:
     return 0 if days <= 30 else 1 if days <= 60 else 2 if days <= 90 else 3
 
 
-def aging(s: Session, tz: str, as_at: date) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
+def aging(
+    s: Session, tz: str, as_at: date
+) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
     """Every issued invoice with money still owed, aged from its issue date to ``as_at``."""
     end = period_bounds(as_at, as_at, tz)[1]
-    invoices = list(s.scalars(select(Invoice).where(
-        Invoice.status == InvoiceStatus.ISSUED.value, Invoice.issued_at < end)
-        .order_by(Invoice.issued_at)))
+    invoices = list(
+        s.scalars(
+            select(Invoice)
+            .where(Invoice.status == InvoiceStatus.ISSUED.value, Invoice.issued_at < end)
+            .order_by(Invoice.issued_at)
+        )
+    )
     rows: Rows = []
     for summary in q.summaries(s, invoices):
         if summary.outstanding_minor <= 0 or summary.issued_at is None:
@@ -132,12 +196,26 @@ def aging(s: Session, tz: str, as_at: date) -> tuple[tuple[ReportColumn, ...], R
         days = (as_at - issued).days
         ages: list[Cell] = [None] * 4
         ages[bucket(days)] = summary.outstanding_minor
-        rows.append((summary.number, summary.patient_name, issued, days, summary.total_minor,
-                     summary.outstanding_minor, *ages))
-    cols = (ReportColumn("Invoice", "text", 1.5), ReportColumn("Patient", "text", 1.8),
-            ReportColumn("Issued", "date", 1.1), ReportColumn("Days", "int", 0.6),
-            ReportColumn("Total", "money"), ReportColumn("Outstanding", "money"),
-            *(ReportColumn(b, "money") for b in BUCKETS))
+        rows.append(
+            (
+                summary.number,
+                summary.patient_name,
+                issued,
+                days,
+                summary.total_minor,
+                summary.outstanding_minor,
+                *ages,
+            )
+        )
+    cols = (
+        ReportColumn("Invoice", "text", 1.5),
+        ReportColumn("Patient", "text", 1.8),
+        ReportColumn("Issued", "date", 1.1),
+        ReportColumn("Days", "int", 0.6),
+        ReportColumn("Total", "money"),
+        ReportColumn("Outstanding", "money"),
+        *(ReportColumn(b, "money") for b in BUCKETS),
+    )
     sums = [sum(int(r[i] or 0) for r in rows) for i in range(4, 10)]  # type: ignore[call-overload]
     totals: tuple[Cell, ...] = ("Total", f"{len(rows)} invoices", None, None, *sums)
     chart = ChartSpec("Outstanding by age", BUCKETS, tuple(sums[2:]))

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from conftest_billing)
 """Reports screen (table + chart + CSV export) and the patient's account panel."""
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def _bill(fees, actors, pid, code):  # noqa: F811
     return fees.billing.issue_invoice(actors[M], invoice_id=d.id)
 
 
-def test_revenue_report_on_screen_with_chart_and_csv(qtbot, fees, actors, make_patient, tmp_path, monkeypatch):  # noqa: F811
+def test_revenue_report_on_screen_with_chart_and_csv(
+    qtbot, fees, actors, make_patient, tmp_path, monkeypatch
+):  # noqa: F811
     pid = make_patient()
     for code in ("CONS-S", "CONS-S", "ECG"):
         _bill(fees, actors, pid, code)
@@ -35,8 +38,10 @@ def test_revenue_report_on_screen_with_chart_and_csv(qtbot, fees, actors, make_p
     screen.run_button.click()
     qtbot.waitUntil(lambda: screen.report is not None, timeout=5000)
     assert "Counted by invoice date" in screen.basis.text()
-    cells = [[screen.model.index(r, c).data() for c in range(screen.model.columnCount())]
-             for r in range(screen.model.rowCount())]
+    cells = [
+        [screen.model.index(r, c).data() for c in range(screen.model.columnCount())]
+        for r in range(screen.model.rowCount())
+    ]
     assert cells[-1][0] == "Total" and cells[-1][4] == "€165.00"
     assert screen.canvas is not None and screen.chart_box.isVisible()
     assert not screen.grab().isNull()
@@ -49,7 +54,9 @@ def test_revenue_report_on_screen_with_chart_and_csv(qtbot, fees, actors, make_p
     assert Decimal(rows[-1]["Net revenue"]) == Decimal("165.00")
 
 
-def test_account_panel_shows_balance_and_takes_payment_on_account(qtbot, fees, actors, make_patient):  # noqa: F811
+def test_account_panel_shows_balance_and_takes_payment_on_account(
+    qtbot, fees, actors, make_patient
+):  # noqa: F811
     pid = make_patient()
     _bill(fees, actors, pid, "HOME")
     panel = PatientAccountPanel(fees, actors[Role.RECEPTION], pid, None)

@@ -1,9 +1,8 @@
+# ruff: noqa: F811  (pytest fixtures imported from conftest_billing)
 """Billing screen: create an invoice from a completed appointment, issue it, take a partial
 payment, and save it as PDF — driving the real widgets on the real encrypted store."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from pypdf import PdfReader
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
@@ -23,8 +22,14 @@ class StatusSink:
         self.messages.append(text)
 
 
-def test_invoice_from_appointment_partial_payment_and_pdf(qtbot, fees, actors, make_patient,  # noqa: F811
-                                                          tmp_path, monkeypatch):
+def test_invoice_from_appointment_partial_payment_and_pdf(
+    qtbot,
+    fees,
+    actors,
+    make_patient,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
     pid = make_patient(given="Niamh", family="Walsh")
     make_appointment(fees, pid, fee_code="CONS-L")
     sink = StatusSink()
@@ -36,7 +41,9 @@ def test_invoice_from_appointment_partial_payment_and_pdf(qtbot, fees, actors, m
     qtbot.waitUntil(lambda: screen.uninvoiced_model.rowCount() == 1, timeout=5000)
     assert "WALSH, Niamh" in screen.uninvoiced_model.rows[0]
     screen.create_button.click()
-    qtbot.waitUntil(lambda: screen.editor is not None and screen.editor.detail is not None, timeout=5000)
+    qtbot.waitUntil(
+        lambda: screen.editor is not None and screen.editor.detail is not None, timeout=5000
+    )
     editor = screen.editor
     assert editor.table.rowCount() == 1 and editor.table.item(0, 0).text() == "CONS-L"
     assert "€95.00" in editor.totals.text()

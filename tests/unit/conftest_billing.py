@@ -32,24 +32,36 @@ def practitioner_id(ctx: AppContext) -> str:
         return s.scalars(select(Practitioner.id)).first()  # type: ignore[return-value]
 
 
-def make_appointment(ctx: AppContext, patient_id: str, *, fee_code: str | None = "CONS-S",
-                     start: datetime | None = None, status: str = "completed",
-                     type_name: str = "Standard consultation",
-                     practitioner: str | None = None) -> str:
+def make_appointment(
+    ctx: AppContext,
+    patient_id: str,
+    *,
+    fee_code: str | None = "CONS-S",
+    start: datetime | None = None,
+    status: str = "completed",
+    type_name: str = "Standard consultation",
+    practitioner: str | None = None,
+) -> str:
     start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     with ctx.db.sessions()() as s, s.begin():
         cid = s.scalars(select(Clinic.id)).one()
         atype = s.scalars(select(AppointmentType).where(AppointmentType.name == type_name)).first()
         if atype is None:
-            atype = AppointmentType(clinic_id=cid, name=type_name, duration_minutes=15,
-                                    default_fee_code=fee_code)
+            atype = AppointmentType(
+                clinic_id=cid, name=type_name, duration_minutes=15, default_fee_code=fee_code
+            )
             s.add(atype)
             s.flush()
-        appt = Appointment(clinic_id=cid, patient_id=patient_id,
-                           practitioner_id=practitioner or s.scalars(select(Practitioner.id)).first(),
-                           appointment_type_id=atype.id, start_at=start,
-                           end_at=start + timedelta(minutes=15), status=status,
-                           completed_at=start + timedelta(minutes=15) if status == "completed" else None)
+        appt = Appointment(
+            clinic_id=cid,
+            patient_id=patient_id,
+            practitioner_id=practitioner or s.scalars(select(Practitioner.id)).first(),
+            appointment_type_id=atype.id,
+            start_at=start,
+            end_at=start + timedelta(minutes=15),
+            status=status,
+            completed_at=start + timedelta(minutes=15) if status == "completed" else None,
+        )
         s.add(appt)
         s.flush()
         return appt.id
@@ -59,8 +71,13 @@ def make_encounter(ctx: AppContext, appointment_id: str) -> str:
     with ctx.db.sessions()() as s, s.begin():
         appt = s.get(Appointment, appointment_id)
         assert appt is not None
-        enc = Encounter(patient_id=appt.patient_id, practitioner_id=appt.practitioner_id,
-                        appointment_id=appt.id, status="finished", start_at=appt.start_at)
+        enc = Encounter(
+            patient_id=appt.patient_id,
+            practitioner_id=appt.practitioner_id,
+            appointment_id=appt.id,
+            status="finished",
+            start_at=appt.start_at,
+        )
         s.add(enc)
         s.flush()
         return enc.id
@@ -69,8 +86,13 @@ def make_encounter(ctx: AppContext, appointment_id: str) -> str:
 def add_workstation(ctx: AppContext, series_code: str, name: str = "Second desk") -> str:
     """Another workstation of the clinic with its own series (as set-up gives each one)."""
     with ctx.db.sessions()() as s, s.begin():
-        ws = Workstation(clinic_id=s.scalars(select(Clinic.id)).one(), name=name,
-                         series_code=series_code, is_local=False, created_at=datetime.now(UTC))
+        ws = Workstation(
+            clinic_id=s.scalars(select(Clinic.id)).one(),
+            name=name,
+            series_code=series_code,
+            is_local=False,
+            created_at=datetime.now(UTC),
+        )
         s.add(ws)
         for kind in ("invoice", "credit_note", "receipt"):
             s.add(NumberSeries(kind=kind, series_code=series_code, next_value=1))

@@ -16,12 +16,21 @@ from pms_desktop.domain.money import (
     round_minor,
 )
 
-rates = st.sampled_from([Decimal(0), Decimal("0.09"), Decimal("0.135"), Decimal("0.23"),
-                         Decimal("0.2"), Decimal("0.055")])
+rates = st.sampled_from(
+    [
+        Decimal(0),
+        Decimal("0.09"),
+        Decimal("0.135"),
+        Decimal("0.23"),
+        Decimal("0.2"),
+        Decimal("0.055"),
+    ]
+)
 lines = st.builds(
     lambda q, p, d, r: (q, p, min(d, round_minor(q * p)), r),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2),
-    st.integers(min_value=0, max_value=10_000_000), st.integers(min_value=0, max_value=50_000),
+    st.integers(min_value=0, max_value=10_000_000),
+    st.integers(min_value=0, max_value=50_000),
     rates,
 )
 
@@ -54,7 +63,9 @@ def test_discount_larger_than_the_line_or_zero_quantity_is_refused():
 def test_totals_are_exact_and_consistent(items, mode):
     amounts = [line_amounts(*x) for x in items]
     t = invoice_totals(amounts, mode)
-    exact_tax = sum((Decimal(a.net_minor) * r for a, (_, _, _, r) in zip(amounts, items)), Decimal(0))
+    exact_tax = sum(
+        (Decimal(a.net_minor) * x[3] for a, x in zip(amounts, items, strict=True)), Decimal(0)
+    )
     assert t.net_minor == t.subtotal_minor - t.discount_minor == sum(a.net_minor for a in amounts)
     assert t.total_minor == t.net_minor + t.tax_minor
     if mode == "total":
@@ -62,14 +73,19 @@ def test_totals_are_exact_and_consistent(items, mode):
     else:
         assert abs(Decimal(t.tax_minor) - exact_tax) <= Decimal("0.5") * len(amounts)
         assert t.tax_minor == sum(a.tax_minor for a in amounts)
-    for a, (q, p, d, r) in zip(amounts, items):
+    for a, (q, p, d, _r) in zip(amounts, items, strict=True):
         assert abs(Decimal(a.gross_minor) - q * p) <= Decimal("0.5")
         assert a.net_minor == a.gross_minor - d >= 0
 
 
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_format_then_parse_round_trips(minor):
-    for currency, locale in (("EUR", "en_IE"), ("EUR", "de_DE"), ("GBP", "en_GB"), ("JPY", "ja_JP")):
+    for currency, locale in (
+        ("EUR", "en_IE"),
+        ("EUR", "de_DE"),
+        ("GBP", "en_GB"),
+        ("JPY", "ja_JP"),
+    ):
         assert parse_amount(format_amount(minor, currency, locale), currency) == minor
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from conftest_billing)
 """Invoice numbers stay unique across workstations issuing offline, and after a restore."""
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def test_two_workstation_series_in_one_store_never_collide(fees, actors, make_pa
     assert rcp.receipt_number and rcp.receipt_number.startswith("RCP-" + mine[0].split("-")[1])
 
 
-def test_two_data_folders_offline_then_merged_have_no_duplicate(template_dir, tmp_path, actors,
-                                                                make_patient, ctx):
+def test_two_data_folders_offline_then_merged_have_no_duplicate(
+    template_dir, tmp_path, actors, make_patient, ctx
+):
     """Two workstations' folders (each with its own series) issue offline; their numbers,
     brought together as sync would, are all distinct."""
     numbers = []
@@ -59,16 +61,22 @@ def test_two_data_folders_offline_then_merged_have_no_duplicate(template_dir, tm
         try:
             with c.db.sessions()() as s, s.begin():
                 ws = s.scalars(select(Workstation).where(Workstation.is_local.is_(True))).one()
-                for series in s.scalars(select(NumberSeries).where(
-                        NumberSeries.series_code == ws.series_code)):
+                for series in s.scalars(
+                    select(NumberSeries).where(NumberSeries.series_code == ws.series_code)
+                ):
                     series.series_code = code
                 ws.series_code = code
             from pms_desktop.services.billing import load_default_fee_schedule
             from pms_desktop.store.models import Clinic, Patient
+
             with c.db.sessions()() as s, s.begin():
                 load_default_fee_schedule(s)
-                p = Patient(clinic_id=s.scalars(select(Clinic.id)).one(), given="A", family="B",
-                            birth_date=date(1990, 1, 1))
+                p = Patient(
+                    clinic_id=s.scalars(select(Clinic.id)).one(),
+                    given="A",
+                    family="B",
+                    birth_date=date(1990, 1, 1),
+                )
                 s.add(p)
                 s.flush()
                 pid = p.id

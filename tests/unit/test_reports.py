@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from conftest_billing)
 """Reports agree with the invoices, credit notes, payments and appointments they sum."""
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def book(fees, actors, make_patient):  # noqa: F811
         return bill.issue_invoice(actors[M], invoice_id=d.id)
 
     i1 = invoice(a, at(3), [LineInput(fee_code="CONS-S"), LineInput(fee_code="CERT")])
-    i2 = invoice(b, at(10), [LineInput(fee_code="VACC-FLU", quantity=Decimal(3), discount_minor=99)])
+    i2 = invoice(
+        b, at(10), [LineInput(fee_code="VACC-FLU", quantity=Decimal(3), discount_minor=99)]
+    )
     i3 = invoice(b, at(20), [LineInput(fee_code="REPORT")])
     fees.core.clock = lambda: at(25)
     draft = bill.create_invoice(actors[M], patient_id=a, lines=[LineInput(fee_code="HOME")])
@@ -61,7 +64,13 @@ def book(fees, actors, make_patient):  # noqa: F811
     fees.core.clock = lambda: at(28)
     pay.refund(actors[M], patient_id=a, amount_minor=500, method="cash", reason="Overpaid")
     exp.update(cash=5000, card=7000, refunds=500)
-    for day, status in ((5, "completed"), (5, "noshow"), (6, "noshow"), (7, "cancelled"), (8, "completed")):
+    for day, status in (
+        (5, "completed"),
+        (5, "noshow"),
+        (6, "noshow"),
+        (7, "cancelled"),
+        (8, "completed"),
+    ):
         make_appointment(fees, a, start=at(day), status=status)
     exp["i2_outstanding"] = i2.summary.total_minor - 2000
     exp["draft"] = draft.id
@@ -83,8 +92,11 @@ def test_revenue_csv_totals_agree_with_invoices_and_credit_notes(fees, actors, b
         rows = rows_of(fees.reports.export_csv(actors[M], report=rep))
         body, total = rows[:-1], rows[-1]
         assert total[rep.columns[0].title] == "Total"
-        assert money_sum(body, "Invoiced (net)") == Decimal(total["Invoiced (net)"]) \
+        assert (
+            money_sum(body, "Invoiced (net)")
+            == Decimal(total["Invoiced (net)"])
             == Decimal(book["net"]) / 100
+        )
         assert Decimal(total["Credited (net)"]) == Decimal(book["credited"]) / 100
         assert Decimal(total["Net revenue"]) == Decimal(book["net"] - book["credited"]) / 100
         assert Decimal(total["Tax"]) == Decimal(book["tax"]) / 100
@@ -101,7 +113,9 @@ def test_takings_sum_payments_by_method_and_day(fees, actors, book):  # noqa: F8
     assert Decimal(total["Refunded"]) == Decimal(5)
     assert Decimal(total["Net takings"]) == Decimal(115) == money_sum(body, "Net takings")
     assert total["Payments"] == "3"
-    one_day = fees.reports.run(actors[M], kind="takings", date_from=date(2025, 3, 4), date_to=date(2025, 3, 4))
+    one_day = fees.reports.run(
+        actors[M], kind="takings", date_from=date(2025, 3, 4), date_to=date(2025, 3, 4)
+    )
     assert one_day.totals[3] == 10000
 
 
@@ -111,7 +125,9 @@ def test_aging_buckets_outstanding_invoices(fees, actors, book):  # noqa: F811
     body, total = rows[:-1], rows[-1]
     outstanding = {r["Invoice"]: Decimal(r["Outstanding"]) for r in body}
     assert Decimal(book["i2_outstanding"]) / 100 in outstanding.values()
-    buckets = sum(Decimal(total[b] or 0) for b in ("0-30 days", "31-60 days", "61-90 days", "90+ days"))
+    buckets = sum(
+        Decimal(total[b] or 0) for b in ("0-30 days", "31-60 days", "61-90 days", "90+ days")
+    )
     assert buckets == Decimal(total["Outstanding"]) == money_sum(body, "Outstanding")
     i2 = next(r for r in body if Decimal(r["Outstanding"]) == Decimal(book["i2_outstanding"]) / 100)
     assert i2["Days"] == "52" and i2["31-60 days"]  # issued 10 March, aged to 1 May
@@ -120,7 +136,9 @@ def test_aging_buckets_outstanding_invoices(fees, actors, book):  # noqa: F811
 def test_no_show_rate_and_day_sheet_count_appointments(fees, actors, book):  # noqa: F811
     rep = fees.reports.run(actors[M], kind="no-show", date_from=D0, date_to=D1)
     assert rep.totals[1:] == (4, 2, Decimal("0.5"))
-    sheet = fees.reports.run(actors[M], kind="day-sheet", date_from=date(2025, 3, 5), date_to=date(2025, 3, 5))
+    sheet = fees.reports.run(
+        actors[M], kind="day-sheet", date_from=date(2025, 3, 5), date_to=date(2025, 3, 5)
+    )
     assert len(sheet.rows) == 2 and {r[5] for r in sheet.rows} == {"Completed", "Did not attend"}
     assert "Counted by appointment date" in sheet.basis
     missing = fees.reports.run(actors[M], kind="not-invoiced", date_from=D0, date_to=D1)
@@ -129,7 +147,11 @@ def test_no_show_rate_and_day_sheet_count_appointments(fees, actors, book):  # n
 
 def test_report_pdf_has_title_basis_and_totals(fees, actors, book):  # noqa: F811
     rep = fees.reports.run(actors[M], kind="revenue", date_from=D0, date_to=D1, group_by="service")
-    text = PdfReader(io.BytesIO(fees.reports.export_pdf(actors[M], report=rep))).pages[0].extract_text()
+    text = (
+        PdfReader(io.BytesIO(fees.reports.export_pdf(actors[M], report=rep)))
+        .pages[0]
+        .extract_text()
+    )
     assert "Revenue by service" in text and "Counted by invoice date" in text
     assert "CONS-S" in text and f"€{Decimal(book['net'] - book['credited']) / 100:,.2f}" in text
 
@@ -149,7 +171,14 @@ def test_uninvoiced_list_drops_an_appointment_once_invoiced(fees, actors, make_p
     pid = make_patient()
     appt = make_appointment(fees, pid, start=datetime.now(UTC) - timedelta(minutes=30))
     today = datetime.now(UTC).date()
-    found = fees.billing.list_uninvoiced(actors[M], date_from=today - timedelta(days=1), date_to=today + timedelta(days=1))
+    found = fees.billing.list_uninvoiced(
+        actors[M], date_from=today - timedelta(days=1), date_to=today + timedelta(days=1)
+    )
     assert [u.appointment_id for u in found] == [appt]
     fees.billing.create_invoice_from_appointment(actors[M], appointment_id=appt)
-    assert fees.billing.list_uninvoiced(actors[M], date_from=today - timedelta(days=1), date_to=today + timedelta(days=1)) == []
+    assert (
+        fees.billing.list_uninvoiced(
+            actors[M], date_from=today - timedelta(days=1), date_to=today + timedelta(days=1)
+        )
+        == []
+    )

@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QDate, QSortFilterProxyModel
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
@@ -34,8 +33,13 @@ from .invoice_table_model import InvoiceTableModel
 from .pdf_output import save_pdf
 from .rows_table_model import SORT_ROLE, RowsTableModel
 
-FILTERS = (("Outstanding", None, True), ("All invoices", None, False), ("Drafts", "draft", False),
-           ("Issued", "issued", False), ("Void", "void", False))
+FILTERS = (
+    ("Outstanding", None, True),
+    ("All invoices", None, False),
+    ("Drafts", "draft", False),
+    ("Issued", "issued", False),
+    ("Void", "void", False),
+)
 
 
 def table_view(model: Any, name: str, stretch: int = 2) -> QTableView:
@@ -116,16 +120,25 @@ class BillingScreen(QWidget):
     def refresh(self) -> None:
         _label, status, owing = FILTERS[self.filter.currentIndex()]
         since = self.since.date().toPython()
-        run_op(self, lambda: self.ctx.billing.list_invoices(
-            self.session, status=status, outstanding_only=owing,
-            date_from=None if owing else since), self._show_invoices)
+        run_op(
+            self,
+            lambda: self.ctx.billing.list_invoices(
+                self.session,
+                status=status,
+                outstanding_only=owing,
+                date_from=None if owing else since,
+            ),
+            self._show_invoices,
+        )
         if self.can_bill and hasattr(self, "day"):
             self.refresh_uninvoiced()
 
     def _show_invoices(self, items: list[InvoiceSummary]) -> None:
         self.invoice_model.set_items(items)
         owing = sum(i.outstanding_minor for i in items)
-        self.summary.setText(tr("{n} invoices · {o} outstanding").format(n=len(items), o=self.money(owing)))
+        self.summary.setText(
+            tr("{n} invoices · {o} outstanding").format(n=len(items), o=self.money(owing))
+        )
 
     def selected_invoice(self) -> InvoiceSummary | None:
         rows = self.invoice_view.selectionModel().selectedRows()
@@ -151,8 +164,12 @@ class BillingScreen(QWidget):
         inv = self.selected_invoice()
         if inv is None:
             return
-        save_pdf(self, lambda: self.ctx.billing.invoice_pdf(self.session, invoice_id=inv.id),
-                 f"{inv.number or 'invoice-draft'}.pdf", lambda p: self.show_status(tr("Saved {p}.").format(p=p)))
+        save_pdf(
+            self,
+            lambda: self.ctx.billing.invoice_pdf(self.session, invoice_id=inv.id),
+            f"{inv.number or 'invoice-draft'}.pdf",
+            lambda p: self.show_status(tr("Saved {p}.").format(p=p)),
+        )
 
     # --- not yet invoiced ---------------------------------------------------------------
     def _uninvoiced_tab(self) -> QWidget:
@@ -167,7 +184,9 @@ class BillingScreen(QWidget):
         bar.addWidget(self.day)
         bar.addStretch(1)
         v.addLayout(bar)
-        self.uninvoiced_model = RowsTableModel([tr("Time"), tr("Practitioner"), tr("Patient"), tr("Type"), tr("Fee")])
+        self.uninvoiced_model = RowsTableModel(
+            [tr("Time"), tr("Practitioner"), tr("Patient"), tr("Type"), tr("Fee")]
+        )
         proxy = QSortFilterProxyModel(self)
         proxy.setSourceModel(self.uninvoiced_model)
         proxy.setSortRole(SORT_ROLE)
@@ -190,14 +209,31 @@ class BillingScreen(QWidget):
 
     def refresh_uninvoiced(self) -> None:
         day: date = self.day.date().toPython()
-        run_op(self, lambda: self.ctx.billing.list_uninvoiced(self.session, date_from=day), self._show_uninvoiced)
+        run_op(
+            self,
+            lambda: self.ctx.billing.list_uninvoiced(self.session, date_from=day),
+            self._show_uninvoiced,
+        )
 
     def _show_uninvoiced(self, items: list[UninvoicedAppointment]) -> None:
         self.uninvoiced_model.set_rows(
-            [[self.money.when(u.start_at)[-5:], u.practitioner_name, u.patient_name, u.type_name or "",
-              u.fee_code or ""] for u in items], items)
-        self.uninvoiced_note.setText(tr("Nothing left to invoice.") if not items else
-                                     tr("{n} completed appointments have no invoice yet.").format(n=len(items)))
+            [
+                [
+                    self.money.when(u.start_at)[-5:],
+                    u.practitioner_name,
+                    u.patient_name,
+                    u.type_name or "",
+                    u.fee_code or "",
+                ]
+                for u in items
+            ],
+            items,
+        )
+        self.uninvoiced_note.setText(
+            tr("Nothing left to invoice.")
+            if not items
+            else tr("{n} completed appointments have no invoice yet.").format(n=len(items))
+        )
         if items:
             self.uninvoiced_view.selectRow(0)
 
@@ -205,17 +241,23 @@ class BillingScreen(QWidget):
         rows = self.uninvoiced_view.selectionModel().selectedRows()
         if not rows:
             return
-        item: UninvoicedAppointment = self.uninvoiced_model.payload(self.uninvoiced_proxy.mapToSource(rows[0]).row())
+        item: UninvoicedAppointment = self.uninvoiced_model.payload(
+            self.uninvoiced_proxy.mapToSource(rows[0]).row()
+        )
 
         def made(detail: InvoiceDetail) -> None:
             self.refresh()
             self.open_invoice(detail.id)
             self.show_status(tr("Draft invoice created for {p}.").format(p=item.patient_name))
 
-        run_op(self, lambda: self.ctx.billing.create_invoice_from_appointment(
-            self.session, appointment_id=item.appointment_id), made)
+        run_op(
+            self,
+            lambda: self.ctx.billing.create_invoice_from_appointment(
+                self.session, appointment_id=item.appointment_id
+            ),
+            made,
+        )
 
     def show_status(self, text: str) -> None:
         if self.main_window is not None and hasattr(self.main_window, "show_status"):
             self.main_window.show_status(text)
-

@@ -36,7 +36,9 @@ class FeeScheduleEditor(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.money = ctx, session, money
         self.current: FeeItemInfo | None = None
-        self.model = RowsTableModel([tr("Code"), tr("Description"), tr("Price"), tr("Tax"), tr("Active")], (2, 3))
+        self.model = RowsTableModel(
+            [tr("Code"), tr("Description"), tr("Price"), tr("Tax"), tr("Active")], (2, 3)
+        )
         h = QHBoxLayout(self)
         left = QVBoxLayout()
         self.view = QTableView()
@@ -67,8 +69,13 @@ class FeeScheduleEditor(QWidget):
         self.errors = QLabel()
         self.errors.setStyleSheet("color: #b3261e")
         self.errors.setWordWrap(True)
-        for label, w in ((tr("Code"), self.code), (tr("Description"), self.description),
-                         (tr("Price"), self.price), (tr("Tax rate (%)"), self.tax), ("", self.active)):
+        for label, w in (
+            (tr("Code"), self.code),
+            (tr("Description"), self.description),
+            (tr("Price"), self.price),
+            (tr("Tax rate (%)"), self.tax),
+            ("", self.active),
+        ):
             form.addRow(label, w)
         save = QPushButton(tr("Save item"))
         save.clicked.connect(self._save)
@@ -79,11 +86,26 @@ class FeeScheduleEditor(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        run_op(self, lambda: self.ctx.billing.list_fee_items(self.session, include_inactive=True), self._show)
+        run_op(
+            self,
+            lambda: self.ctx.billing.list_fee_items(self.session, include_inactive=True),
+            self._show,
+        )
 
     def _show(self, items: list[FeeItemInfo]) -> None:
-        self.model.set_rows([[f.code, f.description, self.money(f.price_minor), format_rate(f.tax_rate),
-                              tr("Yes") if f.active else tr("No")] for f in items], items)
+        self.model.set_rows(
+            [
+                [
+                    f.code,
+                    f.description,
+                    self.money(f.price_minor),
+                    format_rate(f.tax_rate),
+                    tr("Yes") if f.active else tr("No"),
+                ]
+                for f in items
+            ],
+            items,
+        )
 
     def _pick(self, item: FeeItemInfo | None) -> None:
         self.current = item
@@ -113,12 +135,28 @@ class FeeScheduleEditor(QWidget):
             else:
                 show_error(self, e)
 
-        run_op(self, lambda: self.ctx.billing.save_fee_item(
-            self.session, code=self.code.text(), description=self.description.text(),
-            price_minor=price, tax_rate=rate, active=self.active.isChecked(), fee_item_id=item_id),
-            lambda f: (self._pick(f), self.reload(), self.status.emit(tr("Fee item {c} saved.").format(c=f.code))),
-            failed)
+        run_op(
+            self,
+            lambda: self.ctx.billing.save_fee_item(
+                self.session,
+                code=self.code.text(),
+                description=self.description.text(),
+                price_minor=price,
+                tax_rate=rate,
+                active=self.active.isChecked(),
+                fee_item_id=item_id,
+            ),
+            lambda f: (
+                self._pick(f),
+                self.reload(),
+                self.status.emit(tr("Fee item {c} saved.").format(c=f.code)),
+            ),
+            failed,
+        )
 
     def _install_default(self) -> None:
-        run_op(self, lambda: self.ctx.billing.install_default_fee_schedule(self.session),
-               lambda n: (self.reload(), self.status.emit(tr("{n} default items added.").format(n=n))))
+        run_op(
+            self,
+            lambda: self.ctx.billing.install_default_fee_schedule(self.session),
+            lambda n: (self.reload(), self.status.emit(tr("{n} default items added.").format(n=n))),
+        )

@@ -41,8 +41,9 @@ class InvoiceEditor(QDialog):
     invoice_changed = Signal(str)
     status = Signal(str)
 
-    def __init__(self, ctx: Any, session: Any, invoice_id: str, money: Money,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: Any, session: Any, invoice_id: str, money: Money, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx, self.session, self.invoice_id, self.money = ctx, session, invoice_id, money
         self.detail: InvoiceDetail | None = None
@@ -107,7 +108,9 @@ class InvoiceEditor(QDialog):
         self._button(row, tr("Close"), self.close)
         v.addLayout(row)
 
-    def _button(self, layout: QHBoxLayout, text: str, slot: Any, shortcut: str | None = None) -> QPushButton:
+    def _button(
+        self, layout: QHBoxLayout, text: str, slot: Any, shortcut: str | None = None
+    ) -> QPushButton:
         b = QPushButton(text)
         b.clicked.connect(slot)
         if shortcut:
@@ -122,8 +125,11 @@ class InvoiceEditor(QDialog):
 
         def work() -> tuple[InvoiceDetail, list[FeeItemInfo]]:
             detail = self.ctx.billing.get_invoice(self.session, invoice_id=self.invoice_id)
-            fees = self.ctx.billing.list_fee_items(self.session) if can_bill and \
-                detail.summary.status == "draft" else []
+            fees = (
+                self.ctx.billing.list_fee_items(self.session)
+                if can_bill and detail.summary.status == "draft"
+                else []
+            )
             return detail, fees
 
         self._run(work, self._loaded)
@@ -134,7 +140,9 @@ class InvoiceEditor(QDialog):
             self.fees = fees
             self.fee_combo.clear()
             for f in fees:
-                self.fee_combo.addItem(f"{f.code} — {f.description} ({self.money(f.price_minor)})", f.code)
+                self.fee_combo.addItem(
+                    f"{f.code} — {f.description} ({self.money(f.price_minor)})", f.code
+                )
         self._show()
 
     def _show(self) -> None:
@@ -143,32 +151,76 @@ class InvoiceEditor(QDialog):
         s = d.summary
         draft = s.status == "draft"
         can_bill = allows(self.session.role, Permission.BILLING)
-        self.heading.setText(tr("Invoice {n}").format(n=s.number) if s.number else tr("Draft invoice"))
+        self.heading.setText(
+            tr("Invoice {n}").format(n=s.number) if s.number else tr("Draft invoice")
+        )
         self.setWindowTitle(self.heading.text())
-        self.subheading.setText(" · ".join(x for x in (
-            s.patient_name, s.practitioner_name or "", tr(STATUSES.get(s.status, s.status)),
-            d.void_reason and tr("Void: {r}").format(r=d.void_reason) or "") if x))
+        self.subheading.setText(
+            " · ".join(
+                x
+                for x in (
+                    s.patient_name,
+                    s.practitioner_name or "",
+                    tr(STATUSES.get(s.status, s.status)),
+                    d.void_reason and tr("Void: {r}").format(r=d.void_reason) or "",
+                )
+                if x
+            )
+        )
         self.table.blockSignals(True)
         self.table.setRowCount(0)
         for line in d.lines:
-            self._append_row(line.code, line.description, line.quantity, line.unit_price_minor,
-                             line.discount_minor, line.tax_rate, editable=draft and can_bill)
+            self._append_row(
+                line.code,
+                line.description,
+                line.quantity,
+                line.unit_price_minor,
+                line.discount_minor,
+                line.tax_rate,
+                editable=draft and can_bill,
+            )
         self.table.blockSignals(False)
-        for w in (self.fee_label, self.fee_combo, self.add_button, self.remove_button,
-                  self.save_button, self.issue_button):
+        for w in (
+            self.fee_label,
+            self.fee_combo,
+            self.add_button,
+            self.remove_button,
+            self.save_button,
+            self.issue_button,
+        ):
             w.setVisible(draft and can_bill)
         self.pay_button.setVisible(s.status == "issued" and s.outstanding_minor > 0)
-        self.credit_button.setVisible(s.status == "issued" and can_bill and s.credited_minor < s.total_minor)
-        self.void_button.setVisible(s.status != "void" and can_bill and s.paid_minor == 0 and s.credited_minor == 0)
+        self.credit_button.setVisible(
+            s.status == "issued" and can_bill and s.credited_minor < s.total_minor
+        )
+        self.void_button.setVisible(
+            s.status != "void" and can_bill and s.paid_minor == 0 and s.credited_minor == 0
+        )
         self._update_totals()
 
-    def _append_row(self, code: str | None, description: str, qty: Decimal, price: int,
-                    discount: int, rate: Decimal, *, editable: bool = True) -> None:
+    def _append_row(
+        self,
+        code: str | None,
+        description: str,
+        qty: Decimal,
+        price: int,
+        discount: int,
+        rate: Decimal,
+        *,
+        editable: bool = True,
+    ) -> None:
         r = self.table.rowCount()
         self.table.insertRow(r)
         cur = self.money.currency
-        values = (code or "", description, f"{qty.normalize():f}", str(to_decimal(price, cur)),
-                  str(to_decimal(discount, cur)) if discount else "", format_rate(rate), "")
+        values = (
+            code or "",
+            description,
+            f"{qty.normalize():f}",
+            str(to_decimal(price, cur)),
+            str(to_decimal(discount, cur)) if discount else "",
+            format_rate(rate),
+            "",
+        )
         for c, text in enumerate(values):
             item = QTableWidgetItem(text)
             if c >= 2:
@@ -203,16 +255,29 @@ class InvoiceEditor(QDialog):
         out = []
         cur = self.money.currency
         for r in range(self.table.rowCount()):
-            text = [self.table.item(r, c).text().strip() if self.table.item(r, c) else "" for c in range(7)]
+            text = [
+                self.table.item(r, c).text().strip() if self.table.item(r, c) else ""
+                for c in range(7)
+            ]
             try:
                 qty = Decimal(text[2].replace(",", "."))
                 price = parse_amount(text[3], cur)
                 discount = parse_amount(text[4], cur) if text[4] else 0
             except (InvalidOperation, ValueError) as e:
-                raise ValueError(tr("Line {n}: check the quantity, price and discount.").format(n=r + 1)) from e
+                raise ValueError(
+                    tr("Line {n}: check the quantity, price and discount.").format(n=r + 1)
+                ) from e
             rate = self.table.item(r, 5).data(Qt.ItemDataRole.UserRole)
-            out.append(LineInput(description=text[1], quantity=qty, unit_price_minor=price,
-                                 discount_minor=discount, tax_rate=Decimal(rate), fee_code=text[0] or None))
+            out.append(
+                LineInput(
+                    description=text[1],
+                    quantity=qty,
+                    unit_price_minor=price,
+                    discount_minor=discount,
+                    tax_rate=Decimal(rate),
+                    fee_code=text[0] or None,
+                )
+            )
         return out
 
     def _update_totals(self) -> None:
@@ -220,8 +285,12 @@ class InvoiceEditor(QDialog):
         rounding = d.tax_rounding if d else "line"
         try:
             lines = self.lines()
-            amounts = [line_amounts(x.quantity, x.unit_price_minor or 0, x.discount_minor,
-                                    x.tax_rate or Decimal(0)) for x in lines]
+            amounts = [
+                line_amounts(
+                    x.quantity, x.unit_price_minor or 0, x.discount_minor, x.tax_rate or Decimal(0)
+                )
+                for x in lines
+            ]
         except ValueError as e:
             self.message.setText(str(e))
             return
@@ -231,13 +300,20 @@ class InvoiceEditor(QDialog):
             self.table.item(r, 6).setText(self.money(a.net_minor))
         self.table.blockSignals(False)
         t = invoice_totals(amounts, rounding)
-        parts = [tr("Net {v}").format(v=self.money(t.net_minor)), tr("Tax {v}").format(v=self.money(t.tax_minor)),
-                 "<b>" + tr("Total {v}").format(v=self.money(t.total_minor)) + "</b>"]
+        parts = [
+            tr("Net {v}").format(v=self.money(t.net_minor)),
+            tr("Tax {v}").format(v=self.money(t.tax_minor)),
+            "<b>" + tr("Total {v}").format(v=self.money(t.total_minor)) + "</b>",
+        ]
         if d and d.summary.status == "issued":
             parts += [tr("Paid {v}").format(v=self.money(d.summary.paid_minor))]
             if d.summary.credited_minor:
                 parts += [tr("Credited {v}").format(v=self.money(d.summary.credited_minor))]
-            parts += ["<b>" + tr("Outstanding {v}").format(v=self.money(d.summary.outstanding_minor)) + "</b>"]
+            parts += [
+                "<b>"
+                + tr("Outstanding {v}").format(v=self.money(d.summary.outstanding_minor))
+                + "</b>"
+            ]
         self.totals.setText(" &nbsp;·&nbsp; ".join(parts))
 
     # --- actions ------------------------------------------------------------------------
@@ -263,6 +339,7 @@ class InvoiceEditor(QDialog):
                 self.reload()
             self.invoice_changed.emit(self.invoice_id)
             self.status.emit(text)
+
         return after
 
     def _save(self) -> None:
@@ -271,8 +348,12 @@ class InvoiceEditor(QDialog):
         except ValueError as e:
             self.message.setText(str(e))
             return
-        self._run(lambda: self.ctx.billing.update_draft(self.session, invoice_id=self.invoice_id, lines=lines),
-                  self._changed(tr("Draft saved.")))
+        self._run(
+            lambda: self.ctx.billing.update_draft(
+                self.session, invoice_id=self.invoice_id, lines=lines
+            ),
+            self._changed(tr("Draft saved.")),
+        )
 
     def _issue(self) -> None:
         try:
@@ -299,40 +380,70 @@ class InvoiceEditor(QDialog):
         assert self.payment_dialog is not None and self.detail is not None
         method, amount, reference = self.payment_dialog.values()
         pid = self.detail.summary.patient_id
-        self._run(lambda: self.ctx.payments.take_payment(
-            self.session, patient_id=pid, method=method, amount_minor=amount,
-            invoice_id=self.invoice_id, reference=reference),
-            lambda p: self._changed(tr("Payment recorded: receipt {n}.").format(n=p.receipt_number))(None))
+        self._run(
+            lambda: self.ctx.payments.take_payment(
+                self.session,
+                patient_id=pid,
+                method=method,
+                amount_minor=amount,
+                invoice_id=self.invoice_id,
+                reference=reference,
+            ),
+            lambda p: self._changed(
+                tr("Payment recorded: receipt {n}.").format(n=p.receipt_number)
+            )(None),
+        )
 
     def _credit(self) -> None:
-        reason, ok = QInputDialog.getText(self, tr("Credit note"), tr(
-            "Reason for the credit note (selected lines, or everything not yet credited):"))
+        reason, ok = QInputDialog.getText(
+            self,
+            tr("Credit note"),
+            tr("Reason for the credit note (selected lines, or everything not yet credited):"),
+        )
         if not ok or not reason.strip():
             return
         assert self.detail is not None
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         ids = [self.detail.lines[r].id for r in rows if r < len(self.detail.lines)] or None
-        self._run(lambda: self.ctx.billing.issue_credit_note(
-            self.session, invoice_id=self.invoice_id, reason=reason, line_ids=ids),
-            lambda cn: self._changed(tr("Credit note {n} issued.").format(n=cn.number))(None))
+        self._run(
+            lambda: self.ctx.billing.issue_credit_note(
+                self.session, invoice_id=self.invoice_id, reason=reason, line_ids=ids
+            ),
+            lambda cn: self._changed(tr("Credit note {n} issued.").format(n=cn.number))(None),
+        )
 
     def _void(self) -> None:
-        reason, ok = QInputDialog.getText(self, tr("Void invoice"), tr("Why is this invoice voided?"))
+        reason, ok = QInputDialog.getText(
+            self, tr("Void invoice"), tr("Why is this invoice voided?")
+        )
         if not ok or not reason.strip():
             return
-        self._run(lambda: self.ctx.billing.void_invoice(self.session, invoice_id=self.invoice_id, reason=reason),
-                  self._changed(tr("Invoice voided.")))
+        self._run(
+            lambda: self.ctx.billing.void_invoice(
+                self.session, invoice_id=self.invoice_id, reason=reason
+            ),
+            self._changed(tr("Invoice voided.")),
+        )
 
     def _pdf_name(self) -> str:
         s = self.detail.summary if self.detail else None
-        return (s.number if s and s.number else "invoice-draft")
+        return s.number if s and s.number else "invoice-draft"
 
     def _make_pdf(self) -> bytes:
         return self.ctx.billing.invoice_pdf(self.session, invoice_id=self.invoice_id)  # type: ignore[no-any-return]
 
     def _print(self) -> None:
-        print_pdf(self, self._make_pdf, self._pdf_name(), lambda p: self.status.emit(tr("Sent to the PDF viewer for printing.")))
+        print_pdf(
+            self,
+            self._make_pdf,
+            self._pdf_name(),
+            lambda p: self.status.emit(tr("Sent to the PDF viewer for printing.")),
+        )
 
     def _save_pdf(self) -> None:
-        save_pdf(self, self._make_pdf, self._pdf_name() + ".pdf",
-                 lambda p: self.status.emit(tr("Saved {p}.").format(p=p)))
+        save_pdf(
+            self,
+            self._make_pdf,
+            self._pdf_name() + ".pdf",
+            lambda p: self.status.emit(tr("Saved {p}.").format(p=p)),
+        )

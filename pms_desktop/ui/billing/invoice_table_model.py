@@ -14,7 +14,16 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class InvoiceTableModel(QAbstractTableModel):
-    HEADERS = ("Number", "Date", "Patient", "Practitioner", "Status", "Total", "Paid", "Outstanding")
+    HEADERS = (
+        "Number",
+        "Date",
+        "Patient",
+        "Practitioner",
+        "Status",
+        "Total",
+        "Paid",
+        "Outstanding",
+    )
     MONEY_COLS = (5, 6, 7)
 
     def __init__(self, money: Money, parent: Any = None) -> None:
@@ -33,7 +42,9 @@ class InvoiceTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return tr(self.HEADERS[section])
         if role == Qt.ItemDataRole.TextAlignmentRole and section in self.MONEY_COLS:
@@ -46,10 +57,16 @@ class InvoiceTableModel(QAbstractTableModel):
         inv = self.items[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (inv.number or tr("(draft)"), self.money.day(inv.issued_at or inv.created_at),
-                    inv.patient_name, inv.practitioner_name or "", tr(STATUSES.get(inv.status, inv.status)),
-                    self.money(inv.total_minor), self.money(inv.paid_minor),
-                    self.money(inv.outstanding_minor))[col]
+            return (
+                inv.number or tr("(draft)"),
+                self.money.day(inv.issued_at or inv.created_at),
+                inv.patient_name,
+                inv.practitioner_name or "",
+                tr(STATUSES.get(inv.status, inv.status)),
+                self.money(inv.total_minor),
+                self.money(inv.paid_minor),
+                self.money(inv.outstanding_minor),
+            )[col]
         if role == Qt.ItemDataRole.UserRole:
             return inv
         if role == Qt.ItemDataRole.TextAlignmentRole and col in self.MONEY_COLS:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
-from PySide6.QtCore import Qt
 
 from ...domain.permissions import Permission, allows
 from ...services.billing_dto import InvoiceDetail, PatientAccount
@@ -24,7 +23,12 @@ from .rows_table_model import RowsTableModel
 class PatientAccountPanel(QWidget):
     def __init__(self, ctx: Any, session: Any, patient_id: str, main_window: Any = None) -> None:
         super().__init__()
-        self.ctx, self.session, self.patient_id, self.main_window = ctx, session, patient_id, main_window
+        self.ctx, self.session, self.patient_id, self.main_window = (
+            ctx,
+            session,
+            patient_id,
+            main_window,
+        )
         self.setObjectName("patientAccountPanel")
         self.money = Money.for_clinic(ctx)
         self.account: PatientAccount | None = None
@@ -44,8 +48,12 @@ class PatientAccountPanel(QWidget):
         self._button(bar, tr("Take payment…"), self._take_payment)
         self._button(bar, tr("Open invoice"), self._open_selected)
         bar.addStretch(1)
-        self._button(bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, "statement"))
-        self._button(bar, tr("Save statement PDF…"), lambda: save_pdf(self, self._statement, "statement.pdf"))
+        self._button(
+            bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, "statement")
+        )
+        self._button(
+            bar, tr("Save statement PDF…"), lambda: save_pdf(self, self._statement, "statement.pdf")
+        )
         v.addLayout(bar)
         split = QSplitter(Qt.Orientation.Vertical)
         self.invoices = InvoiceTableModel(self.money, self)
@@ -53,8 +61,10 @@ class PatientAccountPanel(QWidget):
         self.invoice_proxy.setSourceModel(self.invoices)
         self.invoice_view = table_view(self.invoice_proxy, "accountInvoices", 3)
         self.invoice_view.doubleClicked.connect(lambda _i: self._open_selected())
-        self.payments = RowsTableModel([tr("Date"), tr("Receipt"), tr("Kind"), tr("Method"), tr("Amount"),
-                                        tr("Unallocated")], (4, 5))
+        self.payments = RowsTableModel(
+            [tr("Date"), tr("Receipt"), tr("Kind"), tr("Method"), tr("Amount"), tr("Unallocated")],
+            (4, 5),
+        )
         self.payment_view = table_view(self.payments, "accountPayments", 1)
         split.addWidget(self.invoice_view)
         split.addWidget(self.payment_view)
@@ -68,7 +78,11 @@ class PatientAccountPanel(QWidget):
         return b
 
     def reload(self) -> None:
-        run_op(self, lambda: self.ctx.payments.patient_account(self.session, patient_id=self.patient_id), self._show)
+        run_op(
+            self,
+            lambda: self.ctx.payments.patient_account(self.session, patient_id=self.patient_id),
+            self._show,
+        )
 
     def _show(self, acct: PatientAccount) -> None:
         self.account = acct
@@ -81,14 +95,30 @@ class PatientAccountPanel(QWidget):
         else:
             self.balance.setText(tr("Account settled"))
             self.balance.setStyleSheet("font-size: 16px; font-weight: 600")
-        self.detail.setText(tr("Invoiced {i} · credited {c} · paid {p} · refunded {r} · unallocated {u}").format(
-            i=self.money(acct.invoiced_minor), c=self.money(acct.credited_minor), p=self.money(acct.paid_minor),
-            r=self.money(acct.refunded_minor), u=self.money(acct.unallocated_credit_minor)))
+        self.detail.setText(
+            tr("Invoiced {i} · credited {c} · paid {p} · refunded {r} · unallocated {u}").format(
+                i=self.money(acct.invoiced_minor),
+                c=self.money(acct.credited_minor),
+                p=self.money(acct.paid_minor),
+                r=self.money(acct.refunded_minor),
+                u=self.money(acct.unallocated_credit_minor),
+            )
+        )
         self.invoices.set_items(list(acct.invoices))
-        self.payments.set_rows([[self.money.when(p.received_at), p.receipt_number or "", tr(p.kind.title()),
-                                 tr(METHODS.get(p.method, p.method)), self.money(p.amount_minor),
-                                 self.money(p.unallocated_minor) if p.unallocated_minor else ""]
-                                for p in acct.payments], list(acct.payments))
+        self.payments.set_rows(
+            [
+                [
+                    self.money.when(p.received_at),
+                    p.receipt_number or "",
+                    tr(p.kind.title()),
+                    tr(METHODS.get(p.method, p.method)),
+                    self.money(p.amount_minor),
+                    self.money(p.unallocated_minor) if p.unallocated_minor else "",
+                ]
+                for p in acct.payments
+            ],
+            list(acct.payments),
+        )
 
     def _statement(self) -> bytes:
         return self.ctx.payments.statement_pdf(self.session, patient_id=self.patient_id)  # type: ignore[no-any-return]
@@ -113,7 +143,13 @@ class PatientAccountPanel(QWidget):
             self.reload()
             self._open(d.id)
 
-        run_op(self, lambda: self.ctx.billing.create_invoice(self.session, patient_id=self.patient_id, lines=[]), made)
+        run_op(
+            self,
+            lambda: self.ctx.billing.create_invoice(
+                self.session, patient_id=self.patient_id, lines=[]
+            ),
+            made,
+        )
 
     def _take_payment(self) -> None:
         owing = self.account.balance_minor if self.account else 0
@@ -124,10 +160,21 @@ class PatientAccountPanel(QWidget):
     def _record(self) -> None:
         assert self.payment_dialog is not None
         method, amount, ref = self.payment_dialog.values()
-        run_op(self, lambda: self.ctx.payments.take_payment(
-            self.session, patient_id=self.patient_id, method=method, amount_minor=amount, reference=ref,
-            auto_allocate=True), lambda p: (self.reload(), self._status(
-                tr("Payment recorded: receipt {n}.").format(n=p.receipt_number))))
+        run_op(
+            self,
+            lambda: self.ctx.payments.take_payment(
+                self.session,
+                patient_id=self.patient_id,
+                method=method,
+                amount_minor=amount,
+                reference=ref,
+                auto_allocate=True,
+            ),
+            lambda p: (
+                self.reload(),
+                self._status(tr("Payment recorded: receipt {n}.").format(n=p.receipt_number)),
+            ),
+        )
 
     def _status(self, text: str) -> None:
         if self.main_window is not None and hasattr(self.main_window, "show_status"):

@@ -19,8 +19,13 @@ from .billing_format import METHODS, Money, tr
 class PaymentDialog(QDialog):
     """Collects the payment; the caller sends it to ``ctx.payments.take_payment``."""
 
-    def __init__(self, money: Money, outstanding_minor: int, invoice_label: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        money: Money,
+        outstanding_minor: int,
+        invoice_label: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.money = money
         self.setWindowTitle(tr("Take payment"))
@@ -44,7 +49,9 @@ class PaymentDialog(QDialog):
         form.addRow(tr("Amount"), self.amount)
         form.addRow(tr("Reference"), self.reference)
         form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Record payment"))
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
@@ -66,4 +73,8 @@ class PaymentDialog(QDialog):
         self.accept()
 
     def values(self) -> tuple[str, int, str | None]:
-        return self.method.currentData(), self.amount_minor() or 0, self.reference.text().strip() or None
+        return (
+            self.method.currentData(),
+            self.amount_minor() or 0,
+            self.reference.text().strip() or None,
+        )

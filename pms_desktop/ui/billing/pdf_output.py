@@ -18,10 +18,16 @@ from ..ops import run_op
 from .billing_format import tr
 
 
-def save_pdf(parent: QWidget, make: Callable[[], bytes], suggested: str,
-             done: Callable[[Path], None] | None = None) -> None:
+def save_pdf(
+    parent: QWidget,
+    make: Callable[[], bytes],
+    suggested: str,
+    done: Callable[[Path], None] | None = None,
+) -> None:
     """Ask where to save, then make the PDF off the GUI thread and write it there."""
-    path, _ = QFileDialog.getSaveFileName(parent, tr("Save as PDF"), suggested, tr("PDF files (*.pdf)"))
+    path, _ = QFileDialog.getSaveFileName(
+        parent, tr("Save as PDF"), suggested, tr("PDF files (*.pdf)")
+    )
     if not path:
         return
     target = Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf")
@@ -33,8 +39,12 @@ def save_pdf(parent: QWidget, make: Callable[[], bytes], suggested: str,
     run_op(parent, work, done or (lambda p: None), label=tr("Making the PDF…"))
 
 
-def print_pdf(parent: QWidget, make: Callable[[], bytes], name: str,
-              done: Callable[[Path], None] | None = None) -> None:
+def print_pdf(
+    parent: QWidget,
+    make: Callable[[], bytes],
+    name: str,
+    done: Callable[[Path], None] | None = None,
+) -> None:
     """Make the PDF off the GUI thread and open it in the system viewer to print."""
     folder = Path(tempfile.mkdtemp(prefix="pms-print-"))
 

@@ -16,7 +16,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class RowsTableModel(QAbstractTableModel):
-    def __init__(self, headers: Sequence[str], numeric: Sequence[int] = (), parent: Any = None) -> None:
+    def __init__(
+        self, headers: Sequence[str], numeric: Sequence[int] = (), parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self.headers = list(headers)
         self.numeric = set(numeric)
@@ -25,9 +27,16 @@ class RowsTableModel(QAbstractTableModel):
         self.sort_keys: list[list[Any]] = []
         self.bold_last = False
 
-    def set_rows(self, rows: Sequence[Sequence[str]], payloads: Sequence[Any] | None = None,
-                 sort_keys: Sequence[Sequence[Any]] | None = None, *, headers: Sequence[str] | None = None,
-                 numeric: Sequence[int] | None = None, bold_last: bool = False) -> None:
+    def set_rows(
+        self,
+        rows: Sequence[Sequence[str]],
+        payloads: Sequence[Any] | None = None,
+        sort_keys: Sequence[Sequence[Any]] | None = None,
+        *,
+        headers: Sequence[str] | None = None,
+        numeric: Sequence[int] | None = None,
+        bold_last: bool = False,
+    ) -> None:
         self.beginResetModel()
         if headers is not None:
             self.headers = list(headers)
@@ -45,7 +54,9 @@ class RowsTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not (0 <= section < len(self.headers)):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -65,7 +76,11 @@ class RowsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return self.payloads[r]
         if role == SORT_ROLE:
-            key = self.sort_keys[r][c] if r < len(self.sort_keys) and c < len(self.sort_keys[r]) else None
+            key = (
+                self.sort_keys[r][c]
+                if r < len(self.sort_keys) and c < len(self.sort_keys[r])
+                else None
+            )
             return key if isinstance(key, (int, str)) else self.rows[r][c]
         if role == Qt.ItemDataRole.TextAlignmentRole and c in self.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QHeaderView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -29,9 +29,14 @@ from ..billing.billing_screen import table_view
 from ..billing.rows_table_model import SORT_ROLE, RowsTableModel
 from ..ops import run_op
 
-REPORTS = (("revenue", "Revenue"), ("takings", "Daily takings (cash-up)"), ("day-sheet", "Day sheet"),
-           ("aging", "Outstanding invoices (ageing)"), ("no-show", "No-show rate"),
-           ("not-invoiced", "Completed, not invoiced"))
+REPORTS = (
+    ("revenue", "Revenue"),
+    ("takings", "Daily takings (cash-up)"),
+    ("day-sheet", "Day sheet"),
+    ("aging", "Outstanding invoices (ageing)"),
+    ("no-show", "No-show rate"),
+    ("not-invoiced", "Completed, not invoiced"),
+)
 GROUPS = (("period", "by period"), ("practitioner", "by practitioner"), ("service", "by service"))
 
 
@@ -53,7 +58,9 @@ class ReportsScreen(QWidget):
         self.group.setAccessibleName(tr("Group revenue"))
         for key, label in GROUPS:
             self.group.addItem(tr(label), key)
-        self.kind.currentIndexChanged.connect(lambda _i: self.group.setVisible(self.kind.currentData() == "revenue"))
+        self.kind.currentIndexChanged.connect(
+            lambda _i: self.group.setVisible(self.kind.currentData() == "revenue")
+        )
         today = QDate.currentDate()
         self.date_from = self._date(QDate(today.year(), today.month(), 1))
         self.date_to = self._date(today)
@@ -64,8 +71,16 @@ class ReportsScreen(QWidget):
         self.pdf_button.clicked.connect(lambda: self.export("pdf"))
         self.csv_button = QPushButton(tr("Export CSV…"))
         self.csv_button.clicked.connect(lambda: self.export("csv"))
-        for w in (QLabel(tr("Report")), self.kind, self.group, QLabel(tr("from")), self.date_from,
-                  QLabel(tr("to")), self.date_to, self.run_button):
+        for w in (
+            QLabel(tr("Report")),
+            self.kind,
+            self.group,
+            QLabel(tr("from")),
+            self.date_from,
+            QLabel(tr("to")),
+            self.date_to,
+            self.run_button,
+        ):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.pdf_button)
@@ -115,24 +130,38 @@ class ReportsScreen(QWidget):
 
             show_error(self, e)
 
-        run_op(self, lambda: self.ctx.reports.run(self.session, kind=kind, date_from=d0, date_to=d1,
-                                                  group_by=group), self.show_report, failed,
-               label=tr("Running the report…"))
+        run_op(
+            self,
+            lambda: self.ctx.reports.run(
+                self.session, kind=kind, date_from=d0, date_to=d1, group_by=group
+            ),
+            self.show_report,
+            failed,
+            label=tr("Running the report…"),
+        )
 
     def show_report(self, report: ReportTable) -> None:
         self.run_button.setEnabled(True)
         self.report = report
         self.title.setText(report.title)
-        self.basis.setText(f"{format_cell(report.columns[0], report.date_from, report)} – "
-                           f"{format_cell(report.columns[0], report.date_to, report)} · {report.basis}")
-        rows = [[format_cell(c, v, report) for c, v in zip(report.columns, r)] for r in report.rows]
+        self.basis.setText(
+            f"{format_cell(report.columns[0], report.date_from, report)} – "
+            f"{format_cell(report.columns[0], report.date_to, report)} · {report.basis}"
+        )
+        cols = report.columns
+        rows = [[format_cell(c, v, report) for c, v in zip(cols, r, strict=True)] for r in report.rows]
         keys = [list(r) for r in report.rows]
         if report.totals is not None:
-            rows.append([format_cell(c, v, report) for c, v in zip(report.columns, report.totals)])
+            rows.append([format_cell(c, v, report) for c, v in zip(cols, report.totals, strict=True)])
             keys.append(["~"] * len(report.columns))
-        self.model.set_rows(rows, None, keys, headers=[c.title for c in report.columns],
-                            numeric=[i for i, c in enumerate(report.columns) if c.numeric],
-                            bold_last=report.totals is not None)
+        self.model.set_rows(
+            rows,
+            None,
+            keys,
+            headers=[c.title for c in report.columns],
+            numeric=[i for i, c in enumerate(report.columns) if c.numeric],
+            bold_last=report.totals is not None,
+        )
         self.view.resizeColumnsToContents()
         self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         if self.canvas is not None:
@@ -153,8 +182,12 @@ class ReportsScreen(QWidget):
         if report is None:
             return
         name = f"{report.kind}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.{fmt}"
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export report"), name,
-                                              tr("PDF files (*.pdf)") if fmt == "pdf" else tr("CSV files (*.csv)"))
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            tr("Export report"),
+            name,
+            tr("PDF files (*.pdf)") if fmt == "pdf" else tr("CSV files (*.csv)"),
+        )
         if not path:
             return
         target = Path(path if path.lower().endswith("." + fmt) else f"{path}.{fmt}")
@@ -163,11 +196,17 @@ class ReportsScreen(QWidget):
             if fmt == "pdf":
                 target.write_bytes(self.ctx.reports.export_pdf(self.session, report=report))
             else:
-                target.write_text(self.ctx.reports.export_csv(self.session, report=report), encoding="utf-8")
+                target.write_text(
+                    self.ctx.reports.export_csv(self.session, report=report), encoding="utf-8"
+                )
             return target
 
-        run_op(self, work, lambda p: self._status(tr("Report saved to {p}.").format(p=p)),
-               label=tr("Exporting…"))
+        run_op(
+            self,
+            work,
+            lambda p: self._status(tr("Report saved to {p}.").format(p=p)),
+            label=tr("Exporting…"),
+        )
 
     def _status(self, text: str) -> None:
         if self.main_window is not None and hasattr(self.main_window, "show_status"):
