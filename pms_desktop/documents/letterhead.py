@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -244,10 +246,10 @@ def totals_table(totals: list[tuple[str, str]], width: float) -> Table:
     return table
 
 
-def page_decorator(head: Letterhead, stamp: str | None):
+def page_decorator(head: Letterhead, stamp: str | None) -> Callable[[Canvas, Any], None]:
     reg, bold = fonts()
 
-    def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    def draw(canvas: Canvas, doc: Any) -> None:
         canvas.saveState()
         page_w, page_h = canvas._pagesize
         if stamp:

@@ -6,6 +6,7 @@ letterhead (name, address, contacts, tax number, logo, footer) comes from the cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -24,6 +25,13 @@ from .billing_period import local_time
 from .payments_account import build_account
 
 METHODS = {"cash": "Cash", "card": "Card", "bank_transfer": "Bank transfer", "insurer": "Insurer"}
+
+
+def _formatter(currency: str, locale: str) -> Callable[[int], str]:
+    def money(minor: int) -> str:
+        return format_amount(minor, currency, locale)
+
+    return money
 
 
 def letterhead(c: Clinic) -> Letterhead:
@@ -66,7 +74,7 @@ def patient_lines(p: Patient) -> list[str]:
 
 def invoice_pdf(s: Session, inv: Invoice) -> bytes:
     c = q.clinic_row(s)
-    money = lambda m: format_amount(m, inv.currency, c.locale)  # noqa: E731
+    money = _formatter(inv.currency, c.locale)
     rows = [
         [
             x.code or "",
@@ -126,7 +134,7 @@ def invoice_pdf(s: Session, inv: Invoice) -> bytes:
 def credit_note_pdf(s: Session, cn: CreditNote) -> bytes:
     c = q.clinic_row(s)
     inv = q.invoice_row(s, cn.invoice_id)
-    money = lambda m: format_amount(m, inv.currency, c.locale)  # noqa: E731
+    money = _formatter(inv.currency, c.locale)
     rows = [
         [x.description, money(x.net_minor), money(x.tax_minor), money(x.total_minor)]
         for x in cn.lines
@@ -153,7 +161,7 @@ def credit_note_pdf(s: Session, cn: CreditNote) -> bytes:
 
 def receipt_pdf(s: Session, pay: Payment) -> bytes:
     c = q.clinic_row(s)
-    money = lambda m: format_amount(m, pay.currency, c.locale)  # noqa: E731
+    money = _formatter(pay.currency, c.locale)
     refund = pay.kind == "refund"
     numbers = {
         i.id: i.number
@@ -197,7 +205,7 @@ def receipt_pdf(s: Session, pay: Payment) -> bytes:
 def statement_pdf(s: Session, patient: Patient, now: datetime) -> bytes:
     c = q.clinic_row(s)
     acct = build_account(s, patient)
-    money = lambda m: format_amount(m, acct.currency, c.locale)  # noqa: E731
+    money = _formatter(acct.currency, c.locale)
     rows = [
         [
             fmt_date(e.at, c.timezone),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -94,7 +96,7 @@ def build_account(session: Session, patient: Patient) -> PatientAccount:
             .order_by(Payment.received_at)
         )
     )
-    entries: list[tuple] = []
+    entries: list[tuple[datetime, str, str, str, int, int]] = []
     numbers = {i.id: i.number for i in issued}
     for inv in issued:
         assert inv.issued_at is not None

@@ -15,6 +15,7 @@ from ..documents.report_csv import render_report_csv
 from ..documents.report_pdf import ReportTable, render_report_pdf
 from ..domain.errors import ValidationError
 from ..domain.permissions import Permission
+from ..domain.session import StaffSession
 from . import billing_queries as q
 from . import reports_appointments as appts
 from . import reports_money as money
@@ -107,17 +108,17 @@ class ReportsService:
         )
 
     # Convenience names for the common reports.
-    def day_sheet(self, actor: object, *, date_from: date, date_to: date) -> ReportTable:
-        return self.run(actor, kind="day-sheet", date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
+    def day_sheet(self, actor: StaffSession, *, date_from: date, date_to: date) -> ReportTable:
+        return self.run(actor, kind="day-sheet", date_from=date_from, date_to=date_to)
 
     def revenue(
-        self, actor: object, *, date_from: date, date_to: date, group_by: str = "period"
+        self, actor: StaffSession, *, date_from: date, date_to: date, group_by: str = "period"
     ) -> ReportTable:
         return self.run(
             actor,
             kind="revenue",
             date_from=date_from,
-            date_to=date_to,  # type: ignore[arg-type]
+            date_to=date_to,
             group_by=group_by,
         )
 
@@ -137,7 +138,7 @@ class ReportsService:
 
     def export_file(
         self,
-        actor: object,
+        actor: StaffSession,
         *,
         kind: str,
         date_from: date,
@@ -153,11 +154,11 @@ class ReportsService:
             actor,
             kind=kind,
             date_from=date_from,
-            date_to=date_to,  # type: ignore[arg-type]
+            date_to=date_to,
             group_by=group_by,
         )
         if suffix == ".pdf":
-            out.write_bytes(self.export_pdf(actor, report=report))  # type: ignore[arg-type]
+            out.write_bytes(self.export_pdf(actor, report=report))
         else:
-            out.write_text(self.export_csv(actor, report=report), encoding="utf-8")  # type: ignore[arg-type]
+            out.write_text(self.export_csv(actor, report=report), encoding="utf-8")
         return report

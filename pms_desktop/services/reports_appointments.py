@@ -108,10 +108,10 @@ def no_show(
     chart = ChartSpec(
         "No-show rate (%)",
         tuple(str(r[0]) for r in rows),
-        tuple(Decimal(r[3]) * 100 for r in rows),
+        tuple(rate(n, k) * 100 for _name, (n, k) in sorted(acc.items())),
         money=False,
         y_label="%",
-    )  # type: ignore[arg-type]
+    )
     return cols, rows, ("Total", n_all, k_all, rate(n_all, k_all)), chart
 
 

@@ -24,6 +24,11 @@ METHOD_NAMES = {
 Rows = list[tuple[Cell, ...]]
 
 
+def col_sum(rows: Rows, i: int) -> int:
+    """Sum of a column's integer cells (money in minor units, counts); blanks count as 0."""
+    return sum(v for r in rows if isinstance(v := r[i], int))
+
+
 def takings(
     s: Session, tz: str, d0: date, d1: date
 ) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
@@ -54,12 +59,12 @@ def takings(
     totals: tuple[Cell, ...] = (
         "Total",
         "",
-        sum(int(r[2] or 0) for r in rows),  # type: ignore[call-overload]
-        *(sum(int(r[i]) for r in rows) for i in (3, 4, 5)),
-    )  # type: ignore[arg-type]
+        col_sum(rows, 2),
+        *(col_sum(rows, i) for i in (3, 4, 5)),
+    )
     by_method: dict[str, int] = defaultdict(int)
     for r in rows:
-        by_method[str(r[1])] += int(r[5])  # type: ignore[arg-type]
+        by_method[str(r[1])] += col_sum([r], 5)
     chart = ChartSpec("Net takings by payment method", tuple(by_method), tuple(by_method.values()))
     return cols, rows, totals, chart
 
@@ -77,7 +82,7 @@ def revenue(
     pracs = {p.id: q.practitioner_name(p) or "" for p in s.scalars(select(Practitioner))}
     # group -> [invoices/items, invoiced net, credited net, tax net of credits]
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    keys: dict[str, object] = {}
+    keys: dict[str, date] = {}
 
     def group(inv: Invoice, when: datetime, code: str | None, description: str) -> str:
         if group_by == "practitioner":
@@ -116,8 +121,8 @@ def revenue(
     for cn, inv in credits:
         if group_by == "service":
             for cl in cn.lines:
-                line = s.get(InvoiceLine, cl.invoice_line_id) if cl.invoice_line_id else None
-                a = acc[group(inv, cn.issued_at, line.code if line else None, cl.description)]
+                src = s.get(InvoiceLine, cl.invoice_line_id) if cl.invoice_line_id else None
+                a = acc[group(inv, cn.issued_at, src.code if src else None, cl.description)]
                 a[2] += cl.net_minor
                 a[3] -= cl.tax_minor
         else:
@@ -142,10 +147,9 @@ def revenue(
     order = sorted(
         acc,
         key=lambda k: (
-            keys.get(k, k)
+            (str(keys.get(k, k)), 0, k)
             if group_by == "period"
-            # type: ignore[return-value]
-            else (-(acc[k][1] - acc[k][2]), k)
+            else ("", -(acc[k][1] - acc[k][2]), k)
         ),
     )
     rows: Rows = [
@@ -160,12 +164,12 @@ def revenue(
         )
         for k in order
     ]
-    totals: tuple[Cell, ...] = ("Total", *(sum(int(r[i]) for r in rows) for i in range(1, 7)))  # type: ignore[arg-type]
+    totals: tuple[Cell, ...] = ("Total", *(col_sum(rows, i) for i in range(1, 7)))
     chart = ChartSpec(
         f"Net revenue by {label.lower()}",
         tuple(str(r[0])[:28] for r in rows),
-        tuple(int(r[4]) for r in rows),
-    )  # type: ignore[arg-type]
+        tuple(col_sum([r], 4) for r in rows),
+    )
     return cols, rows, totals, chart
 
 
@@ -216,7 +220,7 @@ def aging(
         ReportColumn("Outstanding", "money"),
         *(ReportColumn(b, "money") for b in BUCKETS),
     )
-    sums = [sum(int(r[i] or 0) for r in rows) for i in range(4, 10)]  # type: ignore[call-overload]
+    sums = [col_sum(rows, i) for i in range(4, 10)]
     totals: tuple[Cell, ...] = ("Total", f"{len(rows)} invoices", None, None, *sums)
     chart = ChartSpec("Outstanding by age", BUCKETS, tuple(sums[2:]))
     return cols, rows, totals, chart

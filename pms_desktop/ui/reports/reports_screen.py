@@ -149,10 +149,13 @@ class ReportsScreen(QWidget):
             f"{format_cell(report.columns[0], report.date_to, report)} · {report.basis}"
         )
         cols = report.columns
-        rows = [[format_cell(c, v, report) for c, v in zip(cols, r, strict=True)] for r in report.rows]
+        rows = [
+            [format_cell(c, v, report) for c, v in zip(cols, r, strict=True)] for r in report.rows
+        ]
         keys = [list(r) for r in report.rows]
         if report.totals is not None:
-            rows.append([format_cell(c, v, report) for c, v in zip(cols, report.totals, strict=True)])
+            total = zip(cols, report.totals, strict=True)
+            rows.append([format_cell(c, v, report) for c, v in total])
             keys.append(["~"] * len(report.columns))
         self.model.set_rows(
             rows,
