@@ -273,5 +273,11 @@ def first_code(value: Any, system: str | None = None) -> str | None:
     return None
 
 
+def is_ours(resource: Json) -> bool:
+    """Written by this mapping (tagged with its local table): its extensions are complete."""
+    return any(t.get("system") == TABLE_TAG_SYSTEM
+               for t in (resource.get("meta") or {}).get("tag") or ())
+
+
 def texts(items: Iterable[Json] | None) -> list[str]:
     return [str(i["text"]) for i in items or () if i.get("text") is not None]

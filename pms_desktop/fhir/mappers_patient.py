@@ -34,6 +34,7 @@ from .common import (
     first_code,
     get_ext,
     instant,
+    is_ours,
     opt_day,
     opt_instant,
     parse_day,
@@ -118,6 +119,7 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
     if not res.get("birthDate"):
         raise bad("birthDate", "a patient needs a date of birth")
     email = None
+    ours = is_ours(res)
     telecoms: list[dict[str, Any]] = []
     for t in res.get("telecom") or ():
         if t.get("id") == "email":
@@ -127,10 +129,11 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
         if not value or t.get("system") not in ("phone", "email", "sms"):
             raise bad("telecom", "each contact needs a value and a system phone, email or sms")
         digits = get_ext(t, "digits")
+        if digits is None and not ours and t["system"] != "email":
+            digits = _digits(value)  # a resource from elsewhere: derive the search key
         telecoms.append({"id": t.get("id"), "system": t["system"], "use": t.get("use") or "mobile",
                          "value": value, "rank": int(t.get("rank", len(telecoms) + 1)) - 1,
-                         "digits": digits if digits is not None or t["system"] == "email"
-                         else _digits(value)})
+                         "digits": digits})
     idents = []
     for n, i in enumerate(res.get("identifier") or ()):
         if not i.get("system") or not i.get("value"):
@@ -166,7 +169,7 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
         else None,
         "phone_digits": get_ext(res, "phone-digits"),
     }
-    if values["phone_digits"] is None:
+    if values["phone_digits"] is None and not ours:
         phones = [t for t in telecoms if t["system"] in ("phone", "sms")]
         values["phone_digits"] = phones[0]["digits"] if phones else None
     return values, {"identifiers": idents, "telecoms": telecoms}

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from pms_desktop.fhir import json_io
 from pms_desktop.fhir.mapping import MAPPERS, apply_resource, resource_for
@@ -28,18 +29,32 @@ def snapshot(row: Any, table: str) -> dict[str, Any]:
     for attr, _model in MAPPERS[table].children:
         parent_fk = {fk.parent.key for fk in _model.__table__.foreign_keys
                      if fk.column.table.name == table}
-        data[attr] = [_columns(ch, tuple(parent_fk)) for ch in getattr(row, attr)]
+        # Sorted by id: rows of equal rank have no order of their own, here or after a sync.
+        data[attr] = sorted((_columns(ch, tuple(parent_fk)) for ch in getattr(row, attr)),
+                            key=lambda c: str(c["id"]))
     return data
+
+
+_ENGINES: list[Any] = []
 
 
 @contextmanager
 def empty_store() -> Iterator[Session]:
-    """A plain in-memory store with the clinic schema (no foreign keys enforced)."""
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+    """A plain in-memory store with the clinic schema (no foreign keys enforced), emptied
+    again afterwards by rolling its one transaction back (schemas are made once)."""
+    if not _ENGINES:
+        for _ in range(2):
+            engine = create_engine("sqlite://", poolclass=StaticPool)
+            Base.metadata.create_all(engine)
+            _ENGINES.append(engine)
+    engine = _ENGINES.pop()
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+                yield session
+            tx.rollback()
+    finally:
+        _ENGINES.append(engine)
 
 
 def round_trip(source: Session, table: str, row_id: str, *,
@@ -53,7 +68,7 @@ def round_trip(source: Session, table: str, row_id: str, *,
         got = apply_resource(target, resource, server_version=before["server_version"],
                              secrets=secrets)
         assert got == (table, row_id)
-        target.commit()
+        target.flush()
         target.expire_all()
         after = snapshot(target.get(model, row_id), table)
     return before, after
