@@ -1,0 +1,281 @@
+"""The sync door (``ctx.sync``): enrolment, sync now, status, conflicts and their resolution.
+
+Two kinds of caller: a person (operations taking a ``StaffSession``: audited and permission
+checked) and the workstation itself (``enrol_device``, ``run_sync``, ``device_status``: used by
+``pms-desktop enroll/sync`` and the background controller, which act with the device
+credential and need no staff sign-in; they write their own access-log entries). The device
+credential lives in the OS keyring (``device:<database id>``), never in the database or a file.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..domain.enums import OutboxStatus
+from ..domain.errors import ConflictError, NotFound, UserError, ValidationError
+from ..domain.permissions import Permission
+from ..store.keys import KeyInfo, KeyStore
+from ..store.models import Appointment, OutboxChange, SyncConflict
+from ..sync import sync_state as st
+from ..sync.engine import SyncEngine, SyncReport
+from ..sync.merge import field_label, set_field
+from ..sync.resources import FallbackMap, ResourceMap
+from ..sync.transport import SyncClient, SyncOffline, TransportSettings
+from .base import ServiceCore, UnitOfWork, operation, unit_of_work
+
+if TYPE_CHECKING:
+    from ..domain.session import StaffSession
+    from ..store.database import ClinicDatabase
+
+Progress = Callable[[str, int, int], None]
+
+
+class NotEnrolled(UserError):
+    def __init__(self) -> None:
+        super().__init__("This workstation is not enrolled with a sync server yet.")
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    server_url: str | None
+    online: bool | None  # None: not tried yet
+    last_sync_at: datetime | None
+    last_error: str | None
+    pending_changes: int
+    conflicts: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    pushed: int
+    pulled: int
+    new_conflicts: int
+    quarantined: int
+    audit_shipped: int
+    repaired: int
+    digest_ok: bool | None
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    id: str
+    kind: str  # field | double-booking | rejected | deleted
+    resource_type: str
+    resource_id: str
+    field: str | None
+    label: str
+    base_value: Any
+    local_value: Any
+    remote_value: Any
+    detail: str | None
+    created_at: datetime
+
+
+class FhirMappingMap:
+    """The FHIR engineer's mapping as the engine's ``ResourceMap`` (every syncable table)."""
+
+    derived: frozenset[str] = frozenset()
+
+    def __init__(self, mapping: Any) -> None:
+        self._m = mapping
+        self.tables = tuple(mapping.SYNCABLE_TABLES)
+
+    def resource_for(self, session: Any, table: str, row_id: str) -> dict[str, Any]:
+        return dict(self._m.resource_for(session, table, row_id))
+
+    def table_for(self, resource: dict[str, Any]) -> str:
+        return str(self._m.table_for(resource))
+
+    def apply(self, session: Any, resource: dict[str, Any],
+              server_version: int | None) -> tuple[str, str]:
+        table, rid = self._m.apply_resource(session, resource, server_version=server_version)
+        return str(table), str(rid)
+
+    def model(self, table: str) -> type[Any]:
+        return self._m.mapper_for(table).model  # type: ignore[no-any-return]
+
+
+def default_resource_map() -> ResourceMap:
+    try:
+        from ..fhir import mapping
+    except ImportError:  # the FHIR mapping is not complete yet: Patient and Appointment only
+        return FallbackMap()
+    return FhirMappingMap(mapping)
+
+
+class SyncService:
+    def __init__(self, core: ServiceCore, db: ClinicDatabase, *,
+                 keystore: KeyStore | None = None, rmap: ResourceMap | None = None) -> None:
+        self.core, self.db = core, db
+        self.keystore = keystore or KeyStore()
+        self.rmap = rmap or default_resource_map()
+        self.online: bool | None = None
+
+    # -- the device --------------------------------------------------------------------------
+
+    def _credential_name(self) -> str:
+        return f"device:{KeyInfo.load(self.db.data_dir).database_id}"
+
+    def _settings(self) -> TransportSettings:
+        with self.core.sessions() as s:
+            url, ca = st.get(s, st.SERVER_URL), st.get(s, st.CA_FILE)
+        if not url:
+            raise NotEnrolled()
+        return TransportSettings(url, Path(ca) if ca else None)
+
+    def enrol_device(self, *, server_url: str, code: str, device_name: str | None = None,
+                     ca_file: Path | None = None) -> str:
+        """Exchange a one-time code for the device credential; returns the clinic's name."""
+        errors = {}
+        if not server_url.startswith(("https://", "http://")):
+            errors["server_url"] = "Enter the server address, starting with https://"
+        if not code.strip():
+            errors["code"] = "Enter the enrolment code from your administrator."
+        if errors:
+            raise ValidationError(errors)
+        settings = TransportSettings(server_url, ca_file, retries=0)
+        with SyncClient(settings) as client:
+            enrolled = client.enrol(code.strip(), device_name or socket.gethostname()[:100])
+        self.keystore.put(self._credential_name(), enrolled.token.encode())
+        with unit_of_work(self.core, None) as uow:
+            for key, value in ((st.SERVER_URL, server_url), (st.DEVICE_ID, enrolled.device_id),
+                               (st.CLINIC_ID, enrolled.clinic_id),
+                               (st.CA_FILE, str(ca_file) if ca_file else None)):
+                st.put(uow.session, key, value)
+            uow.audit("sync.enrol", detail={"device_id": enrolled.device_id,
+                                            "server": server_url})
+        return enrolled.clinic_name
+
+    def run_sync(self, *, progress: Progress | None = None) -> SyncResult:
+        """One sync now, as the workstation. Raises SyncOffline when the server is unreachable."""
+        settings = self._settings()
+        token = self.keystore.get(self._credential_name())
+        if token is None:
+            raise NotEnrolled()
+        try:
+            with SyncClient(settings, token.decode()) as client:
+                engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
+                                    rmap=self.rmap, clock=self.core.now, progress=progress)
+                report = engine.run()
+        except SyncOffline as e:
+            self.online = False
+            self._note_failure(str(e))
+            raise
+        except UserError as e:
+            self._note_failure(str(e))
+            raise
+        self.online = True
+        result = _result(report)
+        with unit_of_work(self.core, None) as uow:
+            uow.audit("sync.run", detail={k: v for k, v in result.__dict__.items()})
+        if report.pulled or report.conflicts:
+            self.core.notify("sync.pulled", pulled=report.pulled, conflicts=report.conflicts)
+        return result
+
+    def _note_failure(self, message: str) -> None:
+        with unit_of_work(self.core, None) as uow:
+            st.put(uow.session, st.LAST_ERROR, message[:500])
+
+    def device_status(self) -> SyncStatus:
+        """Status for the status bar: no patient data, so not an audited read."""
+        with self.core.sessions() as s:
+            pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
+                OutboxChange.status == OutboxStatus.PENDING)) or 0
+            quarantined = s.scalar(select(func.count()).select_from(OutboxChange).where(
+                OutboxChange.status == OutboxStatus.QUARANTINED)) or 0
+            conflicts = s.scalar(select(func.count()).select_from(SyncConflict).where(
+                SyncConflict.resolved_at.is_(None))) or 0
+            url, last, err = (st.get(s, st.SERVER_URL), st.get(s, st.LAST_SYNC),
+                              st.get(s, st.LAST_ERROR))
+        return SyncStatus(enrolled=url is not None, server_url=url, online=self.online,
+                          last_sync_at=datetime.fromisoformat(last) if last else None,
+                          last_error=err, pending_changes=pending, conflicts=conflicts,
+                          quarantined=quarantined)
+
+    # -- people ------------------------------------------------------------------------------
+
+    @operation(Permission.SETTINGS, "sync.enrol", transactional=False)
+    def enrol(self, actor: StaffSession, *, server_url: str, code: str,
+              ca_file: Path | None = None) -> str:
+        return self.enrol_device(server_url=server_url, code=code, ca_file=ca_file)
+
+    @operation(Permission.READ_DEMOGRAPHICS, "sync.now", transactional=False)
+    def sync_now(self, actor: StaffSession, *, progress: Progress | None = None) -> SyncResult:
+        return self.run_sync(progress=progress)
+
+    @operation(Permission.READ_DEMOGRAPHICS, "sync.status")
+    def status(self, uow: UnitOfWork) -> SyncStatus:
+        return self.device_status()
+
+    @operation(Permission.READ_DEMOGRAPHICS, "sync.conflicts", resource_type="SyncConflict")
+    def conflicts(self, uow: UnitOfWork) -> list[ConflictInfo]:
+        rows = uow.session.scalars(select(SyncConflict).where(SyncConflict.resolved_at.is_(None))
+                                   .order_by(SyncConflict.created_at)).all()
+        return [_conflict_info(c) for c in rows]
+
+    @operation(Permission.WRITE_DEMOGRAPHICS, "sync.resolve", resource_type="SyncConflict")
+    def resolve_conflict(self, uow: UnitOfWork, *, conflict_id: str, choice: str) -> None:
+        """``choice``: "local" or "remote" (a field); "keep-both", "cancel-local" or
+        "cancel-remote" (a double-booking); "dismiss" (a refused or deleted record)."""
+        c = uow.session.get(SyncConflict, conflict_id)
+        if c is None or c.resolved_at is not None:
+            raise NotFound("That conflict was already resolved.")
+        if c.kind == "field" and choice in ("local", "remote"):
+            if choice == "remote":
+                self._take_remote(uow, c)
+        elif c.kind == "double-booking" and choice in ("keep-both", "cancel-local",
+                                                       "cancel-remote"):
+            if choice != "keep-both":
+                ids = json.loads(c.detail or "{}")
+                self._cancel(uow, ids[f"{choice.removeprefix('cancel-')}_appointment_id"])
+        elif choice != "dismiss" or c.kind == "field":
+            raise ValidationError({"choice": f"{choice!r} does not resolve a {c.kind} conflict"})
+        c.resolved_at, c.resolved_by, c.resolution = self.core.now(), uow.actor.user_id, choice
+        uow.audit("sync.resolve", resource_type=c.resource_type, resource_id=c.resource_id,
+                  patient_id=c.resource_id if c.resource_type == "Patient" else None,
+                  detail={"conflict": c.id, "kind": c.kind, "field": c.field, "choice": choice})
+        self.core.notify("sync.conflict_resolved", conflict_id=c.id)
+
+    def _take_remote(self, uow: UnitOfWork, c: SyncConflict) -> None:
+        table = self.rmap.table_for({"resourceType": c.resource_type})
+        resource = self.rmap.resource_for(uow.session, table, c.resource_id)
+        changed = set_field(resource, c.field or "", json.loads(c.remote_value or "null"))
+        self.rmap.apply(uow.session, changed, None)
+        row = uow.session.get(self.rmap.model(table), c.resource_id)
+        uow.changed(row)
+
+    def _cancel(self, uow: UnitOfWork, appointment_id: str) -> None:
+        a = uow.session.get(Appointment, appointment_id)
+        if a is None:
+            raise NotFound("That appointment was not found.")
+        if a.status not in ("booked", "arrived"):
+            raise ConflictError("That appointment can no longer be cancelled.")
+        a.status, a.cancel_reason = "cancelled", "Double-booked (sync conflict)"
+        uow.changed(a)
+
+
+def _result(r: SyncReport) -> SyncResult:
+    return SyncResult(r.pushed, r.pulled, r.conflicts, r.quarantined, r.audit_shipped,
+                      r.repaired, r.digest_ok)
+
+
+def _conflict_info(c: SyncConflict) -> ConflictInfo:
+    def load(v: str | None) -> Any:
+        try:
+            return json.loads(v) if v is not None else None
+        except ValueError:
+            return v
+    return ConflictInfo(c.id, c.kind, c.resource_type, c.resource_id, c.field,
+                        field_label(c.field or c.kind), load(c.base_value), load(c.local_value),
+                        load(c.remote_value), c.detail, c.created_at)
+

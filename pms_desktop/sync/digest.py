@@ -1,0 +1,95 @@
+"""After a sync: compare a cheap digest of what the workstation holds with the server's.
+
+The server hashes the lines ``Type/id/version`` of every resource of the clinic, per type
+(tombstones included). The workstation computes the same over the records it holds with a
+server version, and the tombstones it knows. A type whose hash differs (drift from a bug or a
+restored backup) is repaired: its id/version list is fetched and every record that differs is
+re-read from the server and applied through the usual audited path (merging local edits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..store.models import SyncBase
+from .remote_apply import RemoteApplier
+
+if TYPE_CHECKING:
+    from .engine import SyncEngine, SyncReport
+
+MAX_REPAIRS = 5000
+
+
+class DigestRepair:
+    def __init__(self, engine: SyncEngine) -> None:
+        self.e = engine
+
+    def local(self) -> dict[str, dict[str, int]]:
+        """{resource type: {id: version}} of what this workstation holds."""
+        out: dict[str, dict[str, int]] = {}
+        with self.e.sessions() as s:
+            for table in self.e.rmap.tables:
+                model = self.e.rmap.model(table)
+                held = out.setdefault(model.__fhir_type__, {})
+                for rid, version in s.execute(select(model.id, model.server_version)
+                                              .where(model.server_version.is_not(None))):
+                    held[rid] = int(version)
+            for b in s.scalars(select(SyncBase).where(SyncBase.resource.like('{"deleted"%'))):
+                if b.resource_type in out:
+                    out[b.resource_type].setdefault(b.resource_id, b.version)
+        return out
+
+    def check(self, report: SyncReport) -> None:
+        server = self.e.client.digest()
+        local = self.local()
+        differing = [t for t, held in local.items() if _hash(t, held) != _server_hash(server, t)]
+        report.digest_ok = not differing
+        for rtype in differing:
+            report.repaired += self.repair(rtype, local[rtype], report)
+        if differing:
+            local = self.local()
+            report.digest_ok = all(_hash(t, local[t]) == _server_hash(server, t)
+                                   for t in differing)
+
+    def repair(self, rtype: str, held: dict[str, int], report: SyncReport) -> int:
+        remote: dict[str, tuple[int, bool]] = {}
+        after: str | None = None
+        while True:
+            page = self.e.client.type_digest(rtype, after)
+            for item in page["items"]:
+                remote[item["id"]] = (int(item["version"]), bool(item["deleted"]))
+            after = page.get("next_after")
+            if not after:
+                break
+        todo = [(rid, v, d) for rid, (v, d) in remote.items() if held.get(rid) != v]
+        repaired = 0
+        for rid, version, deleted in todo[:MAX_REPAIRS]:
+            resource = None if deleted else self.e.client.read(rtype, rid)
+            with self.e.sessions() as s, s.begin():
+                applier = RemoteApplier(s, self.e.rmap, self.e.ws, self.e.now)
+                model = next(self.e.rmap.model(t) for t in self.e.rmap.tables
+                             if self.e.rmap.model(t).__fhir_type__ == rtype)
+                row = s.get(model, rid)
+                if row is not None and (row.server_version or 0) > version:
+                    row.server_version = version  # drift ahead of the server: realign
+                if row is not None and row.server_version == version:
+                    row.server_version = version - 1 if version > 1 else None
+                op = "delete" if resource is None else "upsert"
+                if applier.apply(rtype, rid, version, op, resource):
+                    repaired += 1
+                report.conflicts += applier.new_conflicts
+        return repaired
+
+
+def _hash(rtype: str, held: dict[str, int]) -> str:
+    digest = hashlib.sha256()
+    for rid in sorted(held):
+        digest.update(f"{rtype}/{rid}/{held[rid]}\n".encode())
+    return digest.hexdigest()
+
+
+def _server_hash(server: dict[str, Any], rtype: str) -> str:
+    return str((server.get("types", {}).get(rtype) or {}).get("hash", _hash(rtype, {})))

@@ -1,0 +1,230 @@
+"""The sync engine: push the outbox, pull the clinic's changes, ship the access log, check drift.
+
+One ``run()`` is one sync. Every step commits its own small transactions, so a crash or a lost
+connection at any point loses nothing: a change's exact body is recorded before it is sent and
+resent verbatim under the same change id; a pulled page and its cursor commit together. Nothing
+here knows Qt; the service and the background controller call it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.enums import OutboxStatus
+from ..domain.errors import PmsError
+from ..domain.ids import new_id
+from ..store.audit_log import entry_dict
+from ..store.models import AuditEntry, OutboxChange, SyncConflict
+from . import sync_state as st
+from .digest import DigestRepair
+from .merge import FieldConflict
+from .remote_apply import RemoteApplier
+from .resources import FallbackMap, ResourceMap
+from .transport import SyncClient
+
+Json = dict[str, Any]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+PUSH_BATCH = 200
+PULL_PAGE = 500
+AUDIT_BATCH = 500
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+    audit_shipped: int = 0
+    repaired: int = 0
+    digest_ok: bool | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(self, sessions: sessionmaker[Session], client: SyncClient, workstation_id: str,
+                 *, rmap: ResourceMap | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 progress: Progress | None = None) -> None:
+        self.sessions, self.client, self.ws = sessions, client, workstation_id
+        self.rmap = rmap or FallbackMap()
+        self.now, self.progress = clock, progress or (lambda *_: None)
+
+    def run(self) -> SyncReport:
+        report = SyncReport()
+        for _ in range(5):  # a merged conflict queues one more change: push it in this sync
+            if not self.push(report):
+                break
+        self.pull(report)
+        self.ship_audit(report)
+        DigestRepair(self).check(report)
+        with self.sessions() as s, s.begin():
+            st.put(s, st.LAST_SYNC, self.now().isoformat())
+            st.put(s, st.LAST_ERROR, None)
+        return report
+
+    # -- push --------------------------------------------------------------------------------
+
+    def push(self, report: SyncReport) -> int:
+        bodies = self._prepare_batch()
+        if not bodies:
+            return 0
+        results = self.client.push([json.loads(b) for b in bodies])
+        with self.sessions() as s, s.begin():
+            applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+            for result in results:
+                self._handle_result(s, applier, result, report)
+            report.conflicts += applier.new_conflicts
+        report.pushed += sum(1 for r in results if r.get("status") == "applied")
+        self.progress("push", report.pushed, report.pushed)
+        return len(results)
+
+    def _prepare_batch(self) -> list[str]:
+        """Record each change's exact body before it leaves (resent verbatim after a crash)."""
+        with self.sessions() as s, s.begin():
+            changes = s.scalars(select(OutboxChange).where(
+                OutboxChange.status == OutboxStatus.PENDING,
+                OutboxChange.table_name.in_(self.rmap.tables))
+                .order_by(OutboxChange.seq).limit(PUSH_BATCH)).all()
+            bodies = []
+            for change in changes:
+                if change.sent_body is None:
+                    try:
+                        change.sent_body = self._body(s, change)
+                    except PmsError as e:
+                        change.status, change.last_error = OutboxStatus.QUARANTINED, str(e)
+                        continue
+                change.attempts += 1
+                bodies.append(change.sent_body)
+        return bodies
+
+    def _body(self, s: Session, change: OutboxChange) -> str:
+        resource = None
+        if change.op != "delete":
+            resource = self.rmap.resource_for(s, change.table_name, change.resource_id)
+            resource.pop("meta", None)
+        body = {"change_id": change.change_id, "resource_type": change.resource_type,
+                "resource_id": change.resource_id, "op": change.op,
+                "base_version": None if change.base_version is None else str(change.base_version),
+                "resource": resource}
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def _handle_result(self, s: Session, applier: RemoteApplier, result: Json,
+                       report: SyncReport) -> None:
+        change = s.scalars(select(OutboxChange).where(
+            OutboxChange.change_id == result.get("change_id"))).first()
+        if change is None or change.status != OutboxStatus.PENDING:
+            return
+        status = result.get("status")
+        if status == "applied":
+            self._applied(s, change, int(result["version"]))
+        elif status == "conflict":
+            self._conflicted(s, applier, change, result)
+        else:
+            reason = _reason(result)
+            change.status, change.last_error = OutboxStatus.QUARANTINED, reason
+            s.add(SyncConflict(kind="rejected", resource_type=change.resource_type,
+                               resource_id=change.resource_id, field=None, detail=reason,
+                               local_value=change.sent_body, created_at=self.now()))
+            report.quarantined += 1
+
+    def _applied(self, s: Session, change: OutboxChange, version: int) -> None:
+        change.status, change.last_error = OutboxStatus.SENT, None
+        sent = json.loads(change.sent_body or "{}")
+        resource = sent.get("resource")
+        if resource is not None:
+            resource["meta"] = {"versionId": str(version)}
+        st.set_base(s, change.resource_type, change.resource_id, version, resource)
+        row = s.get(self.rmap.model(change.table_name), change.resource_id)
+        if row is not None:
+            row.server_version = version
+        for later in s.scalars(select(OutboxChange).where(
+                OutboxChange.table_name == change.table_name,
+                OutboxChange.resource_id == change.resource_id,
+                OutboxChange.status == OutboxStatus.PENDING, OutboxChange.seq > change.seq)):
+            later.base_version = version
+
+    def _conflicted(self, s: Session, applier: RemoteApplier, change: OutboxChange,
+                    result: Json) -> None:
+        change.status, change.last_error = OutboxStatus.SENT, "merged after a conflict"
+        current, version = result.get("current"), result.get("current_version")
+        if current is None:  # the server does not know it (any more): send it as new
+            self._requeue(s, change, None)
+            return
+        if result.get("current_deleted"):
+            local = self.rmap.resource_for(s, change.table_name, change.resource_id)
+            applier.record_conflict(change.resource_type, change.resource_id, int(version),
+                                    FieldConflict("(deleted elsewhere)", None, local, None),
+                                    kind="deleted")
+            return
+        version_n = int(version)
+        others = [c for c in applier.pending(change.table_name, change.resource_id)
+                  if c.seq != change.seq]
+        differs = applier.merge_into_local(change.table_name, change.resource_id, current,
+                                           version_n, others)
+        if change.table_name == "appointment":
+            applier.check_double_booking(change.resource_id)
+        if differs and not any(c.sent_body is None for c in others):
+            self._requeue(s, change, version_n)
+
+    def _requeue(self, s: Session, change: OutboxChange, base_version: int | None) -> None:
+        row = s.get(self.rmap.model(change.table_name), change.resource_id)
+        s.add(OutboxChange(change_id=new_id(), resource_type=change.resource_type,
+                           table_name=change.table_name, resource_id=change.resource_id,
+                           op=change.op, base_version=base_version,
+                           local_revision=getattr(row, "local_revision", 1) or 1,
+                           created_at=self.now(), status=OutboxStatus.PENDING))
+
+    # -- pull --------------------------------------------------------------------------------
+
+    def pull(self, report: SyncReport, total_hint: int | None = None) -> None:
+        with self.sessions() as s:
+            cursor = int(st.get(s, st.PULL_CURSOR, "0") or 0)
+        start = cursor
+        while True:
+            page = self.client.pull(cursor, PULL_PAGE)
+            with self.sessions() as s, s.begin():
+                applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+                for c in page["changes"]:
+                    if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
+                                     c.get("resource")):
+                        report.pulled += 1
+                cursor = int(page["next_cursor"])
+                st.put(s, st.PULL_CURSOR, str(cursor))
+                report.conflicts += applier.new_conflicts
+            total = max(total_hint or 0, cursor) - start
+            self.progress("pull", cursor - start, total)
+            if not page.get("more"):
+                break
+
+    # -- access log --------------------------------------------------------------------------
+
+    def ship_audit(self, report: SyncReport) -> None:
+        while True:
+            with self.sessions() as s:
+                head = int(st.get(s, st.AUDIT_HEAD, "0") or 0)
+                rows = s.scalars(select(AuditEntry).where(AuditEntry.seq > head)
+                                 .order_by(AuditEntry.seq).limit(AUDIT_BATCH)).all()
+                entries = [entry_dict(r) for r in rows]
+            if not entries:
+                return
+            answer = self.client.upload_audit(entries)
+            shipped = int((answer.get("head") or {}).get("seq") or entries[-1]["seq"])
+            with self.sessions() as s, s.begin():
+                st.put(s, st.AUDIT_HEAD, str(shipped))
+            report.audit_shipped += int(answer.get("accepted", 0))
+            if len(entries) < AUDIT_BATCH:
+                return
+
+
+def _reason(result: Json) -> str:
+    issues = (result.get("outcome") or {}).get("issue") or [{}]
+    text = issues[0].get("diagnostics") or (issues[0].get("details") or {}).get("text")
+    return str(text or f"refused ({result.get('http_status')})")

@@ -1,0 +1,137 @@
+"""The HTTP side of sync: the only module of the workstation that imports httpx.
+
+``SyncClient`` speaks the wire contract of the sync server (docs/sync-protocol.md on the
+server side): enrolment, push, pull, digest, FHIR read and the access-log upload. Every request
+has a timeout; certificate verification is always on (a clinic may name its own CA file);
+transport failures are retried a bounded number of times and then raised as ``SyncOffline``,
+which callers treat as "try again later", never as data loss.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..domain.errors import PmsError, UserError
+
+Json = dict[str, Any]
+
+
+class SyncOffline(PmsError):
+    """The server cannot be reached (or answered 5xx): nothing was lost; try again later."""
+
+
+class SyncRefused(UserError):
+    """The server refused the request (bad credential, revoked device, bad input)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    device_id: str
+    clinic_id: str
+    clinic_name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    server_url: str
+    ca_file: Path | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 2
+    retry_pause: float = 0.2
+
+
+class SyncClient:
+    def __init__(self, settings: TransportSettings, token: str | None = None) -> None:
+        self.settings = settings
+        verify: Any = str(settings.ca_file) if settings.ca_file else True
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=settings.server_url.rstrip("/"), verify=verify,
+                                  timeout=timeout, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the calls ---------------------------------------------------------------------------
+
+    def enrol(self, code: str, device_name: str) -> Enrolment:
+        body = self._call("POST", "/sync/enrol", json={"code": code, "device_name": device_name},
+                          retry=False)
+        return Enrolment(str(body["device_id"]), str(body["clinic_id"]),
+                         str(body.get("clinic_name") or ""), str(body["token"]))
+
+    def push(self, changes: list[Json]) -> list[Json]:
+        return list(self._call("POST", "/sync/push", json={"changes": changes})["results"])
+
+    def pull(self, cursor: int, limit: int) -> Json:
+        return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit})
+
+    def digest(self) -> Json:
+        return self._call("GET", "/sync/digest")
+
+    def type_digest(self, resource_type: str, after: str | None, limit: int = 10_000) -> Json:
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        return self._call("GET", f"/sync/digest/{resource_type}", params=params)
+
+    def read(self, resource_type: str, resource_id: str) -> Json | None:
+        """The current resource, or None when it is gone (deleted) or unknown."""
+        try:
+            return self._call("GET", f"/fhir/{resource_type}/{resource_id}")
+        except SyncRefused as e:
+            if e.status in (404, 410):
+                return None
+            raise
+
+    def upload_audit(self, entries: list[Json]) -> Json:
+        return self._call("POST", "/sync/audit", json={"entries": entries})
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Json:
+        attempts = 1 + (self.settings.retries if retry else 0)
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.settings.retry_pause * (2 ** (attempt - 1)))
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as e:
+                last = e
+                continue
+            if response.status_code >= 500:
+                last = SyncOffline(f"The sync server answered {response.status_code}.")
+                continue
+            if response.status_code >= 400:
+                raise SyncRefused(response.status_code, _message(response))
+            data = response.json()
+            return data if isinstance(data, dict) else {"items": data}
+        raise SyncOffline(f"The sync server cannot be reached ({type(last).__name__}).") from last
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        issue = (body.get("issue") or [{}])[0]
+        text = issue.get("diagnostics") or issue.get("details", {}).get("text")
+    except (ValueError, AttributeError, IndexError):
+        text = None
+    return f"The sync server refused the request ({response.status_code}): {text or response.reason_phrase}"

@@ -1,0 +1,156 @@
+"""Two workstations of one clinic against the real sync server (uvicorn on 127.0.0.1).
+
+The server runs once per test session in a subprocess bounded by ``timeout`` (it stops by
+itself even if the test process dies); each test gets a clinic of its own on it, and two fresh
+copies of the template clinic with distinct workstation ids, both enrolled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from pms_desktop.context import AppContext, build_context
+from pms_desktop.domain.enums import Role
+from pms_desktop.domain.ids import new_id
+from pms_desktop.domain.session import StaffSession
+from pms_desktop.store.database import ClinicDatabase
+from pms_desktop.store.keys import KeyInfo, KeyStore
+from pms_desktop.store.models import Clinic, StaffUser, Workstation
+from sync_server.cli import main as server_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _admin(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert server_cli(["admin", *args]) == 0
+    return out.getvalue().strip().splitlines()[-1]
+
+
+@dataclass
+class SyncServer:
+    url: str
+    data: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "sync_server", "serve", "--data-dir", str(self.data),
+                   "--host", "127.0.0.1", "--port", str(self.port)]
+        if shutil.which("timeout"):
+            command = ["timeout", "300", *command]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the sync server exited"
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the sync server did not become ready")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def new_clinic(self, name: str) -> str:
+        return _admin("clinic-add", "--data-dir", str(self.data), name)
+
+    def enrol_code(self, clinic_id: str) -> str:
+        return _admin("enrol-code", "--data-dir", str(self.data), "--clinic", clinic_id)
+
+
+@pytest.fixture(scope="session")
+def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
+    port = _free_port()
+    server = SyncServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("server"), port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Workstation_:
+    ctx: AppContext
+    actor: StaffSession
+    name: str
+
+    @property
+    def sync(self):  # type: ignore[no-untyped-def]
+        return self.ctx.sync  # type: ignore[attr-defined]
+
+
+def _copy(template: tuple[Path, bytes], target: Path, name: str) -> AppContext:
+    source, key = template
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock"))
+    info = KeyInfo.load(target)
+    info.database_id = new_id()
+    info.save(target)
+    KeyStore().put(info.keyring_name, key)
+    db = ClinicDatabase.open(target)
+    with db.sessions()() as s, s.begin():  # a workstation of its own, as a new install has
+        clinic_id = s.scalars(select(Clinic.id)).one()
+        for ws in s.scalars(select(Workstation)):
+            ws.is_local = False
+        s.add(Workstation(clinic_id=clinic_id, name=name, series_code=name[:1].upper() + "X",
+                          is_local=True, created_at=datetime.now(UTC)))
+    return build_context(db)
+
+
+def _actor(ctx: AppContext, username: str = "paul") -> StaffSession:
+    with ctx.db.sessions()() as s:
+        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+        return StaffSession(user_id=user.id, username=user.username,
+                            display_name=user.display_name, role=Role(user.role),
+                            workstation_id=ctx.core.workstation_id,
+                            signed_in_at=datetime.now(UTC), practitioner_id=user.practitioner_id)
+
+
+@pytest.fixture
+def workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer
+                 ) -> Iterator[Callable[[], tuple[Workstation_, Workstation_]]]:
+    """Two enrolled workstations of a fresh clinic on the server."""
+    made: list[AppContext] = []
+
+    def make() -> tuple[Workstation_, Workstation_]:
+        clinic = sync_server.new_clinic(f"Clinic {new_id()[:8]}")
+        out = []
+        for name in ("alpha", "bravo"):
+            ctx = _copy(_template, tmp_path / name, name)
+            made.append(ctx)
+            ctx.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
+                                  code=sync_server.enrol_code(clinic), device_name=name)
+            out.append(Workstation_(ctx, _actor(ctx), name))
+        return out[0], out[1]
+
+    yield make
+    for ctx in made:
+        ctx.close()
