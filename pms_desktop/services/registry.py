@@ -21,6 +21,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
         **_clinical(core),
         **_accounts(core),
         "backups": BackupService(core, db),
+        "sync": __import__("pms_desktop.services.sync_service", fromlist=["x"]).SyncService(core, db),
     }
     return services
 
