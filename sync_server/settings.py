@@ -25,7 +25,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class RateLimit:
-    """Attempts allowed per key: at most ``per_hour`` an hour and ``burst`` per ``burst_seconds``."""
+    """Attempts allowed per key: ``per_hour`` an hour and ``burst`` per ``burst_seconds``."""
 
     per_hour: int = 100
     burst: int = 10

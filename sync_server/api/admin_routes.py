@@ -6,28 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sync_server.api.deps import access, admin, call, context, json_body
+from sync_server.api.deps import AdminCaller, access, call, context, json_body
 from sync_server.audit.verify import verify_all
 from sync_server.auth import service as auth
 from sync_server.auth import tenancy
-from sync_server.auth.principal import Principal
 from sync_server.errors import BadRequest
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/clinics")
-async def clinics(request: Request, _who: Principal = Depends(admin)) -> JSONResponse:
+async def clinics(request: Request, _who: AdminCaller) -> JSONResponse:
     rows = await call(tenancy.list_clinics, context(request).db)
     return JSONResponse({"clinics": [{"id": i, "name": n} for i, n in rows]})
 
 
 @router.post("/clinics", status_code=201)
-async def add_clinic(request: Request, _who: Principal = Depends(admin)) -> JSONResponse:
+async def add_clinic(request: Request, _who: AdminCaller) -> JSONResponse:
     body = await json_body(request)
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str):
@@ -39,7 +38,7 @@ async def add_clinic(request: Request, _who: Principal = Depends(admin)) -> JSON
 
 @router.post("/clinics/{clinic_id}/enrolment-codes", status_code=201)
 async def enrolment_code(clinic_id: str, request: Request,
-                         _who: Principal = Depends(admin)) -> JSONResponse:
+                         _who: AdminCaller) -> JSONResponse:
     ctx = context(request)
     code = await call(auth.new_enrolment_code, ctx.db, clinic_id[:64],
                       ctx.settings.enrol_code_ttl_hours)
@@ -49,20 +48,20 @@ async def enrolment_code(clinic_id: str, request: Request,
 
 @router.get("/clinics/{clinic_id}/devices")
 async def devices(clinic_id: str, request: Request,
-                  _who: Principal = Depends(admin)) -> JSONResponse:
+                  _who: AdminCaller) -> JSONResponse:
     rows = await call(tenancy.list_devices, context(request).db, clinic_id[:64])
     return JSONResponse({"devices": [dataclasses.asdict(d) for d in rows]})
 
 
 @router.post("/devices/{device_id}/revoke")
 async def revoke(device_id: str, request: Request,
-                 _who: Principal = Depends(admin)) -> JSONResponse:
+                 _who: AdminCaller) -> JSONResponse:
     await call(tenancy.revoke_device, context(request).db, device_id[:64])
     return JSONResponse({"id": device_id, "revoked": True})
 
 
 @router.get("/audit/verify")
-async def audit_verify(request: Request, _who: Principal = Depends(admin)) -> JSONResponse:
+async def audit_verify(request: Request, _who: AdminCaller) -> JSONResponse:
     reports = await call(verify_all, context(request).db)
     return JSONResponse({"intact": all(r.problem is None for r in reports),
                          "chains": [dataclasses.asdict(r) for r in reports]})

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -104,3 +105,9 @@ async def admin(request: Request) -> Principal:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# Route parameter types: ``who: DeviceCaller`` authenticates and authorises in one place.
+DeviceCaller = Annotated[Principal, Depends(device)]
+ClinicCaller = Annotated[Principal, Depends(clinic_caller)]
+AdminCaller = Annotated[Principal, Depends(admin)]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sync_server.api.deps import access, call, clinic_caller, context, json_body
+from sync_server.api.deps import ClinicCaller, access, call, context, json_body
 from sync_server.auth.principal import Principal
 from sync_server.errors import NotFound
 from sync_server.fhir import interactions as fhir
@@ -62,7 +62,7 @@ async def metadata(request: Request) -> JSONResponse:
 
 
 @router.post("")
-async def bundle(request: Request, who: Principal = Depends(clinic_caller)) -> JSONResponse:
+async def bundle(request: Request, who: ClinicCaller) -> JSONResponse:
     _note(request, "transaction", "Bundle")
     body = await json_body(request)
     ctx = context(request)
@@ -75,13 +75,13 @@ async def bundle(request: Request, who: Principal = Depends(clinic_caller)) -> J
 
 @router.get("/_history")
 async def system_history(request: Request,
-                         who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                         who: ClinicCaller) -> JSONResponse:
     return await _history(request, who, None, None)
 
 
 @router.get("/{resource_type}")
 async def search_type(resource_type: str, request: Request,
-                      who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                      who: ClinicCaller) -> JSONResponse:
     _note(request, "search-type", resource_type)
     fhir.check_storable_type(resource_type)
     who.require(resource_type, "read")
@@ -101,7 +101,7 @@ async def search_type(resource_type: str, request: Request,
 
 @router.post("/{resource_type}")
 async def create(resource_type: str, request: Request,
-                 who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                 who: ClinicCaller) -> JSONResponse:
     _note(request, "create", resource_type)
     fhir.check_writable(resource_type)
     who.require(resource_type, "write")
@@ -122,13 +122,13 @@ async def create(resource_type: str, request: Request,
 
 @router.get("/{resource_type}/_history")
 async def type_history(resource_type: str, request: Request,
-                       who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                       who: ClinicCaller) -> JSONResponse:
     return await _history(request, who, resource_type, None)
 
 
 @router.get("/{resource_type}/{resource_id}")
 async def read(resource_type: str, resource_id: str, request: Request,
-               who: Principal = Depends(clinic_caller)) -> JSONResponse:
+               who: ClinicCaller) -> JSONResponse:
     _note(request, "read", resource_type)
     fhir.check_storable_type(resource_type)
     who.require(resource_type, "read")
@@ -145,7 +145,7 @@ def _read(db: Database, clinic_id: str, resource_type: str, resource_id: str) ->
 
 @router.put("/{resource_type}/{resource_id}")
 async def update(resource_type: str, resource_id: str, request: Request,
-                 who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                 who: ClinicCaller) -> JSONResponse:
     _note(request, "update", resource_type)
     fhir.check_writable(resource_type)
     who.require(resource_type, "write")
@@ -165,7 +165,7 @@ async def update(resource_type: str, resource_id: str, request: Request,
 
 @router.delete("/{resource_type}/{resource_id}")
 async def delete(resource_type: str, resource_id: str, request: Request,
-                 who: Principal = Depends(clinic_caller)) -> Response:
+                 who: ClinicCaller) -> Response:
     _note(request, "delete", resource_type)
     fhir.check_writable(resource_type)
     who.require(resource_type, "write")
@@ -185,13 +185,13 @@ async def delete(resource_type: str, resource_id: str, request: Request,
 
 @router.get("/{resource_type}/{resource_id}/_history")
 async def instance_history(resource_type: str, resource_id: str, request: Request,
-                           who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                           who: ClinicCaller) -> JSONResponse:
     return await _history(request, who, resource_type, resource_id)
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version}")
 async def vread(resource_type: str, resource_id: str, version: str, request: Request,
-                who: Principal = Depends(clinic_caller)) -> JSONResponse:
+                who: ClinicCaller) -> JSONResponse:
     _note(request, "vread", resource_type)
     fhir.check_storable_type(resource_type)
     who.require(resource_type, "read")

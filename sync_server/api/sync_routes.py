@@ -5,13 +5,12 @@ Every route is scoped to the calling device's clinic; shapes are in ``docs/sync-
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sync_server.api.deps import access, call, context, device, json_body
+from sync_server.api.deps import DeviceCaller, access, call, context, json_body
 from sync_server.audit import device_log
-from sync_server.auth.principal import Principal
 from sync_server.errors import BadRequest
 from sync_server.sync import digest, pull, push
 
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 @router.post("/push")
-async def push_changes(request: Request, who: Principal = Depends(device)) -> JSONResponse:
+async def push_changes(request: Request, who: DeviceCaller) -> JSONResponse:
     access(request).interaction = "sync-push"
     body = await json_body(request)
     ctx = context(request)
@@ -30,8 +29,8 @@ async def push_changes(request: Request, who: Principal = Depends(device)) -> JS
 
 
 @router.get("/pull")
-async def pull_changes(request: Request, cursor: str | None = None, limit: str | None = None,
-                       who: Principal = Depends(device)) -> JSONResponse:
+async def pull_changes(request: Request, who: DeviceCaller, cursor: str | None = None,
+                       limit: str | None = None) -> JSONResponse:
     access(request).interaction = "sync-pull"
     ctx = context(request)
     position, size = pull.parse_paging(cursor, limit, limit_max=ctx.settings.pull_limit_max)
@@ -42,16 +41,15 @@ async def pull_changes(request: Request, cursor: str | None = None, limit: str |
 
 
 @router.get("/digest")
-async def clinic_digest(request: Request, who: Principal = Depends(device)) -> JSONResponse:
+async def clinic_digest(request: Request, who: DeviceCaller) -> JSONResponse:
     access(request).interaction = "sync-digest"
     return JSONResponse(await call(digest.clinic_digest, context(request).db,
                                    str(who.clinic_id)))
 
 
 @router.get("/digest/{resource_type}")
-async def type_digest(resource_type: str, request: Request, after: str | None = None,
-                      limit: str | None = None,
-                      who: Principal = Depends(device)) -> JSONResponse:
+async def type_digest(resource_type: str, request: Request, who: DeviceCaller,
+                      after: str | None = None, limit: str | None = None) -> JSONResponse:
     access(request).interaction = "sync-digest"
     ctx = context(request)
     if limit is not None and (not limit.isdigit() or not 0 < int(limit[:9]) <= 100_000):
@@ -62,7 +60,7 @@ async def type_digest(resource_type: str, request: Request, after: str | None = 
 
 
 @router.post("/audit")
-async def upload_audit(request: Request, who: Principal = Depends(device)) -> JSONResponse:
+async def upload_audit(request: Request, who: DeviceCaller) -> JSONResponse:
     access(request).interaction = "audit-upload"
     body = await json_body(request)
     ctx = context(request)

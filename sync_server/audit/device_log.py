@@ -60,7 +60,7 @@ def _entries(body: Any, max_entries: int) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
         raise BadRequest("the body must be an object with a list of entries",
                          expression="entries")
-    entries = body["entries"]
+    entries: list[dict[str, Any]] = body["entries"]
     if not entries:
         raise BadRequest("no entries to upload")
     if len(entries) > max_entries:
@@ -105,8 +105,9 @@ def _check_against_head(session: Any, device_id: str, head: AuditHead | None,
             AuditEntry.seq.between(old[0]["seq"], old[-1]["seq"]))).all())
         for entry in old:
             if stored.get(entry["seq"]) != entry["hash"]:
-                raise Conflict(f"seq {entry['seq']}: differs from the entry acknowledged "
-                               "before (log cut back or rewritten)", expression=f"seq {entry['seq']}")
+                seq = entry["seq"]
+                raise Conflict(f"seq {seq}: differs from the entry acknowledged before (log cut "
+                               "back or rewritten)", expression=f"seq {seq}")
     fresh = [e for e in entries if e["seq"] > known_seq]
     if not fresh:
         return []

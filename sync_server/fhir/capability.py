@@ -11,8 +11,8 @@ from typing import Any
 
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from sync_server.fhir.search_params import PARAMS
 from sync_server.fhir.interactions import READ_ONLY_TYPES
+from sync_server.fhir.search_params import PARAMS
 
 _KIND_TYPE = {"string": "string", "token": "token", "reference": "reference", "date": "date"}
 _COMMON = [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}]

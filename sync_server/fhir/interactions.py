@@ -22,6 +22,9 @@ from sync_server.store import resources as store
 from sync_server.store.resources import ResourceWriter, Stored
 from sync_server.store.search import search
 
+__all__ = ["READ_ONLY_TYPES", "WriteResult", "check_id", "check_storable_type", "check_writable",
+           "conditional_match", "create", "delete", "parse_etag", "read", "update", "vread"]
+
 # Written only by the server (the central access log), never by a client.
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
 _ETAG = re.compile(r'^\s*(W/)?"?(\d{1,9})"?\s*$')

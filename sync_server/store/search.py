@@ -57,12 +57,14 @@ def _value_match(criterion: Criterion, value: tuple[Any, ...]) -> ColumnElement[
     if criterion.kind == "string":
         text = _like_escape(str(value[0]))
         if criterion.modifier == "exact":
-            return SearchIndex.text == value[0]
+            return SearchIndex.text == str(value[0])
         pattern = f"%{text}%" if criterion.modifier == "contains" else f"{text}%"
         return SearchIndex.text.like(pattern, escape="\\")
     if criterion.kind == "reference":
-        key, bare = value
-        return SearchIndex.text == key if key is not None else SearchIndex.aux == bare
+        key, bare = (str(v) if v is not None else None for v in value)
+        if key is not None:
+            return SearchIndex.text == key
+        return SearchIndex.aux == str(bare)
     if criterion.kind == "token":
         return _token_match(*value)
     return _date_match(SearchIndex.low, SearchIndex.high, value)
@@ -78,6 +80,11 @@ def _token_match(code: str | None, system: str | None, mode: str) -> ColumnEleme
 
 
 def _date_match(low: Any, high: Any, value: tuple[Any, ...]) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = _date_condition(low, high, value)
+    return condition
+
+
+def _date_condition(low: Any, high: Any, value: tuple[Any, ...]) -> Any:
     prefix, p_low, p_high = value
     if prefix in ("eq", "ap"):
         return and_(low >= p_low, high <= p_high)

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -31,6 +30,7 @@ from sync_server.store.models import Base
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402  (after the warning filter)
+
 from tests.server.server_helpers import Tenant, db_of, enrol_device, make_settings  # noqa: E402
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -44,7 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def fast_dir() -> Iterator[Path]:
     """A scratch folder on tmpfs when there is one: fsync costs nothing there."""
-    root = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    shm = "/dev/shm"  # noqa: S108 -- a private mkdtemp folder inside it
+    root = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
     folder = Path(tempfile.mkdtemp(prefix="pms-server-tests-", dir=root))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+
 from tests.server.server_helpers import Tenant, patient
 
 FHIR_JSON = "application/fhir+json"

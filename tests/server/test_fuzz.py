@@ -42,7 +42,8 @@ def mutated(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 
 def change_strategy() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({
-        "change_id": st.one_of(st.uuids().map(str), st.just("5f0f1b8e-0000-4000-8000-000000000001")),
+        "change_id": st.one_of(st.uuids().map(str),
+                               st.just("5f0f1b8e-0000-4000-8000-000000000001")),
         "resource_type": st.one_of(types, json_values),
         "resource_id": st.one_of(st.just("p1"), st.text(max_size=70), json_values),
         "op": st.sampled_from(["upsert", "delete", "merge", None]),

@@ -9,12 +9,12 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from sync_server.auth import service as auth
 from sync_server.app import create_app
+from sync_server.auth import service as auth
 from sync_server.auth import tenancy
 from sync_server.settings import RateLimit, SettingsError
-from sync_server.store.db import Database
 from sync_server.store.clock import now_instant
+from sync_server.store.db import Database
 from sync_server.store.models import EnrolmentCode
 from tests.server.server_helpers import Tenant, db_of, make_settings, patient
 from tests.server.test_sync_push import change, do_push
