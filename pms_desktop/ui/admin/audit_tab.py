@@ -84,6 +84,7 @@ class AuditTab(QWidget):
         self.report_button.clicked.connect(self._report_dialog)
         self.verdict = QLabel()
         self.verdict.setObjectName("chainVerdict")
+        self.verdict.setMinimumWidth(160)
         actions = QHBoxLayout()
         actions.addWidget(self.summary)
         actions.addStretch(1)
