@@ -24,8 +24,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_data_dir(fhir)
     fhir.add_argument("--out", type=Path, required=True, help="the Bundle JSON file to write")
     add_user(fhir)
-    fhir.add_argument("--include-audit", action="store_true",
-                      help="also this workstation's access log, as AuditEvents")
+    fhir.add_argument(
+        "--include-audit",
+        action="store_true",
+        help="also this workstation's access log, as AuditEvents",
+    )
     fhir.set_defaults(func=_export_fhir)
 
 
@@ -35,14 +38,20 @@ def _export_fhir(args: argparse.Namespace) -> int:
         actor = sign_in(ctx, args.user)
         if not allows(actor.role, Permission.BACKUPS):
             with unit_of_work(ctx.core, actor) as uow:
-                uow.audit("export.fhir", outcome=AuditOutcome.REFUSED,
-                          detail={"permission": Permission.BACKUPS.value})
+                uow.audit(
+                    "export.fhir",
+                    outcome=AuditOutcome.REFUSED,
+                    detail={"permission": Permission.BACKUPS.value},
+                )
             raise PermissionDenied(Permission.BACKUPS.value)
         out = Path(args.out)
         tmp = out.with_name(out.name + ".partial")
         try:
-            with ctx.db.sessions()() as session, session.begin(), \
-                    tmp.open("w", encoding="utf-8") as fh:
+            with (
+                ctx.db.sessions()() as session,
+                session.begin(),
+                tmp.open("w", encoding="utf-8") as fh,
+            ):
                 count = write_bundle(session, fh, include_audit=args.include_audit)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -51,8 +60,9 @@ def _export_fhir(args: argparse.Namespace) -> int:
             tmp.unlink(missing_ok=True)
             raise
         with unit_of_work(ctx.core, actor) as uow:
-            uow.audit("export.fhir", detail={"entries": count,
-                                             "include_audit": bool(args.include_audit)})
+            uow.audit(
+                "export.fhir", detail={"entries": count, "include_audit": bool(args.include_audit)}
+            )
     finally:
         ctx.close()
     print(f"exported {count} resources to {args.out}")

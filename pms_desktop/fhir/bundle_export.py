@@ -25,21 +25,23 @@ from . import json_io
 from .audit_event import audit_event_for
 from .common import BASE, Json
 from .mapper import Context
-from .mapping import MAPPERS, to_resource
 from .mappers_notes import note_extras, provenance_id
+from .mapping import MAPPERS, to_resource
 from .secret_box import ClinicSecretBox
 
 PAGE = 500
 
 
-def _table_resources(session: Session, table: str, secrets: ClinicSecretBox | None
-                     ) -> Iterator[tuple[str, Json]]:
+def _table_resources(
+    session: Session, table: str, secrets: ClinicSecretBox | None
+) -> Iterator[tuple[str, Json]]:
     mapper = MAPPERS[table]
     model = mapper.model
     last = ""
     while True:
-        rows = session.scalars(select(model).where(model.id > last).order_by(model.id)
-                               .limit(PAGE)).all()
+        rows = session.scalars(
+            select(model).where(model.id > last).order_by(model.id).limit(PAGE)
+        ).all()
         if not rows:
             return
         page = [(r.id, to_resource(session, mapper, r, secrets)) for r in rows]
@@ -54,7 +56,7 @@ def _provenances(session: Session) -> Iterator[tuple[str, Json]]:
     note_ids = session.scalars(select(ClinicalNote.id).where(ClinicalNote.status == "signed"))
     pairs = sorted((provenance_id(i), i) for i in note_ids)
     for start in range(0, len(pairs), PAGE):
-        chunk = pairs[start:start + PAGE]
+        chunk = pairs[start : start + PAGE]
         for _pid, note_id in chunk:
             note = session.get(ClinicalNote, note_id)
             for res in note_extras(Context(session), note) if note else ():
@@ -65,8 +67,9 @@ def _provenances(session: Session) -> Iterator[tuple[str, Json]]:
 def _audit_events(session: Session) -> Iterator[tuple[str, Json]]:
     last = ""
     while True:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.id > last)
-                               .order_by(AuditEntry.id).limit(PAGE)).all()
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(PAGE)
+        ).all()
         if not rows:
             return
         page = [(r.id, audit_event_for(entry_dict(r))) for r in rows]
@@ -75,20 +78,27 @@ def _audit_events(session: Session) -> Iterator[tuple[str, Json]]:
         yield from page
 
 
-def _streams(session: Session, include_audit: bool, secrets: ClinicSecretBox | None
-             ) -> dict[str, list[Iterator[tuple[str, Json]]]]:
+def _streams(
+    session: Session, include_audit: bool, secrets: ClinicSecretBox | None
+) -> dict[str, list[Iterator[tuple[str, Json]]]]:
     by_type: dict[str, list[Iterator[tuple[str, Json]]]] = {}
     for table, mapper in MAPPERS.items():
         by_type.setdefault(mapper.resource_type, []).append(
-            _table_resources(session, table, secrets))
+            _table_resources(session, table, secrets)
+        )
     by_type.setdefault("Provenance", []).append(_provenances(session))
     if include_audit:
         by_type.setdefault("AuditEvent", []).append(_audit_events(session))
     return by_type
 
 
-def write_bundle(session: Session, out: TextIO, *, include_audit: bool = False,
-                 secrets: ClinicSecretBox | None = None) -> int:
+def write_bundle(
+    session: Session,
+    out: TextIO,
+    *,
+    include_audit: bool = False,
+    secrets: ClinicSecretBox | None = None,
+) -> int:
     """Write the Bundle to ``out``; returns the number of entries."""
     out.write('{"resourceType":"Bundle","type":"collection"')
     count = 0

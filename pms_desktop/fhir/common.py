@@ -201,9 +201,20 @@ def req_ref(value: Any, field: str, rtype: str) -> str:
 
 # -- extensions ------------------------------------------------------------------------------
 
-_VALUE_KEYS = ("valueString", "valueBoolean", "valueInteger", "valueDecimal", "valueDateTime",
-               "valueDate", "valueTime", "valueCode", "valueReference", "valueBase64Binary",
-               "valueMoney", "valueInstant")
+_VALUE_KEYS = (
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueDecimal",
+    "valueDateTime",
+    "valueDate",
+    "valueTime",
+    "valueCode",
+    "valueReference",
+    "valueBase64Binary",
+    "valueMoney",
+    "valueInstant",
+)
 
 
 def ext(name: str, value: Any, kind: str | None = None) -> Json | None:
@@ -257,10 +268,12 @@ def coding(system: str | None, code: str | None, display: str | None = None) -> 
     return clean({"system": system, "code": code, "display": display})
 
 
-def concept(system: str | None, code: str | None, display: str | None = None,
-            text: str | None = None) -> Json:
-    return clean({"coding": [coding(system, code, display)] if code or system else None,
-                  "text": text})
+def concept(
+    system: str | None, code: str | None, display: str | None = None, text: str | None = None
+) -> Json:
+    return clean(
+        {"coding": [coding(system, code, display)] if code or system else None, "text": text}
+    )
 
 
 def first_code(value: Any, system: str | None = None) -> str | None:
@@ -275,8 +288,9 @@ def first_code(value: Any, system: str | None = None) -> str | None:
 
 def is_ours(resource: Json) -> bool:
     """Written by this mapping (tagged with its local table): its extensions are complete."""
-    return any(t.get("system") == TABLE_TAG_SYSTEM
-               for t in (resource.get("meta") or {}).get("tag") or ())
+    return any(
+        t.get("system") == TABLE_TAG_SYSTEM for t in (resource.get("meta") or {}).get("tag") or ()
+    )
 
 
 def texts(items: Iterable[Json] | None) -> list[str]:

@@ -81,25 +81,33 @@ def _ident(res: Json, system: str) -> str | None:
     return None
 
 
-
 # -- Clinic -> Organization ------------------------------------------------------------------
 
 
 def clinic_out(c: Context, r: Clinic) -> Json:
-    return clean({
-        "extension": exts(
-            ext("legal-name", r.legal_name), ext("timezone", r.timezone),
-            ext("currency", r.currency, "Code"), ext("locale", r.locale, "Code"),
-            ext("day-start", r.day_start), ext("day-end", r.day_end),
-            ext("slot-minutes", r.slot_minutes), ext("tax-rounding", r.tax_rounding, "Code"),
-            ext("logo-png", b64(r.logo_png) if r.logo_png is not None else None, "Base64Binary"),
-            ext("invoice-footer", r.invoice_footer)),
-        "identifier": [{"system": TAX_ID, "value": r.tax_id}] if r.tax_id else None,
-        "active": True,
-        "name": r.name,
-        "telecom": _telecom(r.phone, r.email),
-        "address": [{"text": r.address}] if r.address is not None else None,
-    })
+    return clean(
+        {
+            "extension": exts(
+                ext("legal-name", r.legal_name),
+                ext("timezone", r.timezone),
+                ext("currency", r.currency, "Code"),
+                ext("locale", r.locale, "Code"),
+                ext("day-start", r.day_start),
+                ext("day-end", r.day_end),
+                ext("slot-minutes", r.slot_minutes),
+                ext("tax-rounding", r.tax_rounding, "Code"),
+                ext(
+                    "logo-png", b64(r.logo_png) if r.logo_png is not None else None, "Base64Binary"
+                ),
+                ext("invoice-footer", r.invoice_footer),
+            ),
+            "identifier": [{"system": TAX_ID, "value": r.tax_id}] if r.tax_id else None,
+            "active": True,
+            "name": r.name,
+            "telecom": _telecom(r.phone, r.email),
+            "address": [{"text": r.address}] if r.address is not None else None,
+        }
+    )
 
 
 def clinic_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -108,10 +116,14 @@ def clinic_in(c: Context, res: Json, row: Any) -> Parsed:
     phone, email = _from_telecom(res)
     logo = get_ext(res, "logo-png")
     return {
-        "name": res["name"], "legal_name": get_ext(res, "legal-name"),
+        "name": res["name"],
+        "legal_name": get_ext(res, "legal-name"),
         "tax_id": _ident(res, TAX_ID),
-        "address": (res.get("address") or [{}])[0].get("text"), "phone": phone, "email": email,
-        "timezone": get_ext(res, "timezone") or "UTC", "currency": get_ext(res, "currency") or "EUR",
+        "address": (res.get("address") or [{}])[0].get("text"),
+        "phone": phone,
+        "email": email,
+        "timezone": get_ext(res, "timezone") or "UTC",
+        "currency": get_ext(res, "currency") or "EUR",
         "locale": get_ext(res, "locale") or "en_GB",
         "day_start": parse_clock(get_ext(res, "day-start") or "08:00:00", "day-start"),
         "day_end": parse_clock(get_ext(res, "day-end") or "18:00:00", "day-end"),
@@ -126,17 +138,31 @@ def clinic_in(c: Context, res: Json, row: Any) -> Parsed:
 
 
 def practitioner_out(c: Context, r: Practitioner) -> Json:
-    return clean({
-        "extension": exts(ext("clinic", ref("Organization", r.clinic_id)),
-                          ext("specialty", r.specialty), ext("colour", r.colour)),
-        "identifier": [{"system": PROVIDER_NUMBER, "value": r.provider_number}]
-        if r.provider_number is not None else None,
-        "active": r.active,
-        "name": [clean({"use": "official", "family": r.family, "given": [r.given],
-                        "prefix": [r.prefix] if r.prefix is not None else None})],
-        "telecom": _telecom(r.phone, r.email),
-        "qualification": [{"code": {"text": r.qualification}}] if r.qualification else None,
-    })
+    return clean(
+        {
+            "extension": exts(
+                ext("clinic", ref("Organization", r.clinic_id)),
+                ext("specialty", r.specialty),
+                ext("colour", r.colour),
+            ),
+            "identifier": [{"system": PROVIDER_NUMBER, "value": r.provider_number}]
+            if r.provider_number is not None
+            else None,
+            "active": r.active,
+            "name": [
+                clean(
+                    {
+                        "use": "official",
+                        "family": r.family,
+                        "given": [r.given],
+                        "prefix": [r.prefix] if r.prefix is not None else None,
+                    }
+                )
+            ],
+            "telecom": _telecom(r.phone, r.email),
+            "qualification": [{"code": {"text": r.qualification}}] if r.qualification else None,
+        }
+    )
 
 
 def practitioner_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -148,11 +174,16 @@ def practitioner_in(c: Context, res: Json, row: Any) -> Parsed:
     quals = res.get("qualification") or []
     return {
         "clinic_id": ext_ref(res, "clinic", "Organization"),
-        "prefix": (name.get("prefix") or [None])[0], "given": name["given"][0],
-        "family": name["family"], "specialty": get_ext(res, "specialty"),
+        "prefix": (name.get("prefix") or [None])[0],
+        "given": name["given"][0],
+        "family": name["family"],
+        "specialty": get_ext(res, "specialty"),
         "qualification": quals[0].get("code", {}).get("text") if quals else None,
-        "provider_number": _ident(res, PROVIDER_NUMBER), "phone": phone, "email": email,
-        "colour": get_ext(res, "colour") or "#4a90d9", "active": res.get("active", True),
+        "provider_number": _ident(res, PROVIDER_NUMBER),
+        "phone": phone,
+        "email": email,
+        "colour": get_ext(res, "colour") or "#4a90d9",
+        "active": res.get("active", True),
     }, None
 
 
@@ -168,14 +199,20 @@ def staff_out(c: Context, r: StaffUser) -> Json:
         sealed = b64(c.secrets.seal(plain, bound_to=r.id))
     return {
         "extension": exts(
-            ext("username", r.username), ext("display-name", r.display_name),
-            ext("role", r.role, "Code"), ext("practitioner", ref("Practitioner", r.practitioner_id)),
-            ext("active", r.active), ext("password-changed-at", r.password_changed_at),
+            ext("username", r.username),
+            ext("display-name", r.display_name),
+            ext("role", r.role, "Code"),
+            ext("practitioner", ref("Practitioner", r.practitioner_id)),
+            ext("active", r.active),
+            ext("password-changed-at", r.password_changed_at),
             ext("must-change-password", r.must_change_password),
-            ext("totp-enabled", r.totp_enabled), ext("totp-last-step", r.totp_last_step),
-            ext("failed-attempts", r.failed_attempts), ext("locked-until", r.locked_until),
+            ext("totp-enabled", r.totp_enabled),
+            ext("totp-last-step", r.totp_last_step),
+            ext("failed-attempts", r.failed_attempts),
+            ext("locked-until", r.locked_until),
             ext("last-sign-in-at", r.last_sign_in_at),
-            ext("sealed-credentials", sealed, "Base64Binary")),
+            ext("sealed-credentials", sealed, "Base64Binary"),
+        ),
         "code": concept(BASIC_KIND, "staff-user", "Staff account"),
         "subject": ref("Organization", r.clinic_id),
     }
@@ -187,10 +224,14 @@ def staff_in(c: Context, res: Json, row: Any) -> Parsed:
         raise bad("username", "a staff account needs a username")
     values: dict[str, Any] = {
         "clinic_id": req_ref(res.get("subject"), "subject", "Organization"),
-        "username": username, "display_name": get_ext(res, "display-name") or username,
-        "role": get_ext(res, "role"), "practitioner_id": ext_ref(res, "practitioner", "Practitioner"),
+        "username": username,
+        "display_name": get_ext(res, "display-name") or username,
+        "role": get_ext(res, "role"),
+        "practitioner_id": ext_ref(res, "practitioner", "Practitioner"),
         "active": bool(get_ext(res, "active")),
-        "password_changed_at": opt_instant(get_ext(res, "password-changed-at"), "password-changed-at"),
+        "password_changed_at": opt_instant(
+            get_ext(res, "password-changed-at"), "password-changed-at"
+        ),
         "must_change_password": bool(get_ext(res, "must-change-password")),
         "totp_enabled": bool(get_ext(res, "totp-enabled")),
         "totp_last_step": get_ext(res, "totp-last-step"),
@@ -207,8 +248,12 @@ def staff_in(c: Context, res: Json, row: Any) -> Parsed:
         values.update({k: secrets.get(k) for k in _SECRET_COLUMNS})
     elif row is None:
         # Without the clinic key the account could not sign in anywhere: refuse, don't invent.
-        raise ValidationError({"credentials": "a new staff account needs its sealed credentials"
-                               " and the clinic key to open them"})
+        raise ValidationError(
+            {
+                "credentials": "a new staff account needs its sealed credentials"
+                " and the clinic key to open them"
+            }
+        )
     if values.get("password_hash") is None and row is None:
         raise bad("credentials", "the sealed credentials hold no password hash")
     return values, None
@@ -218,24 +263,31 @@ def staff_in(c: Context, res: Json, row: Any) -> Parsed:
 
 
 def hours_out(c: Context, r: WorkingHours) -> Json:
-    rule = {"url": "https://clinic-pms.example/fhir/StructureDefinition/available-time",
-            "extension": [
-                {"url": "daysOfWeek", "valueCode": WEEKDAYS[r.weekday]},
-                {"url": "availableStartTime", "valueTime": clock(r.start_time)},
-                {"url": "availableEndTime", "valueTime": clock(r.end_time)}]}
+    rule = {
+        "url": "https://clinic-pms.example/fhir/StructureDefinition/available-time",
+        "extension": [
+            {"url": "daysOfWeek", "valueCode": WEEKDAYS[r.weekday]},
+            {"url": "availableStartTime", "valueTime": clock(r.start_time)},
+            {"url": "availableEndTime", "valueTime": clock(r.end_time)},
+        ],
+    }
     horizon = clean({"start": day(r.valid_from), "end": day(r.valid_to)})
-    return clean({
-        "extension": [rule],
-        "active": True,
-        "actor": [ref("Practitioner", r.practitioner_id)],
-        "planningHorizon": horizon or None,
-        "comment": f"Every {WEEKDAYS[r.weekday]} {clock(r.start_time)}-{clock(r.end_time)}",
-    })
+    return clean(
+        {
+            "extension": [rule],
+            "active": True,
+            "actor": [ref("Practitioner", r.practitioner_id)],
+            "planningHorizon": horizon or None,
+            "comment": f"Every {WEEKDAYS[r.weekday]} {clock(r.start_time)}-{clock(r.end_time)}",
+        }
+    )
 
 
 def hours_in(c: Context, res: Json, row: Any) -> Parsed:
-    rule = next((e for e in res.get("extension") or () if e.get("url", "").endswith(
-        "/available-time")), None)
+    rule = next(
+        (e for e in res.get("extension") or () if e.get("url", "").endswith("/available-time")),
+        None,
+    )
     if rule is None:
         raise bad("available-time", "the weekly rule (available-time extension) is missing")
     parts = {e.get("url"): e for e in rule.get("extension") or ()}
@@ -247,24 +299,36 @@ def hours_in(c: Context, res: Json, row: Any) -> Parsed:
         raise bad("available-time", "needs daysOfWeek, availableStartTime, availableEndTime") from e
     horizon = res.get("planningHorizon") or {}
     actors = res.get("actor") or [None]
-    return {"practitioner_id": req_ref(actors[0], "actor", "Practitioner"), "weekday": weekday,
-            "start_time": start, "end_time": end,
-            "valid_from": opt_day(horizon.get("start"), "planningHorizon.start"),
-            "valid_to": opt_day(horizon.get("end"), "planningHorizon.end")}, None
+    return {
+        "practitioner_id": req_ref(actors[0], "actor", "Practitioner"),
+        "weekday": weekday,
+        "start_time": start,
+        "end_time": end,
+        "valid_from": opt_day(horizon.get("start"), "planningHorizon.start"),
+        "valid_to": opt_day(horizon.get("end"), "planningHorizon.end"),
+    }, None
 
 
 # -- PractitionerLeave -> Slot ---------------------------------------------------------------
 
 
 def leave_out(c: Context, r: PractitionerLeave) -> Json:
-    return clean({
-        "contained": [{"resourceType": "Schedule", "id": "practitioner",
-                       "actor": [ref("Practitioner", r.practitioner_id)]}],
-        "schedule": {"reference": "#practitioner"},
-        "status": "free" if r.cancelled else "busy-unavailable",
-        "start": instant(r.start_at), "end": instant(r.end_at),
-        "comment": r.reason,
-    })
+    return clean(
+        {
+            "contained": [
+                {
+                    "resourceType": "Schedule",
+                    "id": "practitioner",
+                    "actor": [ref("Practitioner", r.practitioner_id)],
+                }
+            ],
+            "schedule": {"reference": "#practitioner"},
+            "status": "free" if r.cancelled else "busy-unavailable",
+            "start": instant(r.start_at),
+            "end": instant(r.end_at),
+            "comment": r.reason,
+        }
+    )
 
 
 def leave_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -274,10 +338,13 @@ def leave_in(c: Context, res: Json, row: Any) -> Parsed:
     status = res.get("status")
     if status not in ("free", "busy-unavailable"):
         raise bad("status", "leave is busy-unavailable, or free once cancelled")
-    return {"practitioner_id": req_ref(contained[0]["actor"][0], "schedule.actor", "Practitioner"),
-            "start_at": parse_instant(res.get("start"), "start"),
-            "end_at": parse_instant(res.get("end"), "end"),
-            "reason": res.get("comment"), "cancelled": status == "free"}, None
+    return {
+        "practitioner_id": req_ref(contained[0]["actor"][0], "schedule.actor", "Practitioner"),
+        "start_at": parse_instant(res.get("start"), "start"),
+        "end_at": parse_instant(res.get("end"), "end"),
+        "reason": res.get("comment"),
+        "cancelled": status == "free",
+    }, None
 
 
 # -- AppointmentType -> HealthcareService ----------------------------------------------------
@@ -285,8 +352,11 @@ def leave_in(c: Context, res: Json, row: Any) -> Parsed:
 
 def type_out(c: Context, r: AppointmentType) -> Json:
     return {
-        "extension": exts(ext("duration-minutes", r.duration_minutes), ext("colour", r.colour),
-                          ext("default-fee-code", r.default_fee_code, "Code")),
+        "extension": exts(
+            ext("duration-minutes", r.duration_minutes),
+            ext("colour", r.colour),
+            ext("default-fee-code", r.default_fee_code, "Code"),
+        ),
         "active": r.active,
         "providedBy": ref("Organization", r.clinic_id),
         "name": r.name,
@@ -296,11 +366,14 @@ def type_out(c: Context, r: AppointmentType) -> Json:
 def type_in(c: Context, res: Json, row: Any) -> Parsed:
     if not res.get("name"):
         raise bad("name", "an appointment type needs a name")
-    return {"clinic_id": req_ref(res.get("providedBy"), "providedBy", "Organization"),
-            "name": res["name"], "duration_minutes": get_ext(res, "duration-minutes") or 15,
-            "colour": get_ext(res, "colour") or "#7fb3d5",
-            "default_fee_code": get_ext(res, "default-fee-code"),
-            "active": res.get("active", True)}, None
+    return {
+        "clinic_id": req_ref(res.get("providedBy"), "providedBy", "Organization"),
+        "name": res["name"],
+        "duration_minutes": get_ext(res, "duration-minutes") or 15,
+        "colour": get_ext(res, "colour") or "#7fb3d5",
+        "default_fee_code": get_ext(res, "default-fee-code"),
+        "active": res.get("active", True),
+    }, None
 
 
 # -- NoteTemplate -> Basic -------------------------------------------------------------------
@@ -310,8 +383,11 @@ SOAP = ("subjective", "objective", "assessment", "plan")
 
 def template_out(c: Context, r: NoteTemplate) -> Json:
     return {
-        "extension": exts(ext("template-name", r.name), ext("active", r.active),
-                          *(ext(f"soap-{k}", getattr(r, k) or None) for k in SOAP)),
+        "extension": exts(
+            ext("template-name", r.name),
+            ext("active", r.active),
+            *(ext(f"soap-{k}", getattr(r, k) or None) for k in SOAP),
+        ),
         "code": concept(BASIC_KIND, "note-template", "Clinical note template"),
         "subject": ref("Organization", r.clinic_id),
         "text": {"status": "generated", "div": div(r.name)},
@@ -322,8 +398,11 @@ def template_in(c: Context, res: Json, row: Any) -> Parsed:
     name = get_ext(res, "template-name") or (undiv(res["text"]["div"]) if res.get("text") else None)
     if not name:
         raise bad("template-name", "a template needs a name")
-    values = {"clinic_id": unref(res.get("subject"), "subject", "Organization"), "name": name,
-              "active": bool(get_ext(res, "active"))}
+    values = {
+        "clinic_id": unref(res.get("subject"), "subject", "Organization"),
+        "name": name,
+        "active": bool(get_ext(res, "active")),
+    }
     values.update({k: get_ext(res, f"soap-{k}") or "" for k in SOAP})
     return values, None
 

@@ -35,8 +35,12 @@ from .common import (
 )
 from .mapper import Context, Mapper, Parsed
 
-SECTIONS = (("subjective", "61150-9", "Subjective"), ("objective", "61149-1", "Objective"),
-            ("assessment", "51848-0", "Assessment"), ("plan", "18776-5", "Plan of care"))
+SECTIONS = (
+    ("subjective", "61150-9", "Subjective"),
+    ("objective", "61149-1", "Objective"),
+    ("assessment", "51848-0", "Assessment"),
+    ("plan", "18776-5", "Plan of care"),
+)
 STATUS = {"draft": "preliminary", "signed": "final", "entered-in-error": "entered-in-error"}
 _LOCAL_STATUS = {v: k for k, v in STATUS.items()}
 PROVENANCE_NS = uuid.UUID("0f5c2a44-8d5e-4b8a-9b7e-6f1f3c2d9a10")
@@ -60,26 +64,44 @@ def _section(key: str, code: str, title: str, text: str) -> Json:
 
 
 def note_out(c: Context, r: ClinicalNote) -> Json:
-    return clean({
-        "extension": exts(
-            ext("author-staff", ref("Basic", r.author_id)), ext("note-kind", r.kind, "Code"),
-            ext("template", r.template), ext("created-at", r.created_at),
-            ext("signed-by", ref("Basic", r.signed_by_id)), ext("content-hash", r.content_hash)),
-        "status": STATUS.get(r.status, "preliminary"),
-        "type": concept(LOINC, "11506-3", "Progress note"),
-        "subject": ref("Patient", r.patient_id),
-        "encounter": ref("Encounter", r.encounter_id),
-        "date": instant(r.signed_at or r.created_at),
-        "author": [_who(c, r.author_id)],
-        "title": "Addendum" if r.kind == "addendum" else "Clinical note",
-        "attester": [clean({"mode": "legal", "time": instant(r.signed_at),
-                            "party": _who(c, r.signed_by_id) if r.signed_by_id else None})]
-        if r.signed_at is not None else None,
-        "relatesTo": [{"code": "appends",
-                       "targetReference": ref("Composition", r.addendum_to_id)}]
-        if r.addendum_to_id is not None else None,
-        "section": [_section(k, code, title, getattr(r, k) or "") for k, code, title in SECTIONS],
-    })
+    return clean(
+        {
+            "extension": exts(
+                ext("author-staff", ref("Basic", r.author_id)),
+                ext("note-kind", r.kind, "Code"),
+                ext("template", r.template),
+                ext("created-at", r.created_at),
+                ext("signed-by", ref("Basic", r.signed_by_id)),
+                ext("content-hash", r.content_hash),
+            ),
+            "status": STATUS.get(r.status, "preliminary"),
+            "type": concept(LOINC, "11506-3", "Progress note"),
+            "subject": ref("Patient", r.patient_id),
+            "encounter": ref("Encounter", r.encounter_id),
+            "date": instant(r.signed_at or r.created_at),
+            "author": [_who(c, r.author_id)],
+            "title": "Addendum" if r.kind == "addendum" else "Clinical note",
+            "attester": [
+                clean(
+                    {
+                        "mode": "legal",
+                        "time": instant(r.signed_at),
+                        "party": _who(c, r.signed_by_id) if r.signed_by_id else None,
+                    }
+                )
+            ]
+            if r.signed_at is not None
+            else None,
+            "relatesTo": [
+                {"code": "appends", "targetReference": ref("Composition", r.addendum_to_id)}
+            ]
+            if r.addendum_to_id is not None
+            else None,
+            "section": [
+                _section(k, code, title, getattr(r, k) or "") for k, code, title in SECTIONS
+            ],
+        }
+    )
 
 
 def note_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -98,10 +120,13 @@ def note_in(c: Context, res: Json, row: Any) -> Parsed:
     values = {
         "patient_id": req_ref(res.get("subject"), "subject", "Patient"),
         "encounter_id": unref(res.get("encounter"), "encounter", "Encounter"),
-        "author_id": author, "kind": get_ext(res, "note-kind") or "note",
+        "author_id": author,
+        "kind": get_ext(res, "note-kind") or "note",
         "addendum_to_id": unref(relates[0].get("targetReference"), "relatesTo", "Composition")
-        if relates else None,
-        "template": get_ext(res, "template"), "status": status,
+        if relates
+        else None,
+        "template": get_ext(res, "template"),
+        "status": status,
         "created_at": opt_instant(get_ext(res, "created-at"), "created-at")
         or parse_instant(res.get("date"), "date"),
         "signed_at": opt_instant(attester.get("time"), "attester.time"),
@@ -121,25 +146,46 @@ def note_extras(c: Context, r: ClinicalNote) -> list[Json]:
     if r.status != "signed" or r.signed_at is None:
         return []
     who = _who(c, r.signed_by_id or r.author_id)
-    signature = clean({
-        "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
-                  "display": "Author's Signature"}],
-        "when": instant(r.signed_at), "who": who,
-        "sigFormat": "text/plain" if r.content_hash else None,
-        "data": b64(r.content_hash.encode()) if r.content_hash else None,
-    })
-    return [{
-        "resourceType": "Provenance", "id": provenance_id(r.id),
-        "extension": exts(ext("content-hash", r.content_hash),
-                          ext("signed-by", ref("Basic", r.signed_by_id))),
-        "target": [ref("Composition", r.id)], "recorded": instant(r.signed_at),
-        "activity": concept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE",
-                            "create"),
-        "agent": [{"type": concept(
-            "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author",
-            "Author"), "who": who}],
-        "signature": [signature],
-    }]
+    signature = clean(
+        {
+            "type": [
+                {
+                    "system": "urn:iso-astm:E1762-95:2013",
+                    "code": "1.2.840.10065.1.12.1.1",
+                    "display": "Author's Signature",
+                }
+            ],
+            "when": instant(r.signed_at),
+            "who": who,
+            "sigFormat": "text/plain" if r.content_hash else None,
+            "data": b64(r.content_hash.encode()) if r.content_hash else None,
+        }
+    )
+    return [
+        {
+            "resourceType": "Provenance",
+            "id": provenance_id(r.id),
+            "extension": exts(
+                ext("content-hash", r.content_hash), ext("signed-by", ref("Basic", r.signed_by_id))
+            ),
+            "target": [ref("Composition", r.id)],
+            "recorded": instant(r.signed_at),
+            "activity": concept(
+                "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE", "create"
+            ),
+            "agent": [
+                {
+                    "type": concept(
+                        "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                        "author",
+                        "Author",
+                    ),
+                    "who": who,
+                }
+            ],
+            "signature": [signature],
+        }
+    ]
 
 
 MAPPERS = (

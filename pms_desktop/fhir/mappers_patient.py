@@ -63,43 +63,80 @@ def _digits(text: str) -> str:
 
 def _address(r: Patient) -> list[Json] | None:
     lines = [x for x in (r.address_line, r.address_line2) if x is not None]
-    body = clean({
-        "extension": exts(ext(LINE1_ABSENT, True) if r.address_line is None and lines else None),
-        "line": lines, "city": r.city, "state": r.region, "postalCode": r.postal_code,
-        "country": r.country})
+    body = clean(
+        {
+            "extension": exts(
+                ext(LINE1_ABSENT, True) if r.address_line is None and lines else None
+            ),
+            "line": lines,
+            "city": r.city,
+            "state": r.region,
+            "postalCode": r.postal_code,
+            "country": r.country,
+        }
+    )
     return [body] if body else None
 
 
 def patient_out(c: Context, r: Patient) -> Json:
-    names: list[Json] = [clean({
-        "use": "official", "family": r.family,
-        "given": [r.given] + ([r.middle] if r.middle is not None else []),
-        "prefix": [r.prefix] if r.prefix is not None else None})]
+    names: list[Json] = [
+        clean(
+            {
+                "use": "official",
+                "family": r.family,
+                "given": [r.given] + ([r.middle] if r.middle is not None else []),
+                "prefix": [r.prefix] if r.prefix is not None else None,
+            }
+        )
+    ]
     if r.preferred_name is not None:
         names.append({"use": "usual", "given": [r.preferred_name]})
-    telecom = [clean({"id": t.id, "extension": exts(ext("digits", t.digits)),
-                      "system": t.system, "use": t.use, "value": t.value, "rank": t.rank + 1})
-               for t in r.telecoms]
+    telecom = [
+        clean(
+            {
+                "id": t.id,
+                "extension": exts(ext("digits", t.digits)),
+                "system": t.system,
+                "use": t.use,
+                "value": t.value,
+                "rank": t.rank + 1,
+            }
+        )
+        for t in r.telecoms
+    ]
     if r.email is not None:
         telecom.append({"id": "email", "system": "email", "value": r.email})
-    return clean({
-        "extension": exts(ext("reception-notes", r.reception_notes),
-                          ext("phone-digits", r.phone_digits)),
-        "identifier": [{"id": i.id, "extension": [ext("rank", i.rank)], "system": i.system,
-                        "type": {"text": i.label}, "value": i.value} for i in r.identifiers],
-        "active": r.active,
-        "name": names,
-        "telecom": telecom,
-        "gender": r.sex,
-        "birthDate": day(r.birth_date),
-        "deceasedDateTime": day(r.deceased_date),
-        "address": _address(r),
-        "communication": [{"language": {"coding": [{"system": BCP47, "code": r.language}]}}]
-        if r.language is not None else None,
-        "managingOrganization": ref("Organization", r.clinic_id),
-        "link": [{"other": ref("Patient", r.merged_into_id), "type": "replaced-by"}]
-        if r.merged_into_id is not None else None,
-    })
+    return clean(
+        {
+            "extension": exts(
+                ext("reception-notes", r.reception_notes), ext("phone-digits", r.phone_digits)
+            ),
+            "identifier": [
+                {
+                    "id": i.id,
+                    "extension": [ext("rank", i.rank)],
+                    "system": i.system,
+                    "type": {"text": i.label},
+                    "value": i.value,
+                }
+                for i in r.identifiers
+            ],
+            "active": r.active,
+            "name": names,
+            "telecom": telecom,
+            "gender": r.sex,
+            "birthDate": day(r.birth_date),
+            "deceasedDateTime": day(r.deceased_date),
+            "address": _address(r),
+            "communication": [{"language": {"coding": [{"system": BCP47, "code": r.language}]}}]
+            if r.language is not None
+            else None,
+            "managingOrganization": ref("Organization", r.clinic_id),
+            "link": [{"other": ref("Patient", r.merged_into_id), "type": "replaced-by"}]
+            if r.merged_into_id is not None
+            else None,
+        }
+    )
 
 
 def _patient_name(res: Json) -> tuple[Json, str | None]:
@@ -131,17 +168,30 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
         digits = get_ext(t, "digits")
         if digits is None and not ours and t["system"] != "email":
             digits = _digits(value)  # a resource from elsewhere: derive the search key
-        telecoms.append({"id": t.get("id"), "system": t["system"], "use": t.get("use") or "mobile",
-                         "value": value, "rank": int(t.get("rank", len(telecoms) + 1)) - 1,
-                         "digits": digits})
+        telecoms.append(
+            {
+                "id": t.get("id"),
+                "system": t["system"],
+                "use": t.get("use") or "mobile",
+                "value": value,
+                "rank": int(t.get("rank", len(telecoms) + 1)) - 1,
+                "digits": digits,
+            }
+        )
     idents = []
     for n, i in enumerate(res.get("identifier") or ()):
         if not i.get("system") or not i.get("value"):
             raise bad("identifier", "each identifier needs a system and a value")
         rank = get_ext(i, "rank")
-        idents.append({"id": i.get("id"), "system": i["system"], "value": i["value"],
-                       "label": (i.get("type") or {}).get("text") or i["system"][-60:],
-                       "rank": n if rank is None else rank})
+        idents.append(
+            {
+                "id": i.get("id"),
+                "system": i["system"],
+                "value": i["value"],
+                "label": (i.get("type") or {}).get("text") or i["system"][-60:],
+                "rank": n if rank is None else rank,
+            }
+        )
     addr = (res.get("address") or [{}])[0]
     lines = list(addr.get("line") or [])
     if get_ext(addr, LINE1_ABSENT):
@@ -149,23 +199,29 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
     links = [x for x in res.get("link") or () if x.get("type") == "replaced-by"]
     langs = res.get("communication") or []
     values = {
-        "clinic_id": req_ref(res.get("managingOrganization"), "managingOrganization",
-                             "Organization"),
-        "prefix": (name.get("prefix") or [None])[0], "given": name["given"][0],
+        "clinic_id": req_ref(
+            res.get("managingOrganization"), "managingOrganization", "Organization"
+        ),
+        "prefix": (name.get("prefix") or [None])[0],
+        "given": name["given"][0],
         "middle": name["given"][1] if len(name["given"]) > 1 else None,
-        "family": name["family"], "preferred_name": preferred,
+        "family": name["family"],
+        "preferred_name": preferred,
         "sex": res.get("gender") or "unknown",
         "birth_date": parse_day(res["birthDate"], "birthDate"),
         "deceased_date": opt_day(res.get("deceasedDateTime"), "deceasedDateTime"),
         "email": email,
         "address_line": lines[0] if lines else None,
         "address_line2": lines[1] if len(lines) > 1 else None,
-        "city": addr.get("city"), "region": addr.get("state"),
-        "postal_code": addr.get("postalCode"), "country": addr.get("country"),
+        "city": addr.get("city"),
+        "region": addr.get("state"),
+        "postal_code": addr.get("postalCode"),
+        "country": addr.get("country"),
         "language": first_code(langs[0].get("language")) if langs else None,
         "reception_notes": get_ext(res, "reception-notes"),
         "active": res.get("active", True),
-        "merged_into_id": req_ref(links[0].get("other"), "link.other", "Patient") if links
+        "merged_into_id": req_ref(links[0].get("other"), "link.other", "Patient")
+        if links
         else None,
         "phone_digits": get_ext(res, "phone-digits"),
     }
@@ -179,15 +235,27 @@ def patient_in(c: Context, res: Json, row: Any) -> Parsed:
 
 
 def related_out(c: Context, r: RelatedPerson) -> Json:
-    coding = [{"system": EMERGENCY, "code": "C", "display": "Emergency Contact"}] \
-        if r.is_emergency_contact else None
-    return clean({
-        "active": r.active, "patient": ref("Patient", r.patient_id),
-        "relationship": [clean({"coding": coding, "text": r.relationship_})],
-        "name": [{"text": r.name}],
-        "telecom": [t for t in ({"system": "phone", "value": r.phone} if r.phone else None,
-                                {"system": "email", "value": r.email} if r.email else None) if t],
-    })
+    coding = (
+        [{"system": EMERGENCY, "code": "C", "display": "Emergency Contact"}]
+        if r.is_emergency_contact
+        else None
+    )
+    return clean(
+        {
+            "active": r.active,
+            "patient": ref("Patient", r.patient_id),
+            "relationship": [clean({"coding": coding, "text": r.relationship_})],
+            "name": [{"text": r.name}],
+            "telecom": [
+                t
+                for t in (
+                    {"system": "phone", "value": r.phone} if r.phone else None,
+                    {"system": "email", "value": r.email} if r.email else None,
+                )
+                if t
+            ],
+        }
+    )
 
 
 def related_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -196,50 +264,71 @@ def related_in(c: Context, res: Json, row: Any) -> Parsed:
     if not name or not rel.get("text"):
         raise bad("name", "a related person needs a name and a relationship")
     tel = {t.get("system"): t.get("value") for t in reversed(res.get("telecom") or [])}
-    return {"patient_id": req_ref(res.get("patient"), "patient", "Patient"), "name": name,
-            "relationship_": rel["text"], "phone": tel.get("phone"), "email": tel.get("email"),
-            "is_emergency_contact": first_code(rel, EMERGENCY) == "C",
-            "active": res.get("active", True)}, None
+    return {
+        "patient_id": req_ref(res.get("patient"), "patient", "Patient"),
+        "name": name,
+        "relationship_": rel["text"],
+        "phone": tel.get("phone"),
+        "email": tel.get("email"),
+        "is_emergency_contact": first_code(rel, EMERGENCY) == "C",
+        "active": res.get("active", True),
+    }, None
 
 
 # -- Coverage --------------------------------------------------------------------------------
 
 
 def coverage_out(c: Context, r: Coverage) -> Json:
-    classes = [{"type": concept(COVERAGE_CLASS, kind), "value": value}
-               for kind, value in (("plan", r.plan), ("group", r.group_number)) if value is not None]
-    return clean({
-        "status": "active" if r.active else "cancelled",
-        "subscriberId": r.member_id, "beneficiary": ref("Patient", r.patient_id),
-        "relationship": concept(SUBSCRIBER_REL, r.relationship_),
-        "period": clean({"start": day(r.valid_from), "end": day(r.valid_to)}) or None,
-        "payor": [{"display": r.payer_name}], "class": classes,
-    })
+    classes = [
+        {"type": concept(COVERAGE_CLASS, kind), "value": value}
+        for kind, value in (("plan", r.plan), ("group", r.group_number))
+        if value is not None
+    ]
+    return clean(
+        {
+            "status": "active" if r.active else "cancelled",
+            "subscriberId": r.member_id,
+            "beneficiary": ref("Patient", r.patient_id),
+            "relationship": concept(SUBSCRIBER_REL, r.relationship_),
+            "period": clean({"start": day(r.valid_from), "end": day(r.valid_to)}) or None,
+            "payor": [{"display": r.payer_name}],
+            "class": classes,
+        }
+    )
 
 
 def coverage_in(c: Context, res: Json, row: Any) -> Parsed:
     payor = (res.get("payor") or [{}])[0].get("display")
     if not payor or not res.get("subscriberId"):
         raise bad("payor", "a coverage needs a payer name and a member id")
-    cls = {first_code(x.get("type"), COVERAGE_CLASS): x.get("value") for x in res.get("class") or ()}
+    cls = {
+        first_code(x.get("type"), COVERAGE_CLASS): x.get("value") for x in res.get("class") or ()
+    }
     period = res.get("period") or {}
-    return {"patient_id": req_ref(res.get("beneficiary"), "beneficiary", "Patient"),
-            "payer_name": payor, "member_id": res["subscriberId"], "plan": cls.get("plan"),
-            "group_number": cls.get("group"),
-            "relationship_": first_code(res.get("relationship"), SUBSCRIBER_REL) or "self",
-            "valid_from": opt_day(period.get("start"), "period.start"),
-            "valid_to": opt_day(period.get("end"), "period.end"),
-            "active": res.get("status") == "active"}, None
+    return {
+        "patient_id": req_ref(res.get("beneficiary"), "beneficiary", "Patient"),
+        "payer_name": payor,
+        "member_id": res["subscriberId"],
+        "plan": cls.get("plan"),
+        "group_number": cls.get("group"),
+        "relationship_": first_code(res.get("relationship"), SUBSCRIBER_REL) or "self",
+        "valid_from": opt_day(period.get("start"), "period.start"),
+        "valid_to": opt_day(period.get("end"), "period.end"),
+        "active": res.get("status") == "active",
+    }, None
 
 
 # -- PatientAlert -> Flag --------------------------------------------------------------------
 
 
 def alert_out(c: Context, r: PatientAlert) -> Json:
-    return {"extension": [ext("severity", r.severity, "Code")],
-            "status": "active" if r.active else "inactive",
-            "category": [concept(FLAG_CATEGORY, r.category)],
-            "code": {"text": r.text}, "subject": ref("Patient", r.patient_id)}
+    return {
+        "extension": [ext("severity", r.severity, "Code")],
+        "status": "active" if r.active else "inactive",
+        "category": [concept(FLAG_CATEGORY, r.category)],
+        "code": {"text": r.text},
+        "subject": ref("Patient", r.patient_id),
+    }
 
 
 def alert_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -247,9 +336,13 @@ def alert_in(c: Context, res: Json, row: Any) -> Parsed:
     category = first_code((res.get("category") or [None])[0], FLAG_CATEGORY)
     if not text or not category:
         raise bad("code", "an alert needs a text and a category")
-    return {"patient_id": req_ref(res.get("subject"), "subject", "Patient"), "category": category,
-            "text": text, "severity": get_ext(res, "severity") or "high",
-            "active": res.get("status") == "active"}, None
+    return {
+        "patient_id": req_ref(res.get("subject"), "subject", "Patient"),
+        "category": category,
+        "text": text,
+        "severity": get_ext(res, "severity") or "high",
+        "active": res.get("status") == "active",
+    }, None
 
 
 # -- Consent ---------------------------------------------------------------------------------
@@ -259,17 +352,24 @@ _CONSENT_STATUS = {"active": "active", "revoked": "inactive"}
 
 def consent_out(c: Context, r: Consent) -> Json:
     scope = "treatment" if r.kind == "treatment" else "patient-privacy"
-    return clean({
-        "extension": exts(ext("local-status", r.status, "Code"), ext("note", r.note),
-                          ext("recorded-by", ref("Basic", r.recorded_by))),
-        "status": _CONSENT_STATUS.get(r.status, r.status),
-        "scope": concept(CONSENT_SCOPE, scope),
-        "category": [concept(CONSENT_KIND, r.kind, text=r.kind)],
-        "patient": ref("Patient", r.patient_id), "dateTime": instant(r.granted_at),
-        "policyRule": {"text": r.kind},
-        "provision": {"period": clean({"start": instant(r.granted_at),
-                                       "end": instant(r.revoked_at)})},
-    })
+    return clean(
+        {
+            "extension": exts(
+                ext("local-status", r.status, "Code"),
+                ext("note", r.note),
+                ext("recorded-by", ref("Basic", r.recorded_by)),
+            ),
+            "status": _CONSENT_STATUS.get(r.status, r.status),
+            "scope": concept(CONSENT_SCOPE, scope),
+            "category": [concept(CONSENT_KIND, r.kind, text=r.kind)],
+            "patient": ref("Patient", r.patient_id),
+            "dateTime": instant(r.granted_at),
+            "policyRule": {"text": r.kind},
+            "provision": {
+                "period": clean({"start": instant(r.granted_at), "end": instant(r.revoked_at)})
+            },
+        }
+    )
 
 
 def consent_in(c: Context, res: Json, row: Any) -> Parsed:
@@ -278,11 +378,17 @@ def consent_in(c: Context, res: Json, row: Any) -> Parsed:
         raise bad("category", "a consent needs its kind")
     period = (res.get("provision") or {}).get("period") or {}
     status = get_ext(res, "local-status") or {v: k for k, v in _CONSENT_STATUS.items()}.get(
-        res.get("status"), res.get("status"))
-    return {"patient_id": req_ref(res.get("patient"), "patient", "Patient"), "kind": kind,
-            "status": status, "granted_at": parse_instant(res.get("dateTime"), "dateTime"),
-            "revoked_at": opt_instant(period.get("end"), "provision.period.end"),
-            "note": get_ext(res, "note"), "recorded_by": ext_ref(res, "recorded-by", "Basic")}, None
+        res.get("status"), res.get("status")
+    )
+    return {
+        "patient_id": req_ref(res.get("patient"), "patient", "Patient"),
+        "kind": kind,
+        "status": status,
+        "granted_at": parse_instant(res.get("dateTime"), "dateTime"),
+        "revoked_at": opt_instant(period.get("end"), "provision.period.end"),
+        "note": get_ext(res, "note"),
+        "recorded_by": ext_ref(res, "recorded-by", "Basic"),
+    }, None
 
 
 # -- PatientMerge -> Linkage -----------------------------------------------------------------
@@ -290,12 +396,18 @@ def consent_in(c: Context, res: Json, row: Any) -> Parsed:
 
 def merge_out(c: Context, r: PatientMerge) -> Json:
     return {
-        "extension": exts(ext("merged-at", r.merged_at), ext("merged-by", ref("Basic", r.merged_by)),
-                          ext("moved-records", r.moved), ext("reverted-at", r.reverted_at),
-                          ext("reverted-by", ref("Basic", r.reverted_by))),
+        "extension": exts(
+            ext("merged-at", r.merged_at),
+            ext("merged-by", ref("Basic", r.merged_by)),
+            ext("moved-records", r.moved),
+            ext("reverted-at", r.reverted_at),
+            ext("reverted-by", ref("Basic", r.reverted_by)),
+        ),
         "active": r.reverted_at is None,
-        "item": [{"type": "source", "resource": ref("Patient", r.survivor_id)},
-                 {"type": "alternate", "resource": ref("Patient", r.merged_id)}],
+        "item": [
+            {"type": "source", "resource": ref("Patient", r.survivor_id)},
+            {"type": "alternate", "resource": ref("Patient", r.merged_id)},
+        ],
     }
 
 
@@ -304,17 +416,26 @@ def merge_in(c: Context, res: Json, row: Any) -> Parsed:
     merged_by = ext_ref(res, "merged-by", "Basic")
     if merged_by is None or get_ext(res, "moved-records") is None:
         raise bad("merged-by", "a merge needs who merged and what was moved")
-    return {"survivor_id": req_ref(items.get("source"), "item.source", "Patient"),
-            "merged_id": req_ref(items.get("alternate"), "item.alternate", "Patient"),
-            "merged_at": parse_instant(get_ext(res, "merged-at"), "merged-at"),
-            "merged_by": merged_by, "moved": get_ext(res, "moved-records"),
-            "reverted_at": opt_instant(get_ext(res, "reverted-at"), "reverted-at"),
-            "reverted_by": ext_ref(res, "reverted-by", "Basic")}, None
+    return {
+        "survivor_id": req_ref(items.get("source"), "item.source", "Patient"),
+        "merged_id": req_ref(items.get("alternate"), "item.alternate", "Patient"),
+        "merged_at": parse_instant(get_ext(res, "merged-at"), "merged-at"),
+        "merged_by": merged_by,
+        "moved": get_ext(res, "moved-records"),
+        "reverted_at": opt_instant(get_ext(res, "reverted-at"), "reverted-at"),
+        "reverted_by": ext_ref(res, "reverted-by", "Basic"),
+    }, None
 
 
 MAPPERS = (
-    Mapper("patient", Patient, "Patient", patient_out, patient_in,
-           children=(("identifiers", PatientIdentifier), ("telecoms", PatientTelecom))),
+    Mapper(
+        "patient",
+        Patient,
+        "Patient",
+        patient_out,
+        patient_in,
+        children=(("identifiers", PatientIdentifier), ("telecoms", PatientTelecom)),
+    ),
     Mapper("related_person", RelatedPerson, "RelatedPerson", related_out, related_in),
     Mapper("coverage", Coverage, "Coverage", coverage_out, coverage_in),
     Mapper("patient_alert", PatientAlert, "Flag", alert_out, alert_in),

@@ -42,14 +42,26 @@ from .mapper import Context, Mapper
 from .secret_box import ClinicSecretBox
 
 __all__ = [
-    "SYNCABLE_TABLES", "ClinicSecretBox", "apply_resource", "audit_event_for",
-    "extra_resources_for", "mapper_for", "resource_for", "table_for", "to_resource",
+    "SYNCABLE_TABLES",
+    "ClinicSecretBox",
+    "apply_resource",
+    "audit_event_for",
+    "extra_resources_for",
+    "mapper_for",
+    "resource_for",
+    "table_for",
+    "to_resource",
 ]
 
 MAPPERS: dict[str, Mapper] = {
     m.table: m
-    for m in (*mappers_admin.MAPPERS, *mappers_patient.MAPPERS, *mappers_care.MAPPERS,
-              *mappers_notes.MAPPERS, *mappers_billing.MAPPERS)
+    for m in (
+        *mappers_admin.MAPPERS,
+        *mappers_patient.MAPPERS,
+        *mappers_care.MAPPERS,
+        *mappers_notes.MAPPERS,
+        *mappers_billing.MAPPERS,
+    )
 }
 SYNCABLE_TABLES: tuple[str, ...] = tuple(sorted(RESOURCE_TYPES))
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,36}$")
@@ -67,8 +79,9 @@ def mapper_for(table_name: str) -> Mapper:
         raise bad("table", f"{table_name!r} is not a syncable table") from None
 
 
-def to_resource(session: Session, mapper: Mapper, row: Any,
-                secrets: ClinicSecretBox | None = None) -> Json:
+def to_resource(
+    session: Session, mapper: Mapper, row: Any, secrets: ClinicSecretBox | None = None
+) -> Json:
     """The validated resource of an already loaded row."""
     body = mapper.to_fhir(Context(session, secrets), row)
     meta: Json = {}
@@ -80,16 +93,20 @@ def to_resource(session: Session, mapper: Mapper, row: Any,
     meta["tag"] = [{"system": TABLE_TAG_SYSTEM, "code": mapper.table}]
     resource: Json = {"resourceType": mapper.resource_type, "id": row.id, "meta": meta}
     extensions = list(body.pop("extension", []))
-    extensions += [e for e in (ext("updated-by", row.updated_by),
-                               ext("record-updated", row.updated_at)) if e is not None]
+    extensions += [
+        e
+        for e in (ext("updated-by", row.updated_by), ext("record-updated", row.updated_at))
+        if e is not None
+    ]
     if extensions:
         resource["extension"] = extensions
     resource.update(body)
     return validate(resource)
 
 
-def resource_for(session: Session, table_name: str, row_id: str, *,
-                 secrets: ClinicSecretBox | None = None) -> Json:
+def resource_for(
+    session: Session, table_name: str, row_id: str, *, secrets: ClinicSecretBox | None = None
+) -> Json:
     mapper = mapper_for(table_name)
     row = session.get(mapper.model, row_id)
     if row is None:
@@ -97,8 +114,9 @@ def resource_for(session: Session, table_name: str, row_id: str, *,
     return to_resource(session, mapper, row, secrets)
 
 
-def extra_resources_for(session: Session, table_name: str, row_id: str, *,
-                        secrets: ClinicSecretBox | None = None) -> list[Json]:
+def extra_resources_for(
+    session: Session, table_name: str, row_id: str, *, secrets: ClinicSecretBox | None = None
+) -> list[Json]:
     mapper = mapper_for(table_name)
     if mapper.extras is None:
         return []
@@ -130,8 +148,13 @@ def table_for(resource: Json) -> str:
     raise bad("resourceType", f"no local record holds a {rtype} resource")
 
 
-def apply_resource(session: Session, resource: Json, *, server_version: int | None,
-                   secrets: ClinicSecretBox | None = None) -> tuple[str, str]:
+def apply_resource(
+    session: Session,
+    resource: Json,
+    *,
+    server_version: int | None,
+    secrets: ClinicSecretBox | None = None,
+) -> tuple[str, str]:
     if not isinstance(resource, dict):
         raise bad("resource", "a JSON object is required")
     validate(resource)
@@ -152,17 +175,20 @@ def apply_resource(session: Session, resource: Json, *, server_version: int | No
             _replace_children(row, attr, model, children[attr])
     row.updated_by = get_ext(resource, "updated-by")
     meta = resource.get("meta") or {}
-    row.updated_at = (opt_instant(get_ext(resource, "record-updated"), "record-updated")
-                      or opt_instant(meta.get("lastUpdated"), "meta.lastUpdated")
-                      or datetime.now(UTC))
+    row.updated_at = (
+        opt_instant(get_ext(resource, "record-updated"), "record-updated")
+        or opt_instant(meta.get("lastUpdated"), "meta.lastUpdated")
+        or datetime.now(UTC)
+    )
     if server_version is not None:
         row.server_version = server_version
     session.flush()
     return table, rid
 
 
-def _replace_children(row: Any, attr: str, model: type[Any],
-                      children: list[dict[str, Any]]) -> None:
+def _replace_children(
+    row: Any, attr: str, model: type[Any], children: list[dict[str, Any]]
+) -> None:
     """Update children in place by id, add new ones, drop the rest (delete-orphan)."""
     old = {c.id: c for c in getattr(row, attr)}
     fresh = []

@@ -32,12 +32,14 @@ def sign_in_as(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _export(data_dir: Path, out: Path, user: str, *extra: str) -> int:
-    return main(["export", "fhir", "--data-dir", str(data_dir), "--out", str(out),
-                 "--user", user, *extra])
+    return main(
+        ["export", "fhir", "--data-dir", str(data_dir), "--out", str(out), "--user", user, *extra]
+    )
 
 
 def test_admin_exports_the_clinic_as_a_valid_deterministic_bundle(
-        ctx: Any, make_patient: Any, data_dir: Path, tmp_path: Path, sign_in_as: Any) -> None:
+    ctx: Any, make_patient: Any, data_dir: Path, tmp_path: Path, sign_in_as: Any
+) -> None:
     patient_id = make_patient(given="Brigid", family="Walsh", mrn="MRN-77")
     with ctx.db.sessions()() as s, s.begin():
         build_clinic_records(s, patient_id)
@@ -61,8 +63,19 @@ def test_admin_exports_the_clinic_as_a_valid_deterministic_bundle(
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     assert patient["id"] == patient_id and patient["name"][0]["family"] == "Walsh"
     types = {r["resourceType"] for r in resources}
-    assert {"Organization", "Practitioner", "Basic", "Appointment", "Composition", "Provenance",
-            "Observation", "Invoice", "PaymentReconciliation", "Schedule", "Slot"} <= types
+    assert {
+        "Organization",
+        "Practitioner",
+        "Basic",
+        "Appointment",
+        "Composition",
+        "Provenance",
+        "Observation",
+        "Invoice",
+        "PaymentReconciliation",
+        "Schedule",
+        "Slot",
+    } <= types
     assert "AuditEvent" not in types
     # Without the clinic key no staff credential leaves the workstation, sealed or not.
     text = first.read_text()
@@ -88,14 +101,16 @@ def test_same_data_gives_the_same_bytes(ctx: Any, make_patient: Any) -> None:
 
 
 def test_export_is_in_the_access_log_and_can_carry_it(
-        data_dir: Path, tmp_path: Path, sign_in_as: Any) -> None:
+    data_dir: Path, tmp_path: Path, sign_in_as: Any
+) -> None:
     out = tmp_path / "with-audit.json"
     sign_in_as(Role.CLINIC_ADMIN, -30)
     assert _export(data_dir, out, "admin", "--include-audit") == 0
     bundle = json_io.loads(out.read_text())
     Bundle.model_validate(bundle)
-    events = [e["resource"] for e in bundle["entry"]
-              if e["resource"]["resourceType"] == "AuditEvent"]
+    events = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "AuditEvent"
+    ]
     assert events and all(len(e["id"]) == 36 for e in events)
     from pms_desktop.context import open_context
 
@@ -108,8 +123,9 @@ def test_export_is_in_the_access_log_and_can_carry_it(
     assert actions[-1] == "export.fhir"
 
 
-def test_reception_may_not_export(data_dir: Path, tmp_path: Path, sign_in_as: Any,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_reception_may_not_export(
+    data_dir: Path, tmp_path: Path, sign_in_as: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "x.json"
     sign_in_as(Role.RECEPTION, -30)
     assert _export(data_dir, out, "rita") == 1

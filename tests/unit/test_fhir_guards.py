@@ -18,8 +18,10 @@ from pms_desktop.fhir.secret_box import ClinicSecretBox
 from pms_desktop.store.audit_log import entry_dict
 from pms_desktop.store.models import AuditEntry, StaffUser
 from tests.conftest import TOTP_SECRETS
-from tests.unit.test_fhir_examples import build_clinic_records, records  # noqa: F401
+from tests.unit import test_fhir_examples
 from tests.unit.test_fhir_support import KEY, empty_store
+
+records = test_fhir_examples.records  # the shared fixture: one row of every table
 
 
 def test_staff_secrets_are_sealed_and_need_the_key(records: Any) -> None:
@@ -31,8 +33,7 @@ def test_staff_secrets_are_sealed_and_need_the_key(records: Any) -> None:
     assert all(secret not in text for secret in TOTP_SECRETS.values())
     with empty_store() as target:
         with pytest.raises(ValidationError, match="do not open"):
-            apply_resource(target, resource, server_version=1,
-                           secrets=ClinicSecretBox(bytes(32)))
+            apply_resource(target, resource, server_version=1, secrets=ClinicSecretBox(bytes(32)))
         with pytest.raises(ValidationError, match="clinic key"):
             apply_resource(target, resource, server_version=1, secrets=None)
         # A sealed blob copied onto another account does not open there.
@@ -46,15 +47,18 @@ def test_staff_secrets_are_sealed_and_need_the_key(records: Any) -> None:
     assert "sealed-credentials" not in json.dumps(resource_for(session, "staff_user", staff.id))
 
 
-@pytest.mark.parametrize("breakage", [
-    lambda r: r.pop("birthDate"),
-    lambda r: r.update(gender=17),
-    lambda r: r.update(unknownElement=True),
-    lambda r: r.update(birthDate="17/05/1980"),
-    lambda r: r.update(id="not a valid id with spaces"),
-    lambda r: r.update(managingOrganization={"reference": "Practitioner/x"}),
-    lambda r: r.update(resourceType="Nonsense"),
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda r: r.pop("birthDate"),
+        lambda r: r.update(gender=17),
+        lambda r: r.update(unknownElement=True),
+        lambda r: r.update(birthDate="17/05/1980"),
+        lambda r: r.update(id="not a valid id with spaces"),
+        lambda r: r.update(managingOrganization={"reference": "Practitioner/x"}),
+        lambda r: r.update(resourceType="Nonsense"),
+    ],
+)
 def test_invalid_patients_are_refused_with_a_clear_message(records: Any, breakage: Any) -> None:
     session, ids = records
     resource = resource_for(session, "patient", ids["patient"])
@@ -83,9 +87,20 @@ def test_shared_resource_types_find_their_table(records: Any) -> None:
     assert table_for(template) == "note_template"
     template["meta"].pop("tag")
     assert table_for(template) == "note_template"
-    assert table_for({"resourceType": "Invoice", "extension": [
-        {"url": "https://clinic-pms.example/fhir/StructureDefinition/credits-invoice",
-         "valueReference": {"reference": "Invoice/x"}}]}) == "credit_note"
+    assert (
+        table_for(
+            {
+                "resourceType": "Invoice",
+                "extension": [
+                    {
+                        "url": "https://clinic-pms.example/fhir/StructureDefinition/credits-invoice",
+                        "valueReference": {"reference": "Invoice/x"},
+                    }
+                ],
+            }
+        )
+        == "credit_note"
+    )
 
 
 def test_signed_note_also_yields_its_provenance(records: Any) -> None:

@@ -20,18 +20,22 @@ KEY = bytes(range(32))
 
 
 def _columns(row: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs
-            if c.key not in skip}
+    return {
+        c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs if c.key not in skip
+    }
 
 
 def snapshot(row: Any, table: str) -> dict[str, Any]:
     data = _columns(row, ("local_revision",))
     for attr, _model in MAPPERS[table].children:
-        parent_fk = {fk.parent.key for fk in _model.__table__.foreign_keys
-                     if fk.column.table.name == table}
+        parent_fk = {
+            fk.parent.key for fk in _model.__table__.foreign_keys if fk.column.table.name == table
+        }
         # Sorted by id: rows of equal rank have no order of their own, here or after a sync.
-        data[attr] = sorted((_columns(ch, tuple(parent_fk)) for ch in getattr(row, attr)),
-                            key=lambda c: str(c["id"]))
+        data[attr] = sorted(
+            (_columns(ch, tuple(parent_fk)) for ch in getattr(row, attr)),
+            key=lambda c: str(c["id"]),
+        )
     return data
 
 
@@ -57,16 +61,18 @@ def empty_store() -> Iterator[Session]:
         _ENGINES.append(engine)
 
 
-def round_trip(source: Session, table: str, row_id: str, *,
-               secrets: ClinicSecretBox | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def round_trip(
+    source: Session, table: str, row_id: str, *, secrets: ClinicSecretBox | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(row before, row after local -> FHIR JSON text -> empty store)."""
     model = MAPPERS[table].model
     before = snapshot(source.get(model, row_id), table)
     text = json_io.dumps(resource_for(source, table, row_id, secrets=secrets))
     with empty_store() as target:
         resource = json_io.loads(text)
-        got = apply_resource(target, resource, server_version=before["server_version"],
-                             secrets=secrets)
+        got = apply_resource(
+            target, resource, server_version=before["server_version"], secrets=secrets
+        )
         assert got == (table, row_id)
         target.flush()
         target.expire_all()
