@@ -25,6 +25,15 @@ DUBLIN = ZoneInfo("Europe/Dublin")
 
 
 @pytest.fixture(autouse=True)
+def _drain_worker():  # type: ignore[no-untyped-def]
+    """Let background queries of a test finish before its database is closed."""
+    yield
+    from pms_desktop.ui.ops import worker_pool
+
+    worker_pool().waitForDone(5000)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QSettings
 

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.schedule.waiting_room import WaitingRoomPanel
+
+
+@pytest.fixture(autouse=True)
+def _drain_worker():  # type: ignore[no-untyped-def]
+    """Let background queries of a test finish before its database is closed."""
+    yield
+    from pms_desktop.ui.ops import worker_pool
+
+    worker_pool().waitForDone(5000)
 
 
 def test_arrived_patients_appear_and_start_consultation_is_requested(
