@@ -6,6 +6,7 @@ scopes). Ids of another clinic are simply unknown here: 404, never 403.
 
 from __future__ import annotations
 
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,6 +25,7 @@ from sync_server.fhir.outcome import FHIR_JSON
 from sync_server.fhir.search_query import parse_search
 from sync_server.fhir.transaction import process_bundle
 from sync_server.store import resources as store
+from sync_server.store.clock import parse_instant
 from sync_server.store.db import Database
 from sync_server.store.resources import ResourceWriter, Stored
 from sync_server.store.search import search
@@ -42,7 +44,8 @@ def _fhir(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _resource_response(request: Request, stored: Stored, status: int = 200) -> JSONResponse:
-    headers = {"ETag": stored.etag, "Last-Modified": stored.last_updated}
+    headers = {"ETag": stored.etag,
+               "Last-Modified": format_datetime(parse_instant(stored.last_updated), usegmt=True)}
     if status == 201 or request.method in ("PUT", "POST"):
         headers["Location"] = (f"{base_url(request)}/{stored.resource_type}/"
                                f"{stored.resource_id}/_history/{stored.version}")

@@ -19,6 +19,8 @@ from sync_server.store import tenants
 from sync_server.store.clock import later, now_instant
 from sync_server.store.db import Database
 
+SEEN_EVERY_SECONDS = 300
+
 
 @dataclass(frozen=True)
 class Enrolment:
@@ -64,7 +66,7 @@ def new_enrolment_code(db: Database, clinic_id: str, ttl_hours: int) -> str:
 
 
 def enrol(db: Database, code: str, device_name: str) -> Enrolment:
-    """Exchange a one-time code for a device credential (the code is spent either way)."""
+    """Exchange a one-time code for a device credential; the code cannot be used again."""
     token = sec.new_token(sec.DEVICE_PREFIX)
     with db.write() as session:
         row = tenants.take_enrolment_code(session, sec.code_hash(code))
@@ -151,12 +153,17 @@ def authenticate(db: Database, authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         raise Unauthorized()
     hashed = sec.token_hash(token)
-    with db.read() as session:
-        if token.startswith(sec.DEVICE_PREFIX):
+    if token.startswith(sec.DEVICE_PREFIX):
+        with db.read() as session:
             device = tenants.device_by_token(session, hashed)
             if device is None or device.revoked_at is not None:
                 raise Unauthorized("unknown or revoked device credential")
-            return Principal("device", device.id, device.clinic_id)
+            seen, who = device.last_seen_at, Principal("device", device.id, device.clinic_id)
+        if seen is None or seen < later(-SEEN_EVERY_SECONDS):
+            with db.write() as session:  # at most one write every few minutes per device
+                tenants.touch_device(session, who.id, now_instant())
+        return who
+    with db.read() as session:
         row = tenants.access_token(session, hashed)
         if row is None:
             raise Unauthorized("unknown or expired token")

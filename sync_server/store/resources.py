@@ -45,7 +45,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _stored(row: ResourceVersion | ResourceCurrent, seq: int = 0) -> Stored:
+def stored_from_row(row: ResourceVersion | ResourceCurrent, seq: int = 0) -> Stored:
     content = json.loads(row.content) if row.content else None
     return Stored(row.resource_type, row.resource_id, row.version, row.deleted,
                   row.last_updated, getattr(row, "seq", seq), content)
@@ -67,7 +67,7 @@ class ResourceWriter:
         row = self.session.execute(
             select(ResourceCurrent).where(*_key(self.clinic_id, resource_type, resource_id))
             .with_for_update()).scalar_one_or_none()
-        return _stored(row) if row else None
+        return stored_from_row(row) if row else None
 
     def save(self, resource_type: str, resource_id: str, resource: dict[str, Any] | None,
              previous: Stored | None) -> Stored:
@@ -131,7 +131,7 @@ def get_current(session: Session, clinic_id: str, resource_type: str,
                 resource_id: str) -> Stored | None:
     row = session.execute(select(ResourceCurrent).where(
         *_key(clinic_id, resource_type, resource_id))).scalar_one_or_none()
-    return _stored(row) if row else None
+    return stored_from_row(row) if row else None
 
 
 def get_version(session: Session, clinic_id: str, resource_type: str, resource_id: str,
@@ -140,7 +140,7 @@ def get_version(session: Session, clinic_id: str, resource_type: str, resource_i
         ResourceVersion.clinic_id == clinic_id, ResourceVersion.resource_type == resource_type,
         ResourceVersion.resource_id == resource_id, ResourceVersion.version == version)
     ).scalar_one_or_none()
-    return _stored(row) if row else None
+    return stored_from_row(row) if row else None
 
 
 def history(session: Session, clinic_id: str, *, resource_type: str | None = None,
@@ -158,7 +158,7 @@ def history(session: Session, clinic_id: str, *, resource_type: str | None = Non
                             .where(*where)).scalar_one()
     rows = session.execute(select(ResourceVersion).where(*where)
                            .order_by(ResourceVersion.seq.desc()).offset(offset).limit(count))
-    return int(total), [_stored(r) for r in rows.scalars()]
+    return int(total), [stored_from_row(r) for r in rows.scalars()]
 
 
 def changes_after(session: Session, clinic_id: str, cursor: int, limit: int, *,
@@ -169,7 +169,7 @@ def changes_after(session: Session, clinic_id: str, cursor: int, limit: int, *,
     if exclude_types:
         query = query.where(ResourceVersion.resource_type.not_in(exclude_types))
     rows = session.execute(query.order_by(ResourceVersion.seq).limit(limit))
-    return [_stored(r) for r in rows.scalars()]
+    return [stored_from_row(r) for r in rows.scalars()]
 
 
 def clinic_seq(session: Session, clinic_id: str) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.fhir.search_query import Criterion, SearchQuery
 from sync_server.store.models import ResourceCurrent, SearchIndex
-from sync_server.store.resources import Stored, _stored
+from sync_server.store.resources import Stored, stored_from_row
 
 
 def search(session: Session, clinic_id: str, resource_type: str,
@@ -32,7 +32,7 @@ def search(session: Session, clinic_id: str, resource_type: str,
     order = [column.desc() if query.sort[1] else column.asc(), ResourceCurrent.resource_id]
     rows = session.execute(select(ResourceCurrent).where(*where).order_by(*order)
                            .offset(query.offset).limit(query.count))
-    return int(total), [_stored(r) for r in rows.scalars()]
+    return int(total), [stored_from_row(r) for r in rows.scalars()]
 
 
 def _condition(clinic_id: str, resource_type: str,

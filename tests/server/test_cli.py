@@ -77,3 +77,14 @@ def test_serve_refuses_plain_http_on_public_address(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--data-dir", str(tmp_path), "--host", "0.0.0.0"]) == 2
     assert "plain HTTP" in capsys.readouterr().err
+
+
+def test_example_config_gives_valid_settings() -> None:
+    from sync_server.cli import build_parser, load_config, settings_from
+
+    config_path = Path(__file__).resolve().parents[2] / "installers/server/sync-server.toml"
+    args = build_parser().parse_args(["serve", "--config", str(config_path)])
+    settings = settings_from(args, load_config(args.config))
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.workers == 2 and settings.auth_rate.per_hour == 100
+    assert settings.public_base_url == "https://sync.example.org"

@@ -1,4 +1,4 @@
-"""End to end: the real server under uvicorn on 127.0.0.1, driven with httpx.
+"""End to end: the real server under uvicorn on 127.0.0.1 (HTTPS), driven with httpx.
 
 The server runs in a subprocess bounded by ``timeout`` so that it stops itself even if the test
 process dies; the test stops it as soon as it is done.
@@ -7,8 +7,10 @@ process dies; the test stops it as soon as it is done.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,17 +31,47 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _self_signed(folder: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
 def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 30,
+                verify: ssl.SSLContext | bool = True) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"the server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/readyz", timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -55,16 +87,18 @@ def test_enrol_push_pull_against_real_server(tmp_path: Path,
     assert main(["admin", "enrol-code", "--data-dir", data, "--clinic", clinic_id]) == 0
     code = _last_line(capsys)
     port = _free_port()
+    cert, key = _self_signed(tmp_path)
     command = [sys.executable, "-m", "sync_server", "serve", "--data-dir", data,
-               "--host", "127.0.0.1", "--port", str(port)]
+               "--host", "127.0.0.1", "--port", str(port), "--tls-cert", cert, "--tls-key", key]
     if shutil.which("timeout"):
         command = ["timeout", "120", *command]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603 -- our own argv
                             stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    base = f"https://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
-        with httpx.Client(base_url=base, timeout=10) as http:
+        trust = ssl.create_default_context(cafile=cert)
+        _wait_ready(base, proc, verify=trust)
+        with httpx.Client(base_url=base, timeout=10, verify=trust) as http:
             enrolled = http.post("/sync/enrol", json={"code": code, "device_name": "desk"})
             assert enrolled.status_code == 201
             assert enrolled.json()["clinic_id"] == clinic_id
@@ -96,3 +130,79 @@ def test_enrol_push_pull_against_real_server(tmp_path: Path,
     assert {"/sync/enrol", "/sync/push", "/sync/pull", "/fhir/{resource_type}/{resource_id}"
             } <= routes
     assert main(["admin", "audit", "verify", "--data-dir", data]) == 0
+
+
+@pytest.mark.postgres
+def test_several_workers_on_postgres(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two uvicorn workers, racing pushes: unique sequence numbers and one winner per version."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine, text
+
+    base_url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    admin = create_engine(base_url, connect_args={"connect_timeout": 3})
+    schema = f"pms_e2e_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 -- unreachable PostgreSQL
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip("PostgreSQL not reachable")
+    url = f"{base_url}?options=-csearch_path%3D{schema}"
+    port = _free_port()
+    proc = None
+    try:
+        assert main(["admin", "clinic-add", "--database-url", url, "Busy Clinic"]) == 0
+        clinic_id = _last_line(capsys)
+        codes = []
+        for _ in range(2):
+            assert main(["admin", "enrol-code", "--database-url", url, "--clinic", clinic_id]) == 0
+            codes.append(_last_line(capsys))
+        command = [sys.executable, "-m", "sync_server", "serve", "--database-url", url,
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+        if shutil.which("timeout"):
+            command = ["timeout", "120", *command]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
+                                stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, proc)
+        tokens = [httpx.post(f"{base}/sync/enrol", json={"code": c}).json()["token"]
+                  for c in codes]
+        shared = str(uuid.uuid4())
+
+        def push(i: int) -> list[dict]:
+            auth = {"Authorization": f"Bearer {tokens[i % 2]}"}
+            changes = [_change(str(uuid.uuid4()), None) for _ in range(5)]
+            changes.append(_change(shared, "1", family=f"Racer{i}"))
+            with httpx.Client(base_url=base, timeout=30) as http:
+                return list(http.post("/sync/push", json={"changes": changes},
+                                      headers=auth).json()["results"])
+
+        first = httpx.post(f"{base}/sync/push", json={"changes": [_change(shared, None)]},
+                           headers={"Authorization": f"Bearer {tokens[0]}"}).json()
+        assert first["results"][0]["status"] == "applied"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = [r for batch in pool.map(push, range(8)) for r in batch]
+        on_shared = [r for r in results if r["resource_id"] == shared]
+        assert sorted(r["status"] for r in on_shared) == ["applied"] + ["conflict"] * 7
+        seqs = [1] + [r["seq"] for r in results if r["status"] == "applied"]
+        assert sorted(seqs) == list(range(1, 43))  # 1 + 40 new + 1 winner, no duplicate
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _change(resource_id: str, base: str | None, family: str = "Busy") -> dict:
+    return {"change_id": str(uuid.uuid4()), "resource_type": "Patient",
+            "resource_id": resource_id, "op": "upsert", "base_version": base,
+            "resource": {"resourceType": "Patient", "id": resource_id,
+                         "name": [{"family": family}]}}
