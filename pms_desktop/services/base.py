@@ -22,7 +22,7 @@ from ..domain.errors import PermissionDenied
 from ..domain.permissions import BREAK_GLASS_GRANTS, Permission, allows
 from ..domain.session import StaffSession
 from ..store import audit_log, outbox
-from ..store.engine import translate_errors
+from ..store.engine import RELAXED, translate_errors
 from ..store.models import BreakGlassGrant, SyncMixin
 
 P = ParamSpec("P")
@@ -125,9 +125,19 @@ def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession
     return grant.reason if grant else None
 
 
+READ_PERMISSIONS = frozenset(
+    {Permission.READ_DEMOGRAPHICS, Permission.READ_CLINICAL, Permission.VIEW_AUDIT, Permission.REPORTS}
+)
+
+
 @contextmanager
-def unit_of_work(core: ServiceCore, actor: StaffSession | None) -> Iterator[UnitOfWork]:
+def unit_of_work(
+    core: ServiceCore, actor: StaffSession | None, *, durable: bool = True
+) -> Iterator[UnitOfWork]:
+    """One transaction. ``durable=False`` for reads: their access-log entry is committed with
+    ``synchronous=NORMAL`` (atomic, survives a process crash; see store.engine)."""
     with translate_errors(), core.sessions() as session, session.begin():
+        session.connection(execution_options={RELAXED: not durable})
         yield UnitOfWork(core, session, actor)
 
 
@@ -159,7 +169,7 @@ def operation(
         def wrapper(self: Any, actor: StaffSession, *args: Any, **kwargs: Any) -> T:
             core: ServiceCore = self.core
             patient_id = kwargs.get(patient_arg) if patient_arg else None
-            with unit_of_work(core, actor) as uow:
+            with unit_of_work(core, actor, durable=permission not in READ_PERMISSIONS) as uow:
                 glass: str | None = None
                 allowed = permission is None or allows(actor.role, permission)
                 if not allowed and permission in BREAK_GLASS_GRANTS and patient_id:

@@ -54,7 +54,15 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.close()
 
 
+RELAXED = "pms_relaxed_durability"
+
+
 def _on_begin(conn: Any) -> None:
+    # A transaction that only records who *read* something (an access-log entry) need not
+    # wait for an fsync: in WAL mode with synchronous=NORMAL it is atomic and survives a crash of
+    # the process, only an OS crash or power cut may lose it. Every change keeps FULL.
+    level = "NORMAL" if conn.get_execution_options().get(RELAXED) else "FULL"
+    conn.exec_driver_sql(f"PRAGMA synchronous={level}")
     # IMMEDIATE: take the write lock up front so that two processes never deadlock on upgrade.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
