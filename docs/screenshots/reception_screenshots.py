@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -42,6 +44,51 @@ def session_for(ctx, role: Role) -> StaffSession:  # type: ignore[no-untyped-def
         )
 
 
+def busy_day(ctx, who, doc, appointments) -> None:  # type: ignore[no-untyped-def]
+    """A realistic morning: early patients seen, some in consultation, some waiting, one no-show."""
+    for a in sorted(appointments, key=lambda a: a.start_at):
+        local = a.start_at.astimezone(ZoneInfo("Europe/Dublin"))
+        minutes = local.hour * 60 + local.minute
+        if a.status != "booked":
+            continue
+        if minutes == 9 * 60 + 30 and "Nowak" not in a.practitioner_name:
+            ctx.scheduling.no_show(who, appointment_id=a.id)
+            continue
+        if minutes < 11 * 60 + 15 or (minutes < 11 * 60 + 45 and minutes % 30 == 0):
+            ctx.scheduling.check_in(who, appointment_id=a.id)
+        if minutes < 10 * 60 + 45:
+            ctx.scheduling.complete(who, appointment_id=a.id)
+        elif minutes < 11 * 60 and "clinical" in ctx.services:
+            ctx.clinical.start_encounter(doc, appointment_id=a.id)
+
+
+def dressed_up(ctx, who, doc, patient_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Give the file shown a full set of details: emergency contact, cover, alert, allergy."""
+    d = ctx.patients.get_patient(who, patient_id=patient_id).draft
+    ctx.patients.update_patient(
+        who,
+        patient_id=patient_id,
+        draft=replace(
+            d,
+            emergency_name="Seán " + d.family,
+            emergency_relationship="Husband",
+            emergency_phone="087 555 0199",
+            coverage_payer="Laya Healthcare",
+            coverage_member_id="LH-4471920",
+            coverage_plan="Inspire Plus",
+            preferred_name=d.given[:3] if len(d.given) > 4 else "",
+            reception_notes="Prefers morning appointments. Send reminders by SMS.",
+        ),
+    )
+    ctx.patients.add_alert(
+        who, patient_id=patient_id, text="Hard of hearing: face the patient when speaking"
+    )
+    if "clinical" in ctx.services:
+        ctx.clinical.add_allergy(
+            doc, patient_id=patient_id, substance="Penicillin", reaction="hives", severity="severe"
+        )
+
+
 def main(data_dir: Path, out: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     apply_theme(app)
@@ -52,16 +99,23 @@ def main(data_dir: Path, out: Path) -> None:
     win.show()
     book = win.screens["appointments"]
     pump(1500)
-    book.set_date(date.today())
+    day = date.today()
+    while day.weekday() >= 5:  # a working day of the demo clinic
+        day += timedelta(days=1)
+    book.set_columns([p.id for p in book.all_practitioners][:6])
+    pump(800)
+    book.set_date(day)
     pump(1200)
+    busy_day(ctx, who, session_for(ctx, Role.CLINICIAN), book.view.appointments)
+    pump(1500)
+    book.scroll.verticalScrollBar().setValue(0)
     appts = [a for a in book.view.appointments if a.status == "booked"]
     if appts:
         book.grid.select_appointment(appts[len(appts) // 2].id)
     pump(300)
     win.grab().save(str(out / "reception-appointment-book.png"))
-    # The patient file of someone with an allergy or alert, if the demo has one.
-    patients = ctx.patients.search(who, "murphy")
-    target = patients[0].id if patients else appts[0].patient_id
+    target = appts[0].patient_id
+    dressed_up(ctx, who, session_for(ctx, Role.CLINICIAN), target)
     win.open_patient(target)
     pump(1500)
     win.grab().save(str(out / "reception-patient-file.png"))
@@ -71,14 +125,17 @@ def main(data_dir: Path, out: Path) -> None:
     pump(800)
     screen.register_new()
     dialog = screen.dialog
-    for name, value in {
-        "given": "Mary",
-        "family": "Murphy",
-        "birth_date": "17/05/1980",
+    twin = ctx.patients.get_patient(who, patient_id=target)
+    family = twin.draft.family
+    typed = {
+        "given": twin.draft.given,
+        "family": family[:-1] + "e" + family[-1],
+        "birth_date": f"{twin.birth_date:%d/%m/%Y}",
         "phone": "087 12",
-        "email": "mary.murphy@",
-        "city": "Dublin",
-    }.items():
+        "email": f"{twin.draft.given.lower()}@",
+        "city": twin.draft.city,
+    }
+    for name, value in typed.items():
         dialog.set_field(name, value)
     dialog.show_errors(
         {

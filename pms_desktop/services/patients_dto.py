@@ -12,7 +12,7 @@ from datetime import date, datetime
 # Identifier kinds the form offers: field name -> (system URI, label shown).
 IDENTIFIER_KINDS: dict[str, tuple[str, str]] = {
     "mrn": ("urn:clinic:mrn", "MRN"),
-    "national_id": ("urn:pms:national-id", "National ID"),
+    "national_id": ("urn:ie:ppsn", "PPSN"),
 }
 
 

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.brand = QLabel(self.tr("Clinic"))
         self.brand.setObjectName("brand")
+        self.brand.setWordWrap(True)
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName(self.tr("Navigation"))

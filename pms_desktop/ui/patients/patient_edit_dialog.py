@@ -73,7 +73,7 @@ LAYOUT: list[tuple[str, list[tuple[str, str, str, int]]]] = [
     ),
     (
         "Identifiers",
-        [("mrn", "MRN", "clinic record number", 2), ("national_id", "National ID", "PPSN", 2)],
+        [("mrn", "MRN", "clinic record number", 2), ("national_id", "PPSN (national ID)", "1234567A", 2)],
     ),
     (
         "Emergency contact",

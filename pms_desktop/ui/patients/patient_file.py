@@ -276,7 +276,7 @@ class PatientFile(QWidget):
             )
         )
         self.cards["ids"].setText(
-            lines(d.mrn and f"MRN {d.mrn}", d.national_id and f"National ID {d.national_id}")
+            lines(d.mrn and f"MRN {d.mrn}", d.national_id and f"PPSN {d.national_id}")
         )
         self.cards["emergency"].setText(
             lines(
