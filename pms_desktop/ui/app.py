@@ -25,6 +25,7 @@ from ..services.accounts_startup import (
 from .auth.first_run_wizard import FirstRunWizard
 from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
+from .backup_scheduler import BackupScheduler
 from .theme import apply_theme
 
 
@@ -45,6 +46,20 @@ def start_controller(ctx: Any, *, idle_ms: int | None = None) -> SessionControll
                                    timezone=clinic.timezone if clinic else None)
     controller.quit_requested.connect(QApplication.quit)
     return controller
+
+
+def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupScheduler:
+    """The daily backup of the settings runs in the background; its outcome goes to the status bar."""
+    scheduler = BackupScheduler(ctx, controller)
+
+    def status(text: str) -> None:
+        window = getattr(controller, "main_window", None)
+        if window is not None and hasattr(window, "show_status"):
+            window.show_status(text)
+
+    scheduler.backup_made.connect(lambda path: status(f"Scheduled backup written: {Path(path).name}"))
+    scheduler.backup_failed.connect(lambda text: status(f"Scheduled backup failed: {text}"))
+    return scheduler
 
 
 def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
@@ -76,9 +91,11 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
             ctx = build_context(db)
             controller = start_controller(ctx, idle_ms=idle_ms)
             controller.show_sign_in()
+        scheduler = start_backup_scheduler(ctx, controller)
         try:
             return int(app.exec())
         finally:
+            scheduler.timer.stop()
             ctx.close()
     finally:
         lock.release()

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
+from shiboken6 import isValid
 
 _POOL: QThreadPool | None = None
 
@@ -111,22 +112,32 @@ class Op(QObject):
 
     def _finish(self) -> None:
         self.timer.stop()
-        if self.dialog is not None:
+        if self.dialog is not None and isValid(self.dialog):
             self.dialog.close()
             self.dialog.deleteLater()
             self.dialog = None
         Op._live.discard(self)
         self.finished.emit()
 
+    def _receiver_alive(self, callback: Callable[..., Any] | None) -> bool:
+        """False when the widget that asked has been deleted meanwhile (window closed, signed
+        out): its result is dropped instead of touching a dead C++ object."""
+        if self.parent_widget is not None and not isValid(self.parent_widget):
+            return False
+        owner = getattr(callback, "__self__", None)
+        return not (isinstance(owner, QObject) and not isValid(owner))
+
     @Slot(object)
     def _done(self, result: object) -> None:
         self._finish()
-        if self.on_done is not None:
+        if self.on_done is not None and self._receiver_alive(self.on_done):
             self.on_done(result)
 
     @Slot(object)
     def _failed(self, error: BaseException) -> None:
         self._finish()
+        if not self._receiver_alive(self.on_error):
+            return
         if self.on_error is not None:
             self.on_error(error)
         else:
