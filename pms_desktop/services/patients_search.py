@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ..domain.validation import age_on, parse_date, phone_digits, similar_names
@@ -83,50 +83,40 @@ def search_ids(session: Session, raw: str, limit: int, today: date | None = None
     return ids[:limit]
 
 
+_SUMMARY = text(
+    "SELECT p.id, p.given, p.family, p.birth_date, p.sex, p.active,"
+    " (SELECT t.value FROM patient_telecom t WHERE t.patient_id = p.id AND t.system = 'phone'"
+    "  ORDER BY t.rank LIMIT 1),"
+    " (SELECT group_concat(i.label || ' ' || i.value, ', ') FROM patient_identifier i"
+    "  WHERE i.patient_id = p.id)"
+    " FROM patient p WHERE p.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+
 def summaries(
     session: Session, ids: Sequence[str], today: date | None = None
 ) -> list[PatientSummary]:
-    """Summaries of these patients, sorted by surname then first name (three small queries)."""
+    """Summaries of these patients, sorted by surname then first name (one query)."""
     if not ids:
         return []
-    rows = session.execute(
-        select(
-            Patient.id,
-            Patient.given,
-            Patient.family,
-            Patient.birth_date,
-            Patient.sex,
-            Patient.active,
-        ).where(Patient.id.in_(ids))
-    ).all()
-    phones: dict[str, str] = {}
-    for pid, value in session.execute(
-        select(PatientTelecom.patient_id, PatientTelecom.value)
-        .where(PatientTelecom.patient_id.in_(ids), PatientTelecom.system == "phone")
-        .order_by(PatientTelecom.rank.desc())
+    out = []
+    for pid, given, family, born, sex, active, phone, idents in session.execute(
+        _SUMMARY, {"ids": list(ids)}
     ):
-        phones[pid] = value
-    idents: dict[str, list[str]] = {}
-    for pid, label, value in session.execute(
-        select(PatientIdentifier.patient_id, PatientIdentifier.label, PatientIdentifier.value)
-        .where(PatientIdentifier.patient_id.in_(ids))
-        .order_by(PatientIdentifier.rank)
-    ):
-        idents.setdefault(pid, []).append(f"{label} {value}")
-    out = [
-        PatientSummary(
-            r.id,
-            r.given,
-            r.family,
-            r.birth_date,
-            age_on(r.birth_date, today),
-            r.sex,
-            phones.get(r.id, ""),
-            ", ".join(idents.get(r.id, [])),
-            bool(r.active),
+        birth = born if isinstance(born, date) else date.fromisoformat(born)
+        out.append(
+            PatientSummary(
+                pid,
+                given,
+                family,
+                birth,
+                age_on(birth, today),
+                sex,
+                phone or "",
+                idents or "",
+                bool(active),
+            )
         )
-        for r in rows
-    ]
     out.sort(key=lambda p: (p.family.casefold(), p.given.casefold(), p.birth_date))
     return out
 

@@ -258,3 +258,21 @@ def test_check_in_with_one_key_moves_the_patient_to_the_waiting_room(
         qtbot.keyClick(book.grid, Qt.Key.Key_F5)
     assert [room.model.entry(r).patient_id for r in range(room.model.rowCount())] == [pid]
     assert ctx.scheduling.appointment(rita, appointment_id=appt.id).arrived_at is not None
+
+
+def test_day_list_and_appointment_card_pdfs(qtbot, ctx, rita, book, make_patient, tmp_path):  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    pid = make_patient("Mary", "Murphy")
+    prac = book.view.practitioners[0].id
+    appt = ctx.scheduling.book(rita, patient_id=pid, practitioner_id=prac, start_at=_at(10))
+    qtbot.waitUntil(lambda: any(a.id == appt.id for a in book.view.appointments), timeout=3000)
+    with qtbot.waitSignal(book.action_done, timeout=5000):
+        book.print_day_list(tmp_path / "day.pdf")
+    text = PdfReader(tmp_path / "day.pdf").pages[0].extract_text()
+    assert "MURPHY, Mary" in text and "10:00" in text and "Dr Siobhan Kelly" in text
+    book.grid.select_appointment(appt.id)
+    with qtbot.waitSignal(book.action_done, timeout=5000):
+        book.print_card_selected(tmp_path / "card.pdf")
+    card = PdfReader(tmp_path / "card.pdf").pages[0].extract_text()
+    assert "Mary Murphy" in card and "10:00" in card
