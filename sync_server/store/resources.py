@@ -2,10 +2,11 @@
 
 Concurrency rule (the reason several workers are safe): every writing transaction first locks its
 clinic's counter row (``SELECT ... FOR UPDATE``; on SQLite the ``BEGIN IMMEDIATE`` lock), then
-locks the resource rows it reads before writing them, then takes sequence numbers with
-``UPDATE ... RETURNING``. Locks are always taken in that order, so writers of one clinic
-serialise without deadlock, a version check cannot race, and sequence numbers become visible in
-increasing order (a pull never skips a change committed late). Knows nothing of HTTP.
+locks the resource rows it reads before writing them; sequence numbers are handed out from the
+locked counter and written back to it just before the commit. Locks are always taken in that
+order, so writers of one clinic serialise without deadlock, a version check cannot race, and
+sequence numbers become visible in increasing order (a pull never skips a change committed
+late). Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
@@ -57,10 +58,14 @@ class ResourceWriter:
     def __init__(self, session: Session, clinic_id: str) -> None:
         self.session = session
         self.clinic_id = clinic_id
-        found = session.execute(select(Clinic.id).where(Clinic.id == clinic_id)
-                                .with_for_update()).scalar_one_or_none()
-        if found is None:
+        seq = session.execute(select(Clinic.change_seq).where(Clinic.id == clinic_id)
+                              .with_for_update()).scalar_one_or_none()
+        if seq is None:
             raise NotFound("unknown clinic")
+        # The counter row stays locked until commit, so numbers can be handed out in memory
+        # and written back once, just before the commit.
+        self._seq = self._committed_seq = int(seq)
+        event.listen(session, "before_commit", self._write_seq)
 
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
@@ -90,20 +95,27 @@ class ResourceWriter:
                 update(ResourceCurrent).where(*_key(self.clinic_id, resource_type, resource_id))
                 .values(version=version, deleted=resource is None, last_updated=stamp,
                         content=content).execution_options(synchronize_session=False))
-        self._reindex(resource_type, resource_id, resource)
+        self._reindex(resource_type, resource_id, resource, fresh=previous is None)
         return Stored(resource_type, resource_id, version, resource is None, stamp, seq, resource)
 
     def _next_seq(self) -> int:
-        return int(self.session.execute(
-            update(Clinic).where(Clinic.id == self.clinic_id)
-            .values(change_seq=Clinic.change_seq + 1).returning(Clinic.change_seq)
-            .execution_options(synchronize_session=False)).scalar_one())
+        self._seq += 1
+        return self._seq
+
+    def _write_seq(self, session: Session) -> None:
+        if self._seq != self._committed_seq:
+            session.execute(update(Clinic).where(Clinic.id == self.clinic_id)
+                            .values(change_seq=self._seq)
+                            .execution_options(synchronize_session=False))
+            self._committed_seq = self._seq
 
     def _reindex(self, resource_type: str, resource_id: str,
-                 resource: dict[str, Any] | None) -> None:
-        self.session.execute(delete(SearchIndex).where(
-            SearchIndex.clinic_id == self.clinic_id, SearchIndex.resource_type == resource_type,
-            SearchIndex.resource_id == resource_id))
+                 resource: dict[str, Any] | None, *, fresh: bool) -> None:
+        if not fresh:
+            self.session.execute(delete(SearchIndex).where(
+                SearchIndex.clinic_id == self.clinic_id,
+                SearchIndex.resource_type == resource_type,
+                SearchIndex.resource_id == resource_id))
         rows = extract(resource) if resource is not None else []
         if rows:
             self.session.execute(insert(SearchIndex), [

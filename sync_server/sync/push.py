@@ -2,9 +2,10 @@
 
 For every change the first answer is recorded with a hash of the change's body; a replay of the
 same change id with the same body gets that answer verbatim, with another body a ``rejected``
-answer with ``http_status`` 409 (not recorded). Each change runs in its own savepoint, so a
-rejected or conflicting change never blocks the others; the batch commits once at the end (a
-lost connection before that loses nothing: the client pushes again and nothing is duplicated).
+answer with ``http_status`` 409 (not recorded). Each change is atomic on its own, because every
+refusal is decided before the change writes anything; a rejected or conflicting change never
+blocks the others. The batch commits once at the end: a lost connection before that loses
+nothing (the client pushes again and nothing is duplicated).
 The wire shapes are documented in ``docs/sync-protocol.md``.
 """
 
@@ -15,6 +16,7 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sync_server.auth.principal import Principal
@@ -36,9 +38,34 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
     results = []
     with db.write() as session:
         writer = ResourceWriter(session, clinic_id)
+        seen = _seen(session, clinic_id, [change_id for change_id, _ in changes])
+        records = []
         for change_id, change in changes:
-            results.append(_one(writer, principal, change_id, change))
+            digest = request_hash(change)
+            if change_id in seen:
+                first_hash, first = seen[change_id]
+                results.append(json.loads(first) if first_hash == digest else _rejected(
+                    change_id, change, 409, "conflict",
+                    "change_id was already used for a different change"))
+                continue
+            result = _one(writer, change_id, change)
+            seen[change_id] = (digest, dumps(result))
+            records.append({"clinic_id": clinic_id, "change_id": change_id,
+                            "device_id": principal.id, "request_hash": digest,
+                            "result": seen[change_id][1], "created_at": now_instant()})
+            results.append(result)
+        if records:
+            session.execute(insert(SyncChange), records)
     return {"results": results}
+
+
+def _seen(session: Session, clinic_id: str, change_ids: list[str]
+          ) -> dict[str, tuple[str, str]]:
+    """The recorded (request hash, first answer) of the change ids already pushed."""
+    rows = session.execute(select(SyncChange.change_id, SyncChange.request_hash,
+                                  SyncChange.result).where(
+        SyncChange.clinic_id == clinic_id, SyncChange.change_id.in_(set(change_ids))))
+    return {change_id: (digest, result) for change_id, digest, result in rows}
 
 
 def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
@@ -73,32 +100,13 @@ def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _one(writer: ResourceWriter, principal: Principal, change_id: str,
-         change: dict[str, Any]) -> dict[str, Any]:
-    session = writer.session
-    digest = request_hash(change)
-    seen = session.get(SyncChange, (writer.clinic_id, change_id))
-    if seen is not None:
-        if seen.request_hash == digest:
-            return dict(json.loads(seen.result))
-        return _rejected(change_id, change, 409, "conflict",
-                         "change_id was already used for a different change")
+def _one(writer: ResourceWriter, change_id: str, change: dict[str, Any]) -> dict[str, Any]:
+    """Apply one change. Every refusal is raised before the change writes anything (checks
+    first, then the locked read, then the write), so no savepoint is needed to undo it."""
     try:
-        with session.begin_nested():
-            result = _apply(writer, change_id, change)
-            _record(session, writer.clinic_id, principal, change_id, digest, result)
+        return _apply(writer, change_id, change)
     except ClientError as exc:
-        result = _rejected(change_id, change, exc.status, exc.code, exc.message)
-        with session.begin_nested():
-            _record(session, writer.clinic_id, principal, change_id, digest, result)
-    return result
-
-
-def _record(session: Session, clinic_id: str, principal: Principal, change_id: str,
-            digest: str, result: dict[str, Any]) -> None:
-    session.add(SyncChange(clinic_id=clinic_id, change_id=change_id, device_id=principal.id,
-                           request_hash=digest, result=dumps(result), created_at=now_instant()))
-    session.flush()
+        return _rejected(change_id, change, exc.status, exc.code, exc.message)
 
 
 def _fields(change: dict[str, Any]) -> tuple[str, str, str, int | None]:
