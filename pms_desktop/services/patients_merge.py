@@ -24,7 +24,7 @@ NOT_MOVED = {"patient_merge", "break_glass_grant"}
 
 def patient_tables() -> list[tuple[Table, type[Any] | None]]:
     """Every table with a ``patient_id`` foreign key to patient, with its mapped class."""
-    classes = {m.local_table.name: m.class_ for m in Base.registry.mappers}
+    classes = {str(getattr(m.local_table, "name", "")): m.class_ for m in Base.registry.mappers}
     out = []
     for table in Base.metadata.sorted_tables:
         col = table.columns.get("patient_id")
@@ -40,7 +40,7 @@ def _move(uow: UnitOfWork, table: Table, cls: type[Any] | None, ids: list[str], 
         return
     if cls is not None and issubclass(cls, SyncMixin):
         for row in uow.session.scalars(select(cls).where(cls.id.in_(ids))):
-            row.patient_id = to
+            setattr(row, "patient_id", to)  # noqa: B010 - any patient-linked model
             uow.changed(row)
     else:
         uow.session.execute(update(table).where(table.c.id.in_(ids)).values(patient_id=to))

@@ -184,7 +184,7 @@ class SchedulingService:
             )
             .order_by(Appointment.start_at)
         )
-        appts = tuple(rules.to_info(*r) for r in rows)
+        appts = tuple(rules.info_of(r) for r in rows)
         uow.audit(
             "schedule.view", resource_type="Appointment", detail={"days": days, "rows": len(appts)}
         )
@@ -223,7 +223,7 @@ class SchedulingService:
             .where(Appointment.patient_id == patient_id)
             .order_by(Appointment.start_at.desc())
         )
-        return [rules.to_info(*r) for r in rows]
+        return [rules.info_of(r) for r in rows]
 
     @operation(SCHED, "schedule.waiting_room", resource_type="Appointment")
     def waiting_room(
@@ -240,7 +240,7 @@ class SchedulingService:
         )
         if practitioner_id:
             q = q.where(Appointment.practitioner_id == practitioner_id)
-        infos = [rules.to_info(*r) for r in s.execute(q)]
+        infos = [rules.info_of(r) for r in s.execute(q)]
         alerts = {
             pid
             for pid in s.scalars(

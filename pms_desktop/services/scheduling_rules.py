@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
@@ -105,9 +106,14 @@ def to_info(
     )
 
 
+def info_of(row: Any) -> AppointmentInfo:
+    """One row of ``info_select()`` as an ``AppointmentInfo``."""
+    a, p, pr, t, phone = row
+    return to_info(a, p, pr, t, phone)
+
+
 def load_info(session: Session, appointment_id: str) -> AppointmentInfo:
-    row = session.execute(info_select().where(Appointment.id == appointment_id)).one()
-    return to_info(*row)
+    return info_of(session.execute(info_select().where(Appointment.id == appointment_id)).one())
 
 
 def overlapping(
