@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,9 @@ from PySide6.QtWidgets import QApplication
 
 from pms_desktop.ui.theme import apply_theme
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
+         else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ from pms_desktop.ui.auth.first_run_wizard import FirstRunWizard
 from pms_desktop.ui.auth.recovery_dialog import RecoveryDialog
 from pms_desktop.ui.theme import apply_theme
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
+         else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 20_000
 PASSWORD = "Kettle-Harbour-Violet-93"
 
