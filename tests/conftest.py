@@ -7,6 +7,7 @@ per-session XDG_DATA_HOME), never to the real OS keyring. Qt runs offscreen.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 _KEYRING_HOME = tempfile.mkdtemp(prefix="pms-test-keyring-")
+atexit.register(shutil.rmtree, _KEYRING_HOME, True)
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
 os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
