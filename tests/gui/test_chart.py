@@ -318,3 +318,36 @@ def populate(ctx, doc, make_patient) -> str:  # type: ignore[no-untyped-def]
         results=[IncomingResult("718-7", "Haemoglobin", Decimal("13.4"), "g/dL", Decimal("12"),
                                 Decimal("15.5"))])
     return pid
+
+
+def test_resolve_a_problem_and_stop_a_medication_from_the_summary(qtbot, ctx, actors, make_patient,
+                                                                   monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    doc = actors[Role.CLINICIAN]
+    pid = make_patient()
+    problem = ctx.clinical.add_problem(doc, patient_id=pid, display="Acute sinusitis")
+    med = ctx.clinical.add_medication(doc, patient_id=pid, name="Amoxicillin", dose="500 mg")
+    panel = open_chart(qtbot, ctx, doc, pid)
+    assert "Acute sinusitis" in panel.summary_column.problems.text()
+    assert f"problem:{problem.id}" in panel.summary_column.problems.text()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(panel.loaded, timeout=5000):
+        panel.summary_column.problems.linkActivated.emit(f"problem:{problem.id}")
+    with qtbot.waitSignal(panel.loaded, timeout=5000):
+        panel.summary_column.medications.linkActivated.emit(f"medication:{med.id}")
+    assert "Acute sinusitis" not in panel.summary_column.problems.text()
+    assert "Amoxicillin" not in panel.summary_column.medications.text()
+    statuses = {p.display: p.clinical_status for p in ctx.clinical.list_problems(doc, patient_id=pid)}
+    assert statuses["Acute sinusitis"] == "resolved"  # kept in the history, not deleted
+    assert [m.status for m in ctx.clinical.list_medications(doc, patient_id=pid)] == ["stopped"]
+
+
+def test_other_roles_get_no_resolve_links(qtbot, ctx, actors, make_patient, monkeypatch):
+    doc = actors[Role.CLINICIAN]
+    pid = make_patient()
+    ctx.clinical.add_problem(doc, patient_id=pid, display="Asthma")
+    ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=pid, reason="Ambulance asks for history")
+    panel = open_chart(qtbot, ctx, actors[Role.RECEPTION], pid)
+    assert "Asthma" in panel.summary_column.problems.text()
+    assert "href" not in panel.summary_column.problems.text()

@@ -82,6 +82,7 @@ class ChartPanel(QWidget):
 
         self.summary_column = ChartSummaryColumn(self.clock, self.can_write)
         self.summary_column.add_requested.connect(self.add_entry)
+        self.summary_column.status_requested.connect(self.end_entry)
         self.timeline_tab = TimelineTab(self.clock)
         self.timeline_tab.entry_activated.connect(self._open_entry)
         self.note_editor = NoteEditor(self.ctx, self.session, self.patient_id, self.clock)
@@ -122,8 +123,9 @@ class ChartPanel(QWidget):
             self._again = True
             return
         self._loading = True
+        # Templates are for writing notes: a break-glass reader neither needs nor may list them.
         c, who, pid, want_templates = (self.ctx.clinical, self.session, self.patient_id,
-                                       not self._templates_loaded)
+                                       not self._templates_loaded and self.can_write)
         setup = self.ctx.setup
 
         def load() -> _ChartData:
@@ -179,6 +181,33 @@ class ChartPanel(QWidget):
         self.start_button.setVisible(enc is None and self.can_write)
 
     # --- actions -----------------------------------------------------------------------------
+
+    def end_entry(self, kind: str, item_id: str) -> None:
+        """Resolve a problem or stop a medication, after asking (both stay in the history)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        question = (self.tr("Mark this problem as resolved today?") if kind == "problem"
+                    else self.tr("Stop this medication?"))
+        answer = QMessageBox.question(self, self.tr("Chart"), question)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        c, who, pid = self.ctx.clinical, self.session, self.patient_id
+        from datetime import UTC, datetime
+
+        today = self.clock.local(datetime.now(UTC)).date()
+
+        def work() -> Any:
+            if kind == "problem":
+                return c.set_problem_status(who, patient_id=pid, problem_id=item_id,
+                                            status="resolved", abatement=today)
+            return c.stop_medication(who, patient_id=pid, medication_id=item_id)
+
+        def done(_result: Any) -> None:
+            self._status(self.tr("Problem resolved") if kind == "problem"
+                         else self.tr("Medication stopped"))
+            self.refresh()
+
+        run_op(self, work, done, self._failed)
 
     def select_tab(self, name: str) -> None:
         if name in TABS:

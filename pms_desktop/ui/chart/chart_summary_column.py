@@ -25,10 +25,12 @@ from .chart_format import ALERT_RED, MUTED, ClinicClock, vital_text
 
 class ChartSummaryColumn(QScrollArea):
     add_requested = Signal(str)  # allergy | problem | medication
+    status_requested = Signal(str, str)  # (problem | medication, its id): resolve / stop it
 
     def __init__(self, clock: ClinicClock, can_write: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.clock = clock
+        self.can_write = can_write
         self.setObjectName("chartSummary")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -68,7 +70,10 @@ class ChartSummaryColumn(QScrollArea):
         text = QLabel()
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
-        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                     | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                     | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        text.linkActivated.connect(self._link)
         self.layout_.addWidget(text)
         return text
 
@@ -76,10 +81,12 @@ class ChartSummaryColumn(QScrollArea):
         self.allergies.setText(self._allergies(summary.allergies))
         self.problems.setText(self._list(
             [escape(p.display) + (f" <span style='color:{MUTED}'>since {p.onset:%Y}</span>"
-                                  if p.onset else "") for p in summary.problems],
+                                  if p.onset else "") + self._action("problem", p.id, self.tr("resolve"))
+             for p in summary.problems],
             self.tr("No active problems")))
         self.medications.setText(self._list(
             [f"<b>{escape(m.name)}</b> " + escape(" ".join(x for x in (m.dose, m.frequency) if x))
+             + self._action("medication", m.id, self.tr("stop"))
              for m in summary.medications], self.tr("None recorded")))
         rows = []
         for o in summary.latest_vitals:
@@ -92,6 +99,17 @@ class ChartSummaryColumn(QScrollArea):
         self.vitals.setText(
             f"<table>{''.join(rows)}</table><span style='color:{MUTED}'>{when}</span>"
             if rows else f"<span style='color:{MUTED}'>{self.tr('None recorded')}</span>")
+
+    def _action(self, kind: str, item_id: str, text: str) -> str:
+        if not self.can_write:
+            return ""
+        return (f" <a href='{kind}:{escape(item_id)}' style='color:{MUTED}; font-size:small'>"
+                f"{escape(text)}</a>")
+
+    def _link(self, href: str) -> None:
+        kind, _, item_id = href.partition(":")
+        if kind in ("problem", "medication") and item_id:
+            self.status_requested.emit(kind, item_id)
 
     def _allergies(self, allergies: Any) -> str:
         if not allergies:
