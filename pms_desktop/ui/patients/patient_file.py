@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QMessageBox,
     QAbstractItemView,
     QGridLayout,
     QGroupBox,
@@ -134,6 +135,12 @@ class PatientFile(QWidget):
             b.setEnabled(can_write)
             actions.addWidget(b)
         self.book_button.setEnabled(allows(self.session.role, Permission.SCHEDULE))
+        # Undoing a merge is a clinic admin's act (the service enforces it; this only hides it).
+        self.unmerge_button = QPushButton(self.tr("Undo merge…"))
+        self.unmerge_button.setObjectName("undoMerge")
+        self.unmerge_button.clicked.connect(self.undo_merge)
+        self.unmerge_button.setVisible(allows(self.session.role, Permission.MANAGE_USERS))
+        actions.addWidget(self.unmerge_button)
         actions.addStretch(1)
         grid.addLayout(actions, 4, 0, 1, 2)
         grid.setRowStretch(5, 1)
@@ -335,6 +342,28 @@ class PatientFile(QWidget):
         self.dialog = MergeDialog(self.ctx, self.session, self.patient_id, self)
         self.dialog.merged.connect(lambda _m: self._status(self.tr("Records merged.")))
         self.dialog.open()
+
+    def undo_merge(self) -> None:
+        """Revert the newest merge this record took part in, after confirmation."""
+        patients, who, pid = self.ctx.patients, self.session, self.patient_id
+
+        def found(merges: list[Any]) -> None:
+            live = [m for m in merges if m.reverted_at is None]
+            if not live:
+                QMessageBox.information(self, self.tr("Undo merge"),
+                                        self.tr("This record has no merge to undo."))
+                return
+            merge = live[0]
+            answer = QMessageBox.question(
+                self, self.tr("Undo merge"),
+                self.tr("Split the records merged on %s again? Everything that was moved goes back "
+                        "to the record it came from.") % merge.merged_at.strftime("%d/%m/%Y %H:%M"))
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            run_op_guarded(self, lambda: patients.revert_merge(who, merge_id=merge.id),
+                           lambda _r: (self._status(self.tr("Merge undone.")), self.reload()))
+
+        run_op_guarded(self, lambda: patients.merges(who, patient_id=pid), found)
 
     def deactivate(self) -> None:
         patients, who, pid = self.ctx.patients, self.session, self.patient_id
