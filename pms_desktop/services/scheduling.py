@@ -179,6 +179,9 @@ class SchedulingService:
             rules.info_select()
             .where(
                 Appointment.practitioner_id.in_(ids),
+                # No appointment lasts a day: the lower bound lets the (practitioner, start)
+                # index read only the range shown instead of every appointment before it.
+                Appointment.start_at > start - timedelta(days=1),
                 Appointment.start_at < end,
                 Appointment.end_at > start,
             )
