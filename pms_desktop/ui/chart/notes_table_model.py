@@ -4,49 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
+from ..widgets.item_table_model import ItemTableModel
 from .chart_format import MUTED, ClinicClock
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class NotesTableModel(QAbstractTableModel):
+class NotesTableModel(ItemTableModel):
     HEADERS = ("Date", "Status", "Author", "Summary")
 
     def __init__(self, clock: ClinicClock, parent: Any = None) -> None:
         super().__init__(parent)
         self.clock = clock
-        self.notes: list[Any] = []
 
-    def set_notes(self, notes: list[Any]) -> None:
-        self.beginResetModel()
-        self.notes = list(notes)
-        self.endResetModel()
+
+    @property
+    def notes(self) -> list[Any]:
+        return self.items
 
     def note(self, row: int) -> Any:
-        return self.notes[row] if 0 <= row < len(self.notes) else None
+        return self.item(row)
+    def set_notes(self, notes: list[Any]) -> None:
+        self.reset_items(notes)
 
-    def row_of(self, note_id: str) -> int:
-        return next((i for i, n in enumerate(self.notes) if n.id == note_id), -1)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.notes)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
+
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.notes):
+        n, col = self.item_at(index), index.column()
+        if n is None:
             return None
-        n, col = self.notes[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return self.clock.date_time(n.signed_at or n.updated_at)

@@ -4,42 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
+from ..widgets.item_table_model import ItemTableModel
 from .chart_format import ALERT_RED, FLAG_TEXT, number, range_text
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class ResultRowsTableModel(QAbstractTableModel):
+class ResultRowsTableModel(ItemTableModel):
     HEADERS = ("Test", "Value", "Unit", "Reference range", "Flag")
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[Any] = []
 
+    @property
+    def rows(self) -> list[Any]:
+        return self.items
     def set_rows(self, rows: list[Any]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
+        self.reset_items(rows)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        o, col = self.item_at(index), index.column()
+        if o is None:
             return None
-        o, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             flag = o.interpretation or ""
             return (o.display, o.value_text or number(o.value), o.unit or "",

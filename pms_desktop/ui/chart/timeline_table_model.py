@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ..widgets.item_table_model import ItemTableModel
 from .chart_format import ALERT_RED, MUTED, ClinicClock
 
 Index = QModelIndex | QPersistentModelIndex
@@ -14,38 +15,31 @@ KIND_LABELS = {"encounter": "Encounter", "note": "Note", "vitals": "Vitals", "re
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class TimelineTableModel(QAbstractTableModel):
+class TimelineTableModel(ItemTableModel):
     HEADERS = ("When", "Kind", "Entry", "Detail")
 
     def __init__(self, clock: ClinicClock, parent: Any = None) -> None:
         super().__init__(parent)
         self.clock = clock
-        self.entries: list[Any] = []
 
-    def set_entries(self, entries: list[Any]) -> None:
-        self.beginResetModel()
-        self.entries = list(entries)
-        self.endResetModel()
+
+    @property
+    def entries(self) -> list[Any]:
+        return self.items
 
     def entry(self, row: int) -> Any:
-        return self.entries[row] if 0 <= row < len(self.entries) else None
+        return self.item(row)
+    def set_entries(self, entries: list[Any]) -> None:
+        self.reset_items(entries)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
+
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.entries):
+        e, col = self.item_at(index), index.column()
+        if e is None:
             return None
-        e, col = self.entries[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (self.clock.date_time(e.at), self.tr(KIND_LABELS.get(e.kind, e.kind)),
                     e.title, e.detail)[col]

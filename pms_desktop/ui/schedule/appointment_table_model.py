@@ -5,48 +5,43 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from ...services.scheduling_dto import AppointmentInfo
 from ..theme import STATUS_COLOURS, STATUS_LABELS
+from ..widgets.item_table_model import ItemTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class AppointmentTableModel(QAbstractTableModel):
+class AppointmentTableModel(ItemTableModel):
     HEADERS = ("Date", "Time", "With", "Type", "Status", "Note")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[AppointmentInfo] = []
         self.tz = ZoneInfo("UTC")
 
-    def set_rows(self, rows: list[AppointmentInfo], timezone: str = "UTC") -> None:
-        self.beginResetModel()
-        self.rows, self.tz = list(rows), ZoneInfo(timezone)
-        self.endResetModel()
+
+    @property
+    def rows(self) -> list[AppointmentInfo]:
+        return self.items
 
     def appointment(self, row: int) -> AppointmentInfo | None:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
+        return self.item(row)
+    def set_rows(self, rows: list[AppointmentInfo], timezone: str = "UTC") -> None:
+        self.beginResetModel()
+        self.items, self.tz = list(rows), ZoneInfo(timezone)
+        self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
+
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        a, col = self.item_at(index), index.column()
+        if a is None:
             return None
-        a, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             start, end = a.start_at.astimezone(self.tz), a.end_at.astimezone(self.tz)
             note = a.cancel_reason if a.status == "cancelled" else a.note

@@ -6,50 +6,45 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from ...services.scheduling_dto import WaitingEntry
 from ..theme import STATUS_COLOURS, STATUS_LABELS
+from ..widgets.item_table_model import ItemTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class WaitingRoomTableModel(QAbstractTableModel):
+class WaitingRoomTableModel(ItemTableModel):
     HEADERS = ("Arrived", "Waiting", "Patient", "With", "Appointment", "Status")
 
     def __init__(self, timezone: str = "UTC", parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[WaitingEntry] = []
         self.tz = ZoneInfo(timezone)
         self.now = datetime.now(UTC)
 
+
+    @property
+    def rows(self) -> list[WaitingEntry]:
+        return self.items
+
+    def entry(self, row: int) -> WaitingEntry | None:
+        return self.item(row)
     def set_rows(self, rows: list[WaitingEntry], now: datetime | None = None) -> None:
         self.beginResetModel()
-        self.rows = list(rows)
+        self.items = list(rows)
         self.now = now or datetime.now(UTC)
         self.endResetModel()
 
-    def entry(self, row: int) -> WaitingEntry | None:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        e, col = self.item_at(index), index.column()
+        if e is None:
             return None
-        e, col = self.rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(e, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == 5:
