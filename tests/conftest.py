@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -114,7 +115,16 @@ def data_dir(_template: tuple[Path, bytes], tmp_path: Path) -> Path:
 def ctx(data_dir: Path) -> Iterator[AppContext]:
     context = build_context(ClinicDatabase.open(data_dir))
     yield context
+    _drain_background_work()
     context.close()
+
+
+def _drain_background_work() -> None:
+    """GUI tests: let the test's background operations finish before its database closes, so
+    that none of them runs against a closed store or delays the next test's work."""
+    ops = sys.modules.get("pms_desktop.ui.ops")
+    if ops is not None:
+        ops.wait_for_idle(30.0)
 
 
 @pytest.fixture

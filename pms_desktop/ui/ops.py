@@ -9,55 +9,88 @@ touches the network, never renders PDFs.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from shiboken6 import isValid
 
-_POOL: QThreadPool | None = None
+_EXECUTOR: ThreadPoolExecutor | None = None
 
 
-def worker_pool() -> QThreadPool:
-    global _POOL
-    if _POOL is None:
-        _POOL = QThreadPool()
-        _POOL.setMaxThreadCount(1)
-    return _POOL
+def _executor() -> ThreadPoolExecutor:
+    # One worker: the database has one connection, and one worker keeps calls in order.
+    # A plain Python thread (not a QRunnable): no Qt object changes hands between threads,
+    # the results travel back through a queued signal of an object the GUI thread owns.
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pms-work")
+    return _EXECUTOR
 
 
-class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(object)
-    progress = Signal(int, int, str)
+def wait_for_idle(timeout_s: float = 30.0) -> None:
+    """Block until the work queued so far has run (shutdown, tests)."""
+    if _EXECUTOR is not None:
+        _EXECUTOR.submit(lambda: None).result(timeout=timeout_s)
 
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[..., Any], signals: _Signals, with_progress: bool) -> None:
-        super().__init__()
-        self.fn = fn
-        self.signals = signals
-        self.with_progress = with_progress
-        self.setAutoDelete(True)
+class _Relay(QObject):
+    """The one object the worker thread emits through: (operation token, kind, payload).
 
-    def run(self) -> None:
-        try:
-            if self.with_progress:
-                result = self.fn(lambda done, total, text="": self.signals.progress.emit(done, total, text))
-            else:
-                result = self.fn()
-        except BaseException as e:  # noqa: BLE001 - delivered to the GUI thread, shown there
-            self.signals.failed.emit(e)
+    It lives as long as the application; per-operation Qt objects never reach the worker, so
+    none can be freed on the wrong thread or while one of its events is being delivered.
+    """
+
+    delivered = Signal(int, str, object)
+
+
+_RELAY: _Relay | None = None
+_PENDING: dict[int, Op] = {}
+_TOKENS = itertools.count(1)
+
+
+def _relay() -> _Relay:
+    global _RELAY
+    if _RELAY is None:
+        _RELAY = _Relay()
+        _RELAY.delivered.connect(_deliver, Qt.ConnectionType.QueuedConnection)
+    return _RELAY
+
+
+def _deliver(token: int, kind: str, payload: Any) -> None:
+    op = _PENDING.get(token) if kind == "progress" else _PENDING.pop(token, None)
+    if op is None:
+        return
+    if kind == "progress":
+        op._progress(*payload)
+    elif kind == "done":
+        op._done(payload)
+    else:
+        op._failed(payload)
+
+
+def _run(token: int, fn: Callable[..., Any], relay: _Relay, with_progress: bool) -> None:
+    try:
+        if with_progress:
+            def report(done: int, total: int, text: str = "") -> None:
+                relay.delivered.emit(token, "progress", (done, total, text))
+
+            result = fn(report)
         else:
-            self.signals.done.emit(result)
+            result = fn()
+    except BaseException as e:  # noqa: BLE001 - delivered to the GUI thread, shown there
+        relay.delivered.emit(token, "failed", e)
+    else:
+        relay.delivered.emit(token, "done", result)
 
 
 class Op(QObject):
     """One piece of background work; keep a reference until it finishes (run_op does)."""
 
     finished = Signal()
-    _live: set[Op] = set()
 
     def __init__(
         self,
@@ -75,28 +108,29 @@ class Op(QObject):
         self.on_done = on_done
         self.on_error = on_error
         self.label = label
-        self.signals = _Signals()
-        self.signals.done.connect(self._done, Qt.ConnectionType.QueuedConnection)
-        self.signals.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
-        self.signals.progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
         self.dialog: QProgressDialog | None = None
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._show_progress)
-        self.job = _Job(fn, self.signals, with_progress)
+        self.fn = fn
+        self.with_progress = with_progress
         self._progress_after = progress_after_ms
 
     def start(self) -> Op:
-        Op._live.add(self)
+        token = next(_TOKENS)
+        _PENDING[token] = self
         if self.label:
             self.timer.start(self._progress_after)
-        worker_pool().start(self.job)
+        _executor().submit(_run, token, self.fn, _relay(), self.with_progress)
         return self
 
     def _show_progress(self) -> None:
         if self.label is None:
             return
-        self.dialog = QProgressDialog(self.label, "", 0, 0, self.parent_widget)
+        parent = self.parent_widget
+        if parent is not None and not isValid(parent):
+            return
+        self.dialog = QProgressDialog(self.label, "", 0, 0, parent)
         self.dialog.setCancelButton(None)
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
@@ -116,7 +150,6 @@ class Op(QObject):
             self.dialog.close()
             self.dialog.deleteLater()
             self.dialog = None
-        Op._live.discard(self)
         self.finished.emit()
 
     def _receiver_alive(self, callback: Callable[..., Any] | None) -> bool:

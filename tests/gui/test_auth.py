@@ -117,15 +117,14 @@ def signed_in(qtbot, ctx):  # type: ignore[no-untyped-def]
         _sign_in(qtbot, dialog, "drkelly", TEST_PASSWORD, current_code(TOTP_SECRETS[Role.CLINICIAN], now[0]))
     yield controller, now
     controller.idle.stop()
-    for window in [controller.main_window, *controller._retired]:
-        if window is not None:
-            window.close()
+    if controller.main_window is not None:
+        controller.main_window.close()
 
 
 def test_idle_workstation_locks_and_unlocks_with_the_password(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
     controller, _now = signed_in
     window = controller.main_window
-    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=3000)
+    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=WAIT)
     screen = controller.lock_screen
     assert screen is not None and screen.isVisible()
     assert window.is_locked() if hasattr(window, "is_locked") else window.locked

@@ -78,7 +78,6 @@ class SessionController(QObject):
         self.sign_in_dialog: SignInDialog | None = None
         self.lock_screen: LockScreen | None = None
         self.mfa_dialog: MfaEnrolmentDialog | None = None
-        self._retired: list[Any] = []
         self.idle = IdleMonitor(idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
 
@@ -113,8 +112,6 @@ class SessionController(QObject):
 
     def _open_main_window(self) -> None:
         assert self.session is not None
-        while self._retired:
-            self._retired.pop().deleteLater()
         window = main_window_class()(self.ctx, self.session)
         window.sign_out_requested.connect(self.sign_out)
         window.lock_requested.connect(lambda: self.lock("request"))
@@ -179,6 +176,7 @@ class SessionController(QObject):
             window, self.main_window = self.main_window, None
             window.set_locked(True)
             window.close()
-            # Deleted once the next session opens: work it started may still report back.
-            self._retired.append(window)
+            # Deleted now: no patient data lingers in a hidden window. Background work it
+            # started is dropped by ui.ops when it reports back to a deleted widget.
+            window.deleteLater()
         self.signed_out.emit()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.session import StaffSession
-from ..widgets.alive import run_op_guarded
+from ..ops import run_op
 from .patient_table_model import PatientTableModel
 
 
@@ -81,7 +81,7 @@ class MergeDialog(QDialog):
 
     def _search(self) -> None:
         text, patients, who = self.search.text().strip(), self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: [p for p in patients.search(who, text) if p.id != self.survivor_id],
             self.model.set_rows,
@@ -111,7 +111,7 @@ class MergeDialog(QDialog):
             self.survivor_id,
             self.reason.text(),
         )
-        run_op_guarded(
+        run_op(
             self,
             lambda: patients.merge_patients(
                 who, survivor_id=keep, merged_id=merged_id, reason=reason

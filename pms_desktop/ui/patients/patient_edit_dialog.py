@@ -34,7 +34,7 @@ from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
 from ...services.patients_dto import DuplicateCandidate, PatientDetail, PatientDraft
 from ..errors import show_error
-from ..widgets.alive import run_op_guarded
+from ..ops import run_op
 
 SEXES = (("unknown", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
 DUPLICATE_KEYS = {"given", "family", "birth_date", "phone", "mrn", "national_id"}
@@ -315,7 +315,7 @@ class PatientEditDialog(QDialog):
         self._dup_seq += 1
         seq, draft = self._dup_seq, self.draft()
         patients, who = self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: patients.find_duplicates(who, draft=draft),
             lambda found: self._show_duplicates(seq, found),
@@ -372,7 +372,7 @@ class PatientEditDialog(QDialog):
         else:
             pid = self.detail.id
             fn = lambda: patients.update_patient(who, patient_id=pid, draft=draft)  # noqa: E731
-        run_op_guarded(self, fn, self._saved, self._failed, label=self.tr("Saving…"))
+        run_op(self, fn, self._saved, self._failed, label=self.tr("Saving…"))
 
     def _saved(self, detail: PatientDetail) -> None:
         self._saving = False

@@ -13,7 +13,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QMessageBox,
     QAbstractItemView,
     QGridLayout,
     QGroupBox,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QTabWidget,
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ...services.patients_dto import PatientDetail
+from ..ops import run_op
 from ..schedule.appointment_table_model import AppointmentTableModel
-from ..widgets.alive import run_op_guarded
 from ..widgets.change_bus import change_bus
 
 SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "—"}
@@ -220,7 +220,7 @@ class PatientFile(QWidget):
             self.tabs.setCurrentIndex(index)
 
         accounts, who, pid = self.ctx.accounts, self.session, self.patient_id
-        run_op_guarded(
+        run_op(
             self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason.strip()), opened
         )
 
@@ -242,7 +242,7 @@ class PatientFile(QWidget):
             tz = sched.hours(who).timezone
             return detail, banner, (tz, appts)
 
-        run_op_guarded(self, load, self._loaded)
+        run_op(self, load, self._loaded)
 
     def _loaded(self, result: tuple[PatientDetail, Any, Any]) -> None:
         detail, banner, (tz, appts) = result
@@ -334,7 +334,7 @@ class PatientFile(QWidget):
         )
         if ok and text.strip():
             patients, who, pid = self.ctx.patients, self.session, self.patient_id
-            run_op_guarded(self, lambda: patients.add_alert(who, patient_id=pid, text=text.strip()))
+            run_op(self, lambda: patients.add_alert(who, patient_id=pid, text=text.strip()))
 
     def merge(self) -> None:
         from .merge_dialog import MergeDialog
@@ -360,15 +360,15 @@ class PatientFile(QWidget):
                         "to the record it came from.") % merge.merged_at.strftime("%d/%m/%Y %H:%M"))
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            run_op_guarded(self, lambda: patients.revert_merge(who, merge_id=merge.id),
+            run_op(self, lambda: patients.revert_merge(who, merge_id=merge.id),
                            lambda _r: (self._status(self.tr("Merge undone.")), self.reload()))
 
-        run_op_guarded(self, lambda: patients.merges(who, patient_id=pid), found)
+        run_op(self, lambda: patients.merges(who, patient_id=pid), found)
 
     def deactivate(self) -> None:
         patients, who, pid = self.ctx.patients, self.session, self.patient_id
         if self.detail is not None and not self.detail.active:
-            run_op_guarded(self, lambda: patients.reactivate_patient(who, patient_id=pid))
+            run_op(self, lambda: patients.reactivate_patient(who, patient_id=pid))
             return
         reason, ok = QInputDialog.getText(
             self,
@@ -376,7 +376,7 @@ class PatientFile(QWidget):
             self.tr("Why is this record deactivated? (it is never deleted)"),
         )
         if ok and reason.strip():
-            run_op_guarded(
+            run_op(
                 self,
                 lambda: patients.deactivate_patient(who, patient_id=pid, reason=reason.strip()),
             )

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
-from ..widgets.alive import run_op_guarded
+from ..ops import run_op
 from .patient_table_model import PatientTableModel
 
 DEBOUNCE_MS = 120
@@ -114,7 +114,7 @@ class PatientsScreen(QWidget):
             )
             return
         patients, who = self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self, lambda: patients.search(who, text), lambda rows: self._show(seq, text, rows)
         )
 
@@ -122,7 +122,7 @@ class PatientsScreen(QWidget):
         self._seq += 1
         seq = self._seq
         patients, who = self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self, lambda: patients.recent_patients(who), lambda rows: self._show(seq, "", rows)
         )
 

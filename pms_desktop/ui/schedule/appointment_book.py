@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from ...domain.session import StaffSession
 from ...services.scheduling_dto import AppointmentInfo, BookView
 from ..errors import show_error
-from ..widgets.alive import run_op_guarded
+from ..ops import run_op
 from ..widgets.change_bus import change_bus
 from ..widgets.settings import app_settings
 from .book_grid import BookGrid
@@ -239,7 +239,7 @@ class AppointmentBook(QWidget):
                 sched.practitioners(who),
             )
 
-        run_op_guarded(self, load, self._loaded, self._load_failed)
+        run_op(self, load, self._loaded, self._load_failed)
 
     def _load_failed(self, error: BaseException) -> None:
         self._loading = False
@@ -335,7 +335,7 @@ class AppointmentBook(QWidget):
         self, patient_id: str, practitioner_id: str, when: datetime, type_id: str | None
     ) -> None:
         sched, who = self.ctx.scheduling, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: sched.book(
                 who,
@@ -399,7 +399,7 @@ class AppointmentBook(QWidget):
 
     def move_appointment(self, appointment_id: str, practitioner_id: str, when: datetime) -> None:
         sched, who = self.ctx.scheduling, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: sched.move(
                 who, appointment_id=appointment_id, start_at=when, practitioner_id=practitioner_id
@@ -423,7 +423,7 @@ class AppointmentBook(QWidget):
             self._status(self.tr("Select an appointment first."))
             return
         sched, who = self.ctx.scheduling, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: fn(sched, who, a.id),
             lambda _r: self._status(done % a.patient_name),

@@ -35,8 +35,8 @@ from ...domain.errors import ConflictError, ValidationError
 from ...domain.session import StaffSession
 from ...services.scheduling_dto import AppointmentTypeInfo, PractitionerInfo
 from ..errors import show_error
+from ..ops import run_op
 from ..patients.patient_table_model import PatientTableModel
-from ..widgets.alive import run_op_guarded
 
 
 class BookingDialog(QDialog):
@@ -180,7 +180,7 @@ class BookingDialog(QDialog):
     def _search(self) -> None:
         text, patients, who = self.patient_search.text().strip(), self.ctx.patients, self.session
         if text:
-            run_op_guarded(self, lambda: patients.search(who, text, limit=20), self._patients_found)
+            run_op(self, lambda: patients.search(who, text, limit=20), self._patients_found)
 
     def _patients_found(self, rows: list[Any]) -> None:
         self.patient_model.set_rows(rows)
@@ -195,7 +195,7 @@ class BookingDialog(QDialog):
 
     def _load_patient_label(self, patient_id: str) -> None:
         patients, who = self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: patients.banner(who, patient_id=patient_id),
             lambda b: self.patient_label.setText(f"<b>{b.name}</b>, born {b.birth_date:%d/%m/%Y}"),
@@ -222,7 +222,7 @@ class BookingDialog(QDialog):
             self.duration.value(),
             self.start_at(),
         )
-        run_op_guarded(
+        run_op(
             self,
             lambda: sched.next_free_slot(
                 who,
@@ -262,7 +262,7 @@ class BookingDialog(QDialog):
         else:
             fn = lambda: [sched.book(who, override_reason=override, **args)]  # noqa: E731
         self.book_button.setEnabled(False)
-        run_op_guarded(self, fn, self._done, self._failed, label=self.tr("Booking…"))
+        run_op(self, fn, self._done, self._failed, label=self.tr("Booking…"))
 
     def _done(self, made: list[Any]) -> None:
         self.booked.emit(made)

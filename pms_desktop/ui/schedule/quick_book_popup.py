@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.session import StaffSession
+from ..ops import run_op
 from ..patients.patient_table_model import PatientTableModel
-from ..widgets.alive import run_op_guarded
 
 
 class QuickBookPopup(QFrame):
@@ -98,7 +98,7 @@ class QuickBookPopup(QFrame):
             self.model.set_rows([])
             return
         patients, who = self.ctx.patients, self.session
-        run_op_guarded(
+        run_op(
             self, lambda: patients.search(who, text, limit=20), lambda rows: self._shown(seq, rows)
         )
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
-from ..widgets.alive import run_op_guarded
+from ..ops import run_op
 from ..widgets.change_bus import change_bus
 from .waiting_room_table_model import WaitingRoomTableModel
 
@@ -105,7 +105,7 @@ class WaitingRoomPanel(QWidget):
         self._loading = True
         prac = self.session.practitioner_id if self.mine.isChecked() else None
         sched, who = self.ctx.scheduling, self.session
-        run_op_guarded(
+        run_op(
             self,
             lambda: (sched.hours(who).timezone, sched.waiting_room(who, practitioner_id=prac)),
             self._loaded,
