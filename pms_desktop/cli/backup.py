@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def run_backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_admin_in_backup(username: str, password: str, code: str) -> "callable":  # type: ignore[valid-type]
+def _check_admin_in_backup(username: str, password: str, code: str) -> Callable[[Engine], None]:
     def verify(engine: Engine) -> None:
         with Session(engine) as s:
             user = s.scalars(select(StaffUser).where(StaffUser.username == username.lower())).first()

@@ -104,7 +104,6 @@ class DemoLogin:
 @dataclass(frozen=True)
 class DemoResult:
     logins: list[DemoLogin]
-    recovery_secret: str
     patients: int
     appointments: int
 
@@ -173,7 +172,7 @@ class DemoBuilder:
         self.say("appointments, encounters, notes, vitals, invoices")
         n_appts = self._appointments()
         self.db.checkpoint()
-        return DemoResult(logins, "", patients, n_appts)
+        return DemoResult(logins, patients, n_appts)
 
     def _practitioners(self) -> list[str]:
         ids, hours = [], []
@@ -426,4 +425,4 @@ def build_demo(db: ClinicDatabase, patients: int, *, seed: int = 7, progress: Pr
     return DemoBuilder(db, seed=seed, progress=progress).build(patients)
 
 
-__all__ = ["ClinicSetupService", "DemoLogin", "DemoResult", "build_demo"]
+__all__ = ["DemoLogin", "DemoResult", "build_demo"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import struct
 import tempfile
 from collections.abc import Callable
@@ -226,7 +225,6 @@ def restore_backup(
         for suffix in ("-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         os.replace(final, target)
-    shutil.rmtree(data_dir / ".restore-tmp", ignore_errors=True)
 
 
 def prune_backups(folder: Path, keep: int, *, label: str = "scheduled") -> list[Path]:

@@ -118,7 +118,7 @@ def is_disk_full(error: BaseException) -> bool:
     if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
         return True
     msg = str(orig).lower()
-    return "disk is full" in msg or "disk i/o error" in msg and "full" in msg
+    return "disk is full" in msg
 
 
 @contextmanager

@@ -24,14 +24,12 @@ def record_change(
     """Bump the row's sync metadata and queue (or squash into) its pending change."""
     now = datetime.now(UTC)
     table = row.__tablename__  # type: ignore[attr-defined]
-    if row.local_revision is None:
-        row.local_revision = 1
-    elif session.is_modified(row) or row in session.new:
-        pass
     row.updated_at = now
     row.updated_by = user_id
-    if row not in session.new:
-        row.local_revision = (row.local_revision or 0) + 1
+    if row in session.new or row.local_revision is None:
+        row.local_revision = row.local_revision or 1
+    else:
+        row.local_revision += 1
     pending = session.scalars(
         select(OutboxChange).where(
             OutboxChange.table_name == table,

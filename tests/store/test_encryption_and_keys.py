@@ -76,7 +76,7 @@ def test_damaged_file_names_the_file_and_last_backup(ctx, data_dir):  # type: ig
     assert str(db_file) in str(err.value) and backup.name in str(err.value)
 
 
-def test_recovery_secret_opens_without_keyring_entry(tmp_path, make_patient=None):  # type: ignore[no-untyped-def]
+def test_recovery_secret_opens_without_keyring_entry(tmp_path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "c"
     db, secret = ClinicDatabase.create(folder)
     with db.engine.begin() as c:
