@@ -129,6 +129,10 @@ class DemoBuilder:
         self.now = datetime.now(UTC)
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        # An executemany takes its columns from the first row: give every row the same keys,
+        # or a value only some rows carry (an observation's value, say) would be dropped.
+        keys = {k for r in rows for k in r}
+        rows = [{k: r.get(k) for k in keys} for r in rows]
         for chunk in _chunks(rows):
             with self.db.engine.begin() as conn:
                 conn.execute(insert(table), chunk)

@@ -27,6 +27,17 @@ def test_demo_backup_restore_round_trip(tmp_path: Path) -> None:
     assert logins and all(logins), demo.stdout
     roles = {m.group(2) for m in logins if m}
     assert roles == {"reception", "clinician", "practice_manager", "clinic_admin"}
+    from sqlalchemy import func, select
+
+    from pms_desktop.store.database import ClinicDatabase
+    from pms_desktop.store.models import Observation
+
+    db = ClinicDatabase.open(data)
+    with db.sessions()() as s:  # every heart rate recorded carries its value and unit
+        rates = s.execute(select(func.count(), func.count(Observation.value), func.count(Observation.unit))
+                          .where(Observation.code == "8867-4")).one()
+    db.close()
+    assert rates[0] > 0 and rates[0] == rates[1] == rates[2]
     admin = next(m for m in logins if m and m.group(2) == "clinic_admin")
     reception = next(m for m in logins if m and m.group(2) == "reception")
 
