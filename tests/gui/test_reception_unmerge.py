@@ -22,8 +22,12 @@ def test_admin_undoes_a_merge_from_the_patient_file(qtbot, ctx, actors, make_pat
 
     keep = make_patient("Mary", "Murphy", mrn="K1")
     dup = make_patient("Mary", "Murphey", phone="01 222 3333", mrn="D1")
+    other = make_patient("John", "Byrne", phone=None, mrn="B1")
+    unmerged = _open(qtbot, ctx, actors[Role.CLINIC_ADMIN], other)
+    assert not unmerged.unmerge_button.isVisibleTo(unmerged)
     ctx.patients.merge_patients(actors[Role.RECEPTION], survivor_id=keep, merged_id=dup, reason="same")
-    assert not _open(qtbot, ctx, actors[Role.RECEPTION], keep).unmerge_button.isVisibleTo(None)
+    desk = _open(qtbot, ctx, actors[Role.RECEPTION], keep)
+    assert not desk.unmerge_button.isVisibleTo(desk)
     panel = _open(qtbot, ctx, actors[Role.CLINIC_ADMIN], keep)
     assert panel.unmerge_button.isVisibleTo(panel)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -33,3 +37,4 @@ def test_admin_undoes_a_merge_from_the_patient_file(qtbot, ctx, actors, make_pat
         restored = s.get(Patient, dup)
         assert (restored.active, restored.merged_into_id) == (True, None)
         assert s.scalars(select(Patient.id).where(Patient.merged_into_id.is_not(None))).all() == []
+    assert not panel.unmerge_button.isVisibleTo(panel)  # nothing left to undo

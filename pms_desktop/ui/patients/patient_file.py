@@ -139,7 +139,7 @@ class PatientFile(QWidget):
         self.unmerge_button = QPushButton(self.tr("Undo merge…"))
         self.unmerge_button.setObjectName("undoMerge")
         self.unmerge_button.clicked.connect(self.undo_merge)
-        self.unmerge_button.setVisible(allows(self.session.role, Permission.MANAGE_USERS))
+        self.unmerge_button.setVisible(False)  # shown once the load finds a merge to undo
         actions.addWidget(self.unmerge_button)
         actions.addStretch(1)
         grid.addLayout(actions, 4, 0, 1, 2)
@@ -234,18 +234,23 @@ class PatientFile(QWidget):
             self.patient_id,
         )
         can_book = allows(who.role, Permission.READ_DEMOGRAPHICS)
+        can_unmerge = allows(who.role, Permission.MANAGE_USERS)
 
-        def load() -> tuple[Any, Any, Any]:
+        def load() -> tuple[Any, Any, Any, bool]:
             detail = patients.get_patient(who, patient_id=pid)
             banner = patients.banner(who, patient_id=pid)
             appts = sched.patient_appointments(who, patient_id=pid) if can_book else []
             tz = sched.hours(who).timezone
-            return detail, banner, (tz, appts)
+            merged = can_unmerge and any(
+                m.reverted_at is None for m in patients.merges(who, patient_id=pid))
+            return detail, banner, (tz, appts), merged
 
         run_op(self, load, self._loaded)
 
-    def _loaded(self, result: tuple[PatientDetail, Any, Any]) -> None:
-        detail, banner, (tz, appts) = result
+    def _loaded(self, result: tuple[PatientDetail, Any, Any, bool]) -> None:
+        detail, banner, (tz, appts), merged = result
+        # Only a record that took part in a merge (not yet undone) offers to undo it.
+        self.unmerge_button.setVisible(merged)
         self.detail = detail
         self.appointments.set_rows(appts, tz)
         self._fill_cards(detail)
@@ -349,9 +354,8 @@ class PatientFile(QWidget):
 
         def found(merges: list[Any]) -> None:
             live = [m for m in merges if m.reverted_at is None]
-            if not live:
-                QMessageBox.information(self, self.tr("Undo merge"),
-                                        self.tr("This record has no merge to undo."))
+            if not live:  # undone meanwhile (another workstation, another window)
+                self.reload()
                 return
             merge = live[0]
             answer = QMessageBox.question(
