@@ -437,7 +437,7 @@ class InvoiceEditor(QDialog):
             self,
             self._make_pdf,
             self._pdf_name(),
-            lambda p: self.status.emit(tr("Sent to the PDF viewer for printing.")),
+            lambda pages: self.status.emit(tr("Sent to the printer.")),
         )
 
     def _save_pdf(self) -> None:

@@ -49,7 +49,7 @@ class PatientAccountPanel(QWidget):
         self._button(bar, tr("Open invoice"), self._open_selected)
         bar.addStretch(1)
         self._button(
-            bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, "statement")
+            bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, tr("statement"))
         )
         self._button(
             bar, tr("Save statement PDF…"), lambda: save_pdf(self, self._statement, "statement.pdf")

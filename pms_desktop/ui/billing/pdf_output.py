@@ -1,20 +1,19 @@
 """Saving and printing PDFs made by the services (the bytes are made off the GUI thread).
 
-Printing opens the PDF in the system's viewer, whose print dialog sends it to any printer
-(the Qt PDF module is not part of the installed Qt).
+Printing goes through the system's print dialog (``ui/widgets/printing.py``); nothing is
+written to a temporary file.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..ops import run_op
+from ..widgets import printing
 from .billing_format import tr
 
 
@@ -43,19 +42,9 @@ def print_pdf(
     parent: QWidget,
     make: Callable[[], bytes],
     name: str,
-    done: Callable[[Path], None] | None = None,
+    done: Callable[[int], None] | None = None,
+    *,
+    printer: QPrinter | None = None,
 ) -> None:
-    """Make the PDF off the GUI thread and open it in the system viewer to print."""
-    folder = Path(tempfile.mkdtemp(prefix="pms-print-"))
-
-    def work() -> Path:
-        target = folder / f"{name}.pdf"
-        target.write_bytes(make())
-        return target
-
-    def opened(path: Path) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-        if done:
-            done(path)
-
-    run_op(parent, work, opened, label=tr("Preparing to print…"))
+    """The system's print dialog, then the PDF made and printed off the GUI thread."""
+    printing.print_pdf(parent, make, name, done, printer=printer)

@@ -1,0 +1,136 @@
+# ruff: noqa: F811  (pytest fixtures imported from conftest_billing)
+"""The invoice editor's corrections and printing, on the real widgets and the real store:
+a credit note restores the patient's balance, a voided invoice leaves the books, and "Print…"
+sends every page of the invoice to the printer chosen in the print dialog."""
+
+from __future__ import annotations
+
+from pypdf import PdfReader
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QInputDialog
+
+from pms_desktop.domain.enums import Role
+from pms_desktop.services.billing_dto import LineInput
+from pms_desktop.ui.billing.billing_screen import BillingScreen
+from pms_desktop.ui.widgets import printing
+from tests.unit.conftest_billing import fees  # noqa: F401
+
+M = Role.PRACTICE_MANAGER
+
+
+def _issued(fees, actor, pid, *codes):  # type: ignore[no-untyped-def]
+    d = fees.billing.create_invoice(actor, patient_id=pid,
+                                    lines=[LineInput(fee_code=c) for c in codes])
+    return fees.billing.issue_invoice(actor, invoice_id=d.id)
+
+
+def _editor(qtbot, fees, actor, invoice_id):  # type: ignore[no-untyped-def]
+    screen = BillingScreen(fees, actor, None)
+    qtbot.addWidget(screen)
+    editor = screen.open_invoice(invoice_id)
+    qtbot.waitUntil(lambda: editor.detail is not None, timeout=5000)
+    return screen, editor
+
+
+def _answer(monkeypatch, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+    asked: list[str] = []
+
+    def get_text(parent, title, label, *a, **k):  # type: ignore[no-untyped-def]
+        asked.append(title)
+        return text, True
+    monkeypatch.setattr(QInputDialog, "getText", get_text)
+    return asked
+
+
+def test_credit_note_after_a_partial_payment_restores_the_balance(qtbot, fees, actors,
+                                                                   make_patient, monkeypatch):
+    pid = make_patient(given="Ciara", family="Doyle")
+    inv = _issued(fees, actors[M], pid, "CONS-L", "ECG")
+    fees.payments.take_payment(actors[M], patient_id=pid, amount_minor=2000, method="cash",
+                               invoice_id=inv.id)
+    _screen, editor = _editor(qtbot, fees, actors[M], inv.id)
+    assert editor.credit_button.isVisible() and not editor.void_button.isVisible()
+    total = editor.detail.summary.total_minor
+    assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == total - 2000
+
+    asked = _answer(monkeypatch, "Charged in error")
+    editor.table.selectRow(1)  # the ECG line only
+    ecg = editor.detail.lines[1].total_minor
+    editor.credit_button.click()
+    qtbot.waitUntil(lambda: editor.detail.summary.credited_minor > 0, timeout=5000)
+    assert asked == ["Credit note"]
+    credited = editor.detail.summary.credited_minor
+    assert credited == ecg
+    assert credited < total and editor.credit_button.isVisible()  # the rest can still be credited
+    balance = fees.payments.patient_account(actors[M], patient_id=pid).balance_minor
+    assert balance == total - 2000 - credited
+
+    editor.table.clearSelection()  # everything not yet credited
+    editor.credit_button.click()
+    qtbot.waitUntil(lambda: editor.detail.summary.credited_minor == total, timeout=5000)
+    assert not editor.credit_button.isVisible()
+    # fully credited: the 20.00 paid is now the patient's credit, the invoice owes nothing
+    assert editor.detail.summary.outstanding_minor <= 0
+    assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == -2000
+    assert "Credited" in editor.totals.text()
+    editor.close()
+
+
+def test_void_with_a_reason_takes_the_invoice_out_of_the_balance(qtbot, fees, actors,
+                                                                  make_patient, monkeypatch):
+    pid = make_patient(given="Eoin", family="Farrell")
+    inv = _issued(fees, actors[M], pid, "ECG")
+    _screen, editor = _editor(qtbot, fees, actors[M], inv.id)
+    assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor > 0
+
+    _answer(monkeypatch, "   ")  # a blank reason does nothing
+    editor.void_button.click()
+    qtbot.wait(100)
+    assert editor.detail.summary.status == "issued"
+
+    _answer(monkeypatch, "Duplicate of an earlier invoice")
+    editor.void_button.click()
+    qtbot.waitUntil(lambda: editor.detail.summary.status == "void", timeout=5000)
+    assert "Duplicate of an earlier invoice" in editor.subheading.text() + editor.heading.text()
+    assert not editor.void_button.isVisible() and not editor.pay_button.isVisible()
+    assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == 0
+    editor.close()
+
+
+def test_print_sends_every_page_to_the_chosen_printer(qtbot, fees, actors, make_patient,
+                                                      monkeypatch, tmp_path):
+    pid = make_patient(given="Aisling", family="Murphy")
+    inv = _issued(fees, actors[M], pid, "CONS-L")
+    _screen, editor = _editor(qtbot, fees, actors[M], inv.id)
+    out = tmp_path / "printed.pdf"
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(out))
+    chosen: list[str] = []
+
+    def choose(parent, title):  # type: ignore[no-untyped-def]
+        chosen.append(title)
+        return printer
+    monkeypatch.setattr(printing, "choose_printer", choose)
+    messages: list[str] = []
+    editor.status.connect(messages.append)
+    editor.print_button.click()
+    qtbot.waitUntil(lambda: "Sent to the printer." in messages, timeout=15000)
+    assert chosen and inv.summary.number in chosen[0]
+    original = PdfReader(__import__("io").BytesIO(
+        fees.billing.invoice_pdf(actors[M], invoice_id=inv.id)))
+    printed = PdfReader(str(out))
+    assert len(printed.pages) == len(original.pages) >= 1
+    # the printed page is the invoice drawn at printer resolution: an image, not a blank page
+    page = printed.pages[0]
+    images = list(page.images)
+    assert images and images[0].image.width >= 2000
+    assert images[0].image.convert("L").getextrema()[0] < 100  # dark ink on it
+
+    # cancelling the dialog prints nothing
+    monkeypatch.setattr(printing, "choose_printer", lambda parent, title: None)
+    out.unlink()
+    editor.print_button.click()
+    qtbot.wait(200)
+    assert not out.exists()
+    editor.close()
