@@ -6,6 +6,7 @@ sends every page of the invoice to the printer chosen in the print dialog."""
 from __future__ import annotations
 
 from pypdf import PdfReader
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QInputDialog
 
@@ -133,4 +134,38 @@ def test_print_sends_every_page_to_the_chosen_printer(qtbot, fees, actors, make_
     editor.print_button.click()
     qtbot.wait(200)
     assert not out.exists()
+    editor.close()
+
+
+def test_standalone_invoice_for_a_patient_found_by_name(qtbot, fees, actors, make_patient):
+    make_patient(given="Niamh", family="Walsh")
+    pid = make_patient(given="Sean", family="Walsh")
+    screen = BillingScreen(fees, actors[M], None)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.new_button.click()
+    picker = screen.picker
+    assert picker is not None and picker.isVisible()
+    ok = picker.buttons.buttons()[0]
+    assert not ok.isEnabled()  # nothing chosen yet
+    qtbot.keyClicks(picker.search, "zzqx")
+    qtbot.waitUntil(lambda: "No patient matches" in picker.note.text(), timeout=5000)
+    assert not ok.isEnabled()
+    picker.search.clear()
+    qtbot.keyClicks(picker.search, "walsh sean")
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 1, timeout=5000)
+    assert picker.chosen is not None and picker.chosen.id == pid
+    qtbot.keyClick(picker.search, "\r")
+    qtbot.waitUntil(lambda: screen.editor is not None and screen.editor.detail is not None,
+                    timeout=5000)
+    editor = screen.editor
+    assert editor.detail.summary.patient_id == pid
+    assert editor.detail.summary.status == "draft" and editor.table.rowCount() == 0
+    editor.fee_combo.setCurrentIndex(editor.fee_combo.findText("ECG", Qt.MatchFlag.MatchContains))
+    editor.add_button.click()
+    assert editor.table.rowCount() == 1
+    editor.issue_button.click()
+    qtbot.waitUntil(lambda: editor.detail.summary.status == "issued", timeout=5000)
+    assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == \
+        editor.detail.summary.total_minor > 0
     editor.close()

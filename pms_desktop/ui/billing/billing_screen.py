@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ...domain.permissions import Permission, allows
 from ...services.billing_dto import InvoiceDetail, InvoiceSummary, UninvoicedAppointment
 from ..ops import run_op
+from ..patients.patient_picker import PatientPickerDialog
 from .billing_format import Money, tr
 from .fee_schedule_editor import FeeScheduleEditor
 from .invoice_editor import InvoiceEditor
@@ -63,6 +64,7 @@ class BillingScreen(QWidget):
         self.money = Money.for_clinic(ctx)
         self.can_bill = allows(session.role, Permission.BILLING)
         self.editor: InvoiceEditor | None = None
+        self.picker: PatientPickerDialog | None = None
         self.tabs = QTabWidget()
         QVBoxLayout(self).addWidget(self.tabs)
         self.tabs.addTab(self._invoices_tab(), tr("Invoices"))
@@ -112,6 +114,13 @@ class BillingScreen(QWidget):
         self.summary.setStyleSheet("color: #5f6b7a")
         actions.addWidget(self.summary)
         actions.addStretch(1)
+        if self.can_bill:
+            self.new_button = QPushButton(tr("New invoice…"))
+            self.new_button.setObjectName("newInvoiceButton")
+            self.new_button.setToolTip(tr("An invoice not tied to an appointment: choose the "
+                                          "patient, then add lines from the fee schedule"))
+            self.new_button.clicked.connect(self.new_standalone_invoice)
+            actions.addWidget(self.new_button)
         actions.addWidget(self.pdf_button)
         actions.addWidget(self.open_button)
         v.addLayout(actions)
@@ -159,6 +168,29 @@ class BillingScreen(QWidget):
         self.editor.status.connect(self.show_status)
         self.editor.open()
         return self.editor
+
+    def new_standalone_invoice(self) -> None:
+        """Choose the patient, then open a new draft invoice for them."""
+        self.picker = PatientPickerDialog(self.ctx, self.session, tr("New invoice: which patient?"),
+                                          self)
+        self.picker.accepted.connect(self._create_for_chosen)
+        self.picker.open()
+
+    def _create_for_chosen(self) -> None:
+        patient = self.picker.chosen if self.picker else None
+        if patient is None:
+            return
+
+        def made(detail: InvoiceDetail) -> None:
+            self.refresh()
+            self.open_invoice(detail.id)
+            self.show_status(tr("Draft invoice created for {p}.").format(p=patient.display_name))
+
+        run_op(
+            self,
+            lambda: self.ctx.billing.create_invoice(self.session, patient_id=patient.id, lines=[]),
+            made,
+        )
 
     def _save_selected_pdf(self) -> None:
         inv = self.selected_invoice()
