@@ -4,8 +4,11 @@
 (or the actor is proving who they are), so they are plain methods that log every attempt
 themselves, in a transaction that commits *before* a failure is raised (a failed sign-in that
 rolled back its own log entry would be invisible). Five failures lock the account for fifteen
-minutes (configurable); the lock lives in the database so a restart does not lift it. A TOTP
-code is accepted once: its time step is stored and older or equal steps are refused.
+minutes (configurable); the lock lives in the database so a restart does not lift it. Whatever
+the lockout policy, no more than ``attempts_per_hour`` attempts per account are evaluated in any
+hour: the count is taken from the access log inside the attempt's own transaction, so neither a
+restart nor two attempts at once get past it. A TOTP code is accepted once: its time step is
+stored and older or equal steps are refused.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from ..domain.permissions import MFA_REQUIRED, Permission, allows
 from ..domain.session import StaffSession
 from ..security import recovery_codes
 from ..security.passwords import hash_password, needs_rehash, password_problems, verify_password
-from ..security.throttle import SignInThrottle
 from ..security.totp import matching_step, new_secret, provisioning_uri
 from ..store import audit_log
 from ..store.models import BreakGlassGrant, Clinic, Patient, Setting, StaffUser
@@ -35,6 +37,8 @@ from .dto import StaffUserInfo
 
 POLICY_KEY = "security.policy"
 GENERIC_FAILURE = "The user name, password or code is not right."
+THROTTLED = "Too many sign-in attempts for this account. Try again later."
+ATTEMPT_ACTIONS = ("auth.sign_in", "session.unlock")
 MIN_REASON = 10
 
 
@@ -48,7 +52,6 @@ class AccountsService(UserAdminMixin):
     def __init__(self, core: ServiceCore, *, policy: SecurityPolicy | None = None) -> None:
         self.core = core
         self._fixed_policy = policy
-        self._throttle = SignInThrottle()
 
     # --- policy ------------------------------------------------------------------------------
 
@@ -87,15 +90,15 @@ class AccountsService(UserAdminMixin):
         name = username.strip().lower()
         policy = self.policy()
         now = self.core.now()
-        if not self._throttle.allow(name, now, policy.attempts_per_hour):
-            self._log_alone(name, "auth.sign_in", AuditOutcome.REFUSED, {"why": "throttled"})
-            raise AuthenticationError("Too many sign-in attempts for this account. Try again later.")
         error: AuthenticationError | None = None
         session: StaffSession | None = None
         with unit_of_work(self.core, None) as uow:
             s = uow.session
             user = s.scalars(select(StaffUser).where(StaffUser.username == name)).first()
-            if user is None or not user.active:
+            if _over_budget(uow, name, now, policy):
+                _log(uow, name, user, "auth.sign_in", AuditOutcome.REFUSED, {"why": "throttled"})
+                error = AuthenticationError(THROTTLED)
+            elif user is None or not user.active:
                 verify_password(_dummy_hash(), password)
                 _log(uow, name, user, "auth.sign_in", AuditOutcome.FAILURE,
                      {"why": "unknown account" if user is None else "account disabled"})
@@ -124,12 +127,14 @@ class AccountsService(UserAdminMixin):
         """Prove the signed-in person is back: the password, and the code when one is asked for."""
         policy = self.policy()
         now = self.core.now()
-        if not self._throttle.allow(session.username, now, policy.attempts_per_hour):
-            raise AuthenticationError("Too many attempts for this account. Try again later.")
         error: AuthenticationError | None = None
         with unit_of_work(self.core, session) as uow:
             user = uow.session.get(StaffUser, session.user_id)
-            if user is None or not user.active:
+            if _over_budget(uow, session.username, now, policy):
+                uow.audit("session.unlock", outcome=AuditOutcome.REFUSED,
+                          detail={"why": "throttled"})
+                error = AuthenticationError(THROTTLED)
+            elif user is None or not user.active:
                 uow.audit("session.unlock", outcome=AuditOutcome.FAILURE, detail={"why": "disabled"})
                 error = AuthenticationError("This account is no longer active.")
             elif user.locked_until is not None and user.locked_until > now:
@@ -181,10 +186,6 @@ class AccountsService(UserAdminMixin):
         _log(uow, user.username, user, "auth.lock", AuditOutcome.SUCCESS,
              {"until": user.locked_until.isoformat(), "minutes": policy.lock_minutes})
         return AccountLocked(user.locked_until)
-
-    def _log_alone(self, name: str, action: str, outcome: AuditOutcome, detail: dict[str, object]) -> None:
-        with unit_of_work(self.core, None) as uow:
-            _log(uow, name, None, action, outcome, detail)
 
     # --- the signed-in person's own account -------------------------------------------------
 
@@ -280,6 +281,13 @@ def _read_policy(s: Session) -> SecurityPolicy:
         return SecurityPolicy()
     known = {f.name for f in fields(SecurityPolicy)}
     return SecurityPolicy(**{k: v for k, v in json.loads(row.value).items() if k in known})
+
+
+def _over_budget(uow: UnitOfWork, name: str, now: datetime, policy: SecurityPolicy) -> bool:
+    """Whether this account has used its hourly budget of evaluated attempts."""
+    used = audit_log.evaluated_attempts(uow.session, username=name, actions=ATTEMPT_ACTIONS,
+                                        since=now - timedelta(hours=1))
+    return used >= policy.attempts_per_hour
 
 
 def _log(uow: UnitOfWork, name: str, user: StaffUser | None, action: str, outcome: AuditOutcome,

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..audit.chain import GENESIS, entry_hash
+from ..domain.enums import AuditOutcome
 from ..domain.ids import new_id
 from .models import AuditEntry, Setting
 
@@ -117,6 +118,19 @@ def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: st
         mark = Setting(key=HIGH_WATER_KEY, value="")
         session.add(mark)
     mark.value = json.dumps({"seq": seq, "hash": new_hash})
+
+
+def evaluated_attempts(session: Session, *, username: str, actions: tuple[str, ...],
+                       since: datetime) -> int:
+    """How many sign-in attempts for ``username`` were evaluated (not refused) since ``since``.
+
+    The access log is the record of every attempt, and it is in the database: a count taken
+    from it survives a restart of the application, which a count kept in memory would not.
+    """
+    query = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.at >= since, AuditEntry.username == username[:64],
+        AuditEntry.action.in_(actions), AuditEntry.outcome != AuditOutcome.REFUSED.value)
+    return int(session.execute(query).scalar_one())
 
 
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
