@@ -73,6 +73,7 @@ class UnitOfWork:
         self.actor = actor
         self.audited = False
         self.break_glass_reason: str | None = None
+        self.outbox_changes = 0
 
     def audit(
         self,
@@ -108,6 +109,7 @@ class UnitOfWork:
         )
 
     def changed(self, row: SyncMixin, op: OutboxOp = OutboxOp.UPSERT) -> None:
+        self.outbox_changes += 1
         self.session.flush()
         outbox.record_change(self.session, row, user_id=self.actor.user_id if self.actor else None, op=op)
 
@@ -135,10 +137,16 @@ def unit_of_work(
     core: ServiceCore, actor: StaffSession | None, *, durable: bool = True
 ) -> Iterator[UnitOfWork]:
     """One transaction. ``durable=False`` for reads: their access-log entry is committed with
-    ``synchronous=NORMAL`` (atomic, survives a process crash; see store.engine)."""
+    ``synchronous=NORMAL`` (atomic, survives a process crash; see store.engine).
+
+    After a commit that queued outbox changes, ``outbox.changed`` is notified (the background
+    sync sends them shortly after)."""
     with translate_errors(), core.sessions() as session, session.begin():
         session.connection(execution_options={RELAXED: not durable})
-        yield UnitOfWork(core, session, actor)
+        uow = UnitOfWork(core, session, actor)
+        yield uow
+    if uow.outbox_changes:
+        core.notify("outbox.changed", changes=uow.outbox_changes)
 
 
 def operation(

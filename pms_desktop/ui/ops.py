@@ -5,13 +5,17 @@ connection; a single worker keeps calls ordered) and calls ``on_done(result)`` o
 ``on_error(exc)`` (default: ``show_error``) on the GUI thread. A busy indicator appears only
 when the work takes longer than ``progress_after_ms``. The GUI thread never queries, never
 touches the network, never renders PDFs.
+
+Work that must not queue the person's database calls behind it for long (a sync waits on the
+network for most of its time) passes an ``executor`` of its own; it shares the database's one
+connection with the worker at transaction granularity (the pool hands it to one thread at a time).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -102,6 +106,8 @@ class Op(QObject):
         label: str | None = None,
         progress_after_ms: int = 500,
         with_progress: bool = False,
+        on_progress: Callable[[int, int, str], None] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         super().__init__(None)
         self.parent_widget = parent
@@ -113,7 +119,9 @@ class Op(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._show_progress)
         self.fn = fn
-        self.with_progress = with_progress
+        self.with_progress = with_progress or on_progress is not None
+        self.on_progress = on_progress
+        self.executor = executor
         self._progress_after = progress_after_ms
 
     def start(self) -> Op:
@@ -121,7 +129,7 @@ class Op(QObject):
         _PENDING[token] = self
         if self.label:
             self.timer.start(self._progress_after)
-        _executor().submit(_run, token, self.fn, _relay(), self.with_progress)
+        (self.executor or _executor()).submit(_run, token, self.fn, _relay(), self.with_progress)
         return self
 
     def _show_progress(self) -> None:
@@ -138,6 +146,8 @@ class Op(QObject):
 
     @Slot(int, int, str)
     def _progress(self, done: int, total: int, text: str) -> None:
+        if self.on_progress is not None and self._receiver_alive(self.on_progress):
+            self.on_progress(done, total, text)
         if self.dialog is not None:
             self.dialog.setMaximum(max(total, 0))
             self.dialog.setValue(done)
@@ -187,5 +197,11 @@ def run_op(
     *,
     label: str | None = None,
     with_progress: bool = False,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    executor: Executor | None = None,
 ) -> Op:
-    return Op(parent, fn, on_done, on_error, label=label, with_progress=with_progress).start()
+    """``fn()`` off the GUI thread; with ``with_progress`` or ``on_progress`` it is called as
+    ``fn(report)`` and ``report(done, total, text)`` reaches ``on_progress`` (and the busy
+    dialog) on the GUI thread."""
+    return Op(parent, fn, on_done, on_error, label=label, with_progress=with_progress,
+              on_progress=on_progress, executor=executor).start()
