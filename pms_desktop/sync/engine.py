@@ -199,9 +199,11 @@ class SyncEngine:
                 cursor = int(page["next_cursor"])
                 st.put(s, st.PULL_CURSOR, str(cursor))
                 report.conflicts += applier.new_conflicts
-            total = max(total_hint or 0, cursor) - start
-            self.progress("pull", cursor - start, total)
-            if not page.get("more"):
+            # Progress in sequence numbers: the server's latest one is the end of this pull.
+            total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
+            more = bool(page.get("more"))
+            self.progress("pull", cursor - start if more else total, total)
+            if not more:
                 break
 
     # -- access log --------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Every stored version is a change with the clinic's sequence number; ``next_cursor`` is the last
 sequence number in the page (the same cursor when the page is empty) and ``more`` says whether
-another page is waiting. Numbers increase but may skip (the central access log's AuditEvents
-share the sequence and are not part of the feed).
+another page is waiting; ``latest_seq`` is the clinic's latest sequence number (a client's
+progress measure). Numbers increase but may skip (the central access log's AuditEvents share
+the sequence and are not part of the feed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def pull(db: Database, clinic_id: str, *, cursor: int, limit: int) -> dict[str, 
     with db.read() as session:
         rows = store.changes_after(session, clinic_id, cursor, limit + 1,
                                    exclude_types=NOT_SYNCED)
+        latest = store.clinic_seq(session, clinic_id)  # one row: lets a client show progress
     page, more = rows[:limit], len(rows) > limit
     return {
         "changes": [{"seq": s.seq, "resource_type": s.resource_type, "id": s.resource_id,
@@ -39,4 +41,5 @@ def pull(db: Database, clinic_id: str, *, cursor: int, limit: int) -> dict[str, 
                      "last_updated": s.last_updated, "resource": s.resource} for s in page],
         "next_cursor": page[-1].seq if page else cursor,
         "more": more,
+        "latest_seq": max(latest, page[-1].seq if page else cursor),
     }

@@ -34,13 +34,14 @@ def test_pull_pages_and_resumes_mid_way(client: TestClient, clinic_a: Tenant) ->
         if not page["more"]:
             break
     assert [c["id"] for c in rest] == ids[3:] + [ids[0]]
+    assert first["latest_seq"] == cursor  # the end of the pull, known from its first page
     tombstone = rest[-1]
     assert tombstone["op"] == "delete" and tombstone["resource"] is None
     assert tombstone["version"] == "2"
     seqs = [c["seq"] for c in first["changes"] + rest]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     empty = _pull(client, clinic_a, cursor, 3)
-    assert empty == {"changes": [], "next_cursor": cursor, "more": False}
+    assert empty == {"changes": [], "next_cursor": cursor, "more": False, "latest_seq": cursor}
 
 
 def test_pull_includes_fhir_api_writes(client: TestClient, clinic_a: Tenant) -> None:
