@@ -42,6 +42,7 @@ def check_rate(db: Database, settings: Settings, keys: list[str]) -> None:
     rate = settings.auth_rate
     now = time.time()
     with db.write() as session:
+        tenants.lock_attempt_keys(session, keys)
         for key in keys:
             hour = tenants.count_attempts(session, key, now - 3600)
             burst = tenants.count_attempts(session, key, now - rate.burst_seconds)

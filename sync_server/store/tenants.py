@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from sync_server.store.clock import now_instant
@@ -140,6 +140,20 @@ def add_access_token(session: Session, *, hashed: str, kind: str, subject_id: st
 def access_token(session: Session, hashed: str) -> AccessToken | None:
     row = session.get(AccessToken, hashed)
     return row if row is not None and row.expires_at > now_instant() else None
+
+
+_ATTEMPT_LOCKS = 0x504D5341  # advisory lock class of the attempt counters ("PMSA")
+
+
+def lock_attempt_keys(session: Session, keys: list[str]) -> None:
+    """Serialise attempts on the same keys until the transaction ends, so that two attempts
+    at once cannot both count the same free slot. SQLite needs nothing: its writers already
+    run one at a time (``BEGIN IMMEDIATE``). Sorted, so that two callers never deadlock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                        {"space": _ATTEMPT_LOCKS, "key": key})
 
 
 def count_attempts(session: Session, key: str, since: float) -> int:
