@@ -1,5 +1,9 @@
 """Unauthenticated entry points, all rate limited: device enrolment, admin sign-in, and the
 OAuth2 client-credentials token endpoint for system clients.
+
+Each attempt names the account it tried (an enrolment code by a prefix of its hash, never the
+code) and the caller's address in the access record, so that the server's audit chain holds
+every attempt, the refused ones included.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sync_server.api.deps import call, client_ip, context, json_body
+from sync_server.api.deps import access, call, client_ip, context, json_body
 from sync_server.auth import service as auth
 from sync_server.auth.secrets import code_hash
 from sync_server.errors import BadRequest
@@ -37,9 +41,12 @@ async def enrol(request: Request) -> JSONResponse:
     code = _text(body, "code", limit=64)
     name = _text(body, "device_name", required=False) or "workstation"
     ctx = context(request)
+    hashed = code_hash(code)
+    _attempt(request, hashed[:16])
     await call(auth.check_rate, ctx.db, ctx.settings,
-               [f"enrol-ip:{client_ip(request)}", f"enrol-code:{code_hash(code)}"])
+               [f"enrol-ip:{client_ip(request)}", f"enrol-code:{hashed}"])
     result = await call(auth.enrol, ctx.db, code, name)
+    access(request).detail.update(clinic=result.clinic_id, device=result.device_id)
     return JSONResponse({"device_id": result.device_id, "clinic_id": result.clinic_id,
                          "clinic_name": result.clinic_name, "token": result.token,
                          "token_type": "Bearer"}, status_code=201)
@@ -51,6 +58,7 @@ async def admin_token(request: Request) -> JSONResponse:
     username, password = _text(body, "username", limit=100), _text(body, "password", limit=500)
     totp = _text(body, "totp", limit=10)
     ctx = context(request)
+    _attempt(request, username)
     await call(auth.check_rate, ctx.db, ctx.settings,
                [f"admin-ip:{client_ip(request)}", f"admin-user:{username}"])
     issued = await call(auth.admin_login, ctx.db, ctx.settings, username, password, totp)
@@ -68,10 +76,17 @@ async def client_token(request: Request) -> JSONResponse:
     secret = secret or _text(form, "client_secret", limit=200)
     scope = _text(form, "scope", limit=2000, required=False) or None
     ctx = context(request)
+    _attempt(request, client_id)
     await call(auth.check_rate, ctx.db, ctx.settings,
                [f"client-ip:{client_ip(request)}", f"client:{client_id}"])
     issued = await call(auth.client_credentials, ctx.db, ctx.settings, client_id, secret, scope)
     return _token(issued)
+
+
+def _attempt(request: Request, account: str) -> None:
+    record = access(request)
+    record.interaction = "authenticate"
+    record.detail = {"account": account, "ip": client_ip(request)}
 
 
 async def _form(request: Request) -> dict[str, str]:

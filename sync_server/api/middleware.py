@@ -1,9 +1,11 @@
 """Request plumbing: the body size limit, the structured access log and the server audit chain.
 
 The access log line has method, route template, status, duration and caller; never the query
-string or a body (they can name a patient). Calls to the FHIR, sync and admin APIs are also
-appended to the server's audit chain before the answer leaves; if that write fails the answer
-is replaced by a 503, so no data leaves unaudited.
+string or a body (they can name a patient). Calls to the FHIR, sync and admin APIs, and every
+attempt at the authentication doors (enrolment, admin sign-in, client tokens: granted, failed or
+refused by the rate limit, with the account tried and the caller's address) are also appended to
+the server's audit chain before the answer leaves; if that write fails the answer is replaced by
+a 503, so no data leaves unaudited.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from sync_server.errors import PayloadTooLarge, ServerError
 from sync_server.store.clock import now_instant
 
 log = logging.getLogger("sync_server.access")
-_AUDITED = ("/fhir", "/sync", "/admin")
-_NOT_AUDITED = ("/fhir/metadata", "/sync/enrol", "/admin/token")
+_AUDITED = ("/fhir", "/sync", "/admin", "/auth")
+_NOT_AUDITED = ("/fhir/metadata",)
 
 
 class BodyLimit:
