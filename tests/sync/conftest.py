@@ -1,14 +1,17 @@
 """Two workstations of one clinic against the real sync server (uvicorn on 127.0.0.1).
 
 The server runs once per test session in a subprocess bounded by ``timeout`` (it stops by
-itself even if the test process dies); each test gets a clinic of its own on it, and two fresh
-copies of the template clinic with distinct workstation ids, both enrolled.
+itself even if the test process dies); each test gets a clinic of its own on it, and fresh
+copies of the template clinic with distinct workstation ids, all enrolled:
+``make_workstations(n)`` for n of them, ``workstations()`` for two.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
+import os
 import shutil
 import socket
 import subprocess
@@ -30,6 +33,7 @@ from pms_desktop.domain.session import StaffSession
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.keys import KeyInfo, KeyStore
 from pms_desktop.store.models import Clinic, StaffUser, Workstation
+from pms_desktop.sync.transport import SyncClient
 from sync_server.cli import main as server_cli
 
 
@@ -107,6 +111,10 @@ class Workstation_:
     def sync(self):  # type: ignore[no-untyped-def]
         return self.ctx.sync  # type: ignore[attr-defined]
 
+    def as_user(self, username: str) -> StaffSession:
+        """A session of another staff member on this workstation ("drkelly" writes notes)."""
+        return _actor(self.ctx, username)
+
 
 def _copy(template: tuple[Path, bytes], target: Path, name: str) -> AppContext:
     source, key = template
@@ -134,23 +142,57 @@ def _actor(ctx: AppContext, username: str = "paul") -> StaffSession:
                             signed_in_at=datetime.now(UTC), practitioner_id=user.practitioner_id)
 
 
-@pytest.fixture
-def workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer
-                 ) -> Iterator[Callable[[], tuple[Workstation_, Workstation_]]]:
-    """Two enrolled workstations of a fresh clinic on the server."""
-    made: list[AppContext] = []
+def _enrol_from_own_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each enrolment comes from an address of its own, as in a clinic (the proxy header of
+    a trusted loopback peer): the server allows an address 10 enrolments a minute and 100 an
+    hour, which a suite making hundreds of workstations would exhaust."""
+    original = SyncClient.enrol
+    addresses = itertools.count(1)
 
-    def make() -> tuple[Workstation_, Workstation_]:
+    def enrol(self: SyncClient, code: str, device_name: str):  # type: ignore[no-untyped-def]
+        n = next(addresses)
+        self._http.headers["X-Forwarded-For"] = f"10.{os.getpid() % 250}.{n // 250}.{n % 250}"
+        return original(self, code, device_name)
+
+    monkeypatch.setattr(SyncClient, "enrol", enrol)
+
+
+NAMES = ("alpha", "bravo", "charlie", "delta", "echo")
+
+
+@pytest.fixture
+def make_workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer,
+                      monkeypatch: pytest.MonkeyPatch
+                      ) -> Iterator[Callable[[int], list[Workstation_]]]:
+    """``make_workstations(n)``: n enrolled workstations of one fresh clinic on the server."""
+    made: list[AppContext] = []
+    _enrol_from_own_addresses(monkeypatch)
+
+    def make(n: int) -> list[Workstation_]:
+        assert 1 <= n <= len(NAMES)
         clinic = sync_server.new_clinic(f"Clinic {new_id()[:8]}")
+        tag = new_id()[:6]  # a test may make several clinics
         out = []
-        for name in ("alpha", "bravo"):
-            ctx = _copy(_template, tmp_path / name, name)
+        for name in NAMES[:n]:
+            ctx = _copy(_template, tmp_path / f"{name}-{tag}", name)
             made.append(ctx)
             ctx.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
                                   code=sync_server.enrol_code(clinic), device_name=name)
             out.append(Workstation_(ctx, _actor(ctx), name))
-        return out[0], out[1]
+        return out
 
     yield make
     for ctx in made:
         ctx.close()
+
+
+@pytest.fixture
+def workstations(make_workstations: Callable[[int], list[Workstation_]]
+                 ) -> Callable[[], tuple[Workstation_, Workstation_]]:
+    """Two enrolled workstations of a fresh clinic on the server."""
+
+    def make() -> tuple[Workstation_, Workstation_]:
+        a, b = make_workstations(2)
+        return a, b
+
+    return make
