@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,8 +61,6 @@ class FakeTime:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    import time
-
     fake = FakeTime(time.time())
     monkeypatch.setattr(auth, "time", fake)
     monkeypatch.setattr(tenants, "time", fake)
@@ -203,3 +202,23 @@ def test_a_burst_of_simultaneous_guesses_does_not_slip_past_the_count(
     record("attacks", trials=1, faults=len(statuses),
            leaks=max(0, statuses.count(401) - rate.burst))
     assert statuses.count(401) <= rate.burst, f"{statuses.count(401)} evaluated at once"
+
+
+def test_admin_totp_code_is_refused_on_reuse(database_url: str, store: Database) -> None:  # noqa: F811
+    """A central admin's code, captured in transit or over a shoulder, signs in once: the same
+    code again, or the previous step's code after it, is refused even with the password."""
+    app = create_app(make_settings(database_url), database=store)
+    secret = auth.add_admin(store, "ops", "a long admin password")
+    totp = pyotp.TOTP(secret)
+    step = int(time.time()) // totp.interval
+    codes = [totp.generate_otp(step), totp.generate_otp(step), totp.generate_otp(step - 1)]
+
+    async def sign_ins() -> list[int]:
+        async with _from(app, "192.0.2.1") as client:
+            return [(await client.post("/admin/token", json={
+                "username": "ops", "password": "a long admin password", "totp": code})
+            ).status_code for code in codes]
+
+    statuses = asyncio.run(sign_ins())
+    record("attacks", trials=1, faults=2, leaks=statuses[1:].count(200))
+    assert statuses == [200, 401, 401]
