@@ -1,4 +1,5 @@
-"""The sync API for enrolled devices: push, pull, digest and the audit log upload.
+"""The sync API for enrolled devices: push, pull, digest, the audit log upload, the clinic key
+mailbox and the read of one current resource (sync-only staff accounts included).
 
 Every route is scoped to the calling device's clinic; shapes are in ``docs/sync-protocol.md``.
 """
@@ -11,8 +12,11 @@ from starlette.responses import JSONResponse
 
 from sync_server.api.deps import DeviceCaller, access, call, context, json_body
 from sync_server.audit import device_log
-from sync_server.errors import BadRequest
-from sync_server.sync import digest, pull, push
+from sync_server.errors import BadRequest, Gone, NotFound
+from sync_server.fhir.validate import check_id, check_storable_type
+from sync_server.store import resources as store
+from sync_server.store.db import Database
+from sync_server.sync import clinic_key, digest, pull, push
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -68,3 +72,42 @@ async def upload_audit(request: Request, who: DeviceCaller) -> JSONResponse:
                         max_entries=ctx.settings.max_audit_entries)
     access(request).detail = {"accepted": result["accepted"]}
     return JSONResponse(result)
+
+
+@router.get("/clinic-key")
+async def get_clinic_key(request: Request, who: DeviceCaller) -> JSONResponse:
+    access(request).interaction = "clinic-key-read"
+    return JSONResponse(await call(clinic_key.get, context(request).db, str(who.clinic_id)))
+
+
+@router.put("/clinic-key")
+async def put_clinic_key(request: Request, who: DeviceCaller) -> JSONResponse:
+    access(request).interaction = "clinic-key-write"
+    body = await json_body(request)
+    stored, created = await call(clinic_key.put, context(request).db, who, body)
+    access(request).detail = {"key_id": stored["key_id"], "created": created}
+    return JSONResponse(stored, status_code=201 if created else 200)
+
+
+@router.get("/resource/{resource_type}/{resource_id}")
+async def read_resource(resource_type: str, resource_id: str, request: Request,
+                        who: DeviceCaller) -> JSONResponse:
+    """The current version for drift repair: like a FHIR read, sync-only resources included."""
+    access(request).interaction = "sync-read"
+    check_storable_type(resource_type)
+    check_id(resource_id)
+    access(request).entities = [f"{resource_type}/{resource_id}"]
+    stored = await call(_current, context(request).db, str(who.clinic_id), resource_type,
+                        resource_id)
+    return JSONResponse(stored.resource, headers={"ETag": stored.etag})
+
+
+def _current(db: Database, clinic_id: str, resource_type: str,
+             resource_id: str) -> store.Stored:
+    with db.read() as session:
+        current = store.get_current(session, clinic_id, resource_type, resource_id)
+    if current is None:
+        raise NotFound(f"{resource_type}/{resource_id} is not known")
+    if current.deleted:
+        raise Gone(f"{resource_type}/{resource_id} was deleted")
+    return current

@@ -19,6 +19,7 @@ from sync_server.errors import BadRequest, Forbidden, Gone, NotFound, Preconditi
 from sync_server.fhir.search_query import parse_search
 from sync_server.fhir.validate import check_id, check_storable_type, validate_resource
 from sync_server.store import resources as store
+from sync_server.store import sync_only
 from sync_server.store.resources import ResourceWriter, Stored
 from sync_server.store.search import search
 
@@ -27,6 +28,7 @@ __all__ = ["READ_ONLY_TYPES", "WriteResult", "check_id", "check_storable_type", 
 
 # Written only by the server (the central access log), never by a client.
 READ_ONLY_TYPES = frozenset({"AuditEvent"})
+SYNC_ONLY = "staff accounts are kept through the sync API only, never through FHIR"
 _ETAG = re.compile(r'^\s*(W/)?"?(\d{1,9})"?\s*$')
 
 
@@ -53,7 +55,7 @@ def read(session: Session, clinic_id: str, resource_type: str, resource_id: str)
     check_storable_type(resource_type)
     check_id(resource_id)
     current = store.get_current(session, clinic_id, resource_type, resource_id)
-    if current is None:
+    if current is None or sync_only.is_marked(session, clinic_id, resource_type, resource_id):
         raise NotFound(f"{resource_type}/{resource_id} is not known")
     if current.deleted:
         raise Gone(f"{resource_type}/{resource_id} was deleted")
@@ -67,7 +69,7 @@ def vread(session: Session, clinic_id: str, resource_type: str, resource_id: str
     if not version.isdigit() or len(version) > 9:
         raise NotFound("unknown version")
     found = store.get_version(session, clinic_id, resource_type, resource_id, int(version))
-    if found is None:
+    if found is None or sync_only.is_marked(session, clinic_id, resource_type, resource_id):
         raise NotFound(f"{resource_type}/{resource_id} has no version {version}")
     if found.deleted:
         raise Gone(f"version {version} of {resource_type}/{resource_id} is a deletion")
@@ -80,6 +82,8 @@ def create(writer: ResourceWriter, resource_type: str, body: Any, *,
     """Create with a server-assigned id (a supplied id is ignored, as FHIR says)."""
     check_writable(resource_type)
     resource = validate_resource(body, resource_type)
+    if sync_only.is_sync_only(resource):
+        raise Forbidden(SYNC_ONLY)
     if if_none_exist:
         found = conditional_match(writer.session, writer.clinic_id, resource_type,
                                   if_none_exist, count_max)
@@ -111,6 +115,7 @@ def update(writer: ResourceWriter, resource_type: str, resource_id: str, body: A
     resource = validate_resource(body, resource_type)
     if resource.get("id", resource_id) != resource_id:
         raise BadRequest("the resource id differs from the id in the URL", expression="id")
+    _refuse_sync_only(writer, resource_type, resource_id, resource)
     current = writer.current(resource_type, resource_id)
     if if_match is not None:
         expected = parse_etag(if_match)
@@ -127,9 +132,18 @@ def delete(writer: ResourceWriter, resource_type: str, resource_id: str, *,
     """Delete (a tombstone version); deleting the unknown or deleted is a no-op."""
     check_writable(resource_type)
     check_id(resource_id)
+    _refuse_sync_only(writer, resource_type, resource_id, None)
     current = writer.current(resource_type, resource_id)
     if if_match is not None and (current is None or current.version != parse_etag(if_match)):
         raise PreconditionFailed("version conflict on delete")
     if current is None or current.deleted:
         return None
     return writer.save(resource_type, resource_id, None, current)
+
+
+def _refuse_sync_only(writer: ResourceWriter, resource_type: str, resource_id: str,
+                      resource: dict[str, Any] | None) -> None:
+    """A FHIR write may neither make a staff account nor touch one (403)."""
+    if sync_only.is_sync_only(resource) or sync_only.is_marked(
+            writer.session, writer.clinic_id, resource_type, resource_id):
+        raise Forbidden(SYNC_ONLY)

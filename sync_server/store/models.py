@@ -202,3 +202,31 @@ class ServerAuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry: Mapped[str] = mapped_column(Text)
+
+
+class ClinicKey(Base):
+    """The clinic key as the workstations left it: wrapped under a code the server never sees.
+
+    Workstations seal staff credentials under the clinic key; a new workstation fetches this
+    blob and opens it with the code a clinic admin types (docs/sync-protocol.md).
+    """
+
+    __tablename__ = "clinic_keys"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(64))
+    wrapped: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    created_at: Mapped[str] = mapped_column(INSTANT)
+    updated_at: Mapped[str] = mapped_column(INSTANT)
+
+
+class SyncOnlyResource(Base):
+    """Resources that travel only through the sync API (staff accounts): never served by FHIR.
+
+    A resource once marked stays marked, so none of its versions ever reaches the FHIR API.
+    """
+
+    __tablename__ = "sync_only_resources"
+    clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
 from sync_server.fhir.search_params import extract
+from sync_server.store import sync_only
 from sync_server.store.clock import now_instant
 from sync_server.store.models import Clinic, ResourceCurrent, ResourceVersion, SearchIndex
 
@@ -166,6 +167,8 @@ def history(session: Session, clinic_id: str, *, resource_type: str | None = Non
         where.append(ResourceVersion.resource_id == resource_id)
     if since is not None:
         where.append(ResourceVersion.last_updated >= since)
+    if sync_only.filters_type(resource_type):  # staff accounts are not for FHIR history
+        where.append(sync_only.visible(ResourceVersion))
     total = session.execute(select(func.count()).select_from(ResourceVersion)
                             .where(*where)).scalar_one()
     rows = session.execute(select(ResourceVersion).where(*where)

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, sele
 from sqlalchemy.orm import Session
 
 from sync_server.fhir.search_query import Criterion, SearchQuery
+from sync_server.store import sync_only
 from sync_server.store.models import ResourceCurrent, SearchIndex
 from sync_server.store.resources import Stored, stored_from_row
 
@@ -23,6 +24,8 @@ def search(session: Session, clinic_id: str, resource_type: str,
     where: list[ColumnElement[bool]] = [
         ResourceCurrent.clinic_id == clinic_id, ResourceCurrent.resource_type == resource_type,
         ResourceCurrent.deleted.is_(False)]
+    if sync_only.filters_type(resource_type):  # staff accounts are not for FHIR searches
+        where.append(sync_only.visible(ResourceCurrent))
     where.extend(_condition(clinic_id, resource_type, c) for c in query.criteria)
     total = session.execute(select(func.count()).select_from(ResourceCurrent)
                             .where(*where)).scalar_one()

@@ -24,6 +24,7 @@ from sync_server.errors import BadRequest, ClientError, PayloadTooLarge
 from sync_server.fhir.interactions import check_writable
 from sync_server.fhir.outcome import operation_outcome
 from sync_server.fhir.validate import check_id, validate_resource
+from sync_server.store import sync_only
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import SyncChange
@@ -139,6 +140,8 @@ def _apply(writer: ResourceWriter, change_id: str, change: dict[str, Any]) -> di
         raise BadRequest("nothing to delete: the resource is not known")
     if op == "delete" and current is not None and current.deleted:
         return _applied(change_id, current)
+    if sync_only.is_sync_only(resource):  # a staff account: kept out of the FHIR API for good
+        sync_only.mark(writer.session, writer.clinic_id, rtype, rid)
     return _applied(change_id, writer.save(rtype, rid, resource, current))
 
 
