@@ -9,11 +9,13 @@ which callers treat as "try again later", never as data loss.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import certifi
 import httpx
 
 from ..domain.errors import PmsError, UserError
@@ -51,10 +53,19 @@ class TransportSettings:
     retry_pause: float = 0.2
 
 
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificates always checked, hostname included, and TLS 1.2 at least whatever the
+    platform's defaults: against the public roots (certifi's, as httpx uses), or only against
+    the clinic's own CA when the admin names its file."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else certifi.where())
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 class SyncClient:
     def __init__(self, settings: TransportSettings, token: str | None = None) -> None:
         self.settings = settings
-        verify: Any = str(settings.ca_file) if settings.ca_file else True
+        verify = tls_context(settings.ca_file)
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=settings.server_url.rstrip("/"), verify=verify,
