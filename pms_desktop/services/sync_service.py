@@ -5,13 +5,16 @@ checked) and the workstation itself (``enrol_device``, ``run_sync``, ``device_st
 ``pms-desktop enroll/sync`` and the background controller, which act with the device
 credential and need no staff sign-in; they write their own access-log entries). The device
 credential lives in the OS keyring (``device:<database id>``), never in the database or a file.
+The clinic key that seals staff credentials is kept by ``sync_clinic_key.ClinicKeys``: a sync
+needs it, and a new workstation receives it with a code a clinic admin issues and types.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ from ..sync.merge import field_label, set_field
 from ..sync.resources import FallbackMap, ResourceMap
 from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
+from .sync_clinic_key import ClinicKeys
 
 if TYPE_CHECKING:
     from ..domain.session import StaffSession
@@ -53,6 +57,7 @@ class SyncStatus:
     pending_changes: int
     conflicts: int
     quarantined: int
+    clinic_key_held: bool = False  # False: the next sync makes it, or asks for its code
 
 
 @dataclass(frozen=True)
@@ -81,36 +86,44 @@ class ConflictInfo:
     created_at: datetime
 
 
+Secrets = Callable[[Any], Any]  # session -> ClinicSecretBox | None
+
+
 class FhirMappingMap:
-    """The FHIR engineer's mapping as the engine's ``ResourceMap`` (every syncable table)."""
+    """The FHIR engineer's mapping as the engine's ``ResourceMap`` (every syncable table).
+
+    ``secrets`` gives the clinic key's box: staff accounts leave sealed and open on arrival."""
 
     derived: frozenset[str] = frozenset()
 
-    def __init__(self, mapping: Any) -> None:
+    def __init__(self, mapping: Any, secrets: Secrets | None = None) -> None:
         self._m = mapping
         self.tables = tuple(mapping.SYNCABLE_TABLES)
+        self._secrets = secrets or (lambda _session: None)
 
     def resource_for(self, session: Any, table: str, row_id: str) -> dict[str, Any]:
-        return dict(self._m.resource_for(session, table, row_id))
+        return dict(self._m.resource_for(session, table, row_id,
+                                         secrets=self._secrets(session)))
 
     def table_for(self, resource: dict[str, Any]) -> str:
         return str(self._m.table_for(resource))
 
     def apply(self, session: Any, resource: dict[str, Any],
               server_version: int | None) -> tuple[str, str]:
-        table, rid = self._m.apply_resource(session, resource, server_version=server_version)
+        table, rid = self._m.apply_resource(session, resource, server_version=server_version,
+                                            secrets=self._secrets(session))
         return str(table), str(rid)
 
     def model(self, table: str) -> type[Any]:
         return self._m.mapper_for(table).model  # type: ignore[no-any-return]
 
 
-def default_resource_map() -> ResourceMap:
+def default_resource_map(secrets: Secrets | None = None) -> ResourceMap:
     try:
         from ..fhir import mapping
     except ImportError:  # the FHIR mapping is not complete yet: Patient and Appointment only
         return FallbackMap()
-    return FhirMappingMap(mapping)
+    return FhirMappingMap(mapping, secrets)
 
 
 class SyncService:
@@ -118,7 +131,8 @@ class SyncService:
                  keystore: KeyStore | None = None, rmap: ResourceMap | None = None) -> None:
         self.core, self.db = core, db
         self.keystore = keystore or KeyStore()
-        self.rmap = rmap or default_resource_map()
+        self.keys = ClinicKeys(core)
+        self.rmap = rmap or default_resource_map(self.keys.box)
         self.online: bool | None = None
 
     # -- the device --------------------------------------------------------------------------
@@ -134,8 +148,13 @@ class SyncService:
         return TransportSettings(url, Path(ca) if ca else None)
 
     def enrol_device(self, *, server_url: str, code: str, device_name: str | None = None,
-                     ca_file: Path | None = None) -> str:
-        """Exchange a one-time code for the device credential; returns the clinic's name."""
+                     ca_file: Path | None = None, clinic_key_code: str | None = None) -> str:
+        """Exchange a one-time code for the device credential; returns the clinic's name.
+
+        ``clinic_key_code``: the clinic key code a clinic admin issued on a workstation already
+        in use (not needed for the clinic's first workstation). A wrong code leaves the
+        workstation enrolled and raises a ``ValidationError`` on ``clinic_key_code``: enter it
+        again with ``enter_clinic_key_code``."""
         errors = {}
         if not server_url.startswith(("https://", "http://")):
             errors["server_url"] = "Enter the server address, starting with https://"
@@ -154,16 +173,40 @@ class SyncService:
                 st.put(uow.session, key, value)
             uow.audit("sync.enrol", detail={"device_id": enrolled.device_id,
                                             "server": server_url})
+        if clinic_key_code:
+            self.enter_clinic_key_code(clinic_key_code)
         return enrolled.clinic_name
 
-    def run_sync(self, *, progress: Progress | None = None) -> SyncResult:
-        """One sync now, as the workstation. Raises SyncOffline when the server is unreachable."""
+    @contextmanager
+    def _client(self) -> Iterator[SyncClient]:
         settings = self._settings()
         token = self.keystore.get(self._credential_name())
         if token is None:
             raise NotEnrolled()
+        with SyncClient(settings, token.decode()) as client:
+            yield client
+
+    def _clinic_id(self) -> str:
+        with self.core.sessions() as s:
+            clinic_id = st.get(s, st.CLINIC_ID)
+        if not clinic_id:
+            raise NotEnrolled()
+        return clinic_id
+
+    def enter_clinic_key_code(self, code: str) -> None:
+        """As the workstation: receive the clinic key with the code a clinic admin issued."""
+        clinic_id = self._clinic_id()
+        with self._client() as client:
+            self.keys.receive(client, clinic_id, code)
+        with unit_of_work(self.core, None) as uow:
+            st.put(uow.session, st.LAST_ERROR, None)
+
+    def run_sync(self, *, progress: Progress | None = None) -> SyncResult:
+        """One sync now, as the workstation. Raises SyncOffline when the server is unreachable."""
+        clinic_id = self._clinic_id()
         try:
-            with SyncClient(settings, token.decode()) as client:
+            with self._client() as client:
+                self.keys.ensure(client, clinic_id)
                 engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
                                     rmap=self.rmap, clock=self.core.now, progress=progress)
                 report = engine.run()
@@ -197,10 +240,11 @@ class SyncService:
                 SyncConflict.resolved_at.is_(None))) or 0
             url, last, err = (st.get(s, st.SERVER_URL), st.get(s, st.LAST_SYNC),
                               st.get(s, st.LAST_ERROR))
+            key_held = self.keys.held(s) is not None
         return SyncStatus(enrolled=url is not None, server_url=url, online=self.online,
                           last_sync_at=datetime.fromisoformat(last) if last else None,
                           last_error=err, pending_changes=pending, conflicts=conflicts,
-                          quarantined=quarantined)
+                          quarantined=quarantined, clinic_key_held=key_held)
 
     # -- people ------------------------------------------------------------------------------
 
@@ -208,6 +252,14 @@ class SyncService:
     def enrol(self, actor: StaffSession, *, server_url: str, code: str,
               ca_file: Path | None = None) -> str:
         return self.enrol_device(server_url=server_url, code=code, ca_file=ca_file)
+
+    @operation(Permission.MANAGE_USERS, "sync.clinic_key.issue", transactional=False)
+    def issue_clinic_key_code(self, actor: StaffSession) -> str:
+        """A new clinic key code to type on a workstation joining the clinic. It replaces the
+        previous code on the server (which then stops working); show it to the admin once."""
+        clinic_id = self._clinic_id()
+        with self._client() as client:
+            return self.keys.issue(client, clinic_id, actor)
 
     @operation(Permission.READ_DEMOGRAPHICS, "sync.now", transactional=False)
     def sync_now(self, actor: StaffSession, *, progress: Progress | None = None) -> SyncResult:

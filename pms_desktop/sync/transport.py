@@ -1,10 +1,11 @@
 """The HTTP side of sync: the only module of the workstation that imports httpx.
 
 ``SyncClient`` speaks the wire contract of the sync server (docs/sync-protocol.md on the
-server side): enrolment, push, pull, digest, FHIR read and the access-log upload. Every request
-has a timeout; certificate verification is always on (a clinic may name its own CA file);
-transport failures are retried a bounded number of times and then raised as ``SyncOffline``,
-which callers treat as "try again later", never as data loss.
+server side): enrolment, push, pull, digest, resource read, the clinic key mailbox and the
+access-log upload. Every request has a timeout; certificate verification is always on (a
+clinic may name its own CA file); transport failures are retried a bounded number of times
+and then raised as ``SyncOffline``, which callers treat as "try again later", never as data
+loss.
 """
 
 from __future__ import annotations
@@ -104,13 +105,27 @@ class SyncClient:
         return self._call("GET", f"/sync/digest/{resource_type}", params=params)
 
     def read(self, resource_type: str, resource_id: str) -> Json | None:
-        """The current resource, or None when it is gone (deleted) or unknown."""
+        """The current resource, or None when it is gone (deleted) or unknown. Read through the
+        sync API, which also serves the staff accounts that the FHIR API never shows."""
         try:
-            return self._call("GET", f"/fhir/{resource_type}/{resource_id}")
+            return self._call("GET", f"/sync/resource/{resource_type}/{resource_id}")
         except SyncRefused as e:
             if e.status in (404, 410):
                 return None
             raise
+
+    def get_clinic_key(self) -> Json | None:
+        """The clinic key as wrapped by a workstation, or None when the clinic has none yet."""
+        try:
+            return self._call("GET", "/sync/clinic-key")
+        except SyncRefused as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def put_clinic_key(self, key_id: str, wrapped: Json) -> Json:
+        """Leave the wrapped clinic key on the server (SyncRefused 409: another key is there)."""
+        return self._call("PUT", "/sync/clinic-key", json={"key_id": key_id, "wrapped": wrapped})
 
     def upload_audit(self, entries: list[Json]) -> Json:
         return self._call("POST", "/sync/audit", json={"entries": entries})

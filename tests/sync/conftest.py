@@ -173,11 +173,16 @@ def make_workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server
         clinic = sync_server.new_clinic(f"Clinic {new_id()[:8]}")
         tag = new_id()[:6]  # a test may make several clinics
         out = []
+        key_code = None  # the clinic key: made by the first, received by the others
         for name in NAMES[:n]:
             ctx = _copy(_template, tmp_path / f"{name}-{tag}", name)
             made.append(ctx)
             ctx.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
-                                  code=sync_server.enrol_code(clinic), device_name=name)
+                                  code=sync_server.enrol_code(clinic), device_name=name,
+                                  clinic_key_code=key_code)
+            if key_code is None:
+                sync = ctx.sync  # type: ignore[attr-defined]
+                key_code = sync.issue_clinic_key_code(_actor(ctx, "admin"))
             out.append(Workstation_(ctx, _actor(ctx), name))
         return out
 

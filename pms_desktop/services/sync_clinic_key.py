@@ -1,0 +1,135 @@
+"""The clinic key on this workstation: made by the clinic's first workstation, received by the
+others with a code a clinic admin types, never readable by the sync server.
+
+The key lives in the encrypted database (``sync_state``), so it is in the workstation's
+encrypted backups and nowhere else on disk. The exchange with the server (the wrapped key in
+the clinic key mailbox) is described in docs/sync-protocol.md; the cryptography is in
+``security/clinic_key.py``. Used by ``SyncService``; no Qt, no staff permission checks here.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from ..domain.errors import ConflictError, UserError, ValidationError
+from ..fhir.secret_box import ClinicSecretBox
+from ..security.clinic_key import (
+    clinic_key_id,
+    new_clinic_key,
+    new_transfer_code,
+    unwrap_clinic_key,
+    wrap_clinic_key,
+)
+from ..sync import sync_state as st
+from ..sync.transport import SyncClient, SyncRefused
+from .base import ServiceCore, unit_of_work
+
+if TYPE_CHECKING:
+    from ..domain.session import StaffSession
+
+CLINIC_KEY = "clinic_key"  # sync_state: base64 of the 32-byte clinic key
+
+
+class ClinicKeyNeeded(UserError):
+    """The clinic has a key and this workstation does not hold it yet: nothing syncs until the
+    code is entered (local changes stay queued)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This workstation needs the clinic key code before it can sync. A clinic admin "
+            "issues one on a workstation already in use (Sync › New clinic key code) and "
+            "enters it here.")
+
+
+class ClinicKeys:
+    def __init__(self, core: ServiceCore) -> None:
+        self.core = core
+        self._box: ClinicSecretBox | None = None
+
+    # -- what this workstation holds ----------------------------------------------------------
+
+    def held(self, session: Session) -> bytes | None:
+        text = st.get(session, CLINIC_KEY)
+        return base64.b64decode(text) if text else None
+
+    def box(self, session: Session) -> ClinicSecretBox | None:
+        """The secret box for mapping staff accounts (None while no key is held)."""
+        if self._box is None:
+            key = self.held(session)
+            self._box = ClinicSecretBox(key) if key else None
+        return self._box
+
+    def _store(self, key: bytes, action: str, actor: StaffSession | None = None) -> None:
+        with unit_of_work(self.core, actor) as uow:
+            st.put(uow.session, CLINIC_KEY, base64.b64encode(key).decode("ascii"))
+            uow.audit(action, detail={"key_id": clinic_key_id(key)})
+        self._box = ClinicSecretBox(key)
+
+    def _local(self) -> bytes | None:
+        with self.core.sessions() as s:
+            key = self.held(s)
+        self._box = ClinicSecretBox(key) if key else None
+        return key
+
+    # -- exchanges with the server ------------------------------------------------------------
+
+    def ensure(self, client: SyncClient, clinic_id: str) -> None:
+        """Before a sync: the key is held, or made here as the clinic's first; else
+        ``ClinicKeyNeeded``. Costs no request once the key is held."""
+        if self._local() is not None:
+            return
+        if client.get_clinic_key() is not None:
+            raise ClinicKeyNeeded()
+        self._create(client, clinic_id)
+
+    def _create(self, client: SyncClient, clinic_id: str) -> bytes:
+        """A new clinic key, announced to the server before it seals anything. It is wrapped
+        under a code nobody is told: an admin issues a real one when a workstation joins."""
+        key = new_clinic_key()
+        try:
+            client.put_clinic_key(clinic_key_id(key),
+                                  wrap_clinic_key(key, new_transfer_code(), clinic_id=clinic_id))
+        except SyncRefused as e:
+            if e.status == 409:  # another workstation made the clinic's key first
+                raise ClinicKeyNeeded() from e
+            raise
+        self._store(key, "sync.clinic_key.created")
+        return key
+
+    def receive(self, client: SyncClient, clinic_id: str, code: str) -> None:
+        """Fetch the wrapped key and open it with the code a clinic admin gave."""
+        remote = client.get_clinic_key()
+        if remote is None:
+            raise ValidationError({"clinic_key_code": (
+                "No workstation of this clinic has synced a clinic key yet. Sync a workstation "
+                "already in use first, then issue the code there.")})
+        key = unwrap_clinic_key(remote.get("wrapped") or {}, code, clinic_id=clinic_id,
+                                key_id=str(remote.get("key_id")))
+        held = self._local()
+        if held is not None and held != key:
+            raise ConflictError("This workstation already holds another clinic key.")
+        if held is None:
+            self._store(key, "sync.clinic_key.received")
+
+    def issue(self, client: SyncClient, clinic_id: str, actor: StaffSession) -> str:
+        """A new code for the clinic key (the previous code stops working)."""
+        key = self._local()
+        if key is None:
+            if client.get_clinic_key() is not None:
+                raise ClinicKeyNeeded()
+            key = self._create(client, clinic_id)
+        code = new_transfer_code()
+        try:
+            client.put_clinic_key(clinic_key_id(key),
+                                  wrap_clinic_key(key, code, clinic_id=clinic_id))
+        except SyncRefused as e:
+            if e.status == 409:
+                raise ConflictError("The sync server holds another clinic key than this "
+                                    "workstation. Ask your administrator.") from e
+            raise
+        with unit_of_work(self.core, actor) as uow:
+            uow.audit("sync.clinic_key.issue", detail={"key_id": clinic_key_id(key)})
+        return code
