@@ -299,12 +299,21 @@ class SyncService:
         self.core.notify("sync.conflict_resolved", conflict_id=c.id)
 
     def _take_remote(self, uow: UnitOfWork, c: SyncConflict) -> None:
-        table = self.rmap.table_for({"resourceType": c.resource_type})
+        table = self._table_holding(uow, c.resource_type, c.resource_id)
         resource = self.rmap.resource_for(uow.session, table, c.resource_id)
         changed = set_field(resource, c.field or "", json.loads(c.remote_value or "null"))
         self.rmap.apply(uow.session, changed, None)
         row = uow.session.get(self.rmap.model(table), c.resource_id)
         uow.changed(row)
+
+    def _table_holding(self, uow: UnitOfWork, resource_type: str, resource_id: str) -> str:
+        """The local table of a record: by its id, since one FHIR type may come from several
+        tables (Basic: staff accounts and note templates; Invoice: invoices and credit notes)."""
+        for table in self.rmap.tables:
+            model = self.rmap.model(table)
+            if model.__fhir_type__ == resource_type and uow.session.get(model, resource_id):
+                return table
+        raise NotFound("The record of that conflict is no longer on this workstation.")
 
     def _cancel(self, uow: UnitOfWork, appointment_id: str) -> None:
         a = uow.session.get(Appointment, appointment_id)
