@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..domain.errors import Cancelled, PmsError, UserError
 
-COMMAND_MODULES = ("demo", "backup", "keys", "audit", "report", "export", "enroll", "sync")
+COMMAND_MODULES = ("demo", "backup", "keys", "audit", "report", "export", "enroll", "sync",
+                   "clinic_key")
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "clinic-pms"
 

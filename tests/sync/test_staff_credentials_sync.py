@@ -3,8 +3,9 @@ with the same password and authenticator, after B received the clinic key with t
 clinic admin issued on A; the sync server never holds the password hash or the TOTP secret in
 the clear, and its FHIR API never shows the account.
 
-B is a real new install (an empty database, enrolled, then filled by its first sync), not a
-copy of A: it starts without the clinic key and without any staff account.
+B is a real new install made with the commands an admin runs (``pms-desktop enroll`` into an
+empty folder, ``clinic-key enter``, ``sync``), not a copy of A: it starts without the clinic
+key and without any staff account.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from pms_desktop.cli import main as desktop
 from pms_desktop.context import AppContext, build_context
 from pms_desktop.domain.enums import Role
-from pms_desktop.domain.errors import AuthenticationError, ValidationError
+from pms_desktop.domain.errors import AuthenticationError
 from pms_desktop.security.totp import current_code
-from pms_desktop.services.sync_clinic_key import ClinicKeyNeeded
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import StaffUser
+from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
 from tests.sync.conftest import SyncServer, _actor, _copy
 
 pytestmark = pytest.mark.e2e
@@ -50,11 +52,11 @@ def _server_holdings(server: SyncServer) -> str:
 
 
 def test_staff_made_on_one_workstation_sign_in_on_a_new_one(
-        _template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer) -> None:
+        _template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     clinic = sync_server.new_clinic("Staff key clinic")
     a = _copy(_template, tmp_path / "alpha", "alpha")
-    later = datetime.now(UTC) + timedelta(seconds=90)  # B signs in a few time steps later
-    b = build_context(ClinicDatabase.create(tmp_path / "bravo")[0], clock=lambda: later)
+    b: AppContext | None = None
     try:
         a.sync.enrol_device(server_url=sync_server.url, code=sync_server.enrol_code(clinic),
                             device_name="alpha")
@@ -66,7 +68,12 @@ def test_staff_made_on_one_workstation_sign_in_on_a_new_one(
         recovery = a.accounts.confirm_totp_enrolment(
             nina, code=current_code(secret, datetime.now(UTC))).codes
         a.sync.run_sync()  # the clinic's first workstation makes the clinic key
-        key_code = a.sync.issue_clinic_key_code(admin)
+        monkeypatch.setenv("PMS_PASSWORD", TEST_PASSWORD)
+        monkeypatch.setenv("PMS_TOTP", current_code(TOTP_SECRETS[Role.CLINIC_ADMIN],
+                                                    datetime.now(UTC)))
+        assert desktop(["clinic-key", "issue", "--data-dir", str(tmp_path / "alpha"),
+                        "--user", "admin"]) == 0
+        key_code = capsys.readouterr().out.strip().splitlines()[-1]
         on_a = _staff(a, "nina")
 
         # The server holds the account only sealed, and its FHIR API does not show it.
@@ -87,16 +94,20 @@ def test_staff_made_on_one_workstation_sign_in_on_a_new_one(
                 assert f"Basic/{nina_id}" not in served  # (AuditEvents may name the id)
 
         # B: a new install, enrolled; it holds no key and refuses to sync without one.
-        b.sync.enrol_device(server_url=sync_server.url, code=sync_server.enrol_code(clinic),
-                            device_name="bravo")
-        assert b.sync.device_status().clinic_key_held is False
-        with pytest.raises(ClinicKeyNeeded):
-            b.sync.run_sync()
-        with pytest.raises(ValidationError) as wrong:
-            b.sync.enter_clinic_key_code("ABCDEF-GHIJKL-MNOPQR-STUVWX")
-        assert "clinic_key_code" in wrong.value.field_errors
-        b.sync.enter_clinic_key_code(key_code.lower().replace("-", " "))
-        assert b.sync.run_sync().pulled >= 2
+        folder = str(tmp_path / "bravo")
+        assert desktop(["enroll", "--data-dir", folder, "--server", sync_server.url,
+                        "--code", sync_server.enrol_code(clinic), "--name", "bravo"]) == 0
+        assert "recovery-secret=" in capsys.readouterr().out
+        assert desktop(["sync", "--data-dir", folder]) == 1
+        assert "clinic key code" in capsys.readouterr().err
+        assert desktop(["clinic-key", "enter", "--data-dir", folder,
+                        "--code", "ABCDEF-GHIJKL-MNOPQR-STUVWX"]) == 1
+        assert "does not open the clinic key" in capsys.readouterr().err
+        assert desktop(["clinic-key", "enter", "--data-dir", folder,
+                        "--code", key_code.lower().replace("-", " ")]) == 0
+        assert desktop(["sync", "--data-dir", folder]) == 0
+        later = datetime.now(UTC) + timedelta(seconds=90)  # B signs in a few time steps later
+        b = build_context(ClinicDatabase.open(Path(folder)), clock=lambda: later)
 
         on_b = _staff(b, "nina")
         assert (on_b.password_hash, on_b.totp_secret) == (on_a.password_hash, on_a.totp_secret)
@@ -117,4 +128,5 @@ def test_staff_made_on_one_workstation_sign_in_on_a_new_one(
         assert _staff(b, "nina").password_hash not in _server_holdings(sync_server)
     finally:
         a.close()
-        b.close()
+        if b is not None:
+            b.close()
