@@ -40,8 +40,7 @@ class ClinicKeyNeeded(UserError):
     def __init__(self) -> None:
         super().__init__(
             "This workstation needs the clinic key code before it can sync. A clinic admin "
-            "issues one on a workstation already in use (Sync › New clinic key code) and "
-            "enters it here.")
+            "issues one on a workstation of the clinic already in use and enters it here.")
 
 
 class ClinicKeys:
