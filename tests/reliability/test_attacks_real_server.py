@@ -2,12 +2,16 @@
 under uvicorn on 127.0.0.1 (a subprocess bounded by ``timeout``), and impostor TLS listeners.
 
 - The workstation's sync client talks to the real server when its certificate comes from the
-  CA file the admin gave, and refuses, before sending a single byte of a request, a listener
-  that presents a self-signed certificate, an expired one, one for another host, one from a CA
-  it was not told to trust, or that speaks only TLS 1.1 or 1.0.
+  CA file the admin gave, and refuses the same server without that file; it refuses, before
+  sending a single byte of a request, a listener that presents a self-signed certificate, an
+  expired one, one for another host, one from a CA it was not told to trust, or that speaks
+  only TLS 1.1 or 1.0.
 - A device revoked with ``pms-sync-server admin device-revoke`` is refused on its very next
   request, on the connection it already had open.
 - The admin sign-in limit outlives a restart of the server process.
+
+The real server's attacks share one test: a server process is slow to start, and pytest-xdist
+would start one per worker for a module-scoped fixture.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,14 +163,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return Pki(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[RealServer]:
-    real = RealServer(tmp_path_factory.mktemp("server") / "data", pki)
-    real.start()
-    yield real
-    real.stop()
-
-
 def _client(url: str, ca_file: Path | None, token: str | None = None) -> SyncClient:
     return SyncClient(TransportSettings(url, ca_file=ca_file, connect_timeout=5,
                                         read_timeout=10, retries=0), token)
@@ -265,16 +260,6 @@ def _attempt_enrolment(url: str, ca_file: Path | None) -> BaseException | None:
 # -- tests -----------------------------------------------------------------------------------
 
 
-def test_the_admins_ca_file_makes_the_real_server_trusted(server: RealServer, pki: Pki) -> None:
-    clinic = server.cli("clinic-add", "Trusting Clinic")
-    code = server.cli("enrol-code", "--clinic", clinic)
-    with _client(server.url, pki.ca_file) as client:
-        enrolled = client.enrol(code, "front desk")
-    with _client(server.url, pki.ca_file, enrolled.token) as client:
-        assert client.digest()["count"] == 0
-    assert enrolled.clinic_id == clinic
-
-
 def _impostor_certificate(pki: Pki, kind: str) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     if kind == "self-signed":
@@ -304,16 +289,6 @@ def test_the_client_refuses_an_untrusted_certificate(pki: Pki, kind: str) -> Non
     assert impostor.plaintext == b"", "request bytes reached the impostor"
     cause = _verify_failure(error)
     assert cause is not None and REASONS[kind] in cause, cause
-
-
-def test_the_client_refuses_the_real_server_without_the_admins_ca_file(
-        server: RealServer) -> None:
-    """The default trust (the public roots) does not cover a clinic's own CA."""
-    error = _attempt_enrolment(server.url, None)
-    record("attacks", trials=1, faults=1, leaks=int(error is None))
-    assert error is not None
-    cause = _verify_failure(error)
-    assert cause is not None and "unable to get local issuer" in cause, cause
 
 
 def _platform_speaks(version: ssl.TLSVersion, listener: Impostor, pki: Pki) -> bool:
@@ -350,8 +325,9 @@ def test_the_client_refuses_tls_below_1_2(pki: Pki, version: ssl.TLSVersion) -> 
     assert impostor.plaintext == b""
 
 
-def test_a_revoked_device_is_refused_on_its_very_next_request(server: RealServer,
-                                                              pki: Pki) -> None:
+def _revoked_device_is_refused_at_once(server: RealServer, pki: Pki) -> int:
+    """Revoked with the admin command while the device's connection is open: every call
+    after it is a 401. Returns how many calls got through."""
     clinic = server.cli("clinic-add", "Revoking Clinic")
     with _client(server.url, pki.ca_file) as client:
         device = client.enrol(server.cli("enrol-code", "--clinic", clinic), "stolen laptop")
@@ -367,22 +343,41 @@ def test_a_revoked_device_is_refused_on_its_very_next_request(server: RealServer
             except SyncRefused as e:
                 refused += e.status == 401
     record("attacks", trials=1, faults=len(calls), leaks=len(calls) - refused)
-    assert refused == len(calls)
+    return len(calls) - refused
 
 
-def test_the_admin_sign_in_limit_outlives_a_server_restart(server: RealServer,
-                                                           pki: Pki) -> None:
+def _admin_guesses(server: RealServer, pki: Pki, n: int) -> list[int]:
     trust = ssl.create_default_context(cafile=str(pki.ca_file))
     guess = {"username": "root", "password": "guess guess guess", "totp": "123456"}
+    with httpx.Client(base_url=server.url, verify=trust, timeout=10) as http:
+        return [http.post("/admin/token", json=guess).status_code for _ in range(n)]
 
-    def statuses(n: int) -> list[int]:
-        with httpx.Client(base_url=server.url, verify=trust, timeout=10) as http:
-            return [http.post("/admin/token", json=guess).status_code for _ in range(n)]
 
-    before = statuses(ADMIN_LIMIT)
-    server.stop()
+def test_the_real_server(tmp_path: Path, pki: Pki) -> None:
+    """One server process (they are slow to start), four attacks in turn."""
+    server = RealServer(tmp_path / "data", pki)
     server.start()
-    after = statuses(3)
-    record("attacks", trials=1, faults=ADMIN_LIMIT + 3, leaks=after.count(401))
-    assert before == [401] * ADMIN_LIMIT
-    assert after == [429] * 3
+    try:
+        # The admin's CA file makes the server trusted ...
+        clinic = server.cli("clinic-add", "Trusting Clinic")
+        with _client(server.url, pki.ca_file) as client:
+            enrolled = client.enrol(server.cli("enrol-code", "--clinic", clinic), "desk")
+        with _client(server.url, pki.ca_file, enrolled.token) as client:
+            assert client.digest()["count"] == 0
+        # ... and without it the public roots do not cover the clinic's own CA.
+        error = _attempt_enrolment(server.url, None)
+        cause = _verify_failure(error) if error else None
+        record("attacks", trials=1, faults=1, leaks=int(error is None))
+        assert cause is not None and "unable to get local issuer" in cause, cause
+        # A revoked device is refused on its very next request.
+        assert _revoked_device_is_refused_at_once(server, pki) == 0
+        # The admin sign-in limit outlives a restart of the server process.
+        before = _admin_guesses(server, pki, ADMIN_LIMIT)
+        server.stop()
+        server.start()
+        after = _admin_guesses(server, pki, 3)
+        record("attacks", trials=1, faults=ADMIN_LIMIT + 3, leaks=after.count(401))
+        assert before == [401] * ADMIN_LIMIT
+        assert after == [429] * 3
+    finally:
+        server.stop()

@@ -29,7 +29,7 @@ from tests.reliability.figures import record, trials
 pytestmark = pytest.mark.reliability
 
 BUDGET = 100  # attempts evaluated per account per hour (DESIGN.md, issue 10)
-GUESS_EVERY = timedelta(seconds=15)
+GUESS_EVERY = timedelta(seconds=20)
 RESTART_EVERY = timedelta(minutes=10)
 
 
