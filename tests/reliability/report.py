@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "PMS_RELIABILITY_OUT": str(out),
                "PMS_RELIABILITY": "long" if args.long else "short"}
         started = datetime.now(UTC)
-        code = subprocess.call(
+        code = subprocess.call(  # noqa: S603 - our own interpreter running pytest
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "reliability",
              "-n", args.n, "--timeout", "7200" if args.long else "900", "tests",
              *args.pytest_args], cwd=ROOT, env=env)

@@ -12,6 +12,9 @@ from sqlalchemy import func, select
 from pms_desktop.domain.errors import DiskFullError
 from pms_desktop.services.base import unit_of_work
 from pms_desktop.store.models import AuditEntry, OutboxChange, Patient
+from tests.reliability.figures import record
+
+pytestmark = pytest.mark.reliability
 
 
 def _fill_to_the_brim(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -23,7 +26,8 @@ def _fill_to_the_brim(ctx) -> None:  # type: ignore[no-untyped-def]
 
 def _counts(ctx) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     with ctx.db.sessions()() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (Patient, AuditEntry, OutboxChange))  # type: ignore[return-value]
+        return tuple(s.scalar(select(func.count()).select_from(t))  # type: ignore[return-value]
+                     for t in (Patient, AuditEntry, OutboxChange))
 
 
 def test_full_disk_rolls_back_the_whole_change_and_says_so(ctx, make_patient) -> None:  # type: ignore[no-untyped-def]
@@ -40,10 +44,15 @@ def test_full_disk_rolls_back_the_whole_change_and_says_so(ctx, make_patient) ->
                 uow.session.add(p)
                 uow.session.flush()
                 uow.changed(p)
-                uow.audit("patient.create", resource_type="Patient", resource_id=p.id, patient_id=p.id)
+                uow.audit("patient.create", resource_type="Patient", resource_id=p.id,
+                          patient_id=p.id)
     assert "disk is full" in str(err.value) and "nothing was half-written" in str(err.value)
-    assert _counts(ctx) == before
-    assert ctx.db.integrity_problems() == []
+    after = _counts(ctx)
+    problems = ctx.db.integrity_problems()
+    record("disk full (database at its page limit)", trials=1, faults=1,
+           corruptions=len(problems) + (after != before))
+    assert after == before
+    assert problems == []
     # space comes back: work resumes
     with ctx.db.engine.connect() as conn:
         conn.connection.dbapi_connection.execute("PRAGMA max_page_count = 1073741823")
