@@ -134,6 +134,8 @@ class PaymentInfo:
     allocations: tuple[AllocationInfo, ...] = ()
     unallocated_minor: int = 0
     received_by: str | None = None
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 @dataclass(frozen=True)

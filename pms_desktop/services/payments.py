@@ -225,6 +225,44 @@ class PaymentsService:
         return payment_info(s, pay)
 
     @operation(
+        Permission.BILLING,
+        "payments.void",
+        resource_type="PaymentReconciliation",
+    )
+    def void_payment(self, uow: UnitOfWork, *, payment_id: str, reason: str) -> PaymentInfo:
+        """Cancel a payment or refund recorded in error (wrong amount, method or patient).
+
+        The row stays, marked void with the reason; it no longer counts in the balance, the
+        invoices it paid or the takings. Refused where the money was already paid back: voiding
+        it would leave the patient owing a refund they never received.
+        """
+        s = uow.session
+        pay = s.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound("That payment does not exist.")
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why the payment is voided."})
+        if pay.voided_at is not None:
+            raise ConflictError("This payment is already void.")
+        if pay.kind == PaymentKind.PAYMENT.value:
+            free = pay.amount_minor - sum(a.amount_minor for a in pay.allocations)
+            if unallocated_credit(s, pay.patient_id) < free:
+                raise ConflictError(
+                    "Part of this payment was refunded to the patient: void the refund first."
+                )
+        pay.voided_at, pay.void_reason = self.core.now(), reason.strip()[:200]
+        uow.changed(pay)
+        uow.audit(
+            "payments.void",
+            resource_type="PaymentReconciliation",
+            resource_id=pay.id,
+            patient_id=pay.patient_id,
+            reason=reason.strip(),
+            detail={"amount": pay.amount_minor, "kind": pay.kind},
+        )
+        return payment_info(s, pay)
+
+    @operation(
         Permission.TAKE_PAYMENTS,
         "payments.account.read",
         patient_arg="patient_id",

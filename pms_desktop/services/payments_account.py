@@ -42,6 +42,8 @@ def payment_info(session: Session, pay: Payment) -> PaymentInfo:
         allocations=allocs,
         unallocated_minor=free,
         received_by=pay.received_by,
+        voided_at=pay.voided_at,
+        void_reason=pay.void_reason,
     )
 
 

@@ -169,3 +169,31 @@ def test_standalone_invoice_for_a_patient_found_by_name(qtbot, fees, actors, mak
     assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == \
         editor.detail.summary.total_minor > 0
     editor.close()
+
+
+def test_manager_voids_a_payment_from_the_patient_account(qtbot, fees, actors, make_patient,
+                                                          monkeypatch):
+    from pms_desktop.ui.billing.patient_account_panel import PatientAccountPanel
+
+    pid = make_patient(given="Orla", family="Nolan")
+    inv = _issued(fees, actors[M], pid, "ECG")
+    fees.payments.take_payment(actors[Role.RECEPTION], patient_id=pid, method="card",
+                               amount_minor=inv.summary.total_minor, invoice_id=inv.id)
+    reception = PatientAccountPanel(fees, actors[Role.RECEPTION], pid, None)
+    qtbot.addWidget(reception)
+    assert reception.void_payment_button is None  # reception takes money, does not void it
+
+    panel = PatientAccountPanel(fees, actors[M], pid, None)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.account is not None and panel.payments.rowCount() == 1,
+                    timeout=5000)
+    assert "settled" in panel.balance.text()
+    _answer(monkeypatch, "Card payment declined after the patient left")
+    panel.void_payment_button.click()  # nothing selected: nothing happens
+    assert panel.account.paid_minor == inv.summary.total_minor
+    panel.payment_view.selectRow(0)
+    panel.void_payment_button.click()
+    qtbot.waitUntil(lambda: panel.account.paid_minor == 0, timeout=5000)
+    assert "Balance due" in panel.balance.text() and panel.payments.rowCount() == 0
+    assert fees.billing.get_invoice(actors[M], invoice_id=inv.id).summary.outstanding_minor > 0

@@ -6,10 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...domain.permissions import Permission, allows
-from ...services.billing_dto import InvoiceDetail, PatientAccount
+from ...services.billing_dto import InvoiceDetail, PatientAccount, PaymentInfo
 from ..ops import run_op
 from .billing_format import METHODS, Money, tr
 from .billing_screen import table_view
@@ -47,6 +55,12 @@ class PatientAccountPanel(QWidget):
             self._button(bar, tr("New invoice"), self._new_invoice)
         self._button(bar, tr("Take payment…"), self._take_payment)
         self._button(bar, tr("Open invoice"), self._open_selected)
+        self.void_payment_button: QPushButton | None = None
+        if allows(session.role, Permission.BILLING):
+            self.void_payment_button = self._button(bar, tr("Void payment…"), self._void_payment)
+            self.void_payment_button.setToolTip(
+                tr("Cancel the selected payment or refund, recorded in error")
+            )
         bar.addStretch(1)
         self._button(
             bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, tr("statement"))
@@ -173,6 +187,35 @@ class PatientAccountPanel(QWidget):
             lambda p: (
                 self.reload(),
                 self._status(tr("Payment recorded: receipt {n}.").format(n=p.receipt_number)),
+            ),
+        )
+
+    def selected_payment(self) -> PaymentInfo | None:
+        rows = self.payment_view.selectionModel().selectedRows()
+        return self.payments.payload(rows[0].row()) if rows else None
+
+    def _void_payment(self) -> None:
+        pay = self.selected_payment()
+        if pay is None:
+            self._status(tr("Select the payment to void first."))
+            return
+        reason, ok = QInputDialog.getText(
+            self,
+            tr("Void payment"),
+            tr("Void {kind} {n} of {v}? It will no longer count in the balance or the takings.\n"
+               "Why is it voided?").format(kind=tr(pay.kind), n=pay.receipt_number or "",
+                                           v=self.money(pay.amount_minor)),
+        )
+        if not ok or not reason.strip():
+            return
+        run_op(
+            self,
+            lambda: self.ctx.payments.void_payment(
+                self.session, payment_id=pay.id, reason=reason
+            ),
+            lambda p: (
+                self.reload(),
+                self._status(tr("Payment {n} voided.").format(n=p.receipt_number)),
             ),
         )
 
