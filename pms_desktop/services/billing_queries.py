@@ -7,9 +7,10 @@ outstanding on invoices. Nothing here checks permissions: the calling operation 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..domain.enums import InvoiceStatus
@@ -53,35 +54,55 @@ def practitioner_name(p: Practitioner | None) -> str | None:
     return " ".join(x for x in (p.prefix, p.given, p.family) if x)
 
 
-def paid_by_invoice(session: Session, invoice_ids: Iterable[str]) -> dict[str, int]:
+def paid_by_invoice(
+    session: Session, invoice_ids: Iterable[str], as_at: datetime | None = None
+) -> dict[str, int]:
+    """Money allocated to each invoice; with ``as_at``, as it stood then (payments received
+    before it and not voided before it)."""
     ids = list(invoice_ids)
     if not ids:
         return {}
+    live = (
+        Payment.voided_at.is_(None)
+        if as_at is None
+        else and_(
+            Payment.received_at < as_at,
+            or_(Payment.voided_at.is_(None), Payment.voided_at >= as_at),
+        )
+    )
     rows = session.execute(
         select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_minor))
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.invoice_id.in_(ids), Payment.voided_at.is_(None))
+        .where(PaymentAllocation.invoice_id.in_(ids), live)
         .group_by(PaymentAllocation.invoice_id)
     )
     return {i: int(v or 0) for i, v in rows}
 
 
-def credited_by_invoice(session: Session, invoice_ids: Iterable[str]) -> dict[str, int]:
+def credited_by_invoice(
+    session: Session, invoice_ids: Iterable[str], as_at: datetime | None = None
+) -> dict[str, int]:
+    """Credit notes against each invoice; with ``as_at``, those issued before it."""
     ids = list(invoice_ids)
     if not ids:
         return {}
+    when = CreditNote.issued_at < as_at if as_at is not None else true()
     rows = session.execute(
         select(CreditNote.invoice_id, func.sum(CreditNote.total_minor))
-        .where(CreditNote.invoice_id.in_(ids))
+        .where(CreditNote.invoice_id.in_(ids), when)
         .group_by(CreditNote.invoice_id)
     )
     return {i: int(v or 0) for i, v in rows}
 
 
-def summaries(session: Session, invoices: list[Invoice]) -> list[InvoiceSummary]:
+def summaries(
+    session: Session, invoices: list[Invoice], as_at: datetime | None = None
+) -> list[InvoiceSummary]:
+    """Invoices with what was paid, credited and still owed (now, or as it stood at ``as_at``:
+    an invoice voided later still counted as issued then)."""
     ids = [i.id for i in invoices]
-    paid = paid_by_invoice(session, ids)
-    credited = credited_by_invoice(session, ids)
+    paid = paid_by_invoice(session, ids, as_at)
+    credited = credited_by_invoice(session, ids, as_at)
     patients = {
         p.id: p
         for p in session.scalars(
@@ -92,7 +113,14 @@ def summaries(session: Session, invoices: list[Invoice]) -> list[InvoiceSummary]
     out = []
     for inv in invoices:
         p, c = paid.get(inv.id, 0), credited.get(inv.id, 0)
-        owing = inv.total_minor - p - c if inv.status == InvoiceStatus.ISSUED.value else 0
+        issued = inv.status == InvoiceStatus.ISSUED.value or (
+            as_at is not None
+            and inv.status == InvoiceStatus.VOID.value
+            and inv.issued_at is not None
+            and inv.voided_at is not None
+            and inv.voided_at >= as_at
+        )
+        owing = inv.total_minor - p - c if issued else 0
         out.append(
             InvoiceSummary(
                 id=inv.id,

@@ -27,7 +27,7 @@ KINDS = {
     "day-sheet": ("Day sheet", "Counted by appointment date"),
     "takings": ("Daily takings by payment method (cash-up)", "Counted by payment date"),
     "revenue": ("Revenue", "Counted by invoice date (credit notes by their own date)"),
-    "aging": ("Outstanding invoices by age", "Counted by invoice date; aged to the end date"),
+    "aging": ("Outstanding invoices by age", "Owed at the end date: payments and credit notes after it do not count; aged from the invoice date"),
     "no-show": ("No-show rate", "Counted by appointment date; cancelled appointments left out"),
     "not-invoiced": ("Completed appointments not yet invoiced", "Counted by appointment date"),
 }

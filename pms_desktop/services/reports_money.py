@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..documents.report_pdf import Cell, ChartSpec, ReportColumn
@@ -183,17 +183,25 @@ def bucket(days: int) -> int:
 def aging(
     s: Session, tz: str, as_at: date
 ) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
-    """Every issued invoice with money still owed, aged from its issue date to ``as_at``."""
+    """Every invoice that still owed money at the end of ``as_at``, aged from its issue date:
+    payments received and credit notes issued after that day do not count, and an invoice voided
+    after it still did. Run for a past month's end, it gives that month's debtors."""
     end = period_bounds(as_at, as_at, tz)[1]
     invoices = list(
         s.scalars(
             select(Invoice)
-            .where(Invoice.status == InvoiceStatus.ISSUED.value, Invoice.issued_at < end)
+            .where(
+                Invoice.issued_at < end,
+                or_(
+                    Invoice.status == InvoiceStatus.ISSUED.value,
+                    and_(Invoice.status == InvoiceStatus.VOID.value, Invoice.voided_at >= end),
+                ),
+            )
             .order_by(Invoice.issued_at)
         )
     )
     rows: Rows = []
-    for summary in q.summaries(s, invoices):
+    for summary in q.summaries(s, invoices, as_at=end):
         if summary.outstanding_minor <= 0 or summary.issued_at is None:
             continue
         issued = local_date(summary.issued_at, tz)

@@ -182,3 +182,38 @@ def test_uninvoiced_list_drops_an_appointment_once_invoiced(fees, actors, make_p
         )
         == []
     )
+
+
+def test_aging_as_at_a_past_date_ignores_later_payments_credits_and_voids(fees, actors, book):  # noqa: F811
+    """The debtors at a month's end stay what they were, whatever happened after."""
+    def owed(as_at: date) -> dict[str, Decimal]:
+        rep = fees.reports.run(actors[M], kind="aging", date_from=D0, date_to=as_at)
+        return {r["Invoice"]: Decimal(r["Outstanding"])
+                for r in rows_of(fees.reports.export_csv(actors[M], report=rep))[:-1]}
+
+    before = owed(date(2025, 3, 10))  # i2 issued on the 10th, its payment came on the 11th
+    i2_total = Decimal(book["i2_outstanding"] + 2000) / 100
+    assert i2_total in before.values()
+    after = owed(date(2025, 5, 1))
+    assert Decimal(book["i2_outstanding"]) / 100 in after.values()
+    # i3 was credited on the 21st: owed on the 20th, not at the end of the month
+    on_20th, on_22nd = owed(date(2025, 3, 20)), owed(date(2025, 3, 22))
+    assert len(on_20th) == len(on_22nd) + 1
+    # an invoice voided on the 26th was owed on the 26th's eve... and not at the month's end
+    fees.core.clock = lambda: datetime(2025, 3, 30, 9, tzinfo=UTC)
+    pid = make_patient_for_aging(fees, actors)
+    d = fees.billing.create_invoice(actors[M], patient_id=pid, lines=[LineInput(fee_code="ECG")])
+    inv = fees.billing.issue_invoice(actors[M], invoice_id=d.id)
+    fees.core.clock = lambda: datetime(2025, 4, 2, 9, tzinfo=UTC)
+    fees.billing.void_invoice(actors[M], invoice_id=inv.id, reason="Wrong patient")
+    fees.core.clock = lambda: datetime.now(UTC)
+    assert inv.summary.number in owed(date(2025, 3, 31))
+    assert inv.summary.number not in owed(date(2025, 4, 30))
+    assert owed(date(2025, 3, 10)) == before  # asking again changes nothing
+
+
+def make_patient_for_aging(fees, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.services.patients_dto import PatientDraft
+
+    draft = PatientDraft(given="Cara", family="Cullen", birth_date="1975-01-02", sex="female")
+    return fees.patients.register_patient(actors[Role.RECEPTION], draft=draft).id
