@@ -12,18 +12,24 @@ late). Knows nothing of HTTP.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
 from sync_server.fhir.search_params import extract
 from sync_server.store import sync_only
 from sync_server.store.clock import now_instant
-from sync_server.store.models import Clinic, ResourceCurrent, ResourceVersion, SearchIndex
+from sync_server.store.models import (
+    Base,
+    Clinic,
+    ResourceCurrent,
+    ResourceVersion,
+    SearchIndex,
+)
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,22 @@ def stored_from_row(row: ResourceVersion | ResourceCurrent, seq: int = 0) -> Sto
                   row.last_updated, getattr(row, "seq", seq), content)
 
 
-class ResourceWriter:
-    """Writes for one clinic inside one transaction; construct it to take the clinic lock."""
+Key = tuple[str, str]  # (resource type, resource id)
+_CHUNK = 500  # ids per IN (...) list
 
-    def __init__(self, session: Session, clinic_id: str) -> None:
+
+class ResourceWriter:
+    """Writes for one clinic inside one transaction; construct it to take the clinic lock.
+
+    ``buffered=True`` (sync push) keeps the rows of every ``save`` in memory and writes them in
+    a few multi-row statements at ``flush()`` (or just before the commit): one round trip per
+    table per batch instead of four per resource. Reads of a buffered writer go through its
+    cache (``lock_current`` fills it for a whole batch with one locked query per type), so they
+    see the writer's own unflushed saves; nothing else may write the clinic's resources in the
+    same transaction before ``flush()``.
+    """
+
+    def __init__(self, session: Session, clinic_id: str, *, buffered: bool = False) -> None:
         self.session = session
         self.clinic_id = clinic_id
         seq = session.execute(select(Clinic.change_seq).where(Clinic.id == clinic_id)
@@ -66,14 +84,45 @@ class ResourceWriter:
         # The counter row stays locked until commit, so numbers can be handed out in memory
         # and written back once, just before the commit.
         self._seq = self._committed_seq = int(seq)
-        event.listen(session, "before_commit", self._write_seq)
+        self._buffered = buffered
+        self._cache: dict[Key, Stored | None] = {}
+        self._versions: list[dict[str, Any]] = []
+        self._inserts: dict[Key, dict[str, Any]] = {}  # current rows new in this transaction
+        self._updates: dict[Key, dict[str, Any]] = {}  # current rows that existed before
+        self._index: dict[Key, list[dict[str, Any]]] = {}
+        event.listen(session, "before_commit", self._before_commit)
+
+    def lock_current(self, keys: Iterable[Key]) -> None:
+        """Read and lock the current versions of many resources at once (one query per type
+        and 500 ids); later ``current`` calls for them are answered from memory."""
+        wanted: dict[str, set[str]] = {}
+        for rtype, rid in keys:
+            if (rtype, rid) not in self._cache:
+                wanted.setdefault(rtype, set()).add(rid)
+        for rtype, ids in wanted.items():
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start:start + _CHUNK]
+                rows = self.session.execute(select(ResourceCurrent).where(
+                    ResourceCurrent.clinic_id == self.clinic_id,
+                    ResourceCurrent.resource_type == rtype,
+                    ResourceCurrent.resource_id.in_(chunk)).with_for_update()).scalars()
+                found = {row.resource_id: stored_from_row(row) for row in rows}
+                for rid in chunk:
+                    self._cache[(rtype, rid)] = found.get(rid)
 
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
+        key = (resource_type, resource_id)
+        if key in self._cache:
+            return self._cache[key]
         row = self.session.execute(
             select(ResourceCurrent).where(*_key(self.clinic_id, resource_type, resource_id))
             .with_for_update()).scalar_one_or_none()
-        return stored_from_row(row) if row else None
+        stored = stored_from_row(row) if row else None
+        if self._buffered:
+            self._cache[key] = stored
+        return stored
 
     def save(self, resource_type: str, resource_id: str, resource: dict[str, Any] | None,
              previous: Stored | None) -> Stored:
@@ -88,6 +137,13 @@ class ResourceWriter:
         values = {"clinic_id": self.clinic_id, "resource_type": resource_type,
                   "resource_id": resource_id, "version": version, "deleted": resource is None,
                   "last_updated": stamp, "content": content}
+        stored = Stored(resource_type, resource_id, version, resource is None, stamp, seq,
+                        resource)
+        key = (resource_type, resource_id)
+        if self._buffered:
+            self._buffer(key, values, seq, resource, fresh=previous is None)
+            self._cache[key] = stored
+            return stored
         self.session.execute(insert(ResourceVersion).values(seq=seq, **values))
         if previous is None:
             self.session.execute(insert(ResourceCurrent).values(**values))
@@ -97,18 +153,68 @@ class ResourceWriter:
                 .values(version=version, deleted=resource is None, last_updated=stamp,
                         content=content).execution_options(synchronize_session=False))
         self._reindex(resource_type, resource_id, resource, fresh=previous is None)
-        return Stored(resource_type, resource_id, version, resource is None, stamp, seq, resource)
+        if key in self._cache:
+            self._cache[key] = stored
+        return stored
+
+    def flush(self) -> None:
+        """Write what a buffered writer holds: a few multi-row statements per table (Core
+        inserts on the tables: the ORM's bulk insert is several times slower here)."""
+        if self._versions:
+            self.session.execute(insert(core_table(ResourceVersion)), self._versions)
+        if self._inserts:
+            self.session.execute(insert(core_table(ResourceCurrent)), list(self._inserts.values()))
+        if self._updates:
+            table = core_table(ResourceCurrent)
+            self.session.execute(
+                update(table).where(table.c.clinic_id == bindparam("k_clinic"),
+                                    table.c.resource_type == bindparam("k_type"),
+                                    table.c.resource_id == bindparam("k_id")),
+                [{"k_clinic": v["clinic_id"], "k_type": v["resource_type"],
+                  "k_id": v["resource_id"], "version": v["version"], "deleted": v["deleted"],
+                  "last_updated": v["last_updated"], "content": v["content"]}
+                 for v in self._updates.values()])
+            stale: dict[str, list[str]] = {}
+            for rtype, rid in self._updates:
+                stale.setdefault(rtype, []).append(rid)
+            for rtype, ids in stale.items():
+                for start in range(0, len(ids), _CHUNK):
+                    self.session.execute(delete(SearchIndex).where(
+                        SearchIndex.clinic_id == self.clinic_id,
+                        SearchIndex.resource_type == rtype,
+                        SearchIndex.resource_id.in_(ids[start:start + _CHUNK])))
+        rows = [row for index in self._index.values() for row in index]
+        if rows:
+            self.session.execute(insert(core_table(SearchIndex)), rows)
+        self._versions, self._inserts, self._updates, self._index = [], {}, {}, {}
+
+    def _buffer(self, key: Key, values: dict[str, Any], seq: int,
+                resource: dict[str, Any] | None, *, fresh: bool) -> None:
+        self._versions.append({**values, "seq": seq})
+        if fresh or key in self._inserts:
+            self._inserts[key] = values  # first saved in this transaction: one insert
+        else:
+            self._updates[key] = values  # the last version wins; old index rows go at flush
+        self._index[key] = self._index_rows(key[0], key[1], resource)
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
-    def _write_seq(self, session: Session) -> None:
+    def _before_commit(self, session: Session) -> None:
+        self.flush()
         if self._seq != self._committed_seq:
             session.execute(update(Clinic).where(Clinic.id == self.clinic_id)
                             .values(change_seq=self._seq)
                             .execution_options(synchronize_session=False))
             self._committed_seq = self._seq
+
+    def _index_rows(self, resource_type: str, resource_id: str,
+                    resource: dict[str, Any] | None) -> list[dict[str, Any]]:
+        rows = extract(resource) if resource is not None else []
+        return [{"clinic_id": self.clinic_id, "resource_type": resource_type,
+                 "resource_id": resource_id, "param": r.param, "text": r.text, "aux": r.aux,
+                 "low": r.low, "high": r.high} for r in rows]
 
     def _reindex(self, resource_type: str, resource_id: str,
                  resource: dict[str, Any] | None, *, fresh: bool) -> None:
@@ -117,12 +223,16 @@ class ResourceWriter:
                 SearchIndex.clinic_id == self.clinic_id,
                 SearchIndex.resource_type == resource_type,
                 SearchIndex.resource_id == resource_id))
-        rows = extract(resource) if resource is not None else []
+        rows = self._index_rows(resource_type, resource_id, resource)
         if rows:
-            self.session.execute(insert(SearchIndex), [
-                {"clinic_id": self.clinic_id, "resource_type": resource_type,
-                 "resource_id": resource_id, "param": r.param, "text": r.text, "aux": r.aux,
-                 "low": r.low, "high": r.high} for r in rows])
+            self.session.execute(insert(SearchIndex), rows)
+
+
+def core_table(model: type[Base]) -> Table:
+    """The Core table of a model, for multi-row inserts (the ORM's bulk insert is slower)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _with_meta(resource: dict[str, Any], resource_id: str, version: int,

@@ -40,6 +40,47 @@ def test_new_then_update_then_delete(client: TestClient, clinic_a: Tenant) -> No
     assert client.get(f"/fhir/Patient/{pid}", headers=clinic_a.headers).status_code == 410
 
 
+def test_several_changes_of_one_resource_in_one_push(client: TestClient,
+                                                    clinic_a: Tenant) -> None:
+    """A batch is written at once: later changes of a resource in the same push see the
+    earlier ones, and search finds only what the last version holds."""
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    do_push(client, clinic_a, change(old, resource=patient("Ashdown", id=old)))
+    results = do_push(
+        client, clinic_a,
+        change(new, resource=patient("Bellamy", id=new)),
+        change(new, "1", resource=patient("Carrow", id=new)),
+        change(old, "1", resource=patient("Dunmore", id=old)),
+        change(old, "2", resource=patient("Elphin", id=old)),
+        change(new, "2", op="delete"),
+        change(new, "3", resource=patient("Fennor", id=new)),
+        change(old, "1", resource=patient("Stale", id=old)))
+    assert [(r["status"], r.get("version") or r.get("current_version")) for r in results] == [
+        ("applied", "1"), ("applied", "2"), ("applied", "2"), ("applied", "3"),
+        ("applied", "3"), ("applied", "4"), ("conflict", "3")]
+    assert results[-1]["current"]["name"][0]["family"] == "Elphin"
+    seqs = [r["seq"] for r in results[:-1]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for pid, family, version in ((old, "Elphin", "3"), (new, "Fennor", "4")):
+        read = client.get(f"/fhir/Patient/{pid}", headers=clinic_a.headers).json()
+        assert read["name"][0]["family"] == family and read["meta"]["versionId"] == version
+    found = client.get("/fhir/Patient", params={"_count": 50}, headers=clinic_a.headers).json()
+    for family in ("Ashdown", "Bellamy", "Carrow", "Dunmore", "Stale"):
+        hits = client.get("/fhir/Patient", params={"family": family},
+                          headers=clinic_a.headers).json()
+        assert hits["total"] == 0, family
+    for family in ("Elphin", "Fennor"):
+        hits = client.get("/fhir/Patient", params={"family": family},
+                          headers=clinic_a.headers).json()
+        assert hits["total"] == 1, family
+    assert found["total"] == 2
+    pulled = client.get("/sync/pull", params={"cursor": seqs[0] - 1},
+                        headers=clinic_a.headers).json()
+    assert [(c["id"], c["version"], c["op"]) for c in pulled["changes"]] == [
+        (new, "1", "upsert"), (new, "2", "upsert"), (old, "2", "upsert"), (old, "3", "upsert"),
+        (new, "3", "delete"), (new, "4", "upsert")]
+
+
 def test_replay_gets_the_first_answer(client: TestClient, clinic_a: Tenant) -> None:
     pid = str(uuid.uuid4())
     first_change = change(pid)
