@@ -124,14 +124,16 @@ class ClinicDatabase:
             raise
         except Exception:
             raise WrongKeyError(data_dir / DB_FILENAME, "That recovery secret does not open this clinic.") from None
-        db = cls._open_with_keys(data_dir, info, keys, keystore, upgrade=upgrade)
+        db = cls._open_with_keys(data_dir, info, keys, keystore, upgrade=upgrade,
+                                 remember=remember)
         if remember and keystore.available():
             keystore.put(info.keyring_name, db.key)
         return db
 
     @classmethod
     def _open_with_keys(
-        cls, data_dir: Path, info: KeyInfo, keys: list[bytes], keystore: KeyStore, *, upgrade: bool
+        cls, data_dir: Path, info: KeyInfo, keys: list[bytes], keystore: KeyStore, *, upgrade: bool,
+        remember: bool = True,
     ) -> ClinicDatabase:
         path = data_dir / DB_FILENAME
         checks = {info.check, info.pending_check} - {None}
@@ -144,7 +146,7 @@ class ClinicDatabase:
                 last_error = e
                 continue
             db = cls(data_dir, engine, info, key, keystore)
-            db._settle_rotation()
+            db._settle_rotation(remember=remember)
             if upgrade:
                 migrate.upgrade_if_needed(engine, db._pre_upgrade_backup)
             return db
@@ -158,18 +160,27 @@ class ClinicDatabase:
 
     # --- key rotation ------------------------------------------------------------------------
 
-    def _settle_rotation(self) -> None:
-        """Finish (or forget) a rotation that a crash interrupted."""
+    def _settle_rotation(self, *, remember: bool = True) -> None:
+        """Finish (or forget) a rotation that a crash interrupted.
+
+        keyinfo.json is settled first, the keyring after: a crash between the two leaves
+        keyinfo naming the new key and the keyring still naming the old one (the new one only
+        as pending). So the keyring is checked on every open, not only while keyinfo shows a
+        rotation, or the next rotation would overwrite the only keyring copy of the key in use.
+        ``remember=False`` (opened with the recovery secret, not to be remembered): the keyring
+        is left alone.
+        """
         info = self.info
-        if not info.pending_sealed_key:
-            return
-        if key_check(self._key) == info.pending_check:
-            info.sealed_key, info.check = info.pending_sealed_key, info.pending_check
-        info.pending_sealed_key = info.pending_check = None
-        info.save(self.data_dir)
-        if self.keystore.available():
-            self.keystore.put(info.keyring_name, self._key)
-            self.keystore.delete(info.keyring_name + ":pending")
+        if info.pending_sealed_key:
+            if key_check(self._key) == info.pending_check:
+                info.sealed_key, info.check = info.pending_sealed_key, info.pending_check
+            info.pending_sealed_key = info.pending_check = None
+            info.save(self.data_dir)
+        if remember and self.keystore.available():
+            if self.keystore.get(info.keyring_name) != self._key:
+                self.keystore.put(info.keyring_name, self._key)
+            if self.keystore.get(info.keyring_name + ":pending") is not None:
+                self.keystore.delete(info.keyring_name + ":pending")
 
     def rotate_key(self) -> None:
         """Re-encrypt the database under a new random key (``PRAGMA rekey``), crash-safely.
