@@ -23,17 +23,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import ConflictError, NotFound, UserError, ValidationError
+from ..domain.errors import ConflictError, NotFound, PermissionDenied, UserError, ValidationError
 from ..domain.permissions import Permission
 from ..store.keys import KeyInfo, KeyStore
 from ..store.models import Appointment, OutboxChange, SyncConflict
 from ..sync import sync_state as st
 from ..sync.engine import SyncEngine, SyncReport
-from ..sync.merge import field_label, set_field
+from ..sync.merge import set_field
 from ..sync.resources import FallbackMap, ResourceMap
 from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
 from .sync_clinic_key import ClinicKeys
+from .sync_conflicts import ConflictInfo, conflict_infos, may_resolve
+
+__all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus"]
 
 if TYPE_CHECKING:
     from ..domain.session import StaffSession
@@ -58,6 +61,7 @@ class SyncStatus:
     conflicts: int
     quarantined: int
     clinic_key_held: bool = False  # False: the next sync makes it, or asks for its code
+    device_id: str | None = None  # as the server knows this workstation
 
 
 @dataclass(frozen=True)
@@ -69,21 +73,6 @@ class SyncResult:
     audit_shipped: int
     repaired: int
     digest_ok: bool | None
-
-
-@dataclass(frozen=True)
-class ConflictInfo:
-    id: str
-    kind: str  # field | double-booking | rejected | deleted
-    resource_type: str
-    resource_id: str
-    field: str | None
-    label: str
-    base_value: Any
-    local_value: Any
-    remote_value: Any
-    detail: str | None
-    created_at: datetime
 
 
 Secrets = Callable[[Any], Any]  # session -> ClinicSecretBox | None
@@ -160,6 +149,8 @@ class SyncService:
             errors["server_url"] = "Enter the server address, starting with https://"
         if not code.strip():
             errors["code"] = "Enter the enrolment code from your administrator."
+        if ca_file is not None and not Path(ca_file).is_file():
+            errors["ca_file"] = "No file at this path: choose the server's CA certificate file."
         if errors:
             raise ValidationError(errors)
         settings = TransportSettings(server_url, ca_file, retries=0)
@@ -234,24 +225,36 @@ class SyncService:
         with self.core.sessions() as s:
             pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
                 OutboxChange.status == OutboxStatus.PENDING)) or 0
-            quarantined = s.scalar(select(func.count()).select_from(OutboxChange).where(
-                OutboxChange.status == OutboxStatus.QUARANTINED)) or 0
+            # Open ones only: a refused change a person has dismissed stops being counted.
+            open_ = SyncConflict.resolved_at.is_(None)
+            refused = SyncConflict.kind == "rejected"
+            quarantined = s.scalar(select(func.count()).select_from(SyncConflict).where(
+                open_, refused)) or 0
             conflicts = s.scalar(select(func.count()).select_from(SyncConflict).where(
-                SyncConflict.resolved_at.is_(None))) or 0
+                open_, ~refused)) or 0
             url, last, err = (st.get(s, st.SERVER_URL), st.get(s, st.LAST_SYNC),
                               st.get(s, st.LAST_ERROR))
             key_held = self.keys.held(s) is not None
+            device_id = st.get(s, st.DEVICE_ID)
         return SyncStatus(enrolled=url is not None, server_url=url, online=self.online,
                           last_sync_at=datetime.fromisoformat(last) if last else None,
                           last_error=err, pending_changes=pending, conflicts=conflicts,
-                          quarantined=quarantined, clinic_key_held=key_held)
+                          quarantined=quarantined, clinic_key_held=key_held,
+                          device_id=device_id)
 
     # -- people ------------------------------------------------------------------------------
 
     @operation(Permission.SETTINGS, "sync.enrol", transactional=False)
     def enrol(self, actor: StaffSession, *, server_url: str, code: str,
-              ca_file: Path | None = None) -> str:
-        return self.enrol_device(server_url=server_url, code=code, ca_file=ca_file)
+              ca_file: Path | None = None, device_name: str | None = None,
+              clinic_key_code: str | None = None) -> str:
+        return self.enrol_device(server_url=server_url, code=code, ca_file=ca_file,
+                                 device_name=device_name, clinic_key_code=clinic_key_code)
+
+    @operation(Permission.SETTINGS, "sync.clinic_key.enter", transactional=False)
+    def receive_clinic_key(self, actor: StaffSession, *, code: str) -> None:
+        """A clinic admin types the clinic key code on a workstation that lacks the key."""
+        self.enter_clinic_key_code(code)
 
     @operation(Permission.MANAGE_USERS, "sync.clinic_key.issue", transactional=False)
     def issue_clinic_key_code(self, actor: StaffSession) -> str:
@@ -273,7 +276,8 @@ class SyncService:
     def conflicts(self, uow: UnitOfWork) -> list[ConflictInfo]:
         rows = uow.session.scalars(select(SyncConflict).where(SyncConflict.resolved_at.is_(None))
                                    .order_by(SyncConflict.created_at)).all()
-        return [_conflict_info(c) for c in rows]
+        assert uow.actor is not None  # an operation always acts as a person
+        return conflict_infos(uow.session, self.rmap, list(rows), uow.actor.role)
 
     @operation(Permission.WRITE_DEMOGRAPHICS, "sync.resolve", resource_type="SyncConflict")
     def resolve_conflict(self, uow: UnitOfWork, *, conflict_id: str, choice: str) -> None:
@@ -282,6 +286,9 @@ class SyncService:
         c = uow.session.get(SyncConflict, conflict_id)
         if c is None or c.resolved_at is not None:
             raise NotFound("That conflict was already resolved.")
+        if uow.actor is None or not may_resolve(uow.actor.role, c.resource_type):
+            raise PermissionDenied(Permission.WRITE_CLINICAL.value,
+                                   "A clinician resolves conflicts in clinical records.")
         if c.kind == "field" and choice in ("local", "remote"):
             if choice == "remote":
                 self._take_remote(uow, c)
@@ -328,15 +335,3 @@ class SyncService:
 def _result(r: SyncReport) -> SyncResult:
     return SyncResult(r.pushed, r.pulled, r.conflicts, r.quarantined, r.audit_shipped,
                       r.repaired, r.digest_ok)
-
-
-def _conflict_info(c: SyncConflict) -> ConflictInfo:
-    def load(v: str | None) -> Any:
-        try:
-            return json.loads(v) if v is not None else None
-        except ValueError:
-            return v
-    return ConflictInfo(c.id, c.kind, c.resource_type, c.resource_id, c.field,
-                        field_label(c.field or c.kind), load(c.base_value), load(c.local_value),
-                        load(c.remote_value), c.detail, c.created_at)
-
