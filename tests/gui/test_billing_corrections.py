@@ -197,3 +197,52 @@ def test_manager_voids_a_payment_from_the_patient_account(qtbot, fees, actors, m
     qtbot.waitUntil(lambda: panel.account.paid_minor == 0, timeout=5000)
     assert "Balance due" in panel.balance.text() and panel.payments.rowCount() == 0
     assert fees.billing.get_invoice(actors[M], invoice_id=inv.id).summary.outstanding_minor > 0
+
+
+def _pdf_printer(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """Every print dialog 'chooses' a PDF printer writing the next file in tmp_path."""
+    jobs: list[tuple[str, object]] = []
+
+    def choose(parent, title):  # type: ignore[no-untyped-def]
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        out = tmp_path / f"job{len(jobs)}.pdf"
+        printer.setOutputFileName(str(out))
+        jobs.append((title, out))
+        return printer
+    monkeypatch.setattr(printing, "choose_printer", choose)
+    return jobs
+
+
+def test_receipt_and_credit_note_are_printed_from_the_invoice(qtbot, fees, actors, make_patient,
+                                                              monkeypatch, tmp_path):
+    pid = make_patient(given="Roisin", family="Kavanagh")
+    inv = _issued(fees, actors[M], pid, "CONS-L")
+    _screen, editor = _editor(qtbot, fees, actors[M], inv.id)
+    jobs = _pdf_printer(monkeypatch, tmp_path)
+    messages: list[str] = []
+    editor.status.connect(messages.append)
+
+    editor.pay_button.click()
+    editor.payment_dialog.amount.setText("30")
+    editor.payment_dialog.print_receipt.setChecked(True)
+    editor.payment_dialog.accept()
+    qtbot.waitUntil(lambda: "Sent to the printer." in messages or len(jobs) == 1, timeout=10000)
+    qtbot.waitUntil(lambda: jobs and jobs[0][1].exists() and jobs[0][1].stat().st_size > 0,
+                    timeout=15000)
+    assert "RCP-" in jobs[0][0]
+    assert not editor.credit_notes_button.isVisible()
+
+    _answer(monkeypatch, "Goodwill")
+    editor.credit_button.click()
+    qtbot.waitUntil(lambda: editor.detail.credit_notes != (), timeout=5000)
+    assert editor.credit_notes_button.isVisible()
+    number = editor.detail.credit_notes[0].number
+    print_action = editor.credit_notes_menu.actions()[0]
+    assert number in print_action.text()
+    print_action.trigger()
+    qtbot.waitUntil(lambda: len(jobs) == 2 and jobs[1][1].exists(), timeout=15000)
+    qtbot.waitUntil(lambda: messages.count("Sent to the printer.") >= 1, timeout=15000)
+    assert number in jobs[1][0]
+    assert len(PdfReader(str(jobs[1][1])).pages) >= 1
+    editor.close()

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +33,7 @@ from ..errors import show_error
 from ..ops import run_op
 from .billing_format import STATUSES, Money, tr
 from .payment_dialog import PaymentDialog
-from .pdf_output import print_pdf, save_pdf
+from .pdf_output import print_pdf, print_receipt, save_pdf
 
 COLS = ("Code", "Description", "Qty", "Unit price", "Discount", "Tax", "Net")
 EDITABLE = (1, 2, 3, 4)
@@ -105,6 +107,14 @@ class InvoiceEditor(QDialog):
         row.addStretch(1)
         self.print_button = self._button(row, tr("Print…"), self._print)
         self.pdf_button = self._button(row, tr("Save PDF…"), self._save_pdf)
+        self.credit_notes_button = QToolButton()
+        self.credit_notes_button.setText(tr("Credit notes"))
+        self.credit_notes_button.setObjectName("creditNotesButton")
+        self.credit_notes_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.credit_notes_menu = QMenu(self.credit_notes_button)
+        self.credit_notes_button.setMenu(self.credit_notes_menu)
+        self.credit_notes_button.setVisible(False)
+        row.addWidget(self.credit_notes_button)
         self._button(row, tr("Close"), self.close)
         v.addLayout(row)
 
@@ -151,6 +161,7 @@ class InvoiceEditor(QDialog):
         s = d.summary
         draft = s.status == "draft"
         can_bill = allows(self.session.role, Permission.BILLING)
+        self._credit_note_menu(d.credit_notes)
         self.heading.setText(
             tr("Invoice {n}").format(n=s.number) if s.number else tr("Draft invoice")
         )
@@ -379,6 +390,7 @@ class InvoiceEditor(QDialog):
     def _record_payment(self) -> None:
         assert self.payment_dialog is not None and self.detail is not None
         method, amount, reference = self.payment_dialog.values()
+        wants_receipt = self.payment_dialog.print_receipt.isChecked()
         pid = self.detail.summary.patient_id
         self._run(
             lambda: self.ctx.payments.take_payment(
@@ -389,9 +401,12 @@ class InvoiceEditor(QDialog):
                 invoice_id=self.invoice_id,
                 reference=reference,
             ),
-            lambda p: self._changed(
-                tr("Payment recorded: receipt {n}.").format(n=p.receipt_number)
-            )(None),
+            lambda p: (
+                self._changed(tr("Payment recorded: receipt {n}.").format(n=p.receipt_number))(
+                    None
+                ),
+                wants_receipt and print_receipt(self, self.ctx, self.session, p),
+            ),
         )
 
     def _credit(self) -> None:
@@ -424,6 +439,27 @@ class InvoiceEditor(QDialog):
             ),
             self._changed(tr("Invoice voided.")),
         )
+
+    def _credit_note_menu(self, notes: tuple[Any, ...]) -> None:
+        self.credit_notes_menu.clear()
+        for cn in notes:
+            def make(cn_id: str = cn.id) -> bytes:
+                return self.ctx.billing.credit_note_pdf(self.session, credit_note_id=cn_id)  # type: ignore[no-any-return]
+
+            label = f"{cn.number} · {self.money(cn.total_minor)}"
+            self.credit_notes_menu.addAction(
+                tr("Print {n}…").format(n=label),
+                lambda m=make, n=cn.number: print_pdf(
+                    self, m, n, lambda _p: self.status.emit(tr("Sent to the printer."))
+                ),
+            )
+            self.credit_notes_menu.addAction(
+                tr("Save {n} as PDF…").format(n=cn.number),
+                lambda m=make, n=cn.number: save_pdf(
+                    self, m, n + ".pdf", lambda p: self.status.emit(tr("Saved {p}.").format(p=p))
+                ),
+            )
+        self.credit_notes_button.setVisible(bool(notes))
 
     def _pdf_name(self) -> str:
         s = self.detail.summary if self.detail else None

@@ -10,8 +10,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +26,7 @@ from .billing_screen import table_view
 from .invoice_editor import InvoiceEditor
 from .invoice_table_model import InvoiceTableModel
 from .payment_dialog import PaymentDialog
-from .pdf_output import print_pdf, save_pdf
+from .pdf_output import print_pdf, print_receipt, save_pdf, save_receipt
 from .rows_table_model import RowsTableModel
 
 
@@ -55,6 +57,15 @@ class PatientAccountPanel(QWidget):
             self._button(bar, tr("New invoice"), self._new_invoice)
         self._button(bar, tr("Take payment…"), self._take_payment)
         self._button(bar, tr("Open invoice"), self._open_selected)
+        self.receipt_button = QToolButton()
+        self.receipt_button.setText(tr("Receipt"))
+        self.receipt_button.setToolTip(tr("Print or save the receipt of the selected payment"))
+        self.receipt_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        receipt_menu = QMenu(self.receipt_button)
+        receipt_menu.addAction(tr("Print receipt…"), self._print_receipt)
+        receipt_menu.addAction(tr("Save receipt PDF…"), self._save_receipt)
+        self.receipt_button.setMenu(receipt_menu)
+        bar.addWidget(self.receipt_button)
         self.void_payment_button: QPushButton | None = None
         if allows(session.role, Permission.BILLING):
             self.void_payment_button = self._button(bar, tr("Void payment…"), self._void_payment)
@@ -174,6 +185,7 @@ class PatientAccountPanel(QWidget):
     def _record(self) -> None:
         assert self.payment_dialog is not None
         method, amount, ref = self.payment_dialog.values()
+        wants_receipt = self.payment_dialog.print_receipt.isChecked()
         run_op(
             self,
             lambda: self.ctx.payments.take_payment(
@@ -187,12 +199,28 @@ class PatientAccountPanel(QWidget):
             lambda p: (
                 self.reload(),
                 self._status(tr("Payment recorded: receipt {n}.").format(n=p.receipt_number)),
+                wants_receipt and print_receipt(self, self.ctx, self.session, p),
             ),
         )
 
     def selected_payment(self) -> PaymentInfo | None:
         rows = self.payment_view.selectionModel().selectedRows()
         return self.payments.payload(rows[0].row()) if rows else None
+
+    def _print_receipt(self) -> None:
+        pay = self.selected_payment()
+        if pay is None:
+            self._status(tr("Select a payment first."))
+            return
+        print_receipt(self, self.ctx, self.session, pay)
+
+    def _save_receipt(self) -> None:
+        pay = self.selected_payment()
+        if pay is None:
+            self._status(tr("Select a payment first."))
+            return
+        save_receipt(self, self.ctx, self.session, pay,
+                     lambda p: self._status(tr("Saved {p}.").format(p=p)))
 
     def _void_payment(self) -> None:
         pay = self.selected_payment()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -48,6 +49,9 @@ class PaymentDialog(QDialog):
         form.addRow(tr("Method"), self.method)
         form.addRow(tr("Amount"), self.amount)
         form.addRow(tr("Reference"), self.reference)
+        self.print_receipt = QCheckBox(tr("Print a receipt"))
+        self.print_receipt.setObjectName("paymentPrintReceipt")
+        form.addRow("", self.print_receipt)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

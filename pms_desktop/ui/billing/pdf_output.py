@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
@@ -48,3 +49,22 @@ def print_pdf(
 ) -> None:
     """The system's print dialog, then the PDF made and printed off the GUI thread."""
     printing.print_pdf(parent, make, name, done, printer=printer)
+
+
+def print_receipt(parent: QWidget, ctx: Any, session: Any, payment: Any) -> None:
+    """The receipt of a payment just recorded (or chosen), through the print dialog."""
+    print_pdf(
+        parent,
+        lambda: ctx.payments.receipt_pdf(session, payment_id=payment.id),
+        payment.receipt_number or tr("receipt"),
+    )
+
+
+def save_receipt(parent: QWidget, ctx: Any, session: Any, payment: Any,
+                 done: Callable[[Path], None] | None = None) -> None:
+    save_pdf(
+        parent,
+        lambda: ctx.payments.receipt_pdf(session, payment_id=payment.id),
+        f"{payment.receipt_number or 'receipt'}.pdf",
+        done,
+    )
