@@ -82,8 +82,9 @@ class Pki:
             self.ca.cert_pem.write_to_path(str(path))
         return path
 
-    def leaf(self, name: str, *identities: str, **dates: dt.datetime) -> tuple[Path, Path]:
-        cert = self.ca.issue_cert(*identities, **dates)
+    def leaf(self, name: str, *identities: str, not_before: dt.datetime | None = None,
+             not_after: dt.datetime | None = None) -> tuple[Path, Path]:
+        cert = self.ca.issue_cert(*identities, not_before=not_before, not_after=not_after)
         return self._write(name, cert.cert_chain_pems[0].bytes(), cert.private_key_pem.bytes())
 
     def self_signed(self, name: str) -> tuple[Path, Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from pms_desktop.domain.errors import AuthenticationError
 from pms_desktop.domain.session import StaffSession
 from pms_desktop.security.totp import code_for_step
 from pms_desktop.services import accounts as accounts_module
+from pms_desktop.services.accounts import AccountsService
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import AuditEntry
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
@@ -31,6 +33,10 @@ pytestmark = pytest.mark.reliability
 BUDGET = 100  # attempts evaluated per account per hour (DESIGN.md, issue 10)
 GUESS_EVERY = timedelta(seconds=20)
 RESTART_EVERY = timedelta(minutes=10)
+
+
+def accounts(ctx: AppContext) -> AccountsService:
+    return cast(AccountsService, ctx.accounts)
 
 
 class Attacker:
@@ -56,7 +62,7 @@ class Attacker:
     def guess(self, n: int) -> None:
         self.attempts += 1
         try:
-            self.open().accounts.sign_in(username="paul", password=f"guess-{n:06d}-xyz",
+            accounts(self.open()).sign_in(username="paul", password=f"guess-{n:06d}-xyz",
                                          totp_code="123456")
             self.signed_in += 1
         except AuthenticationError:  # wrong, locked or throttled: the attacker cannot tell
@@ -76,7 +82,7 @@ def _most_in_any_hour(times: list[datetime]) -> int:
 def test_password_guessing_is_throttled_per_hour_across_restarts(
         ctx: AppContext, data_dir: Path, actors: dict[Role, StaffSession],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    ctx.accounts.set_policy(actors[Role.CLINIC_ADMIN], max_failures=20, lock_minutes=1,
+    accounts(ctx).set_policy(actors[Role.CLINIC_ADMIN], max_failures=20, lock_minutes=1,
                             idle_minutes=5)
     ctx.close()
     attacker = Attacker(data_dir, datetime.now(UTC))
@@ -123,7 +129,7 @@ def test_totp_code_is_refused_on_reuse(ctx: AppContext, data_dir: Path) -> None:
     nor does an older code once a newer one was used, even after a restart."""
     secret = TOTP_SECRETS[Role.CLINICIAN]
     step = int(datetime.now(UTC).timestamp()) // 30
-    ctx.accounts.sign_in(username="drkelly", password=TEST_PASSWORD,
+    accounts(ctx).sign_in(username="drkelly", password=TEST_PASSWORD,
                          totp_code=code_for_step(secret, step))
     replays = [code_for_step(secret, step), code_for_step(secret, step - 1)]
     accepted = 0
@@ -132,7 +138,7 @@ def test_totp_code_is_refused_on_reuse(ctx: AppContext, data_dir: Path) -> None:
     try:
         for replay in replays:
             try:
-                restarted.accounts.sign_in(username="drkelly", password=TEST_PASSWORD,
+                accounts(restarted).sign_in(username="drkelly", password=TEST_PASSWORD,
                                            totp_code=replay)
                 accepted += 1
             except AuthenticationError:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,8 +174,12 @@ def _targets(path: str, b: ClinicB, *, every_type: bool = True) -> Iterator[tupl
         values = {"resource_type": rtype, "resource_id": rid, "version": "1",
                   "clinic_id": b.tenant.clinic_id, "device_id": b.tenant.device_id,
                   "client_id": b.client_id}
-        concrete = re.sub(PARAM, lambda m, v=values: v.get(m.group(1), b.patient), path)
+        concrete = re.sub(PARAM, _filler(values, b.patient), path)
         yield concrete, "resource_id" in names
+
+
+def _filler(values: dict[str, str], default: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: values.get(match.group(1), default)
 
 
 def _queries(b: ClinicB) -> list[dict[str, str]]:
