@@ -74,9 +74,8 @@ class RemoteApplier:
             if change.sent_body is None:
                 change.base_version = version
         for conflict in result.conflicts:
-            self.record_conflict(rtype, rid, version, conflict)
-        merged_fields = three_way(remote, remote, result.merged, self.rmap.derived)
-        return bool(merged_fields.remote_changed or merged_fields.conflicts)
+            self.record_conflict(rtype, rid, version, conflict, kind=conflict.kind)
+        return not result.same_as_remote
 
     def pending(self, table: str, rid: str) -> list[OutboxChange]:
         return list(self.s.scalars(select(OutboxChange).where(

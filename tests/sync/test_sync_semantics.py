@@ -1,0 +1,109 @@
+"""What sync means for the people at the workstations, end to end against the real server:
+conflicts a person decides (one per thing they decide, named in their words), signed notes that
+stay as signed, double-bookings raised and settled once for the clinic, merges of duplicate
+patients and deletions that reach every workstation, and clocks hours apart that decide nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pms_desktop.services.patients_dto import PatientDraft
+from pms_desktop.store.models import Practitioner
+from tests.sync.sync_server_helpers import diff_holdings, fhir_holdings
+
+pytestmark = pytest.mark.e2e
+
+DRAFT = PatientDraft(
+    given="Aoife",
+    family="Byrne",
+    birth_date="1984-03-02",
+    sex="female",
+    address_line="1 Main St",
+    city="Cork",
+    postal_code="T12 X1",
+    phone="0871234567",
+    email="aoife@example.ie",
+)
+DAY = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def sync_all(*stations: Any, rounds: int = 2) -> None:
+    for _ in range(rounds):
+        for w in stations:
+            w.sync.run_sync()
+
+
+def converged(*stations: Any) -> list[str]:
+    first = fhir_holdings(stations[0].ctx)
+    return [d for w in stations[1:] for d in diff_holdings(first, fhir_holdings(w.ctx))]
+
+
+def edit(w: Any, pid: str, **changes: str) -> None:
+    detail = w.ctx.patients.get_patient(w.actor, patient_id=pid)
+    w.ctx.patients.update_patient(w.actor, patient_id=pid, draft=replace(detail.draft, **changes))
+
+
+def practitioner(w: Any) -> str:
+    with w.ctx.db.sessions()() as s:
+        return str(s.scalars(select(Practitioner.id)).first())
+
+
+# -- conflicts a person decides ---------------------------------------------------------------
+
+
+def test_conflicts_are_one_per_thing_a_person_decides_in_their_words(workstations: Any) -> None:
+    """An address changed in different parts on two workstations is one "Address" conflict;
+    phone and email are decided apart; taking the other side's phone keeps the search by phone
+    working; clocks twelve hours apart change nothing."""
+    a, b = workstations()
+    a.ctx.core.clock = lambda: datetime.now(UTC) + timedelta(hours=12)
+    b.ctx.core.clock = lambda: datetime.now(UTC) - timedelta(hours=12)
+    pid = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    sync_all(a, b, rounds=1)
+    edit(a, pid, city="Galway", postal_code="H91 Y2", phone="0861111111")
+    edit(b, pid, address_line="2 Quay St", phone="0852222222", email="aoife.b@example.ie")
+    a.sync.run_sync()
+    b.sync.run_sync()
+
+    conflicts = {c.label: c for c in b.ctx.sync.conflicts(b.actor)}
+    assert sorted(conflicts) == ["Address", "Phone"]  # not line, city, postcode, digits ...
+    phone = conflicts["Phone"]
+    b.ctx.sync.resolve_conflict(b.actor, conflict_id=phone.id, choice="remote")
+    sync_all(b, a)
+
+    assert converged(a, b) == []
+    held = a.ctx.patients.get_patient(a.actor, patient_id=pid).draft
+    assert (held.phone, held.email) == ("0861111111", "aoife.b@example.ie")
+    assert (held.address_line, held.city) == ("2 Quay St", "Cork")  # B's address, kept by B
+    assert a.ctx.sync.conflicts(a.actor) == []
+    for w in (a, b):
+        assert [p.id for p in w.ctx.patients.search(w.actor, "0861111111")] == [pid]
+
+
+def test_a_note_signed_on_one_workstation_stays_as_signed_everywhere(workstations: Any) -> None:
+    """A draft edited on B while A signs it: the signed text and its signature win on every
+    workstation; B's edit is kept in a conflict for a clinician to add as an addendum."""
+    a, b = workstations()
+    pid = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    doc_a, doc_b = a.as_user("drkelly"), b.as_user("drkelly")
+    note = a.ctx.clinical.create_draft(doc_a, patient_id=pid, subjective="Cough for 3 days")
+    sync_all(a, b, rounds=1)
+    a.ctx.clinical.sign_note(doc_a, note_id=note.id)
+    b.ctx.clinical.save_draft(doc_b, note_id=note.id, plan="Rest and fluids")
+    b.sync.run_sync()  # B's draft edit reaches the server first
+    a.sync.run_sync()
+    b.sync.run_sync()
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        held = w.ctx.clinical.get_note(doc_a, patient_id=pid, note_id=note.id)
+        assert held.status == "signed" and held.intact and not held.plan
+    [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(doc_a)]
+    assert (kept.kind, kept.label) == ("signed", "Plan")
+    assert "Rest and fluids" in str(kept.local_value) + str(kept.remote_value)
