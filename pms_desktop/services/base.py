@@ -111,7 +111,13 @@ class UnitOfWork:
     def changed(self, row: SyncMixin, op: OutboxOp = OutboxOp.UPSERT) -> None:
         self.outbox_changes += 1
         self.session.flush()
-        outbox.record_change(self.session, row, user_id=self.actor.user_id if self.actor else None, op=op)
+        outbox.record_change(
+            self.session,
+            row,
+            user_id=self.actor.user_id if self.actor else None,
+            op=op,
+            now=self.core.now(),
+        )
 
 
 def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession, patient_id: str) -> str | None:

@@ -19,10 +19,18 @@ from .models import OutboxChange, SyncMixin
 
 
 def record_change(
-    session: Session, row: SyncMixin, *, user_id: str | None, op: OutboxOp = OutboxOp.UPSERT
+    session: Session,
+    row: SyncMixin,
+    *,
+    user_id: str | None,
+    op: OutboxOp = OutboxOp.UPSERT,
+    now: datetime | None = None,
 ) -> OutboxChange:
-    """Bump the row's sync metadata and queue (or squash into) its pending change."""
-    now = datetime.now(UTC)
+    """Bump the row's sync metadata and queue (or squash into) its pending change.
+
+    ``now``: the service clock's time (the workstation's clock, which may be hours off: it
+    stamps the change, and nothing in sync orders by it)."""
+    now = now or datetime.now(UTC)
     table = row.__tablename__  # type: ignore[attr-defined]
     row.updated_at = now
     row.updated_by = user_id
