@@ -8,7 +8,7 @@ from __future__ import annotations
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QDialogButtonBox, QInputDialog
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.services.billing_dto import LineInput
@@ -246,3 +246,39 @@ def test_receipt_and_credit_note_are_printed_from_the_invoice(qtbot, fees, actor
     assert number in jobs[1][0]
     assert len(PdfReader(str(jobs[1][1])).pages) >= 1
     editor.close()
+
+
+def test_credit_applied_to_a_later_invoice_and_the_rest_refunded(qtbot, fees, actors,
+                                                                 make_patient):
+    from pms_desktop.ui.billing.patient_account_panel import PatientAccountPanel
+
+    pid = make_patient(given="Tadhg", family="Ryan")
+    fees.payments.take_payment(actors[Role.RECEPTION], patient_id=pid, method="cash",
+                               amount_minor=20000)  # paid in advance: all credit
+    inv = _issued(fees, actors[M], pid, "ECG")
+    owed = inv.summary.total_minor
+    panel = PatientAccountPanel(fees, actors[Role.RECEPTION], pid, None)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.account is not None and panel.invoices.rowCount() == 1,
+                    timeout=5000)
+    assert panel.credit_button.isEnabled()
+    panel.invoice_view.selectRow(0)
+    panel.apply_credit_action.trigger()
+    qtbot.waitUntil(lambda: panel.account.unallocated_credit_minor == 20000 - owed,
+                    timeout=5000)
+    assert fees.billing.get_invoice(actors[M], invoice_id=inv.id).summary.outstanding_minor == 0
+
+    panel.refund_action.trigger()
+    dialog = panel.refund_dialog
+    assert dialog is not None and dialog.amount.text() == f"{(20000 - owed) / 100:.2f}"
+    dialog.amount.setText("999999")  # more than the credit: refused, the reason typed stays
+    dialog.reason.setText("Moving abroad")
+    dialog.findChildren(QDialogButtonBox)[0].accepted.emit()
+    assert dialog.isVisible() and "up to the patient's credit" in dialog.error.text()
+    assert dialog.reason.text() == "Moving abroad"
+    dialog.amount.setText(f"{(20000 - owed) / 100:.2f}")
+    dialog.findChildren(QDialogButtonBox)[0].accepted.emit()
+    qtbot.waitUntil(lambda: panel.account.unallocated_credit_minor == 0, timeout=5000)
+    assert panel.account.refunded_minor == 20000 - owed
+    assert "settled" in panel.balance.text() and not panel.credit_button.isEnabled()

@@ -25,7 +25,7 @@ from .billing_format import METHODS, Money, tr
 from .billing_screen import table_view
 from .invoice_editor import InvoiceEditor
 from .invoice_table_model import InvoiceTableModel
-from .payment_dialog import PaymentDialog
+from .payment_dialog import PaymentDialog, RefundDialog
 from .pdf_output import print_pdf, print_receipt, save_pdf, save_receipt
 from .rows_table_model import RowsTableModel
 
@@ -66,6 +66,20 @@ class PatientAccountPanel(QWidget):
         receipt_menu.addAction(tr("Save receipt PDF…"), self._save_receipt)
         self.receipt_button.setMenu(receipt_menu)
         bar.addWidget(self.receipt_button)
+        self.credit_button = QToolButton()
+        self.credit_button.setText(tr("Credit"))
+        self.credit_button.setObjectName("accountCreditButton")
+        self.credit_button.setToolTip(tr("Use or pay back the patient's credit"))
+        self.credit_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        credit_menu = QMenu(self.credit_button)
+        self.apply_credit_action = credit_menu.addAction(
+            tr("Apply credit to the selected invoice"), self._apply_credit
+        )
+        self.refund_action = credit_menu.addAction(tr("Refund credit…"), self._refund)
+        self.credit_button.setMenu(credit_menu)
+        self.credit_button.setEnabled(False)
+        bar.addWidget(self.credit_button)
+        self.refund_dialog: RefundDialog | None = None
         self.void_payment_button: QPushButton | None = None
         if allows(session.role, Permission.BILLING):
             self.void_payment_button = self._button(bar, tr("Void payment…"), self._void_payment)
@@ -73,12 +87,19 @@ class PatientAccountPanel(QWidget):
                 tr("Cancel the selected payment or refund, recorded in error")
             )
         bar.addStretch(1)
-        self._button(
-            bar, tr("Print statement…"), lambda: print_pdf(self, self._statement, tr("statement"))
+        statement = QToolButton()
+        statement.setText(tr("Statement"))
+        statement.setToolTip(tr("The patient's account statement"))
+        statement.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        statement_menu = QMenu(statement)
+        statement_menu.addAction(
+            tr("Print statement…"), lambda: print_pdf(self, self._statement, tr("statement"))
         )
-        self._button(
-            bar, tr("Save statement PDF…"), lambda: save_pdf(self, self._statement, "statement.pdf")
+        statement_menu.addAction(
+            tr("Save statement PDF…"), lambda: save_pdf(self, self._statement, "statement.pdf")
         )
+        statement.setMenu(statement_menu)
+        bar.addWidget(statement)
         v.addLayout(bar)
         split = QSplitter(Qt.Orientation.Vertical)
         self.invoices = InvoiceTableModel(self.money, self)
@@ -129,6 +150,7 @@ class PatientAccountPanel(QWidget):
                 u=self.money(acct.unallocated_credit_minor),
             )
         )
+        self.credit_button.setEnabled(acct.unallocated_credit_minor > 0)
         self.invoices.set_items(list(acct.invoices))
         self.payments.set_rows(
             [
@@ -206,6 +228,48 @@ class PatientAccountPanel(QWidget):
     def selected_payment(self) -> PaymentInfo | None:
         rows = self.payment_view.selectionModel().selectedRows()
         return self.payments.payload(rows[0].row()) if rows else None
+
+    def _apply_credit(self) -> None:
+        rows = self.invoice_view.selectionModel().selectedRows()
+        inv = self.invoices.invoice_at(self.invoice_proxy.mapToSource(rows[0]).row()) if rows \
+            else None
+        if inv is None or inv.outstanding_minor <= 0:
+            self._status(tr("Select an invoice that still has money owing."))
+            return
+        run_op(
+            self,
+            lambda: self.ctx.payments.apply_credit(
+                self.session, patient_id=self.patient_id, invoice_id=inv.id
+            ),
+            lambda applied: (
+                self.reload(),
+                self._status(tr("{v} of credit applied to {n}.").format(
+                    v=self.money(applied), n=inv.number or "")),
+            ),
+        )
+
+    def _refund(self) -> None:
+        credit = self.account.unallocated_credit_minor if self.account else 0
+        if credit <= 0:
+            return
+        self.refund_dialog = RefundDialog(self.money, credit, self)
+        self.refund_dialog.accepted.connect(self._record_refund)
+        self.refund_dialog.open()
+
+    def _record_refund(self) -> None:
+        assert self.refund_dialog is not None
+        method, amount, reason, ref = self.refund_dialog.values()
+        run_op(
+            self,
+            lambda: self.ctx.payments.refund(
+                self.session, patient_id=self.patient_id, amount_minor=amount, method=method,
+                reason=reason, reference=ref,
+            ),
+            lambda p: (
+                self.reload(),
+                self._status(tr("Refund recorded: {n}.").format(n=p.receipt_number)),
+            ),
+        )
 
     def _print_receipt(self) -> None:
         pay = self.selected_payment()

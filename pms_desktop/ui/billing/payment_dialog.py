@@ -82,3 +82,72 @@ class PaymentDialog(QDialog):
             self.amount_minor() or 0,
             self.reference.text().strip() or None,
         )
+
+
+class RefundDialog(QDialog):
+    """Pay back part or all of a patient's credit: method, amount, reason (required)."""
+
+    def __init__(self, money: Money, credit_minor: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.money, self.credit_minor = money, credit_minor
+        self.setWindowTitle(tr("Refund"))
+        self.setObjectName("refundDialog")
+        form = QFormLayout(self)
+        form.addRow(tr("Patient's credit"), QLabel(money(credit_minor)))
+        self.method = QComboBox()
+        for key, label in METHODS.items():
+            self.method.addItem(tr(label), key)
+        self.amount = QLineEdit(str(to_decimal(credit_minor, money.currency)))
+        self.amount.setAccessibleName(tr("Amount"))
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText(tr("Why the money is paid back"))
+        self.reason.setAccessibleName(tr("Reason"))
+        self.reference = QLineEdit()
+        self.reference.setPlaceholderText(tr("Transfer or card reference (optional)"))
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e")
+        form.addRow(tr("Method"), self.method)
+        form.addRow(tr("Amount"), self.amount)
+        form.addRow(tr("Reason"), self.reason)
+        form.addRow(tr("Reference"), self.reference)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Record refund"))
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.setMinimumWidth(400)
+
+    def amount_minor(self) -> int | None:
+        try:
+            value = parse_amount(self.amount.text(), self.money.currency)
+        except ValueError:
+            return None
+        return value if 0 < value <= self.credit_minor else None
+
+    def _check(self) -> None:
+        mark = "border: 1px solid #b3261e"
+        self.amount.setStyleSheet("")
+        self.reason.setStyleSheet("")
+        if self.amount_minor() is None:
+            self.error.setText(tr("Enter an amount up to the patient's credit of {c}.").format(
+                c=self.money(self.credit_minor)))
+            self.amount.setStyleSheet(mark)
+            self.amount.setFocus()
+            return
+        if not self.reason.text().strip():
+            self.error.setText(tr("Say why the money is refunded."))
+            self.reason.setStyleSheet(mark)
+            self.reason.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> tuple[str, int, str, str | None]:
+        return (
+            self.method.currentData(),
+            self.amount_minor() or 0,
+            self.reason.text().strip(),
+            self.reference.text().strip() or None,
+        )
