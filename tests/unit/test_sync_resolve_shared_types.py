@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from pms_desktop.domain.enums import OutboxStatus, Role
@@ -51,32 +50,33 @@ def _records(ctx: Any, patient_id: str) -> dict[str, tuple[str, str, str, Any]]:
         }
 
 
-@pytest.mark.parametrize("table", ["staff_user", "note_template", "credit_note", "invoice"])
-def test_remote_choice_on_a_shared_type(ctx, actors, make_patient, table: str) -> None:  # type: ignore[no-untyped-def]
-    rtype, rid, field, remote = _records(ctx, make_patient())[table]
-    with ctx.db.sessions()() as s, s.begin():
-        conflict = SyncConflict(kind="field", resource_type=rtype, resource_id=rid, field=field,
-                                base_value="null", local_value="null",
-                                remote_value=json.dumps(remote), remote_version=2,
-                                created_at=datetime.now(UTC))
-        s.add(conflict)
-        s.flush()
-        conflict_id = conflict.id
+def test_remote_choice_on_a_shared_type(ctx, actors, make_patient) -> None:  # type: ignore[no-untyped-def]
+    records = _records(ctx, make_patient())
+    for table, (rtype, rid, field, remote) in records.items():
+        with ctx.db.sessions()() as s, s.begin():
+            conflict = SyncConflict(kind="field", resource_type=rtype, resource_id=rid,
+                                    field=field, base_value="null", local_value="null",
+                                    remote_value=json.dumps(remote), remote_version=2,
+                                    created_at=datetime.now(UTC))
+            s.add(conflict)
+            s.flush()
+            conflict_id = conflict.id
 
-    ctx.sync.resolve_conflict(actors[Role.CLINIC_ADMIN], conflict_id=conflict_id,
-                              choice="remote")
+        ctx.sync.resolve_conflict(actors[Role.CLINIC_ADMIN], conflict_id=conflict_id,
+                                  choice="remote")
 
-    rmap = ctx.sync.rmap
-    with ctx.db.sessions()() as s:
-        resource = rmap.resource_for(s, table, rid)
-        pending = s.scalars(select(OutboxChange).where(
-            OutboxChange.resource_id == rid, OutboxChange.status == OutboxStatus.PENDING)).all()
-        resolved = s.get(SyncConflict, conflict_id)
-    if field.startswith("extension:"):
-        url = field.removeprefix("extension:")
-        assert {k: v for e in resource["extension"] if e["url"] == url
-                for k, v in e.items() if k != "url"} == remote
-    else:
-        assert resource[field] == remote
-    assert [c.table_name for c in pending] == [table]
-    assert resolved.resolved_at is not None and resolved.resolution == "remote"
+        with ctx.db.sessions()() as s:
+            resource = ctx.sync.rmap.resource_for(s, table, rid)
+            pending = s.scalars(select(OutboxChange).where(
+                OutboxChange.resource_id == rid,
+                OutboxChange.status == OutboxStatus.PENDING)).all()
+            resolved = s.get(SyncConflict, conflict_id)
+        if field.startswith("extension:"):
+            url = field.removeprefix("extension:")
+            got = {k: v for e in resource["extension"] if e["url"] == url
+                   for k, v in e.items() if k != "url"}
+        else:
+            got = resource[field]
+        assert got == remote, table
+        assert [c.table_name for c in pending] == [table]
+        assert resolved.resolved_at is not None and resolved.resolution == "remote"
