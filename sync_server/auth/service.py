@@ -7,6 +7,7 @@ as little as possible: an unknown, used or expired code all answer "invalid enro
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from dataclasses import dataclass
@@ -81,6 +82,11 @@ def enrol(db: Database, code: str, device_name: str) -> Enrolment:
         return Enrolment(device_id, row.clinic_id, name, token)
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    return sec.hash_password(sec.new_token("stand-in-"))
+
+
 def add_admin(db: Database, username: str, password: str) -> str:
     """Create a central admin; returns the TOTP secret, shown once."""
     if len(password) < 12:
@@ -97,8 +103,10 @@ def admin_login(db: Database, settings: Settings, username: str, password: str,
                 totp: str) -> IssuedToken:
     with db.write() as session:
         admin = tenants.admin_by_name(session, username)
-        ok = admin is not None and not admin.disabled and sec.verify_password(
-            admin.password_hash, password)
+        # The password is always checked, against a stand-in hash when there is no such admin,
+        # so that the time an answer takes does not tell which admin names exist.
+        stored = admin.password_hash if admin is not None else _stand_in_hash()
+        ok = sec.verify_password(stored, password) and admin is not None and not admin.disabled
         step = sec.totp_step(admin.totp_secret, totp, after_step=admin.last_totp_step) \
             if ok and admin is not None else None
         if admin is None or step is None:

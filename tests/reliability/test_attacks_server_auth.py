@@ -223,3 +223,33 @@ def test_admin_totp_code_is_refused_on_reuse(database_url: str, store: Database)
     statuses = asyncio.run(sign_ins())
     record("attacks", trials=1, faults=2, leaks=statuses[1:].count(200))
     assert statuses == [200, 401, 401]
+
+
+def test_admin_names_are_not_revealed_by_the_work_done(
+        database_url: str, store: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """An unknown or disabled admin name costs the same password check (argon2, the slow part
+    of an answer) as a real one, so the answer's timing does not tell an attacker which names
+    exist."""
+    app = create_app(make_settings(database_url), database=store)
+    auth.add_admin(store, "ops", "a long admin password")
+    auth.add_admin(store, "gone", "another long password")
+    with store.write() as session:
+        gone = tenants.admin_by_name(session, "gone")
+        assert gone is not None
+        gone.disabled = True
+    checks: list[str] = []
+    real_verify = sec.verify_password
+    monkeypatch.setattr(sec, "verify_password",
+                        lambda stored, password: checks.append(password) or real_verify(
+                            stored, password))
+
+    async def sign_ins() -> list[int]:
+        async with _from(app, "192.0.2.2") as client:
+            return [(await client.post("/admin/token", json={
+                "username": name, "password": f"guess for {name}", "totp": "123456"})
+            ).status_code for name in ("ops", "nobody", "gone")]
+
+    statuses = asyncio.run(sign_ins())
+    record("attacks", trials=1, faults=3, leaks=3 - len(checks))
+    assert statuses == [401, 401, 401]
+    assert checks == ["guess for ops", "guess for nobody", "guess for gone"]
