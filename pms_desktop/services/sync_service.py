@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ..store.database import ClinicDatabase
 
 Progress = Callable[[str, int, int], None]
+KEPT_BOTH = "Both kept after a double-booking met in sync"
 
 
 class NotEnrolled(UserError):
@@ -294,8 +295,10 @@ class SyncService:
                 self._take_remote(uow, c)
         elif c.kind == "double-booking" and choice in ("keep-both", "cancel-local",
                                                        "cancel-remote"):
-            if choice != "keep-both":
-                ids = json.loads(c.detail or "{}")
+            ids = json.loads(c.detail or "{}")
+            if choice == "keep-both":
+                self._keep_both(uow, sorted(ids.values()))
+            else:
                 self._cancel(uow, ids[f"{choice.removeprefix('cancel-')}_appointment_id"])
         elif choice != "dismiss" or c.kind == "field":
             raise ValidationError({"choice": f"{choice!r} does not resolve a {c.kind} conflict"})
@@ -321,6 +324,15 @@ class SyncService:
             if model.__fhir_type__ == resource_type and uow.session.get(model, resource_id):
                 return table
         raise NotFound("The record of that conflict is no longer on this workstation.")
+
+    def _keep_both(self, uow: UnitOfWork, appointment_ids: list[str]) -> None:
+        """Both stay, marked as double-booked on purpose: the mark syncs, and the same clash
+        raised on the clinic's other workstations closes there."""
+        for appointment_id in appointment_ids:
+            a = uow.session.get(Appointment, appointment_id)
+            if a is not None and not a.overbook_reason:
+                a.overbook_reason = KEPT_BOTH
+                uow.changed(a)
 
     def _cancel(self, uow: UnitOfWork, appointment_id: str) -> None:
         a = uow.session.get(Appointment, appointment_id)

@@ -196,6 +196,7 @@ class SyncEngine:
                     if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
                                      c.get("resource")):
                         report.pulled += 1
+                applier.settle_double_bookings()
                 cursor = int(page["next_cursor"])
                 st.put(s, st.PULL_CURSOR, str(cursor))
                 report.conflicts += applier.new_conflicts

@@ -104,6 +104,22 @@ class RemoteApplier:
                                    "remote_appointment_id": a.id})))
             self.new_conflicts += 1
 
+    def settle_double_bookings(self) -> int:
+        """Close the open double-booking conflicts that no longer hold: one of the two was
+        cancelled or moved, or both were kept on purpose (here or on another workstation,
+        whose choice arrived by sync), so that a person decides each clash once per clinic."""
+        settled = 0
+        for c in self.s.scalars(select(SyncConflict).where(
+                SyncConflict.kind == "double-booking", SyncConflict.resolved_at.is_(None))):
+            ids = json.loads(c.detail or "{}")
+            pair = [self.s.get(Appointment, ids.get(k, "")) for k in
+                    ("local_appointment_id", "remote_appointment_id")]
+            if _still_clash(*pair):
+                continue
+            c.resolved_at, c.resolution = self.now(), "settled"
+            settled += 1
+        return settled
+
     def _open_pair(self, a: str, b: str) -> bool:
         for c in self.s.scalars(select(SyncConflict).where(
                 SyncConflict.kind == "double-booking", SyncConflict.resolved_at.is_(None),
@@ -167,6 +183,14 @@ class RemoteApplier:
         audit_log.append(self.s, workstation_id=self.ws, at=self.now(), action="sync.apply",
                          outcome="success", resource_type=rtype, resource_id=rid,
                          patient_id=patient_id, detail={"version": version, "op": op})
+
+
+def _still_clash(a: Appointment | None, b: Appointment | None) -> bool:
+    if a is None or b is None or a.status in INACTIVE_APPOINTMENT or \
+            b.status in INACTIVE_APPOINTMENT or a.overbook_reason or b.overbook_reason:
+        return False
+    return a.practitioner_id == b.practitioner_id and a.start_at < b.end_at and \
+        b.start_at < a.end_at
 
 
 def _appointment_summary(a: Appointment) -> dict[str, Any]:

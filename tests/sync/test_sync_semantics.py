@@ -107,3 +107,47 @@ def test_a_note_signed_on_one_workstation_stays_as_signed_everywhere(workstation
     [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(doc_a)]
     assert (kept.kind, kept.label) == ("signed", "Plan")
     assert "Rest and fluids" in str(kept.local_value) + str(kept.remote_value)
+
+
+# -- double-bookings --------------------------------------------------------------------------
+
+
+def test_a_double_booking_made_offline_is_raised_where_both_meet_and_settled_once(
+    make_workstations: Any,
+) -> None:
+    """Two clashes booked on two offline workstations: each workstation that sees both raises
+    it; a person settles one clash on B by cancelling B's booking and the other on A by keeping
+    both; the choices sync and close the same clashes everywhere else."""
+    a, b, c = make_workstations(3)
+    p1 = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    p2 = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, given="Liam")).id
+    sync_all(a, b, c, rounds=1)
+    doc = practitioner(a)
+
+    def book(w: Any, pid: str, start: datetime) -> str:
+        return str(w.ctx.scheduling.book(w.actor, patient_id=pid, practitioner_id=doc,
+                                         start_at=start, duration_minutes=30).id)
+
+    a9, a11 = book(a, p1, DAY), book(a, p1, DAY + timedelta(hours=2))
+    b9, b11 = book(b, p2, DAY + timedelta(minutes=15)), book(b, p2, DAY + timedelta(hours=2))
+    sync_all(a, b, c, rounds=1)
+    a.sync.run_sync()
+
+    for w in (a, b, c):
+        clashes = [x for x in w.ctx.sync.conflicts(w.actor) if x.kind == "double-booking"]
+        assert len(clashes) == 2, w.name
+        assert all(x.label == "Double booking" for x in clashes)
+    at9 = next(x for x in b.ctx.sync.conflicts(b.actor) if b9 in (x.detail or ""))
+    assert at9.local_value["id"] == b9  # B's own booking is the local side
+    b.ctx.sync.resolve_conflict(b.actor, conflict_id=at9.id, choice="cancel-local")
+    at11 = next(x for x in a.ctx.sync.conflicts(a.actor) if a11 in (x.detail or ""))
+    a.ctx.sync.resolve_conflict(a.actor, conflict_id=at11.id, choice="keep-both")
+    sync_all(b, a, c)
+
+    assert converged(a, b, c) == []
+    for w in (a, b, c):
+        assert w.ctx.sync.conflicts(w.actor) == [], w.name
+        status = {x: w.ctx.scheduling.appointment(w.actor, appointment_id=x)
+                  for x in (a9, b9, a11, b11)}
+        assert [status[x].status for x in (a9, b9, a11, b11)] == [
+            "booked", "cancelled", "booked", "booked"]
