@@ -2,9 +2,11 @@
 
 Checks, in order, each naming the offending ``seq``: every entry's hash recomputed (an edited
 entry: 422); entries consecutive and linked inside the upload (a gap or fork: 422); entries the
-server already acknowledged must be identical (a log cut back and rewritten: 409); the first new
-entry must follow the acknowledged head (a gap or fork against the server: 409). A broken upload
-is refused whole. Overlap with acknowledged entries is fine, so a retry after a lost answer works.
+server already acknowledged must be identical (a log cut back and rewritten: 409); the upload
+must reach the acknowledged head (a workstation always sends up to its last entry, so one that
+ends short of the head comes from a log cut back: 409); the first new entry must follow the
+acknowledged head (a gap or fork against the server: 409). A broken upload is refused whole.
+Overlap with acknowledged entries is fine, so a retry after a lost answer works.
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def _check_against_head(session: Any, device_id: str, head: AuditHead | None,
                         entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The entries not yet acknowledged, after checking the rest match what was."""
     known_seq = head.seq if head else -1
+    if head is not None and entries[-1]["seq"] < head.seq:
+        # A workstation's upload always reaches its log's last entry; one that stops short of
+        # what was acknowledged comes from a log that has been cut back since.
+        seq = entries[-1]["seq"]
+        raise Conflict(f"seq {seq}: the log ends before the acknowledged seq {head.seq} (log cut "
+                       "back)", expression=f"seq {seq}")
     old = [e for e in entries if e["seq"] <= known_seq]
     if old:
         stored = dict(session.execute(select(AuditEntry.seq, AuditEntry.hash).where(

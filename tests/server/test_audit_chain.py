@@ -111,6 +111,17 @@ def test_log_cut_back_and_rewritten_is_caught(client: TestClient, clinic_a: Tena
     assert "seq 6" in beyond.json()["issue"][0]["diagnostics"]
 
 
+def test_log_cut_back_without_new_entries_is_caught(client: TestClient, clinic_a: Tenant) -> None:
+    """A workstation re-sends the entry at its acknowledged head with each upload and always
+    reaches its log's last entry: an upload ending short of the head is a log cut back."""
+    original = chain(5)
+    assert upload(client, clinic_a, original).status_code == 200
+    assert upload(client, clinic_a, original[4:]).json()["accepted"] == 0  # the anchor alone
+    short = upload(client, clinic_a, original[2:3])  # untouched entries, but the log ends at 3
+    assert short.status_code == 409
+    assert "cut back" in short.json()["issue"][0]["diagnostics"]
+
+
 def test_devices_have_separate_chains(client: TestClient, clinic_a: Tenant,
                                       new_tenant: Any) -> None:
     other = new_tenant("Clinic A2")
