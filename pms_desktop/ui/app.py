@@ -26,6 +26,7 @@ from .auth.first_run_wizard import FirstRunWizard
 from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
 from .backup_scheduler import BackupScheduler
+from .sync.sync_controller import SyncController
 from .theme import apply_theme
 
 
@@ -62,6 +63,21 @@ def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupSch
     return scheduler
 
 
+def start_sync_controller(ctx: Any, controller: SessionController) -> SyncController:
+    """Background sync for as long as the clinic is open (it acts as the device, signed in or
+    not); each new main window shows its state in the status bar."""
+    sync = SyncController(ctx)
+
+    def attach(_session: Any) -> None:
+        window = getattr(controller, "main_window", None)
+        if window is not None and hasattr(window, "set_sync_controller"):
+            window.set_sync_controller(sync)
+
+    controller.signed_in.connect(attach)
+    sync.start()
+    return sync
+
+
 def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Clinic PMS")
@@ -92,10 +108,12 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
             controller = start_controller(ctx, idle_ms=idle_ms)
             controller.show_sign_in()
         scheduler = start_backup_scheduler(ctx, controller)
+        sync = start_sync_controller(ctx, controller)
         try:
             return int(app.exec())
         finally:
             scheduler.timer.stop()
+            sync.shutdown(timeout_s=15)
             ctx.close()
     finally:
         lock.release()

@@ -58,6 +58,8 @@ class MainWindow(QMainWindow):
         self.specs: list[ScreenSpec] = []
         self.patient_id: str | None = None
         self.patient_file: QWidget | None = None
+        self.sync_controller: Any = None
+        self.sync_status: Any = None
         self._build()
         self._build_status_bar()
         self._shortcuts()
@@ -281,6 +283,8 @@ class MainWindow(QMainWindow):
     def set_locked(self, locked: bool) -> None:
         self.root.setCurrentIndex(1 if locked else 0)
         self.banner.setVisible(not locked and self.banner.data is not None)
+        if self.sync_status is not None:
+            self.sync_status.set_locked(locked)
 
     def is_locked(self) -> bool:
         return self.root.currentIndex() == 1
@@ -290,6 +294,18 @@ class MainWindow(QMainWindow):
 
     def set_sync_state(self, text: str) -> None:
         self.sync_label.setText(text)
+
+    def set_sync_controller(self, controller: Any) -> None:
+        """The application's background sync: its state replaces the plain sync label."""
+        from .sync.sync_status_widget import SyncStatusWidget
+
+        self.sync_controller = controller
+        self.sync_status = SyncStatusWidget(controller, self.ctx, self.session, self)
+        self.statusBar().removeWidget(self.sync_label)
+        self.sync_label.hide()
+        self.statusBar().insertPermanentWidget(0, self.sync_status)
+        self.sync_status.set_locked(self.is_locked())
+        controller.refresh_status()
 
     def _restore_layout(self) -> None:
         s = app_settings()

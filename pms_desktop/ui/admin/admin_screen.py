@@ -1,4 +1,4 @@
-"""AdminScreen: the clinic admin's tabs (users, access log, security, backups)."""
+"""AdminScreen: the clinic admin's tabs (users, access log, security, backups, sync)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
+from ..sync.sync_tab import SyncTab
 from .audit_tab import AuditTab
 from .backups_tab import BackupsTab
 from .security_tab import SecurityTab
@@ -30,8 +31,12 @@ class AdminScreen(QWidget):
         self.audit = AuditTab(ctx, session, status, zone) if allows(role, Permission.VIEW_AUDIT) else None
         self.security = SecurityTab(ctx, session, status) if allows(role, Permission.SETTINGS) else None
         self.backups = BackupsTab(ctx, session, status) if allows(role, Permission.BACKUPS) else None
+        self.sync = (SyncTab(ctx, session, main_window, status)
+                     if allows(role, Permission.SETTINGS) and "sync" in getattr(ctx, "services", {})
+                     else None)
         for tab, text in ((self.users, self.tr("Users")), (self.audit, self.tr("Audit log")),
-                          (self.security, self.tr("Security")), (self.backups, self.tr("Backups"))):
+                          (self.security, self.tr("Security")), (self.backups, self.tr("Backups")),
+                          (self.sync, self.tr("Sync"))):
             if tab is not None:
                 self.tabs.addTab(tab, text)
         layout = QVBoxLayout(self)

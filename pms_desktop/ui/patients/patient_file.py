@@ -309,7 +309,7 @@ class PatientFile(QWidget):
         )
 
     def _on_changed(self, topic: str, info: dict[str, Any]) -> None:
-        if info.get("patient_id") == self.patient_id and (
+        if topic.startswith("sync.") or info.get("patient_id") == self.patient_id and (
             topic.startswith("patients") or topic.startswith("schedule")
         ):
             self.reload()

@@ -291,6 +291,7 @@ class AppointmentBook(QWidget):
             topic.startswith("schedule")
             or topic.startswith("patients")
             or topic.startswith("clinical")
+            or topic.startswith("sync.")  # changes pulled from the clinic, conflicts resolved
         ):
             self.reload()
 

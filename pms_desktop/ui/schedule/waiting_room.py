@@ -134,7 +134,7 @@ class WaitingRoomPanel(QWidget):
         self.refreshed.emit()
 
     def _on_changed(self, topic: str, _info: dict[str, Any]) -> None:
-        if topic.startswith("schedule") or topic.startswith("clinical"):
+        if topic.startswith(("schedule", "clinical", "sync.")):  # sync.: pulled or resolved
             self.refresh()
 
     def selected(self) -> Any:

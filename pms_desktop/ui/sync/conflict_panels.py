@@ -1,0 +1,269 @@
+"""The right-hand side of the conflicts window: one panel per kind of conflict.
+
+Each panel shows the record's two sides next to each other and emits ``chosen`` with
+``{conflict id: choice}`` (the choices of ``SyncService.resolve_conflict``); the window saves
+them off the GUI thread. Panels never query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..theme import STATUS_LABELS
+from .conflict_format import describe, field_name, local_time
+from .conflict_table_model import ConflictGroup
+
+
+def _label(text: str, name: str | None = None, *, wrap: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+class Choice(QWidget):
+    """A radio button whose value wraps over several lines; clicking the text chooses it too."""
+
+    def __init__(self, text: str, name: str) -> None:
+        super().__init__()
+        self.radio = QRadioButton()
+        self.radio.setObjectName(name)
+        self.radio.setAccessibleName(text[:200])
+        self.text = _label(text, wrap=True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        row.addWidget(self.radio, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.text, 1)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        if self.isEnabled():
+            self.radio.setChecked(True)
+        super().mouseReleaseEvent(event)
+
+
+class ConflictPanel(QWidget):
+    chosen = Signal(dict)
+
+    def __init__(self, group: ConflictGroup, zone: str | None, title: str | None = None) -> None:
+        super().__init__()
+        self.group, self.zone = group, zone
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(16, 12, 16, 12)
+        self.layout_.setSpacing(10)
+        self.layout_.addWidget(_label(title or group.record, "sectionTitle"))
+        self.restricted = any(getattr(c, "restricted", False) for c in group.conflicts)
+
+    def intro(self, text: str) -> None:
+        note = _label(text)
+        note.setProperty("muted", True)
+        self.layout_.addWidget(note)
+
+    def finish(self, *buttons: QPushButton, primary: QPushButton | None = None) -> None:
+        if self.restricted:
+            self.intro(self.tr("This record is clinical: a clinician resolves this conflict."))
+            buttons = ()
+            primary = None
+        self.layout_.addStretch(1)
+        row = QHBoxLayout()
+        for b in buttons:
+            row.addWidget(b)
+        row.addStretch(1)
+        if primary is not None:
+            primary.setProperty("primary", True)
+            row.addWidget(primary)
+        self.layout_.addLayout(row)
+
+
+class FieldConflictPanel(ConflictPanel):
+    """Field by field: before, this workstation's value, the other value; pick one per field."""
+
+    def __init__(self, group: ConflictGroup, zone: str | None) -> None:
+        super().__init__(group, zone)
+        self.intro(self.tr("This record was changed here and on another workstation before they "
+                           "could sync. Nothing was overwritten: choose the value to keep for each "
+                           "field. Until then this workstation keeps its own."))
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(8)
+        for col, title in enumerate((self.tr("Field"), self.tr("Before"),
+                                     self.tr("This workstation"), self.tr("Other workstation"))):
+            head = _label(title, "muted")
+            head.setStyleSheet("font-weight: 600;")
+            grid.addWidget(head, 0, col)
+        self.choices: dict[str, QButtonGroup] = {}
+        self.radios: dict[str, tuple[QRadioButton, QRadioButton]] = {}
+        self.cells: dict[str, tuple[Choice, Choice]] = {}
+        for row, c in enumerate(self.group.conflicts, start=1):
+            grid.addWidget(_label(field_name(c.field, c.label)), row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(_label(describe(c.base_value), "muted"), row, 1,
+                           Qt.AlignmentFlag.AlignTop)
+            buttons = QButtonGroup(self)
+            pair, cells = [], []
+            for col, (value, choice) in enumerate(((c.local_value, "local"),
+                                                   (c.remote_value, "remote")), start=2):
+                cell = Choice(describe(value), f"choice-{choice}")
+                cell.setDisabled(self.restricted)
+                cell.radio.toggled.connect(self._update)
+                buttons.addButton(cell.radio)
+                buttons.setId(cell.radio, col)
+                grid.addWidget(cell, row, col, Qt.AlignmentFlag.AlignTop)
+                pair.append(cell.radio)
+                cells.append(cell)
+            self.choices[c.id] = buttons
+            self.radios[c.id] = (pair[0], pair[1])
+            self.cells[c.id] = (cells[0], cells[1])
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 3)
+        grid.setColumnStretch(3, 3)
+        frame = QFrame()
+        frame.setObjectName("card")
+        frame.setLayout(grid)
+        self.layout_.addWidget(frame)
+        self.mine = QPushButton(self.tr("Keep all mine"))
+        self.mine.clicked.connect(lambda: self._all(0))
+        self.theirs = QPushButton(self.tr("Take all theirs"))
+        self.theirs.clicked.connect(lambda: self._all(1))
+        self.apply_button = QPushButton(self.tr("Apply choices"))
+        self.apply_button.clicked.connect(self.apply)
+        self.finish(self.mine, self.theirs, primary=self.apply_button)
+        self._update()
+
+    def _all(self, side: int) -> None:
+        for pair in self.radios.values():
+            pair[side].setChecked(True)
+
+    def _update(self, *_: Any) -> None:
+        self.apply_button.setEnabled(all(g.checkedButton() is not None
+                                         for g in self.choices.values()))
+
+    def selection(self) -> dict[str, str]:
+        return {cid: ("local" if g.checkedId() == 2 else "remote")
+                for cid, g in self.choices.items() if g.checkedButton() is not None}
+
+    def apply(self) -> None:
+        if self.apply_button.isEnabled():
+            self.chosen.emit(self.selection())
+
+
+class DoubleBookingPanel(ConflictPanel):
+    """Both appointments side by side: keep both (overbook) or cancel one of them."""
+
+    def __init__(self, group: ConflictGroup, zone: str | None) -> None:
+        c = group.conflicts[0]
+        doctor = next((v.get("practitioner_name") for v in (c.local_value, c.remote_value)
+                       if isinstance(v, dict) and v.get("practitioner_name")), None)
+        super().__init__(group, zone, f"Double booking · {doctor}" if doctor else None)
+        self.intro(self.tr("Two appointments for the same practitioner at the same time were "
+                           "booked on different workstations. Keep both (an overbooking) or "
+                           "cancel one; the patient of a cancelled appointment may need a call."))
+        cards = QHBoxLayout()
+        self.cancel_buttons: dict[str, QPushButton] = {}
+        for side, value, title in (("local", c.local_value, self.tr("Booked here")),
+                                   ("remote", c.remote_value,
+                                    self.tr("Booked on another workstation"))):
+            cards.addWidget(self._card(side, value or {}, title))
+        self.layout_.addLayout(cards)
+        self.keep_both = QPushButton(self.tr("Keep both"))
+        self.keep_both.clicked.connect(lambda: self.chosen.emit({c.id: "keep-both"}))
+        self.finish(primary=self.keep_both)
+
+    def _card(self, side: str, a: dict[str, Any], title: str) -> QFrame:
+        frame = QFrame()
+        frame.setObjectName("card")
+        box = QVBoxLayout(frame)
+        box.addWidget(_label(title, "muted"))
+        start = local_time(a.get("start"), self.zone, "%a %d %b %Y, %H:%M")
+        end = local_time(a.get("end"), self.zone, "%H:%M")
+        when = _label(f"{start}–{end}" if start else self.tr("Time not known"))
+        when.setStyleSheet("font-size: 12pt; font-weight: 600;")
+        box.addWidget(when)
+        box.addWidget(_label(a.get("patient_name") or self.tr("Patient record")))
+        if a.get("practitioner_name"):
+            box.addWidget(_label(self.tr("with %s") % a["practitioner_name"], "muted"))
+        status = a.get("status") or ""
+        box.addWidget(_label(self.tr("Status: %s") % STATUS_LABELS.get(status, status), "muted"))
+        cancel = QPushButton(self.tr("Cancel this appointment"))
+        cancel.setProperty("danger", True)
+        cancel.setObjectName(f"cancel-{side}")
+        cancel.setDisabled(self.restricted)
+        cid = self.group.conflicts[0].id
+        cancel.clicked.connect(lambda: self.chosen.emit({cid: f"cancel-{side}"}))
+        self.cancel_buttons[side] = cancel
+        box.addWidget(cancel)
+        return frame
+
+
+class NoticePanel(ConflictPanel):
+    """What a person can only take note of: a refused change (with the server's reason), a
+    record deleted elsewhere, an edit a signed note could not take; read, then dismiss."""
+
+    def __init__(self, group: ConflictGroup, zone: str | None) -> None:
+        super().__init__(group, zone)
+        c = group.conflicts[0]
+        if group.kind == "signed":
+            self.intro(self.tr("This note was signed while it was being edited elsewhere. A signed "
+                               "note does not change: the signed text stands, and the other "
+                               "edit is shown here so that it can go into an addendum."))
+            self._sides(c)
+        elif group.kind not in ("rejected", "deleted"):
+            self.intro(self.tr("Sync kept both versions of this record for a person to see."))
+            self._sides(c)
+        elif group.kind == "rejected":
+            self.intro(self.tr("The sync server refused this change, so the other workstations do "
+                               "not have it. It stays on this workstation. Correct the record and "
+                               "save it again, or dismiss this message."))
+            reason = _label(c.detail or self.tr("No reason was given."), "fieldError")
+            reason.setObjectName("refusalReason")
+            reason.setStyleSheet("background: #fdecea; border: 1px solid #f4b6b0; "
+                                 "border-radius: 4px; padding: 8px; color: #b3261e;")
+            self.layout_.addWidget(_label(self.tr("The server's reason:"), "muted"))
+            self.layout_.addWidget(reason)
+        else:
+            self.intro(self.tr("This record was deleted on another workstation while it was being "
+                               "changed here. The deletion stands; the changes made here are "
+                               "shown below for reference."))
+            self.layout_.addWidget(_label(describe(c.local_value)[:600], "muted"))
+        self.dismiss_button = QPushButton(self.tr("Dismiss"))
+        self.dismiss_button.clicked.connect(lambda: self.chosen.emit({c.id: "dismiss"}))
+        self.finish(primary=self.dismiss_button)
+
+
+    def _sides(self, c: Any) -> None:
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        grid.addWidget(_label(field_name(c.field, c.label), "muted"), 0, 0, 1, 2)
+        for col, (title, value) in enumerate(((self.tr("This workstation"), c.local_value),
+                                              (self.tr("Other workstation"), c.remote_value))):
+            head = _label(title, "muted")
+            head.setStyleSheet("font-weight: 600;")
+            grid.addWidget(head, 1, col)
+            grid.addWidget(_label(describe(value)[:1200]), 2, col)
+        frame = QFrame()
+        frame.setObjectName("card")
+        frame.setLayout(grid)
+        self.layout_.addWidget(frame)
+
+
+def panel_for(group: ConflictGroup, zone: str | None) -> ConflictPanel:
+    if group.kind == "field":
+        return FieldConflictPanel(group, zone)
+    if group.kind == "double-booking":
+        return DoubleBookingPanel(group, zone)
+    return NoticePanel(group, zone)
