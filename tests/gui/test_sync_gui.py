@@ -33,6 +33,7 @@ from pms_desktop.ui.sync.backoff import Backoff
 from pms_desktop.ui.sync.conflict_panels import FieldConflictPanel
 from pms_desktop.ui.sync.sync_controller import SyncController
 from pms_desktop.ui.sync.sync_status_widget import SyncStatusWidget
+from pms_desktop.ui.sync.sync_tab import SyncTab
 from pms_desktop.ui.theme import apply_theme
 from tests.gui.sync_gui_support import ToggleProxy, free_port
 from tests.sync import conftest as e2e
@@ -114,7 +115,13 @@ def test_a_workstation_joins_through_the_admin_screen_and_downloads_the_clinic( 
     for i in range(12):
         first.ctx.patients.register_patient(first.actor, draft=replace(DRAFT, given=f"Pat{i}"))
     first.sync.run_sync()
-    key_code = first.sync.issue_clinic_key_code(e2e._actor(first.ctx, "admin"))
+    # A clinic admin at the first workstation makes a clinic key code for the new one.
+    at_first = SyncTab(first.ctx, e2e._actor(first.ctx, "admin"))
+    qtbot.addWidget(at_first)
+    qtbot.waitUntil(lambda: at_first.key_button.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(at_first.key_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: at_first.key_box is not None, timeout=WAIT)
+    key_code = at_first.key_box.informativeText().split("<b>")[1].split("</b>")[0]
     monkeypatch.setattr(sync_engine, "PULL_PAGE", 4)  # several pages from a small clinic
     admin = actors[Role.CLINIC_ADMIN]
     controller = controllers(ctx)
@@ -151,10 +158,17 @@ def test_a_workstation_joins_through_the_admin_screen_and_downloads_the_clinic( 
 
     dialog.code.setText(sync_server.enrol_code(server_clinic_id(first.ctx)))
     qtbot.keyClicks(dialog.device_name, "Consulting room 2")
-    qtbot.keyClicks(dialog.clinic_key_code, key_code)
+    mistyped = key_code[:-1] + ("A" if key_code[-1] != "A" else "B")
+    qtbot.keyClicks(dialog.clinic_key_code, mistyped)
+    qtbot.mouseClick(dialog.enrol_button, Qt.MouseButton.LeftButton)
+    # Enrolled, but the key code did not open the key: only that field is left to correct.
+    qtbot.waitUntil(lambda: dialog.clinic_key_code.property("invalid") is True, timeout=WAIT)
+    assert dialog.enrolled and not dialog.server_url.isVisible()
+    assert dialog.clinic_key_code.text() == mistyped and controller.syncs == 0
+    dialog.clinic_key_code.setText(key_code)
     qtbot.mouseClick(dialog.enrol_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == 1, timeout=WAIT)
-    assert "Clinic" in dialog.done_title.text()
+    assert "Enrolled" in dialog.done_title.text()
     qtbot.waitUntil(lambda: controller.syncs == 1, timeout=WAIT)
     pulls = [(done, total) for phase, done, total in seen if phase == "pull"]
     assert len(pulls) >= 3 and pulls[-1][0] == pulls[-1][1] > 0  # ends at its total
