@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, insert, select
 
 from ..domain.errors import ConflictError, NotFound, ValidationError
+from ..domain.ids import new_id
 from ..store.models import Base, Patient, PatientMerge, SyncMixin
 from .base import UnitOfWork
 from .patients_dto import MergeInfo
@@ -35,15 +36,30 @@ def patient_tables() -> list[tuple[Table, type[Any] | None]]:
     return out
 
 
-def _move(uow: UnitOfWork, table: Table, cls: type[Any] | None, ids: list[str], to: str) -> None:
+def _move(
+    uow: UnitOfWork, table: Table, cls: type[Any] | None, ids: list[str], to: str
+) -> list[str]:
+    """Point the rows at ``to``; returns their ids there.
+
+    A record of its own (appointment, note ...) keeps its id and syncs as a change. A part of
+    the patient's own record (a phone, an identifier) moves as a copy with a new id: the two
+    patients' records travel separately, and another workstation may still hold the old part
+    under the merged record (or edit it there) until the merge reaches it; one id in two
+    patients' records would clash there."""
     if not ids:
-        return
+        return []
     if cls is not None and issubclass(cls, SyncMixin):
         for row in uow.session.scalars(select(cls).where(cls.id.in_(ids))):
             setattr(row, "patient_id", to)  # noqa: B010 - any patient-linked model
             uow.changed(row)
-    else:
-        uow.session.execute(update(table).where(table.c.id.in_(ids)).values(patient_id=to))
+        return ids
+    found = uow.session.execute(select(table).where(table.c.id.in_(ids)))
+    rows = [dict(r._mapping) for r in found]
+    uow.session.execute(delete(table).where(table.c.id.in_(ids)))
+    copies = [{**r, "id": new_id(), "patient_id": to} for r in rows]
+    if copies:
+        uow.session.execute(insert(table), copies)
+    return [c["id"] for c in copies]
 
 
 def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
@@ -59,14 +75,14 @@ def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
     for table, cls in patient_tables():
         ids = list(s.scalars(select(table.c.id).where(table.c.patient_id == merged_id)))
         if ids:
-            moved[table.name] = ids
-            _move(uow, table, cls, ids, survivor_id)
+            moved[table.name] = _move(uow, table, cls, ids, survivor_id)
     # Identity (re-)pointed rows are loaded fresh from here on.
     s.expire_all()
-    merged = s.get(Patient, merged_id)
-    assert merged is not None
+    merged, survivor = s.get(Patient, merged_id), s.get(Patient, survivor_id)
+    assert merged is not None and survivor is not None
     merged.active, merged.merged_into_id = False, survivor_id
     uow.changed(merged)
+    uow.changed(survivor)  # its record gained the merged one's phones and identifiers
     record = PatientMerge(
         survivor_id=survivor_id,
         merged_id=merged_id,
@@ -96,9 +112,11 @@ def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
     s.expire_all()
     record = s.get(PatientMerge, merge_id)
     merged = s.get(Patient, record.merged_id) if record else None
-    assert record is not None and merged is not None
+    survivor = s.get(Patient, record.survivor_id) if record else None
+    assert record is not None and merged is not None and survivor is not None
     merged.active, merged.merged_into_id = True, None
     uow.changed(merged)
+    uow.changed(survivor)
     record.reverted_at = uow.core.now()
     record.reverted_by = uow.actor.user_id if uow.actor else None
     uow.changed(record)

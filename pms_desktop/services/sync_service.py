@@ -26,7 +26,7 @@ from ..domain.enums import OutboxStatus
 from ..domain.errors import ConflictError, NotFound, PermissionDenied, UserError, ValidationError
 from ..domain.permissions import Permission
 from ..store.keys import KeyInfo, KeyStore
-from ..store.models import Appointment, OutboxChange, SyncConflict
+from ..store.models import Appointment, OutboxChange, Patient, SyncConflict
 from ..sync import sync_state as st
 from ..sync.engine import SyncEngine, SyncReport
 from ..sync.merge import set_field
@@ -283,7 +283,8 @@ class SyncService:
     @operation(Permission.WRITE_DEMOGRAPHICS, "sync.resolve", resource_type="SyncConflict")
     def resolve_conflict(self, uow: UnitOfWork, *, conflict_id: str, choice: str) -> None:
         """``choice``: "local" or "remote" (a field); "keep-both", "cancel-local" or
-        "cancel-remote" (a double-booking); "dismiss" (a refused or deleted record)."""
+        "cancel-remote" (a double-booking); "apply-to-survivor" (an edit to a patient merged
+        away meanwhile); "dismiss" (a refused, deleted, merged or signed record)."""
         c = uow.session.get(SyncConflict, conflict_id)
         if c is None or c.resolved_at is not None:
             raise NotFound("That conflict was already resolved.")
@@ -300,6 +301,8 @@ class SyncService:
                 self._keep_both(uow, sorted(ids.values()))
             else:
                 self._cancel(uow, ids[f"{choice.removeprefix('cancel-')}_appointment_id"])
+        elif c.kind == "merged" and choice == "apply-to-survivor":
+            self._apply_to_survivor(uow, c)
         elif choice != "dismiss" or c.kind == "field":
             raise ValidationError({"choice": f"{choice!r} does not resolve a {c.kind} conflict"})
         c.resolved_at, c.resolved_by, c.resolution = self.core.now(), uow.actor.user_id, choice
@@ -334,6 +337,17 @@ class SyncService:
                 a.overbook_reason = KEPT_BOTH
                 uow.changed(a)
 
+    def _apply_to_survivor(self, uow: UnitOfWork, c: SyncConflict) -> None:
+        """An edit made to a patient merged away meanwhile, applied to the surviving record."""
+        survivor_id = json.loads(c.detail or "{}").get("survivor_id")
+        survivor = uow.session.get(Patient, survivor_id or "")
+        if survivor is None:
+            raise NotFound("The record it was merged into is not on this workstation.")
+        resource = self.rmap.resource_for(uow.session, "patient", survivor.id)
+        value = _without_part_ids(json.loads(c.local_value or "null"))
+        self.rmap.apply(uow.session, set_field(resource, c.field or "", value), None)
+        uow.changed(survivor)
+
     def _cancel(self, uow: UnitOfWork, appointment_id: str) -> None:
         a = uow.session.get(Appointment, appointment_id)
         if a is None:
@@ -342,6 +356,16 @@ class SyncService:
             raise ConflictError("That appointment can no longer be cancelled.")
         a.status, a.cancel_reason = "cancelled", "Double-booked (sync conflict)"
         uow.changed(a)
+
+
+def _without_part_ids(value: Any) -> Any:
+    """A value for another record: its parts (phones, identifiers) get ids of their own there."""
+    if isinstance(value, list):
+        return [_without_part_ids(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_part_ids(v) for k, v in value.items()
+                if not (k == "id" and isinstance(v, str) and len(v) == 36)}
+    return value
 
 
 def _result(r: SyncReport) -> SyncResult:

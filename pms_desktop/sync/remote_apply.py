@@ -22,6 +22,7 @@ from ..store import audit_log
 from ..store.models import Appointment, OutboxChange, SyncConflict
 from . import sync_state as st
 from .merge import FieldConflict, three_way
+from .merge_follow import MergeFollower, edits_lost_to_merge, replaced_by
 from .resources import ResourceMap
 
 Json = dict[str, Any]
@@ -33,6 +34,7 @@ class RemoteApplier:
                  now: Callable[[], datetime]) -> None:
         self.s, self.rmap, self.ws, self.now = session, rmap, workstation_id, now
         self.new_conflicts = 0
+        self.follow = MergeFollower(session, rmap, workstation_id, now)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -54,6 +56,7 @@ class RemoteApplier:
         else:
             self.rmap.apply(self.s, resource or {}, version)
             st.set_base(self.s, resource_type, rid, version, resource)
+            self.follow.after_apply(table, rid)
         self._audit(table, resource_type, rid, version, op)
         if table == "appointment":
             self.check_double_booking(rid)
@@ -73,8 +76,14 @@ class RemoteApplier:
         for change in pending:
             if change.sent_body is None:
                 change.base_version = version
-        for conflict in result.conflicts:
-            self.record_conflict(rtype, rid, version, conflict, kind=conflict.kind)
+        conflicts = {c.field: c for c in result.conflicts}
+        for c in edits_lost_to_merge(base, local, remote, self.rmap.derived):
+            conflicts[c.field] = c  # an edit to a record merged away meanwhile
+        survivor = replaced_by(remote)
+        for conflict in conflicts.values():
+            self.record_conflict(rtype, rid, version, conflict, kind=conflict.kind,
+                                 detail={"survivor_id": survivor} if survivor else None)
+        self.follow.after_apply(table, rid)
         return not result.same_as_remote
 
     def pending(self, table: str, rid: str) -> list[OutboxChange]:
@@ -163,7 +172,7 @@ class RemoteApplier:
         st.set_base(self.s, rtype, rid, version, None)
 
     def record_conflict(self, rtype: str, rid: str, version: int, c: FieldConflict,
-                        kind: str = "field") -> None:
+                        kind: str = "field", detail: Json | None = None) -> None:
         open_row = self.s.scalars(select(SyncConflict).where(
             SyncConflict.resource_type == rtype, SyncConflict.resource_id == rid,
             SyncConflict.field == c.field, SyncConflict.resolved_at.is_(None))).first()
@@ -176,6 +185,8 @@ class RemoteApplier:
         open_row.local_value = json.dumps(c.local)
         open_row.remote_value = json.dumps(c.remote)
         open_row.remote_version = version
+        if detail is not None:
+            open_row.detail = json.dumps(detail)
 
     def _audit(self, table: str, rtype: str, rid: str, version: int, op: str) -> None:
         row = self.s.get(self.rmap.model(table), rid)

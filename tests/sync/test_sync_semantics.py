@@ -151,3 +151,49 @@ def test_a_double_booking_made_offline_is_raised_where_both_meet_and_settled_onc
                   for x in (a9, b9, a11, b11)}
         assert [status[x].status for x in (a9, b9, a11, b11)] == [
             "booked", "cancelled", "booked", "booked"]
+
+
+# -- merges of duplicate patients and deletions ------------------------------------------------
+
+
+def test_a_merge_of_duplicates_reaches_every_workstation_and_loses_no_edit(
+    workstations: Any,
+) -> None:
+    """A merges a duplicate into the patient's record while B, offline, edits the duplicate's
+    phone and books it an appointment: B ends with the merged record (the duplicate inactive,
+    linked to the survivor, its records moved), B's booking is moved to the survivor, and B's
+    phone number is kept in a conflict that can be applied to the survivor."""
+    a, b = workstations()
+    keep = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    dupe = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, phone="0870000000")).id
+    doc = practitioner(a)
+    old_visit = a.ctx.scheduling.book(a.actor, patient_id=dupe, practitioner_id=doc,
+                                      start_at=DAY, duration_minutes=30).id
+    note = a.ctx.clinical.create_draft(a.as_user("drkelly"), patient_id=dupe, subjective="Rash")
+    sync_all(a, b, rounds=1)
+
+    merge = a.ctx.patients.merge_patients(a.actor, survivor_id=keep, merged_id=dupe)
+    edit(b, dupe, phone="0869999999")
+    new_visit = b.ctx.scheduling.book(b.actor, patient_id=dupe, practitioner_id=doc,
+                                      start_at=DAY + timedelta(hours=2), duration_minutes=30).id
+    sync_all(a, b, a)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        gone = w.ctx.patients.get_patient(w.actor, patient_id=dupe)
+        assert (gone.active, gone.merged_into_id) == (False, keep), w.name
+        assert [m.id for m in w.ctx.patients.merges(w.actor, patient_id=keep)] == [merge.id]
+        for visit in (old_visit, new_visit):
+            assert w.ctx.scheduling.appointment(w.actor, appointment_id=visit).patient_id == keep
+        assert w.ctx.clinical.get_note(w.as_user("drkelly"), patient_id=keep,
+                                       note_id=note.id).patient_id == keep
+    [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(w.actor)]
+    assert (kept.kind, kept.label) == ("merged", "Phone")
+    assert "0869999999" in str(kept.local_value)
+    holder = next(w for w in (a, b) if w.ctx.sync.conflicts(w.actor))
+    holder.ctx.sync.resolve_conflict(holder.actor, conflict_id=kept.id, choice="apply-to-survivor")
+    sync_all(a, b)
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert w.ctx.patients.get_patient(w.actor, patient_id=keep).draft.phone == "0869999999"
+        assert [p.id for p in w.ctx.patients.search(w.actor, "0869999999")] == [keep]

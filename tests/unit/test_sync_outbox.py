@@ -4,6 +4,7 @@ off): one clock for the access log and the record, and a clock a test can skew."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from pms_desktop.store.models import OutboxChange, Patient
 SKEWED = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_a_change_is_stamped_with_the_service_clock(ctx, actors) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_is_stamped_with_the_service_clock(ctx: Any, actors: Any) -> None:
     ctx.core.clock = lambda: SKEWED
     draft = PatientDraft(given="Aoife", family="Byrne", birth_date="1984-03-02", sex="female")
     pid = ctx.patients.register_patient(actors[Role.RECEPTION], draft=draft).id
@@ -22,3 +23,26 @@ def test_a_change_is_stamped_with_the_service_clock(ctx, actors) -> None:  # typ
         assert s.get(Patient, pid).updated_at == SKEWED
         change = s.scalars(select(OutboxChange).where(OutboxChange.resource_id == pid)).one()
         assert change.created_at == SKEWED
+
+
+def test_a_merge_queues_both_patients_and_moves_phones_as_new_parts(
+    ctx: Any, actors: Any, make_patient: Any
+) -> None:
+    """The survivor's record gained the duplicate's phones: it must sync too; the moved phones
+    get ids of their own, so that a workstation still holding them under the duplicate does
+    not find one phone in two records."""
+    from pms_desktop.store.models import PatientTelecom
+
+    keep = make_patient("Mary", "Murphy")
+    dup = make_patient("Mary", "Murphey", phone="01 222 3333")
+    with ctx.db.sessions()() as s:
+        old_ids = set(s.scalars(select(PatientTelecom.id).where(PatientTelecom.patient_id == dup)))
+        s.query(OutboxChange).delete()
+        s.commit()
+    ctx.patients.merge_patients(actors[Role.RECEPTION], survivor_id=keep, merged_id=dup)
+    with ctx.db.sessions()() as s:
+        queued = set(s.scalars(select(OutboxChange.resource_id)))
+        moved = set(s.scalars(select(PatientTelecom.id).where(PatientTelecom.patient_id == keep)))
+    assert {keep, dup} <= queued
+    assert old_ids and not (old_ids & moved)
+    assert ctx.patients.search(actors[Role.RECEPTION], "01 222 3333")[0].id == keep
