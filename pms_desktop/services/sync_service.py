@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +94,12 @@ class FhirMappingMap:
     def resource_for(self, session: Any, table: str, row_id: str) -> dict[str, Any]:
         return dict(self._m.resource_for(session, table, row_id,
                                          secrets=self._secrets(session)))
+
+    def resources_for(self, session: Any, table: str, row_ids: Sequence[str]
+                      ) -> dict[str, dict[str, Any]]:
+        # Not validated here: the server validates every pushed resource (validate once).
+        return dict(self._m.resources_for(session, table, row_ids,
+                                          secrets=self._secrets(session), check=False))
 
     def table_for(self, resource: dict[str, Any]) -> str:
         return str(self._m.table_for(resource))

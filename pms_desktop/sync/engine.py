@@ -9,16 +9,19 @@ here knows Qt; the service and the background controller call it.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import PmsError
+from ..domain.errors import NotFound, PmsError
 from ..domain.ids import new_id
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
@@ -31,7 +34,8 @@ from .transport import SyncClient
 
 Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-PUSH_BATCH = 200
+PUSH_BATCH = 1000  # changes per push: the protocol's most
+PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
 PULL_PAGE = 500
 AUDIT_BATCH = 500
 
@@ -79,6 +83,7 @@ class SyncEngine:
         results = self.client.push([json.loads(b) for b in bodies])
         with self.sessions() as s, s.begin():
             applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+            self._batch = self._load_answered(s, results)
             for result in results:
                 self._handle_result(s, applier, result, report)
             report.conflicts += applier.new_conflicts
@@ -87,39 +92,75 @@ class SyncEngine:
         return len(results)
 
     def _prepare_batch(self) -> list[str]:
-        """Record each change's exact body before it leaves (resent verbatim after a crash)."""
+        """Record each change's exact body before it leaves (resent verbatim after a crash).
+        The records of a batch are read together, a few queries per table."""
         with self.sessions() as s, s.begin():
             changes = s.scalars(select(OutboxChange).where(
                 OutboxChange.status == OutboxStatus.PENDING,
                 OutboxChange.table_name.in_(self.rmap.tables))
                 .order_by(OutboxChange.seq).limit(PUSH_BATCH)).all()
-            bodies = []
+            wanted: dict[str, list[str]] = {}
+            for change in changes:
+                if change.sent_body is None and change.op != "delete":
+                    wanted.setdefault(change.table_name, []).append(change.resource_id)
+            resources = {table: self.rmap.resources_for(s, table, ids)
+                         for table, ids in wanted.items()}
+            bodies: list[str] = []
+            size = 0
             for change in changes:
                 if change.sent_body is None:
                     try:
-                        change.sent_body = self._body(s, change)
+                        change.sent_body = self._body(change, resources)
                     except PmsError as e:
                         change.status, change.last_error = OutboxStatus.QUARANTINED, str(e)
                         continue
+                size += len(change.sent_body)
+                if bodies and size > PUSH_BYTES:
+                    break  # the rest go in the next push, their recorded bodies unchanged
                 change.attempts += 1
                 bodies.append(change.sent_body)
         return bodies
 
-    def _body(self, s: Session, change: OutboxChange) -> str:
+    def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json]]) -> str:
         resource = None
         if change.op != "delete":
-            resource = self.rmap.resource_for(s, change.table_name, change.resource_id)
+            resource = resources.get(change.table_name, {}).get(change.resource_id)
+            if resource is None:
+                raise NotFound(f"No {change.table_name} record {change.resource_id}.")
             resource.pop("meta", None)
         body = {"change_id": change.change_id, "resource_type": change.resource_type,
                 "resource_id": change.resource_id, "op": change.op,
                 "base_version": None if change.base_version is None else str(change.base_version),
                 "resource": resource}
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(body)
+
+    def _load_answered(self, s: Session, results: list[Json]) -> dict[str, OutboxChange]:
+        """The outbox changes a push answered, with what handling them needs (their records,
+        merge bases and later pending changes), read in a few queries for the whole batch."""
+        ids = [str(r.get("change_id")) for r in results]
+        batch: dict[str, OutboxChange] = {}
+        for start in range(0, len(ids), 500):
+            batch.update((c.change_id, c) for c in s.scalars(select(OutboxChange).where(
+                OutboxChange.change_id.in_(ids[start:start + 500]))))
+        by_table: dict[str, list[str]] = {}
+        for c in batch.values():
+            by_table.setdefault(c.table_name, []).append(c.resource_id)
+        self._later: dict[tuple[str, str], list[OutboxChange]] = {}
+        for table, rids in by_table.items():
+            model = self.rmap.model(table)
+            for start in range(0, len(rids), 500):
+                chunk = rids[start:start + 500]
+                s.scalars(select(model).where(model.id.in_(chunk))).all()  # identity map
+                for later in s.scalars(select(OutboxChange).where(
+                        OutboxChange.table_name == table, OutboxChange.resource_id.in_(chunk),
+                        OutboxChange.status == OutboxStatus.PENDING)):
+                    self._later.setdefault((table, later.resource_id), []).append(later)
+        st.load_bases(s, ((c.resource_type, c.resource_id) for c in batch.values()))
+        return batch
 
     def _handle_result(self, s: Session, applier: RemoteApplier, result: Json,
                        report: SyncReport) -> None:
-        change = s.scalars(select(OutboxChange).where(
-            OutboxChange.change_id == result.get("change_id"))).first()
+        change = self._batch.get(str(result.get("change_id")))
         if change is None or change.status != OutboxStatus.PENDING:
             return
         status = result.get("status")
@@ -145,11 +186,9 @@ class SyncEngine:
         row = s.get(self.rmap.model(change.table_name), change.resource_id)
         if row is not None:
             row.server_version = version
-        for later in s.scalars(select(OutboxChange).where(
-                OutboxChange.table_name == change.table_name,
-                OutboxChange.resource_id == change.resource_id,
-                OutboxChange.status == OutboxStatus.PENDING, OutboxChange.seq > change.seq)):
-            later.base_version = version
+        for later in self._later.get((change.table_name, change.resource_id), ()):
+            if later.status == OutboxStatus.PENDING and later.seq > change.seq:
+                later.base_version = version
 
     def _conflicted(self, s: Session, applier: RemoteApplier, change: OutboxChange,
                     result: Json) -> None:
@@ -196,7 +235,7 @@ class SyncEngine:
                     if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
                                      c.get("resource")):
                         report.pulled += 1
-                pass  # applier.settle_double_bookings()
+                applier.settle_double_bookings()
                 cursor = int(page["next_cursor"])
                 st.put(s, st.PULL_CURSOR, str(cursor))
                 report.conflicts += applier.new_conflicts
@@ -230,6 +269,23 @@ class SyncEngine:
             report.audit_shipped += int(answer.get("accepted", 0))
             if len(rows) < AUDIT_BATCH:
                 return
+
+
+_DECIMAL_MARK = secrets.token_hex(12)  # unguessable: no text a person typed can hold it
+_DECIMAL_TEXT = re.compile(f'"{_DECIMAL_MARK}([^"]*)"')
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys; a ``Decimal`` (money, quantities) is written as a JSON
+    number digit for digit, never through a float."""
+    def exact(item: Any) -> str:
+        if isinstance(item, Decimal) and item.is_finite():
+            return _DECIMAL_MARK + format(item, "f")
+        raise TypeError(f"{type(item).__name__} cannot be written as JSON")
+
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=exact)
+    return _DECIMAL_TEXT.sub(r"\1", text) if _DECIMAL_MARK in text else text
 
 
 def _reason(result: Json) -> str:

@@ -10,6 +10,7 @@ three-way merge works column by column).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -30,6 +31,8 @@ class ResourceMap(Protocol):
     derived: frozenset[str]  # top-level elements recomputed from others: never merged
 
     def resource_for(self, session: Session, table: str, row_id: str) -> Json: ...
+    def resources_for(self, session: Session, table: str, row_ids: Sequence[str]
+                      ) -> dict[str, Json]: ...  # for the push: missing rows left out
     def table_for(self, resource: Json) -> str: ...
     def apply(self, session: Session, resource: Json, server_version: int | None) -> tuple[str, str]: ...
     def model(self, table: str) -> type[Any]: ...
@@ -68,6 +71,16 @@ class FallbackMap:
                                     {"actor": {"reference": f"Practitioner/{row.practitioner_id}"},
                                      "status": "accepted"}])
         return res
+
+    def resources_for(self, session: Session, table: str, row_ids: Sequence[str]
+                      ) -> dict[str, Json]:
+        out = {}
+        for rid in row_ids:
+            try:
+                out[rid] = self.resource_for(session, table, rid)
+            except NotFound:
+                continue
+        return out
 
     def table_for(self, resource: Json) -> str:
         table = RESOURCE_TABLE.get(str(resource.get("resourceType")))

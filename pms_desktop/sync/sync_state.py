@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..store.models import SyncBase, SyncState
@@ -19,6 +20,7 @@ LAST_SYNC = "last_sync_at"
 LAST_ERROR = "last_error"
 AUDIT_HEAD = "audit_shipped_seq"
 DIGEST_OK = "digest_ok"
+_BASES = "pms.sync_bases"  # Session.info: merge bases loaded by load_bases, until commit
 
 
 def get(session: Session, key: str, default: str | None = None) -> str | None:
@@ -38,7 +40,41 @@ def put(session: Session, key: str, value: str | None) -> None:
         row.value = value
 
 
+def load_bases(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    """Read the merge bases of many (type, id) at once (a push's answers, a pulled page):
+    ``base_of`` and ``set_base`` then answer them from memory until the transaction ends,
+    instead of one query each."""
+    cache = _bases(session)
+    wanted: dict[str, list[str]] = {}
+    for key in dict.fromkeys(keys):
+        if key not in cache:
+            wanted.setdefault(key[0], []).append(key[1])
+    for rtype, ids in wanted.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found = {b.resource_id: b for b in session.scalars(select(SyncBase).where(
+                SyncBase.resource_type == rtype, SyncBase.resource_id.in_(chunk)))}
+            for rid in chunk:
+                cache[(rtype, rid)] = found.get(rid)
+
+
+def _bases(session: Session) -> dict[tuple[str, str], SyncBase | None]:
+    cache = session.info.get(_BASES)
+    if cache is None:
+        cache = session.info[_BASES] = {}
+
+        def forget(*_: Any) -> None:
+            session.info.pop(_BASES, None)
+
+        event.listen(session, "after_commit", forget, once=True)
+        event.listen(session, "after_rollback", forget, once=True)
+    return cache
+
+
 def base_of(session: Session, resource_type: str, resource_id: str) -> SyncBase | None:
+    cache = session.info.get(_BASES)
+    if cache is not None and (resource_type, resource_id) in cache:
+        return cache[(resource_type, resource_id)]  # type: ignore[no-any-return]
     return session.scalars(select(SyncBase).where(SyncBase.resource_type == resource_type,
                                                   SyncBase.resource_id == resource_id)).first()
 
@@ -54,7 +90,10 @@ def set_base(session: Session, resource_type: str, resource_id: str, version: in
     row = base_of(session, resource_type, resource_id)
     text = json.dumps(resource if resource is not None else {"deleted": True}, sort_keys=True)
     if row is None:
-        session.add(SyncBase(resource_type=resource_type, resource_id=resource_id,
-                             version=version, resource=text))
+        row = SyncBase(resource_type=resource_type, resource_id=resource_id, version=version,
+                       resource=text)
+        session.add(row)
+        if _BASES in session.info:
+            session.info[_BASES][(resource_type, resource_id)] = row
     else:
         row.version, row.resource = version, text
