@@ -154,21 +154,22 @@ class RemoteApplier:
 
     def _delete(self, table: str, rtype: str, rid: str, version: int, row: Any,
                 pending: list[OutboxChange]) -> None:
-        if row is not None and pending:
-            local = self.rmap.resource_for(self.s, table, rid)
-            self.record_conflict(rtype, rid, version,
-                                 FieldConflict("(deleted elsewhere)", None, local, None),
-                                 kind="deleted")
-            return
+        """A tombstone: the record is retired here as everywhere (back to its last agreed
+        content, then cancelled, entered in error or made inactive; never deleted, nothing
+        clinical is hard-deleted); local edits made meanwhile go to a "deleted" conflict."""
         if row is not None:
-            if hasattr(row, "status") and table == "appointment":
-                row.status = "entered-in-error"
-            elif hasattr(row, "active"):
-                row.active = False
-            else:
-                self.s.delete(row)
-            if row in self.s:
-                row.server_version = version
+            if pending:
+                local = self.rmap.resource_for(self.s, table, rid)
+                self.record_conflict(rtype, rid, version,
+                                     FieldConflict("(deleted elsewhere)", None, local, None),
+                                     kind="deleted")
+                for change in pending:
+                    change.status, change.last_error = OutboxStatus.SENT, "deleted elsewhere"
+            base = st.base_resource(self.s, rtype, rid)
+            if base is not None and not base.get("deleted"):
+                self.rmap.apply(self.s, base, version)
+            _retire(table, row)
+            row.server_version = version
         st.set_base(self.s, rtype, rid, version, None)
 
     def record_conflict(self, rtype: str, rid: str, version: int, c: FieldConflict,
@@ -194,6 +195,21 @@ class RemoteApplier:
         audit_log.append(self.s, workstation_id=self.ws, at=self.now(), action="sync.apply",
                          outcome="success", resource_type=rtype, resource_id=rid,
                          patient_id=patient_id, detail={"version": version, "op": op})
+
+
+RETIRED_STATUS = {"appointment": "cancelled", "clinical_note": "entered-in-error",
+                  "encounter": "entered-in-error", "observation": "entered-in-error",
+                  "diagnostic_report": "entered-in-error"}
+
+
+def _retire(table: str, row: Any) -> None:
+    """The local state of a record deleted at the central store, where the record has one."""
+    if table in RETIRED_STATUS:
+        row.status = RETIRED_STATUS[table]
+        if table == "appointment":
+            row.cancel_reason = "Deleted at the central store"
+    elif hasattr(row, "active"):
+        row.active = False
 
 
 def _still_clash(a: Appointment | None, b: Appointment | None) -> bool:

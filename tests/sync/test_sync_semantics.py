@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -197,3 +198,40 @@ def test_a_merge_of_duplicates_reaches_every_workstation_and_loses_no_edit(
     for w in (a, b):
         assert w.ctx.patients.get_patient(w.actor, patient_id=keep).draft.phone == "0869999999"
         assert [p.id for p in w.ctx.patients.search(w.actor, "0869999999")] == [keep]
+
+
+def _delete_on_server(server: Any, w: Any, resource_type: str, rid: str) -> None:
+    """A deletion made at the central store (as a FHIR client of the clinic would)."""
+    token = w.ctx.sync.keystore.get(w.ctx.sync._credential_name()).decode()
+    answer = httpx.delete(f"{server.url}/fhir/{resource_type}/{rid}", timeout=10,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code in (200, 204), answer.text
+
+
+def test_deletions_at_the_central_store_reach_every_workstation(
+    workstations: Any, sync_server: Any
+) -> None:
+    """An appointment, a draft note and a patient alert deleted centrally are retired on every
+    workstation (cancelled, entered in error, inactive: nothing clinical is hard-deleted); an
+    edit B made to the note meanwhile is kept in a "deleted" conflict."""
+    a, b = workstations()
+    pid = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    visit = a.ctx.scheduling.book(a.actor, patient_id=pid, practitioner_id=practitioner(a),
+                                  start_at=DAY, duration_minutes=30).id
+    note = a.ctx.clinical.create_draft(a.as_user("drkelly"), patient_id=pid, subjective="Rash")
+    alert = a.ctx.patients.add_alert(a.actor, patient_id=pid, text="Prefers mornings")
+    sync_all(a, b, rounds=1)
+    b.ctx.clinical.save_draft(b.as_user("drkelly"), note_id=note.id, plan="Cream twice daily")
+    for rtype, rid in (("Appointment", visit), ("Composition", note.id), ("Flag", alert.id)):
+        _delete_on_server(sync_server, a, rtype, rid)
+    sync_all(a, b)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        doc = w.as_user("drkelly")
+        assert w.ctx.scheduling.appointment(w.actor, appointment_id=visit).status == "cancelled"
+        held = w.ctx.clinical.get_note(doc, patient_id=pid, note_id=note.id)
+        assert (held.status, held.plan) == ("entered-in-error", "")
+        assert w.ctx.patients.get_patient(w.actor, patient_id=pid).alerts == ()
+    [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(w.as_user("drkelly"))]
+    assert kept.kind == "deleted" and "Cream twice daily" in str(kept.local_value)
