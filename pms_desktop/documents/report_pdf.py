@@ -10,6 +10,7 @@ No database, no Qt.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,10 +19,20 @@ from xml.sax.saxutils import escape
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    LongTable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    TableStyle,
+)
 
 from ..domain.money import format_amount, to_decimal
 from .letterhead import ACCENT, MUTED, RULE, SHADE, Letterhead, fonts, page_decorator
@@ -173,42 +184,118 @@ def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
     return buf.getvalue()
 
 
-def _table(report: ReportTable, width: float, reg: str, bold: str) -> Table:
+class _PagedRows(Flowable):  # type: ignore[misc]
+    """Rows laid out as a table a page at a time; the header row repeats on every page.
+
+    ReportLab splits a long table at a page break by building a new table of every row left,
+    so a table of n rows costs about n squared / rows-a-page (a year's day sheet, 13,000 rows,
+    took over half a minute). This flowable hands the frame a table of only the next
+    ``chunk`` rows (about a page and a half), splits that, and keeps the rest for later.
+    """
+
+    def __init__(
+        self,
+        head: list[Any],
+        rows: list[list[Any]],
+        make: Callable[[list[list[Any]], bool], LongTable],
+        chunk: int = 64,
+    ) -> None:
+        super().__init__()
+        self.head, self.rows, self.make, self.chunk = head, rows, make, chunk
+        self._table: LongTable | None = None
+
+    def _next(self) -> LongTable:
+        if self._table is None:
+            part = [self.head, *self.rows[: self.chunk]]
+            self._table = self.make(part, len(self.rows) <= self.chunk)
+        return self._table
+
+    def wrap(self, aw: float, ah: float) -> tuple[float, float]:
+        w, h = self._next().wrap(aw, ah)
+        # More rows than one table holds: never fits here, so the frame asks to split.
+        return w, (h if len(self.rows) <= self.chunk else max(h, ah) + 1)
+
+    def split(self, aw: float, ah: float) -> list[Flowable]:
+        parts: list[Flowable] = self._next().split(aw, ah)
+        if len(parts) == 1 and len(self.rows) > self.chunk:
+            # The whole chunk fits on this page: take more rows at once (never a header
+            # in the middle of a page).
+            return _PagedRows(self.head, self.rows, self.make, self.chunk * 2).split(aw, ah)
+        if len(parts) < 2:
+            return parts
+        used = len(parts[0]._cellvalues) - 1  # without the repeated header
+        return [parts[0], *self._rest(used)]
+
+    def _rest(self, used: int) -> list[Flowable]:
+        rest = self.rows[used:]
+        return [_PagedRows(self.head, rest, self.make, self.chunk)] if rest else []
+
+    def draw(self) -> None:
+        self._next().drawOn(self.canv, 0, 0)
+
+
+def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
+    """The report's rows as a table whose header repeats on every page.
+
+    A year's day sheet is some 13,000 rows, so a cell is a plain string (drawn as it is) and
+    only text too wide for its column becomes a wrapping ``Paragraph``.
+    """
     cols = report.columns
     total_w = sum(c.width for c in cols)
-    cell = ParagraphStyle("cell", fontName=reg, fontSize=8.5, leading=10.5)
+    col_w = [c.width / total_w * width for c in cols]
+    size, leading, pad = 8.5, 10.5, 6  # pad: Table's default left + right padding
+    cell = ParagraphStyle("cell", fontName=reg, fontSize=size, leading=leading)
     right = ParagraphStyle("r", parent=cell, alignment=2)
-    head_l = ParagraphStyle("h", parent=cell, fontName=bold, textColor="white")
+    strong_l = ParagraphStyle("b", parent=cell, fontName=bold)
+    strong_r = ParagraphStyle("br", parent=strong_l, alignment=2)
+    head_l = ParagraphStyle("h", parent=strong_l, textColor="white")
     head_r = ParagraphStyle("hr", parent=head_l, alignment=2)
 
-    def row(values: tuple[Cell, ...], *, strong: bool = False) -> list[Paragraph]:
-        out = []
-        for c, v in zip(cols, values, strict=True):
-            text = escape(format_cell(c, v, report))
-            out.append(
-                Paragraph(f"<b>{text}</b>" if strong else text, right if c.numeric else cell)
-            )
-        return out
+    def fit(text: str, i: int, style: ParagraphStyle) -> str | Paragraph:
+        if stringWidth(text, style.fontName, size) <= col_w[i] - pad:
+            return text
+        return Paragraph(escape(text), style)
 
-    data = [[Paragraph(escape(c.title), head_r if c.numeric else head_l) for c in cols]]
+    def row(values: tuple[Cell, ...], *, strong: bool = False) -> list[str | Paragraph]:
+        return [
+            fit(
+                format_cell(c, v, report),
+                i,
+                (strong_r if strong else right) if c.numeric else (strong_l if strong else cell),
+            )
+            for i, (c, v) in enumerate(zip(cols, values, strict=True))
+        ]
+
+    data: list[list[str | Paragraph]] = [
+        [fit(c.title, i, head_r if c.numeric else head_l) for i, c in enumerate(cols)]
+    ]
     data += [row(r) for r in report.rows]
     if not report.rows:
         data.append([Paragraph("Nothing in this period.", cell)] + [""] * (len(cols) - 1))
     if report.totals is not None:
         data.append(row(report.totals, strong=True))
-    table = Table(data, colWidths=[c.width / total_w * width for c in cols], repeatRows=1)
-    style = [
+    base: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), reg, size, leading),
+        ("FONT", (0, 0), (-1, 0), bold, size, leading),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        # One command for the stripes: a split table copies every style command.
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, SHADE]),
     ]
-    style += [("BACKGROUND", (0, i), (-1, i), SHADE) for i in range(2, len(report.rows) + 1, 2)]
-    if report.totals is not None:
-        style += [
-            ("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
-            ("BACKGROUND", (0, -1), (-1, -1), SHADE),
-        ]
-    table.setStyle(TableStyle(style))
-    return table
+    base += [("ALIGN", (i, 0), (i, -1), "RIGHT") for i, c in enumerate(cols) if c.numeric]
+    totals = [
+        ("FONT", (0, -1), (-1, -1), bold, size, leading),
+        ("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
+        ("BACKGROUND", (0, -1), (-1, -1), SHADE),
+    ]
+
+    def make(part: list[list[Any]], last: bool) -> LongTable:
+        table = LongTable(part, colWidths=col_w, repeatRows=1)
+        table.setStyle(TableStyle(base + (totals if last and report.totals is not None else [])))
+        return table
+
+    return _PagedRows(data[0], data[1:], make)
