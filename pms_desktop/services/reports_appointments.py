@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..documents.report_pdf import Cell, ChartSpec, ReportColumn
@@ -28,38 +28,53 @@ STATUS_NAMES = {
 }
 
 
+def _practitioner_names(s: Session) -> dict[str, str]:
+    return {p.id: q.practitioner_name(p) or "" for p in s.scalars(select(Practitioner))}
+
+
 def day_sheet(
     s: Session, tz: str, d0: date, d1: date
 ) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...]]:
+    # Columns, not ORM entities: a year is some 13,000 appointments.
     start, end = period_bounds(d0, d1, tz)
-    invoiced = {
+    in_period = (Appointment.start_at >= start, Appointment.start_at < end)
+    invoiced: dict[str, str | None] = {
         a: n
         for a, n in s.execute(
-            select(Invoice.appointment_id, Invoice.number).where(
-                Invoice.appointment_id.is_not(None), Invoice.status != InvoiceStatus.VOID.value
-            )
+            select(Invoice.appointment_id, Invoice.number)
+            .join(Appointment, Appointment.id == Invoice.appointment_id)
+            .where(*in_period, Invoice.status != InvoiceStatus.VOID.value)
         )
+        if a is not None
     }
+    names = _practitioner_names(s)
     result = s.execute(
-        select(Appointment, Patient, Practitioner, AppointmentType)
+        select(
+            Appointment.id,
+            Appointment.practitioner_id,
+            Appointment.start_at,
+            Appointment.status,
+            Patient.family,
+            Patient.given,
+            AppointmentType.name,
+        )
         .join(Patient, Patient.id == Appointment.patient_id)
-        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
         .outerjoin(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
-        .where(Appointment.start_at >= start, Appointment.start_at < end)
+        .where(*in_period)
     )
-    items = sorted(result, key=lambda r: (q.practitioner_name(r[2]) or "", r[0].start_at))
+    items = sorted(result, key=lambda r: (names.get(r[1], ""), r[2]))
     rows: Rows = []
-    for a, p, pr, t in items:
-        at = local_time(a.start_at, tz)
+    for aid, prac_id, start_at, status, family, given, type_name in items:
+        at = local_time(start_at, tz)
         rows.append(
             (
-                q.practitioner_name(pr),
+                names.get(prac_id, ""),
                 at.date(),
                 at.strftime("%H:%M"),
-                q.patient_name(p),
-                t.name if t else "",
-                STATUS_NAMES.get(a.status, a.status),
-                invoiced.get(a.id) or ("draft" if a.id in invoiced else ""),
+                f"{family.upper()}, {given}",
+                type_name or "",
+                STATUS_NAMES.get(status, status),
+                invoiced.get(aid) or ("draft" if aid in invoiced else ""),
             )
         )
     cols = (
@@ -80,19 +95,25 @@ def no_show(
 ) -> tuple[tuple[ReportColumn, ...], Rows, tuple[Cell, ...], ChartSpec]:
     """Share of appointments (cancelled ones left out) the patient did not attend."""
     start, end = period_bounds(d0, d1, tz)
+    names = _practitioner_names(s)
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for a, pr in s.execute(
-        select(Appointment, Practitioner)
-        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+    for prac_id, n, k in s.execute(
+        select(
+            Appointment.practitioner_id,
+            func.count(),
+            func.count().filter(Appointment.status == AppointmentStatus.NO_SHOW.value),
+        )
         .where(
             Appointment.start_at >= start,
             Appointment.start_at < end,
             Appointment.status != AppointmentStatus.CANCELLED.value,
         )
+        .group_by(Appointment.practitioner_id)
     ):
-        c = acc[q.practitioner_name(pr) or ""]
-        c[0] += 1
-        c[1] += a.status == AppointmentStatus.NO_SHOW.value
+        if prac_id in names:
+            c = acc[names[prac_id]]
+            c[0] += n
+            c[1] += k
 
     def rate(n: int, k: int) -> Decimal:
         return (Decimal(k) / Decimal(n)).quantize(Decimal("0.0001")) if n else Decimal(0)
