@@ -30,7 +30,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "pms_desktop", *map(str, args)]
     if shutil.which("timeout"):
         command = ["timeout", "120", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=150,
+    return subprocess.run(command, capture_output=True, text=True, timeout=150,  # noqa: S603
                           env={**os.environ, "PMS_DEBUG": ""})
 
 
