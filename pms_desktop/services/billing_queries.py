@@ -103,10 +103,13 @@ def summaries(
     ids = [i.id for i in invoices]
     paid = paid_by_invoice(session, ids, as_at)
     credited = credited_by_invoice(session, ids, as_at)
-    patients = {
-        p.id: p
-        for p in session.scalars(
-            select(Patient).where(Patient.id.in_({i.patient_id for i in invoices}))
+    # Names only (an ageing report covers thousands of patients: no ORM entities for them).
+    names = {
+        pid: f"{family.upper()}, {given}"
+        for pid, family, given in session.execute(
+            select(Patient.id, Patient.family, Patient.given).where(
+                Patient.id.in_({i.patient_id for i in invoices})
+            )
         )
     }
     pracs = {p.id: p for p in session.scalars(select(Practitioner))}
@@ -126,7 +129,7 @@ def summaries(
                 id=inv.id,
                 number=inv.number,
                 patient_id=inv.patient_id,
-                patient_name=patient_name(patients.get(inv.patient_id)),
+                patient_name=names.get(inv.patient_id, ""),
                 practitioner_name=practitioner_name(pracs.get(inv.practitioner_id or "")),
                 status=inv.status,
                 currency=inv.currency,
