@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,7 +37,12 @@ Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
-PULL_PAGE = 500
+PULL_PAGE = 500  # the most asked for at once
+# A pulled page is applied in one transaction on the store's one connection, so every other
+# database call of the workstation (the person's) waits for it: pages are sized from the last
+# one's speed to take about PULL_TXN_SECONDS, starting small (a first sync of a slow machine).
+PULL_TXN_SECONDS = 0.25
+PULL_FIRST_PAGE, PULL_MIN_PAGE = 20, 10
 AUDIT_BATCH = 500
 
 
@@ -226,9 +232,10 @@ class SyncEngine:
     def pull(self, report: SyncReport, total_hint: int | None = None) -> None:
         with self.sessions() as s:
             cursor = int(st.get(s, st.PULL_CURSOR, "0") or 0)
-        start = cursor
+        start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
         while True:
-            page = self.client.pull(cursor, PULL_PAGE)
+            page = self.client.pull(cursor, limit)
+            began = time.monotonic()
             with self.sessions() as s, s.begin():
                 applier = RemoteApplier(s, self.rmap, self.ws, self.now)
                 for c in page["changes"]:
@@ -239,6 +246,7 @@ class SyncEngine:
                 cursor = int(page["next_cursor"])
                 st.put(s, st.PULL_CURSOR, str(cursor))
                 report.conflicts += applier.new_conflicts
+            limit = _next_limit(limit, len(page["changes"]), time.monotonic() - began)
             # Progress in sequence numbers: the server's latest one is the end of this pull.
             total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
             more = bool(page.get("more"))
@@ -292,3 +300,11 @@ def _reason(result: Json) -> str:
     issues = (result.get("outcome") or {}).get("issue") or [{}]
     text = issues[0].get("diagnostics") or (issues[0].get("details") or {}).get("text")
     return str(text or f"refused ({result.get('http_status')})")
+
+
+def _next_limit(limit: int, applied: int, seconds: float) -> int:
+    """The next page's size, for a transaction of about ``PULL_TXN_SECONDS`` (at most 4x more)."""
+    if applied < limit or seconds <= 0:
+        return limit  # a last page, or too quick to measure: nothing to learn
+    wanted = int(limit * min(4.0, PULL_TXN_SECONDS / seconds))
+    return max(min(PULL_MIN_PAGE, PULL_PAGE), min(PULL_PAGE, wanted))
