@@ -13,6 +13,7 @@ PmsError
       NotADatabaseError      the file is damaged or not ours; names the last good backup
       SchemaTooNewError      written by a newer version of the application
       DiskFullError          the write was rolled back, nothing half-written
+      ReadOnlyDataError      the data folder cannot be written (permissions, read-only disk)
       KeyringUnavailable     no OS keyring; the recovery-secret path is offered instead
   Cancelled                  silent: the user or a shutdown stopped the work
 
@@ -102,10 +103,22 @@ class SchemaTooNewError(StoreError):
 
 
 class DiskFullError(StoreError):
-    def __init__(self) -> None:
+    def __init__(self, message: str | None = None) -> None:
         super().__init__(
-            "The disk is full: the last change was not saved and nothing was half-written. "
+            message
+            or "The disk is full: the last change was not saved and nothing was half-written. "
             "Free some space and try again."
+        )
+
+
+class ReadOnlyDataError(StoreError):
+    def __init__(self, folder: Path | str | None = None,
+                 doing: str = "the change was not saved") -> None:
+        self.folder = Path(folder) if folder else None
+        where = f"The folder {self.folder}" if self.folder else "The clinic data folder"
+        super().__init__(
+            f"{where} is read-only: {doing}. "
+            "Ask your administrator to make the folder writable again."
         )
 
 

@@ -87,8 +87,16 @@ def export_copy(engine: Engine, target: Path, target_key: bytes) -> None:
 
 
 def write_backup(db: ClinicDatabase, out: Path, *, label: str = "backup") -> Path:
-    """Write a backup file. ``out`` is a file path, or a folder to put a dated file in."""
+    """Write a backup file. ``out`` is a file path, or a folder to put a dated file in.
+
+    A full disk or a read-only folder is told as such; nothing is left behind but whole files."""
     out = Path(out)
+    folder = out if out.is_dir() or not out.suffix else out.parent
+    with translate_errors(folder, "the backup was not written"):
+        return _write_backup(db, out, label)
+
+
+def _write_backup(db: ClinicDatabase, out: Path, label: str) -> Path:
     if out.is_dir() or not out.suffix:
         out.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -97,8 +105,7 @@ def write_backup(db: ClinicDatabase, out: Path, *, label: str = "backup") -> Pat
     backup_key = new_database_key()
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".backup-") as tmp:
         copy = Path(tmp) / "copy.db"
-        with translate_errors():
-            export_copy(db.engine, copy, backup_key)
+        export_copy(db.engine, copy, backup_key)
         payload = copy.read_bytes()
     nonce = os.urandom(12)
     header = {
@@ -120,8 +127,7 @@ def write_backup(db: ClinicDatabase, out: Path, *, label: str = "backup") -> Pat
         "payload_bytes": len(payload),
     }
     blob = json.dumps(header).encode()
-    with translate_errors():
-        write_atomic(out, MAGIC + struct.pack(">I", len(blob)) + blob + payload)
+    write_atomic(out, MAGIC + struct.pack(">I", len(blob)) + blob + payload)
     return out
 
 

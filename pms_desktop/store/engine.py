@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +21,19 @@ from sqlalchemy import URL, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from ..domain.errors import DiskFullError, NotADatabaseError, StoreError, WrongKeyError
+from ..domain.errors import (
+    DiskFullError,
+    NotADatabaseError,
+    ReadOnlyDataError,
+    StoreError,
+    WrongKeyError,
+)
 
 DB_FILENAME = "clinic.db"
 PLAIN_SQLITE_MAGIC = b"SQLite format 3\x00"
+# Opening a WAL database writes (the -shm index, the -wal file): with less free space than this
+# a failed open is put down to the full disk, not to a damaged file.
+LOW_SPACE_BYTES = 1 << 20
 
 
 def key_check(key: bytes) -> str:
@@ -89,6 +100,10 @@ def make_engine(path: Path, key: bytes) -> Engine:
 def open_engine(path: Path, key: bytes, *, expected_check: str | None = None) -> Engine:
     """Open (or create) the encrypted database; raise a clear error if the key is wrong."""
     path = Path(path)
+    if path.exists() and not (writable(path.parent) and writable(path)):
+        # SQLite would open it read-only and refuse every save, and every read too (reads write
+        # their access-log entry): better said once, at the start.
+        raise ReadOnlyDataError(path.parent, "the clinic database cannot be opened")
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as f:
             head = f.read(16)
@@ -102,10 +117,56 @@ def open_engine(path: Path, key: bytes, *, expected_check: str | None = None) ->
             conn.execute(text("SELECT count(*) FROM sqlite_master"))
     except exc.DBAPIError as e:
         engine.dispose()
+        cause = _unwritable_cause(path, e)
+        if cause is not None:
+            raise cause from None
         if expected_check is None and "not a database" in str(e.orig):
             raise WrongKeyError(path) from None
         raise NotADatabaseError(path, find_last_backup(path.parent)) from None
     return engine
+
+
+def _unwritable_cause(path: Path, error: exc.DBAPIError) -> StoreError | None:
+    """A full disk or a read-only folder, told as such: not as a damaged file, which would send
+    a person looking for a backup to restore."""
+    folder = path.parent
+    if is_disk_full(error) or _free_bytes(folder) < LOW_SPACE_BYTES:
+        return DiskFullError(
+            f"The disk holding {folder} is full, so the clinic database cannot be opened. "
+            "Nothing was changed. Free some space and start again."
+        )
+    if not writable(folder) or (path.exists() and not writable(path)):
+        return ReadOnlyDataError(folder, "the clinic database cannot be opened")
+    return None
+
+
+def _refused_in(error: OSError, folder: Path) -> bool:
+    """A write refused inside ``folder`` (not, say, a CA file elsewhere that cannot be read)."""
+    if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return False
+    if error.filename is None:
+        return error.errno == errno.EROFS
+    return Path(os.fsdecode(error.filename)).resolve().is_relative_to(Path(folder).resolve())
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return LOW_SPACE_BYTES
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (permissions, and a read-only mount even for an
+    administrator, whom permissions do not stop)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if hasattr(os, "statvfs"):
+        try:
+            return not os.statvfs(path).f_flag & os.ST_RDONLY
+        except OSError:
+            return True
+    return True
 
 
 def find_last_backup(data_dir: Path) -> Path | None:
@@ -126,20 +187,26 @@ def is_disk_full(error: BaseException) -> bool:
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn driver failures that a person can act on into the error tree's user errors."""
+def translate_errors(folder: Path | None = None, doing: str | None = None) -> Iterator[None]:
+    """Turn driver failures that a person can act on into the error tree's user errors.
+
+    ``folder`` and ``doing``: work that writes files (a backup: "the backup was not written");
+    a full disk or a refusal to write there is told in those words. Without them, the
+    database's own refusals are told as an unsaved change."""
+    full = DiskFullError(f"The disk holding {folder} is full: {doing}. Free some space and try "
+                         "again.") if folder is not None and doing else DiskFullError()
     try:
         yield
-    except exc.DBAPIError as e:
+    except (exc.DBAPIError, sqlcipher3.dbapi2.Error) as e:  # raw: backups use the driver itself
+        orig = getattr(e, "orig", e)
         if is_disk_full(e):
-            raise DiskFullError() from None
-        if isinstance(e.orig, sqlcipher3.dbapi2.OperationalError) and "readonly" in str(e.orig):
-            raise StoreError(
-                "The clinic data folder is read-only: the change was not saved. "
-                "Ask your administrator to check the folder's permissions."
-            ) from None
+            raise full from None
+        if isinstance(orig, sqlcipher3.dbapi2.OperationalError) and "readonly" in str(orig):
+            raise ReadOnlyDataError(folder, *([doing] if doing else [])) from None
         raise
     except OSError as e:
         if e.errno == errno.ENOSPC:
-            raise DiskFullError() from None
+            raise full from None
+        if folder is not None and _refused_in(e, folder):
+            raise ReadOnlyDataError(folder, *([doing] if doing else [])) from None
         raise

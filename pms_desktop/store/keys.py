@@ -162,11 +162,15 @@ class KeyInfo:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a small file so that a crash leaves either the old or the new content."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep the half-written copy
+        raise
     if hasattr(os, "O_DIRECTORY"):
         fd = os.open(path.parent, os.O_DIRECTORY)
         try:
