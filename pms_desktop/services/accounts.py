@@ -111,7 +111,7 @@ class AccountsService(UserAdminMixin):
                 if why is not None:
                     error = self._fail(uow, user, "auth.sign_in", why, now, policy)
                 else:
-                    user.last_sign_in_at = now
+                    user.last_sign_in_at, user.failed_attempts = now, 0
                     session = StaffSession(
                         user_id=user.id, username=user.username, display_name=user.display_name,
                         role=Role(user.role), workstation_id=self.core.workstation_id,
@@ -146,6 +146,7 @@ class AccountsService(UserAdminMixin):
                 if why is not None:
                     error = self._fail(uow, user, "session.unlock", why, now, policy)
                 else:
+                    user.failed_attempts = 0  # failures count in a row, not over the weeks
                     uow.audit("session.unlock", detail={"with_code": totp_code is not None})
         if error is not None:
             raise error

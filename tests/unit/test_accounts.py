@@ -88,6 +88,23 @@ def test_five_failures_lock_and_the_lock_survives_reopening(ctx, data_dir: Path)
         reopened.close()
 
 
+def test_failures_count_in_a_row_a_good_sign_in_starts_again(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Typos spread over weeks, each followed by a good sign-in, never lock the account."""
+    now = [datetime.now(UTC)]
+    ctx.core.clock = lambda: now[0]
+    for _day in range(3):
+        for _ in range(4):
+            with pytest.raises(AuthenticationError) as e:
+                ctx.accounts.sign_in(username="paul", password="nope-nope-nope",
+                                     totp_code="000000")
+            assert not isinstance(e.value, AccountLocked)
+        now[0] += timedelta(minutes=1)
+        ctx.accounts.sign_in(username="paul", password=TEST_PASSWORD,
+                             totp_code=code(Role.PRACTICE_MANAGER, now[0]))
+        now[0] += timedelta(days=1)
+    assert not entries(ctx, action="auth.lock")
+
+
 def test_lock_expires_after_the_configured_time(ctx) -> None:  # type: ignore[no-untyped-def]
     now = [datetime.now(UTC)]
     ctx.core.clock = lambda: now[0]
