@@ -23,8 +23,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import ConflictError, NotFound, PermissionDenied, UserError, ValidationError
+from ..domain.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    UserError,
+    ValidationError,
+)
 from ..domain.permissions import Permission
+from ..store.engine import translate_errors
 from ..store.keys import KeyInfo, KeyStore
 from ..store.models import Appointment, OutboxChange, Patient, SyncConflict
 from ..sync import sync_state as st
@@ -202,8 +210,9 @@ class SyncService:
     def run_sync(self, *, progress: Progress | None = None) -> SyncResult:
         """One sync now, as the workstation. Raises SyncOffline when the server is unreachable."""
         clinic_id = self._clinic_id()
-        try:
-            with self._client() as client:
+        try:  # a full disk or a read-only folder mid-sync: told as such, like any save
+            with translate_errors(self.db.data_dir, "the sync stopped and nothing was lost"), \
+                    self._client() as client:
                 self.keys.ensure(client, clinic_id)
                 engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
                                     rmap=self.rmap, clock=self.core.now, progress=progress)
@@ -224,8 +233,11 @@ class SyncService:
         return result
 
     def _note_failure(self, message: str) -> None:
-        with unit_of_work(self.core, None) as uow:
-            st.put(uow.session, st.LAST_ERROR, message[:500])
+        try:
+            with unit_of_work(self.core, None) as uow:
+                st.put(uow.session, st.LAST_ERROR, message[:500])
+        except StoreError:  # the disk is full or read-only: the error is raised all the same
+            pass
 
     def device_status(self) -> SyncStatus:
         """Status for the status bar: no patient data, so not an audited read."""
