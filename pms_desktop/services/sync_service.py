@@ -37,7 +37,7 @@ from ..store.keys import KeyInfo, KeyStore
 from ..store.models import Appointment, OutboxChange, Patient, SyncConflict
 from ..sync import sync_state as st
 from ..sync.engine import SyncEngine, SyncReport
-from ..sync.merge import set_field
+from ..sync.merge import is_sealed, set_field
 from ..sync.resources import FallbackMap, ResourceMap
 from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
@@ -332,6 +332,9 @@ class SyncService:
     def _take_remote(self, uow: UnitOfWork, c: SyncConflict) -> None:
         table = self._table_holding(uow, c.resource_type, c.resource_id)
         resource = self.rmap.resource_for(uow.session, table, c.resource_id)
+        if is_sealed(resource):
+            raise ConflictError("This record was signed since: it can no longer change. "
+                                "Add the other value as an addendum.")
         changed = set_field(resource, c.field or "", json.loads(c.remote_value or "null"))
         self.rmap.apply(uow.session, changed, None)
         row = uow.session.get(self.rmap.model(table), c.resource_id)

@@ -13,6 +13,10 @@ from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.store.models import OutboxChange, Patient
 
 SKEWED = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
+PLAN_SECTION = {"title": "Plan of care",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "18776-5"}]},
+                "text": {"status": "additional",
+                         "div": '<div xmlns="http://www.w3.org/1999/xhtml">Rest</div>'}}
 
 
 def test_a_change_is_stamped_with_the_service_clock(ctx: Any, actors: Any) -> None:
@@ -46,3 +50,28 @@ def test_a_merge_queues_both_patients_and_moves_phones_as_new_parts(
     assert {keep, dup} <= queued
     assert old_ids and not (old_ids & moved)
     assert ctx.patients.search(actors[Role.RECEPTION], "01 222 3333")[0].id == keep
+
+
+def test_taking_the_other_value_never_changes_a_note_signed_since(ctx: Any, actors: Any,
+                                                                  make_patient: Any) -> None:
+    """A conflict about a draft section, resolved after the note was signed: refused, and the
+    signed note stays intact."""
+    import json as _json
+
+    import pytest
+
+    from pms_desktop.domain.errors import ConflictError
+    from pms_desktop.store.models import SyncConflict
+
+    doc = actors[Role.CLINICIAN]
+    pid = make_patient("Mary", "Murphy")
+    note = ctx.clinical.create_draft(doc, patient_id=pid, subjective="Cough")
+    with ctx.db.sessions()() as s, s.begin():
+        conflict = SyncConflict(kind="field", resource_type="Composition", resource_id=note.id,
+                                field="plan", created_at=SKEWED, local_value="null",
+                                remote_value=_json.dumps([PLAN_SECTION]))
+        s.add(conflict)
+    ctx.clinical.sign_note(doc, note_id=note.id)
+    with pytest.raises(ConflictError):
+        ctx.sync.resolve_conflict(doc, conflict_id=conflict.id, choice="remote")
+    assert ctx.clinical.get_note(doc, patient_id=pid, note_id=note.id).intact
