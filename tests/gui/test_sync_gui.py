@@ -27,6 +27,8 @@ from pms_desktop.sync import engine as sync_engine
 from pms_desktop.sync import sync_state
 from pms_desktop.sync.transport import SyncClient
 from pms_desktop.ui.admin.admin_screen import AdminScreen
+from pms_desktop.ui.app import start_sync_controller
+from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.main_window import MainWindow
 from pms_desktop.ui.ops import run_op, wait_for_idle
 from pms_desktop.ui.sync.backoff import Backoff
@@ -180,6 +182,25 @@ def test_a_workstation_joins_through_the_admin_screen_and_downloads_the_clinic( 
     qtbot.waitUntil(lambda: tab.status is not None and tab.status.enrolled, timeout=WAIT)
     assert sync_server.url in tab.server.text()
     assert set(holdings(first.ctx)) <= set(holdings(ctx))  # the clinic came down
+
+
+def test_a_signed_in_window_shows_the_background_sync(qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
+    session = SessionController(ctx, clinic_name="Riverside")
+    sync = start_sync_controller(ctx, session)
+    try:
+        session.start_session(actors[Role.RECEPTION])
+        qtbot.waitUntil(lambda: session.main_window is not None
+                        and session.main_window.sync_status is not None, timeout=WAIT)
+        window = session.main_window
+        qtbot.addWidget(window)
+        bar = window.sync_status
+        qtbot.waitUntil(lambda: "not set up" in bar.state.text(), timeout=WAIT)
+        assert not bar.sync_button.isEnabled() and window.sync_controller is sync
+        window.set_locked(True)
+        assert not bar.isEnabled()
+    finally:
+        assert sync.shutdown(timeout_s=30)
+        session.idle.stop()
 
 
 def test_status_bar_follows_changes_and_the_controller_backs_off_while_the_server_is_away(  # type: ignore[no-untyped-def]

@@ -196,8 +196,8 @@ class SyncController(QObject):
         self.running = False
         if isinstance(error, Cancelled):
             return
-        if isinstance(error, NotEnrolled):
-            self.enrolled, self.last_error = False, None
+        if isinstance(error, NotEnrolled):  # not yet, or its credential is gone from the keyring
+            self.enrolled, self.last_error = False, str(error)
             self.refresh_status()
             return
         if isinstance(error, SyncOffline):
