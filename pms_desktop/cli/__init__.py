@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # No command: start the GUI without importing every command module (start-up time).
+    gui = argparse.ArgumentParser(add_help=False)
+    gui.add_argument("--data-dir", type=Path, default=None)
+    known, rest = gui.parse_known_args(argv)
+    if not rest:
+        from ..ui.app import run_gui
+
+        return run_gui(known.data_dir or DEFAULT_DATA_DIR)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -29,13 +27,25 @@ from reportlab.platypus import (
     Image,
     LongTable,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     TableStyle,
 )
 
 from ..domain.money import format_amount, to_decimal
-from .letterhead import ACCENT, MUTED, RULE, SHADE, Letterhead, fonts, page_decorator
+from .letterhead import (
+    ACCENT,
+    RULE,
+    SHADE,
+    Letterhead,
+    build_pdf,
+    fonts,
+    letterhead_flowables,
+    styles,
+    text_width,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Cell = str | int | Decimal | date | None
 
@@ -97,6 +107,10 @@ def build_chart_figure(
     chart = report.chart
     if chart is None or not chart.labels:
         return None
+    # Imported here: matplotlib is a second of the application's start-up otherwise.
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     values = [
@@ -144,32 +158,18 @@ def chart_png(
 def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
     reg, bold = fonts()
     page = landscape(A4) if len(report.columns) > 6 else A4
-    margin = 15 * mm
-    width = page[0] - 2 * margin
-    buf = io.BytesIO()
-    pdf = SimpleDocTemplate(
-        buf,
-        pagesize=page,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=14 * mm,
-        bottomMargin=20 * mm,
-        title=report.title,
-        author=head.name,
-    )
-    title = ParagraphStyle("t", fontName=bold, fontSize=16, leading=20, textColor=ACCENT)
-    small = ParagraphStyle("s", fontName=reg, fontSize=8.5, leading=11, textColor=MUTED)
+    width = text_width(page)
+    st = styles()
     period = (
         f"{format_cell(ReportColumn(''), report.date_from, report)} – "
         f"{format_cell(ReportColumn(''), report.date_to, report)}"
     )
     story: list[Any] = [
-        Paragraph(
-            escape(head.name), ParagraphStyle("c", fontName=bold, fontSize=10, textColor=MUTED)
-        ),
-        Spacer(1, 2 * mm),
-        Paragraph(escape(report.title), title),
-        Paragraph(escape(f"{period} · {report.basis} · generated {report.generated_at}"), small),
+        *letterhead_flowables(head, width, tax=True),
+        Paragraph(escape(report.title), st["title"]),
+        Spacer(1, 1 * mm),
+        Paragraph(escape(f"{period} · {report.basis} · generated {report.generated_at}"),
+                  st["subtitle"]),
         Spacer(1, 5 * mm),
     ]
     ratio = 0.26 if page is not A4 else 0.36
@@ -178,10 +178,8 @@ def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
         story += [Image(io.BytesIO(png), width=width, height=width * ratio), Spacer(1, 4 * mm)]
     story.append(_table(report, width, reg, bold))
     for note in report.notes:
-        story += [Spacer(1, 3 * mm), Paragraph(escape(note), small)]
-    deco = page_decorator(head, None)
-    pdf.build(story, onFirstPage=deco, onLaterPages=deco)
-    return buf.getvalue()
+        story += [Spacer(1, 3 * mm), Paragraph(escape(note), st["small"])]
+    return build_pdf(story, head, title=report.title, pagesize=page)
 
 
 class _PagedRows(Flowable):  # type: ignore[misc]
