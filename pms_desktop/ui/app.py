@@ -22,6 +22,7 @@ from ..services.accounts_startup import (
     hold_data_dir,
     open_database,
 )
+from . import startup_probe
 from .auth.first_run_wizard import FirstRunWizard
 from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
@@ -106,7 +107,9 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
                 return 0
             ctx = build_context(db)
             controller = start_controller(ctx, idle_ms=idle_ms)
-            controller.show_sign_in()
+            dialog = controller.show_sign_in()
+            if startup_probe.enabled():
+                startup_probe.quit_when_painted(dialog)
         scheduler = start_backup_scheduler(ctx, controller)
         sync = start_sync_controller(ctx, controller)
         try:
