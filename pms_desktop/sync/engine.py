@@ -66,6 +66,9 @@ class SyncEngine:
         self.sessions, self.client, self.ws = sessions, client, workstation_id
         self.rmap = rmap or FallbackMap()
         self.now, self.progress = clock, progress or (lambda *_: None)
+        self._batch: dict[str, OutboxChange] = {}
+        self._later: dict[tuple[str, str], list[OutboxChange]] = {}
+        self._rows: list[Any] = []  # held: the session's identity map keeps them only weakly
 
     def run(self) -> SyncReport:
         report = SyncReport()
@@ -93,6 +96,7 @@ class SyncEngine:
             for result in results:
                 self._handle_result(s, applier, result, report)
             report.conflicts += applier.new_conflicts
+        self._batch, self._later, self._rows = {}, {}, []
         report.pushed += sum(1 for r in results if r.get("status") == "applied")
         self.progress("push", report.pushed, report.pushed)
         return len(results)
@@ -151,12 +155,12 @@ class SyncEngine:
         by_table: dict[str, list[str]] = {}
         for c in batch.values():
             by_table.setdefault(c.table_name, []).append(c.resource_id)
-        self._later: dict[tuple[str, str], list[OutboxChange]] = {}
+        self._later, self._rows = {}, []
         for table, rids in by_table.items():
             model = self.rmap.model(table)
             for start in range(0, len(rids), 500):
                 chunk = rids[start:start + 500]
-                s.scalars(select(model).where(model.id.in_(chunk))).all()  # identity map
+                self._rows += s.scalars(select(model).where(model.id.in_(chunk))).all()
                 for later in s.scalars(select(OutboxChange).where(
                         OutboxChange.table_name == table, OutboxChange.resource_id.in_(chunk),
                         OutboxChange.status == OutboxStatus.PENDING)):
