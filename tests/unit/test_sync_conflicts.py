@@ -21,7 +21,8 @@ def _conflict(ctx, **values) -> str:  # type: ignore[no-untyped-def]
         return str(row.id)
 
 
-def test_conflicts_name_the_patient_and_hold_clinical_values_back(ctx, actors, make_patient) -> None:  # type: ignore[no-untyped-def]
+def test_conflicts_name_the_patient_and_hold_clinical_values_back(  # type: ignore[no-untyped-def]
+        ctx, actors, make_patient) -> None:
     pid = make_patient(given="Aoife", family="Byrne")
     _conflict(ctx, kind="field", resource_type="Patient", resource_id=pid, field="gender",
               base_value='"female"', local_value='"female"', remote_value='"other"')
@@ -30,7 +31,8 @@ def test_conflicts_name_the_patient_and_hold_clinical_values_back(ctx, actors, m
                          remote_value=json.dumps("Asthma"))
     by_rita = {c.resource_type: c for c in ctx.sync.conflicts(actors[Role.RECEPTION])}
     by_doc = {c.resource_type: c for c in ctx.sync.conflicts(actors[Role.CLINICIAN])}
-    assert by_rita["Patient"].subject == "Aoife Byrne" and by_rita["Patient"].remote_value == "other"
+    assert by_rita["Patient"].subject == "Aoife Byrne"
+    assert by_rita["Patient"].remote_value == "other"
     assert by_rita["Condition"].restricted and by_rita["Condition"].local_value is None
     assert by_doc["Condition"].local_value == "Migraine" and not by_doc["Condition"].restricted
     with pytest.raises(PermissionDenied):

@@ -7,6 +7,7 @@ them off the GUI thread. Panels never query.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -69,6 +70,18 @@ class ConflictPanel(QWidget):
         self.layout_.setSpacing(10)
         self.layout_.addWidget(_label(title or group.record, "sectionTitle"))
         self.restricted = any(getattr(c, "restricted", False) for c in group.conflicts)
+
+    def choice_button(self, text: str, choices: dict[str, str]) -> QPushButton:
+        """A button that emits ``chosen`` with ``choices`` (no closure holds the panel)."""
+        button = QPushButton(text)
+        button.setProperty("choices", json.dumps(choices))
+        button.clicked.connect(self._button_chosen)
+        return button
+
+    def _button_chosen(self) -> None:
+        sender = self.sender()
+        if sender is not None:
+            self.chosen.emit(json.loads(str(sender.property("choices"))))
 
     def intro(self, text: str) -> None:
         note = _label(text)
@@ -137,13 +150,19 @@ class FieldConflictPanel(ConflictPanel):
         frame.setLayout(grid)
         self.layout_.addWidget(frame)
         self.mine = QPushButton(self.tr("Keep all mine"))
-        self.mine.clicked.connect(lambda: self._all(0))
+        self.mine.clicked.connect(self._all_mine)
         self.theirs = QPushButton(self.tr("Take all theirs"))
-        self.theirs.clicked.connect(lambda: self._all(1))
+        self.theirs.clicked.connect(self._all_theirs)
         self.apply_button = QPushButton(self.tr("Apply choices"))
         self.apply_button.clicked.connect(self.apply)
         self.finish(self.mine, self.theirs, primary=self.apply_button)
         self._update()
+
+    def _all_mine(self) -> None:
+        self._all(0)
+
+    def _all_theirs(self) -> None:
+        self._all(1)
 
     def _all(self, side: int) -> None:
         for pair in self.radios.values():
@@ -178,10 +197,9 @@ class DoubleBookingPanel(ConflictPanel):
         for side, value, title in (("local", c.local_value, self.tr("Booked here")),
                                    ("remote", c.remote_value,
                                     self.tr("Booked on another workstation"))):
-            cards.addWidget(self._card(side, value or {}, title))
+            cards.addWidget(self._card(side, value if isinstance(value, dict) else {}, title))
         self.layout_.addLayout(cards)
-        self.keep_both = QPushButton(self.tr("Keep both"))
-        self.keep_both.clicked.connect(lambda: self.chosen.emit({c.id: "keep-both"}))
+        self.keep_both = self.choice_button(self.tr("Keep both"), {c.id: "keep-both"})
         self.finish(primary=self.keep_both)
 
     def _card(self, side: str, a: dict[str, Any], title: str) -> QFrame:
@@ -199,12 +217,11 @@ class DoubleBookingPanel(ConflictPanel):
             box.addWidget(_label(self.tr("with %s") % a["practitioner_name"], "muted"))
         status = a.get("status") or ""
         box.addWidget(_label(self.tr("Status: %s") % STATUS_LABELS.get(status, status), "muted"))
-        cancel = QPushButton(self.tr("Cancel this appointment"))
+        cid = self.group.conflicts[0].id
+        cancel = self.choice_button(self.tr("Cancel this appointment"), {cid: f"cancel-{side}"})
         cancel.setProperty("danger", True)
         cancel.setObjectName(f"cancel-{side}")
         cancel.setDisabled(self.restricted)
-        cid = self.group.conflicts[0].id
-        cancel.clicked.connect(lambda: self.chosen.emit({cid: f"cancel-{side}"}))
         self.cancel_buttons[side] = cancel
         box.addWidget(cancel)
         return frame
@@ -222,6 +239,13 @@ class NoticePanel(ConflictPanel):
                                "note does not change: the signed text stands, and the other "
                                "edit is shown here so that it can go into an addendum."))
             self._sides(c)
+        elif group.kind == "merged":
+            self.intro(self.tr("This patient was merged into another record on another "
+                               "workstation while it was being changed here. Apply the change "
+                               "made here to the record it was merged into, or dismiss it."))
+            self._sides(c)
+            self.survivor_button = self.choice_button(self.tr("Apply to the merged record"),
+                                                      {c.id: "apply-to-survivor"})
         elif group.kind not in ("rejected", "deleted"):
             self.intro(self.tr("Sync kept both versions of this record for a person to see."))
             self._sides(c)
@@ -240,9 +264,11 @@ class NoticePanel(ConflictPanel):
                                "changed here. The deletion stands; the changes made here are "
                                "shown below for reference."))
             self.layout_.addWidget(_label(describe(c.local_value)[:600], "muted"))
-        self.dismiss_button = QPushButton(self.tr("Dismiss"))
-        self.dismiss_button.clicked.connect(lambda: self.chosen.emit({c.id: "dismiss"}))
-        self.finish(primary=self.dismiss_button)
+        self.dismiss_button = self.choice_button(self.tr("Dismiss"), {c.id: "dismiss"})
+        if group.kind == "merged":
+            self.finish(self.dismiss_button, primary=self.survivor_button)
+        else:
+            self.finish(primary=self.dismiss_button)
 
 
     def _sides(self, c: Any) -> None:

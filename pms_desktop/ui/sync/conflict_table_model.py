@@ -31,6 +31,7 @@ KIND_TEXT = {
     "rejected": "Refused by the server",
     "deleted": "Deleted elsewhere",
     "signed": "Edited after signing",
+    "merged": "Merged elsewhere",
 }
 
 

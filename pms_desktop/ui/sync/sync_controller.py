@@ -71,7 +71,7 @@ class SyncController(QObject):
         self._stopping = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pms-sync")
         self._next = self._timer(self._planned)
-        self._change = self._timer(lambda: self.sync("change"))
+        self._change = self._timer(self._changed)
         self._status_soon = self._timer(self.refresh_status)
         self._next_reason = "timer"
         change_bus(ctx).changed.connect(self._on_change)
@@ -157,6 +157,9 @@ class SyncController(QObject):
         if reachable and self.offline and not self.running:
             self.failures = 0
             self.sync("network")
+
+    def _changed(self) -> None:
+        self.sync("change")
 
     def _planned(self) -> None:
         self.sync(self._next_reason)
