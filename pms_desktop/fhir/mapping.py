@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.errors import NotFound
@@ -139,10 +139,19 @@ def resources_for(
     eager = [selectinload(getattr(model, attr)) for attr, _ in mapper.children]
     out: dict[str, Json] = {}
     ids = list(dict.fromkeys(row_ids))
-    for start in range(0, len(ids), 500):
-        query = select(model).where(model.id.in_(ids[start : start + 500])).options(*eager)
-        for row in session.scalars(query):
-            out[row.id] = to_resource(session, mapper, row, secrets, check=check)
+    held: list[Any] = []  # what mappers look up (a type, the clinic) is read once, not per row
+
+    def hold(_session: Session, instance: Any) -> None:
+        held.append(instance)
+
+    event.listen(session, "loaded_as_persistent", hold)
+    try:
+        for start in range(0, len(ids), 500):
+            query = select(model).where(model.id.in_(ids[start : start + 500])).options(*eager)
+            for row in session.scalars(query):
+                out[row.id] = to_resource(session, mapper, row, secrets, check=check)
+    finally:
+        event.remove(session, "loaded_as_persistent", hold)
     return out
 
 
