@@ -13,6 +13,8 @@ for the test to check independently.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import random
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pms_desktop.cli import main as desktop_cli
 from pms_desktop.context import AppContext, build_context
 from pms_desktop.domain.enums import Role
 from pms_desktop.domain.errors import UserError
@@ -178,9 +181,10 @@ def sync(mount_point: Path, alpha_src: Path, bravo_dir: Path, out: Path, seed: i
     found.data["status_after"] = str(alpha.sync.device_status().last_error)  # type: ignore[attr-defined]
     alpha.close()
     disk.read_only(folder)
-    cli = subprocess.run([sys.executable, "-m", "pms_desktop", "sync", "--data-dir", str(folder)],
-                         capture_output=True, text=True, timeout=120, check=False)
-    found.data["cli_read_only"] = [cli.returncode, cli.stdout, cli.stderr]
+    out_text, err_text = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err_text):
+        code = desktop_cli(["sync", "--data-dir", str(folder)])  # `pms-desktop sync`
+    found.data["cli_read_only"] = [code, out_text.getvalue(), err_text.getvalue()]
     disk.writable(folder)
     alpha = build_context(ClinicDatabase.open(folder))
     found.attempt("sync when writable again", alpha.sync.run_sync)  # type: ignore[attr-defined]

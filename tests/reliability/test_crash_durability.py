@@ -21,7 +21,7 @@ from tests.reliability.figures import record, trials
 
 pytestmark = pytest.mark.reliability
 
-ROUNDS = trials(6, 100)
+ROUNDS = trials(4, 100)
 
 
 def test_sigkill_during_writes_loses_no_acknowledged_save(data_dir: Path) -> None:

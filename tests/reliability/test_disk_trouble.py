@@ -32,7 +32,7 @@ pytestmark = pytest.mark.reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVE_TRIALS = trials(3, 40)
-SYNC_TRIALS = trials(2, 20)
+SYNC_TRIALS = trials(1, 20)
 
 
 @functools.cache
