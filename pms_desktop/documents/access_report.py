@@ -1,25 +1,38 @@
 """The per-patient "who accessed this record" report (PDF, reportlab).
 
-Patients are entitled to ask for it. Plain data in, a file out: no database, no Qt.
+Patients are entitled to ask for it. Plain data in, PDF bytes out, under the clinic's
+letterhead: no database, no Qt, no file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
+from .letterhead import (
+    ALERT,
+    CONFIDENTIAL,
+    Letterhead,
+    build_pdf,
+    letterhead_flowables,
+    styles,
+    table_style,
+    text_width,
+)
+
+PAGE = landscape(A4)
 ACTION_WORDS = {
     "break_glass.grant": "Emergency access granted",
     "audit.access_report": "This report was produced",
 }
+COLUMNS = (("When", 35), ("Staff member", 28), ("Role", 33), ("What", 52), ("Outcome", 18),
+           ("Emergency reason", None))
 
 
 @dataclass(frozen=True)
@@ -33,47 +46,51 @@ class AccessReportRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class AccessReport:
+    head: Letterhead
+    patient_name: str
+    birth_date: date
+    rows: tuple[AccessReportRow, ...]
+    generated_at: datetime  # in the clinic's time zone
+
+
 def _action_text(row: AccessReportRow) -> str:
     return ACTION_WORDS.get(row.action, row.action.replace(".", " ").replace("_", " ").capitalize())
 
 
-def write_access_report(out: Path, *, clinic: str, patient_name: str, birth_date: date,
-                        rows: list[AccessReportRow], generated_at: datetime) -> Path:
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
-    doc = SimpleDocTemplate(str(out), pagesize=landscape(A4), leftMargin=15 * mm,
-                            rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
-                            title=f"Access report: {patient_name}", author=clinic)
-    story = [
-        Paragraph(escape(clinic), styles["Heading2"]),
-        Paragraph("Who accessed this record", styles["Title"]),
-        Paragraph(f"Patient: <b>{escape(patient_name)}</b> (born {birth_date:%d %b %Y})", styles["BodyText"]),
-        Paragraph(f"Produced {generated_at:%d %b %Y %H:%M %Z}. {len(rows)} entries from the "
-                  "clinic's tamper-evident access log.", styles["BodyText"]),
-        Spacer(1, 6 * mm),
-    ]
-    data: list[list[object]] = [["When", "Staff member", "Role", "What", "Outcome", "Emergency reason"]]
+def _table(rows: tuple[AccessReportRow, ...], width: float) -> LongTable:
+    st = styles()
+    cell, alert = st["cell"], ParagraphStyle("alert", parent=st["cell"], textColor=ALERT)
+    data: list[list[object]] = [[Paragraph(t, st["head"]) for t, _ in COLUMNS]]
     for r in rows:
-        data.append([
-            f"{r.at:%d %b %Y %H:%M}", r.username, r.role.replace("_", " "), _action_text(r),
-            r.outcome, Paragraph(escape("EMERGENCY ACCESS: " + r.reason) if r.break_glass else "", small),
-        ])
+        style = alert if r.break_glass else cell
+        values = [f"{r.at:%d %b %Y %H:%M}", r.username, r.role.replace("_", " "), _action_text(r),
+                  r.outcome, "EMERGENCY ACCESS: " + r.reason if r.break_glass else ""]
+        data.append([Paragraph(escape(v), style) for v in values])
     if not rows:
-        data.append(["", "No access to this record has been logged.", "", "", "", ""])
-    table = LongTable(data, repeatRows=1,
-                      colWidths=[35 * mm, 40 * mm, 30 * mm, 60 * mm, 22 * mm, 80 * mm])
-    style = [
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2f4858")),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f5f7")]),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8d0d6")),
+        data.append(["", Paragraph("No access to this record has been logged.", cell)] + [""] * 4)
+    fixed = [w * mm for _, w in COLUMNS if w is not None]
+    table = LongTable(data, repeatRows=1, colWidths=[*fixed, width - sum(fixed)])
+    table.setStyle(TableStyle([*table_style(len(rows)), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def access_report_pdf(report: AccessReport) -> bytes:
+    st = styles()
+    width = text_width(PAGE)
+    n = len(report.rows)
+    story: list[Flowable] = [
+        *letterhead_flowables(report.head, width, tax=False),
+        Paragraph("Who accessed this record", st["title"]),
+        Spacer(1, 3 * mm),
+        Paragraph(f"Patient: <b>{escape(report.patient_name)}</b> "
+                  f"(born {report.birth_date:%d %b %Y})", st["body"]),
+        Paragraph(f"Produced {report.generated_at:%d %b %Y %H:%M %Z}. {n} "
+                  f"entr{'ies' if n != 1 else 'y'} from the clinic's tamper-evident access log.",
+                  st["subtitle"]),
+        Spacer(1, 6 * mm),
+        _table(report.rows, width),
     ]
-    for i, r in enumerate(rows, start=1):
-        if r.break_glass:
-            style.append(("TEXTCOLOR", (0, i), (-1, i), colors.HexColor("#b00020")))
-    table.setStyle(TableStyle(style))
-    story.append(table)
-    doc.build(story)
-    return out
+    return build_pdf(story, report.head, title=f"Access report: {report.patient_name}",
+                     pagesize=PAGE, tax=False, note=CONFIDENTIAL)

@@ -1,69 +1,100 @@
 """An appointment card for the patient to take home (A6, landscape), as a PDF.
 
 Plain values in; no database, no Qt. It carries only what the patient needs: who, when,
-where, and how to change it.
+where, and how to change it, under the clinic's heading (the compact form of the letterhead).
 """
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib.pagesizes import A6, landscape
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .letterhead import fonts
-from .pdf_base import ACCENT, INK, MUTED, RULE, ClinicHeading
+from .letterhead import FRAME_PADDING, MUTED, RULE, Letterhead, compact_heading, fonts, styles
+
+PAGE = landscape(A6)
+MARGIN = 9 * mm
+NOTICE = "Please arrive 5 minutes early. If you cannot come, let us know at least 24 hours before."
 
 
-def render_appointment_card(
-    out: Path,
-    *,
-    heading: ClinicHeading,
-    patient_name: str,
-    practitioner_name: str,
-    start_local: datetime,
-    minutes: int,
-    type_name: str,
-) -> Path:
-    regular, bold = fonts()
-    width, height = landscape(A6)
-    c = Canvas(str(out), pagesize=(width, height))
-    c.setTitle("Appointment card")
-    c.setFillColor(ACCENT)
-    c.rect(0, height - 16 * mm, width, 16 * mm, stroke=0, fill=1)
-    c.setFillColorRGB(1, 1, 1)
-    c.setFont(bold, 13)
-    c.drawString(10 * mm, height - 10.5 * mm, heading.name)
-    c.setFont(regular, 8)
-    c.drawRightString(width - 10 * mm, height - 10.5 * mm, "Your appointment")
-    c.setFillColor(MUTED)
-    c.setFont(regular, 8.5)
-    c.drawString(10 * mm, height - 25 * mm, "For")
-    c.drawString(10 * mm, height - 40 * mm, "When")
-    c.drawString(10 * mm, height - 62 * mm, "With")
-    c.setFillColor(INK)
-    c.setFont(bold, 12)
-    c.drawString(26 * mm, height - 25 * mm, patient_name)
-    c.setFont(bold, 15)
-    c.drawString(26 * mm, height - 40 * mm, f"{start_local:%A %d %B %Y}")
-    c.setFont(regular, 12)
-    c.drawString(
-        26 * mm, height - 47 * mm, f"at {start_local:%H:%M} ({minutes} minutes) · {type_name}"
+@dataclass(frozen=True)
+class AppointmentCard:
+    head: Letterhead
+    patient_name: str
+    practitioner_name: str
+    start_local: datetime
+    minutes: int
+    type_name: str
+
+
+def _footer(head: Letterhead) -> Any:
+    regular, _bold = fonts()
+
+    def draw(canvas: Canvas, doc: Any) -> None:
+        width = PAGE[0]
+        canvas.saveState()
+        canvas.setStrokeColor(RULE)
+        canvas.line(MARGIN, 15 * mm, width - MARGIN, 15 * mm)
+        canvas.setFillColor(MUTED)
+        canvas.setFont(regular, 7)
+        canvas.drawString(MARGIN, 10.5 * mm, NOTICE)
+        canvas.drawString(MARGIN, 6.5 * mm, (head.legal_name or head.name)[:110])
+        canvas.restoreState()
+
+    return draw
+
+
+def appointment_card_pdf(card: AppointmentCard) -> bytes:
+    st = styles()
+    width = PAGE[0] - 2 * MARGIN
+    label = ParagraphStyle("card-label", parent=st["small"], fontSize=8)
+    big = ParagraphStyle("card-when", parent=st["bold"], fontSize=14, leading=17)
+    value = ParagraphStyle("card-value", parent=st["bold"], fontSize=11.5, leading=14)
+    plain = ParagraphStyle("card-plain", parent=st["body"], fontSize=10.5, leading=13)
+    when = [
+        Paragraph(f"{card.start_local:%A %d %B %Y}", big),
+        Paragraph(
+            escape(f"at {card.start_local:%H:%M} ({card.minutes} minutes) · {card.type_name}"),
+            plain,
+        ),
+    ]
+    rows = [
+        [Paragraph("For", label), Paragraph(escape(card.patient_name), value)],
+        [Paragraph("When", label), when],
+        [Paragraph("With", label), Paragraph(escape(card.practitioner_name), value)],
+    ]
+    body = Table(rows, colWidths=[16 * mm, width - 16 * mm])
+    body.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4 * mm),
+                ("TOPPADDING", (0, 0), (0, -1), 2.5),  # labels on the values' baseline
+            ]
+        )
     )
-    c.setFont(bold, 11)
-    c.drawString(26 * mm, height - 62 * mm, practitioner_name)
-    c.setStrokeColor(RULE)
-    c.line(10 * mm, 20 * mm, width - 10 * mm, 20 * mm)
-    c.setFillColor(MUTED)
-    c.setFont(regular, 7.5)
-    c.drawString(10 * mm, 14 * mm, heading.contact_line()[:110])
-    c.drawString(
-        10 * mm,
-        9 * mm,
-        "Please arrive 5 minutes early. If you cannot come, let us know at least 24 hours before.",
+    buf = io.BytesIO()
+    pdf = SimpleDocTemplate(
+        buf,
+        pagesize=PAGE,
+        leftMargin=MARGIN - FRAME_PADDING,
+        rightMargin=MARGIN - FRAME_PADDING,
+        topMargin=7 * mm - FRAME_PADDING,
+        bottomMargin=17 * mm - FRAME_PADDING,
+        title="Appointment card",
+        author=card.head.name,
     )
-    c.showPage()
-    c.save()
-    return out
+    footer = _footer(card.head)
+    story = [*compact_heading(card.head, width), Spacer(1, 5 * mm), body]
+    pdf.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buf.getvalue()

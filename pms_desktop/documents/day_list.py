@@ -1,23 +1,34 @@
-"""The day's appointment list, one section (and page) per practitioner, as a PDF.
+"""The day's appointment list, one page (or more) per practitioner, as a PDF.
 
-Takes plain values (the appointment rows are any objects with the attributes used below, such
-as the scheduling service's ``AppointmentInfo``); no database, no Qt.
+Each practitioner's list starts on its own page under the clinic's letterhead, so that the
+pages can be handed out separately. Takes plain values (the appointment rows are any objects
+with the attributes of ``DayRow``, such as the scheduling service's ``AppointmentInfo``); no
+database, no Qt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
-from .pdf_base import MUTED, RULE, SHADE, ClinicHeading, page_frame, styles
+from .letterhead import (
+    CONFIDENTIAL,
+    MUTED,
+    Letterhead,
+    build_pdf,
+    letterhead_flowables,
+    styles,
+    table_style,
+    text_width,
+)
 
 STATUS = {
     "booked": "Booked",
@@ -42,84 +53,75 @@ class DayRow(Protocol):
     cancel_reason: str
 
 
-def render_day_list(
-    out: Path,
-    *,
-    heading: ClinicHeading,
-    day: date,
-    timezone: str,
-    practitioners: Sequence[tuple[str, str]],
-    appointments: Sequence[Any],
-    printed_at: datetime,
-) -> Path:
-    tz = ZoneInfo(timezone)
+@dataclass(frozen=True)
+class DayListDocument:
+    head: Letterhead
+    day: date
+    timezone: str
+    practitioners: tuple[tuple[str, str], ...]  # (id, name) in the order printed
+    appointments: tuple[Any, ...]  # DayRow
+    printed_at: datetime  # local time
+
+
+def day_list_pdf(doc: DayListDocument) -> bytes:
+    tz = ZoneInfo(doc.timezone)
     st = styles()
-    doc = SimpleDocTemplate(
-        str(out),
-        pagesize=A4,
-        leftMargin=16 * mm,
-        rightMargin=16 * mm,
-        topMargin=26 * mm,
-        bottomMargin=20 * mm,
-        title=f"Day list {day:%d/%m/%Y}",
-    )
-    story: list[Any] = []
-    for n, (pid, name) in enumerate(practitioners):
+    width = text_width()
+    story: list[Flowable] = []
+    for n, (pid, name) in enumerate(doc.practitioners):
         rows = sorted(
-            (a for a in appointments if a.practitioner_id == pid), key=lambda a: a.start_at
+            (a for a in doc.appointments if a.practitioner_id == pid), key=lambda a: a.start_at
         )
+        active = [a for a in rows if a.status != "cancelled"]
+        count = f"{len(active)} appointment{'s' if len(active) != 1 else ''}"
         if n:
             story.append(PageBreak())
-        story.append(Paragraph(escape(name), st["h1"]))
-        active = [a for a in rows if a.status not in ("cancelled",)]
-        story.append(
-            Paragraph(
-                f"{day:%A %d %B %Y} · {len(active)} appointment{'s' if len(active) != 1 else ''}",
-                st["small"],
-            )
-        )
-        story.append(Spacer(1, 5 * mm))
-        story.append(_table(rows, tz, st) if rows else Paragraph("No appointments.", st["body"]))
-    doc.build(
-        story,
-        onFirstPage=page_frame(heading, "Day list", printed_at),
-        onLaterPages=page_frame(heading, "Day list", printed_at),
-    )
-    return out
+        story += letterhead_flowables(doc.head, width, tax=False)
+        story += [
+            Paragraph("Day list", st["title"]),
+            Spacer(1, 2 * mm),
+            Paragraph(escape(name), st["h2"]),
+            Paragraph(f"{doc.day:%A %d %B %Y} · {count}", st["subtitle"]),
+            Spacer(1, 5 * mm),
+            _table(rows, tz, st, width) if rows else Paragraph("No appointments.", st["body"]),
+        ]
+    if not doc.practitioners:
+        story += letterhead_flowables(doc.head, width, tax=False)
+        story += [Paragraph("Day list", st["title"]), Paragraph("No practitioners.", st["body"])]
+    note = f"Day list {doc.day:%d/%m/%Y} · {CONFIDENTIAL} · printed {doc.printed_at:%d/%m/%Y %H:%M}"
+    return build_pdf(story, doc.head, title=f"Day list {doc.day:%d/%m/%Y}", tax=False, note=note)
 
 
-def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any]) -> Table:
-    data: list[list[Any]] = [["Time", "Patient", "Born", "Phone", "Type", "Status", "Note"]]
+def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any], width: float) -> Table:
+    head = ["Time", "Patient", "Born", "Phone", "Type", "Status", "Note"]
+    data: list[list[Any]] = [[Paragraph(h, st["head"]) for h in head]]
+    faded = {k: ParagraphStyle(f"{k}-faded", parent=st[k], textColor=MUTED)
+             for k in ("cell", "cellb")}
     for a in rows:
+        cell = faded if a.status in ("cancelled", "noshow") else st
         start, end = a.start_at.astimezone(tz), a.end_at.astimezone(tz)
         note = a.cancel_reason if a.status == "cancelled" else a.note
         born = f"{a.patient_birth_date:%d/%m/%Y}" if a.patient_birth_date else ""
         data.append(
             [
                 f"{start:%H:%M}–{end:%H:%M}",
-                Paragraph(escape(a.patient_name), st["cellb"]),
+                Paragraph(escape(a.patient_name), cell["cellb"]),
                 born,
                 a.patient_phone or "",
-                Paragraph(escape(a.type_name), st["cell"]),
-                STATUS.get(a.status, a.status),
-                Paragraph(escape(note or ""), st["cell"]),
+                Paragraph(escape(a.type_name), cell["cell"]),
+                Paragraph(escape(STATUS.get(a.status, a.status)), cell["cell"]),
+                Paragraph(escape(note or ""), cell["cell"]),
             ]
         )
-    widths = [24 * mm, 42 * mm, 20 * mm, 26 * mm, 26 * mm, 22 * mm, None]
-    table = Table(data, colWidths=widths, repeatRows=1)
-    style = [
-        ("FONT", (0, 0), (-1, 0), st["cellb"].fontName, 8.5),
-        ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
+    fixed = [22 * mm, 38 * mm, 19 * mm, 25 * mm, 25 * mm, 22 * mm]
+    table = Table(data, colWidths=[*fixed, width - sum(fixed)], repeatRows=1)
+    style = table_style(len(rows))
+    style += [
         ("FONT", (0, 1), (-1, -1), st["cell"].fontName, 9),
+        ("TEXTCOLOR", (0, 1), (-1, -1), st["cell"].textColor),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
     ]
     for i, a in enumerate(rows, start=1):
-        if i % 2 == 0:
-            style.append(("BACKGROUND", (0, i), (-1, i), SHADE))
         if a.status in ("cancelled", "noshow"):
             style.append(("TEXTCOLOR", (0, i), (-1, i), MUTED))
     table.setStyle(TableStyle(style))

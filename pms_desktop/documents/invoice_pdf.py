@@ -6,7 +6,8 @@ locale); a draft or void invoice carries a stamp across the page. No database, n
 
 from __future__ import annotations
 
-from .letterhead import Column, FinanceDocument, Letterhead, render_finance_document
+from .finance_layout import Column, FinanceDocument, render_finance_document
+from .letterhead import Letterhead
 
 INVOICE_COLUMNS = [
     Column("Code", 0.12),

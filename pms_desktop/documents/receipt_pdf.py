@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .letterhead import Column, FinanceDocument, Letterhead, render_finance_document
+from .finance_layout import Column, FinanceDocument, render_finance_document
+from .letterhead import Letterhead
 
 RECEIPT_COLUMNS = [Column("Applied to", 0.62), Column("Amount", 0.38, "RIGHT")]
 

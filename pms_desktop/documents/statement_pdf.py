@@ -3,7 +3,8 @@ running balance, and the balance due."""
 
 from __future__ import annotations
 
-from .letterhead import Column, FinanceDocument, Letterhead, render_finance_document
+from .finance_layout import Column, FinanceDocument, render_finance_document
+from .letterhead import Letterhead
 
 STATEMENT_COLUMNS = [
     Column("Date", 0.12),

@@ -19,13 +19,15 @@ from sqlalchemy.orm import Session
 
 from ..audit.chain import ChainReport, verify_chain
 from ..audit.jsonl import verify_file, write_jsonl
-from ..documents.access_report import AccessReportRow, write_access_report
+from ..documents.access_report import AccessReport, AccessReportRow, access_report_pdf
 from ..domain.errors import NotFound, ValidationError
 from ..domain.permissions import Permission
+from ..domain.session import StaffSession
 from ..store import audit_log
 from ..store.models import AuditEntry, Clinic, Patient, Setting
 from .accounts_dto import AuditEntryInfo, AuditPage, ChainCheck
 from .base import ServiceCore, UnitOfWork, operation
+from .clinic_letterhead import clinic_letterhead
 
 MAC_KEY = "audit.export_mac_key"
 CSV_COLUMNS = ("seq", "at", "username", "role", "action", "outcome", "resource_type",
@@ -156,24 +158,24 @@ class AuditService:
 
     @operation(Permission.VIEW_AUDIT, "audit.access_report", patient_arg="patient_id",
                resource_type="Patient")
-    def access_report(self, uow: UnitOfWork, *, patient_id: str, out: Path) -> Path:
-        """"Who accessed this record": every entry naming the patient, as a printable PDF."""
+    def access_report_document(self, uow: UnitOfWork, *, patient_id: str) -> AccessReport:
+        """"Who accessed this record": every entry naming the patient (the report is logged)."""
         s = uow.session
         patient = s.get(Patient, patient_id)
         if patient is None:
             raise NotFound("That patient does not exist.")
         zone = self._zone(s)
-        rows = [
+        rows = tuple(
             AccessReportRow(r.at.astimezone(zone), r.username or "", r.role or "", r.action,
                             r.outcome, bool(r.break_glass), r.reason or "")
             for r in s.scalars(select(AuditEntry).where(AuditEntry.patient_id == patient_id)
                                .order_by(AuditEntry.seq))
-        ]
-        clinic = s.scalars(select(Clinic.name)).first() or ""
-        name = f"{patient.given} {patient.family}"
-        write_access_report(Path(out), clinic=clinic, patient_name=name,
-                            birth_date=patient.birth_date, rows=rows,
-                            generated_at=self.core.now().astimezone(zone))
+        )
         uow.audit("audit.access_report", resource_type="Patient", resource_id=patient_id,
                   patient_id=patient_id, detail={"entries": len(rows)})
-        return Path(out)
+        return AccessReport(clinic_letterhead(s), f"{patient.given} {patient.family}",
+                            patient.birth_date, rows, self.core.now().astimezone(zone))
+
+    def access_report_pdf(self, actor: StaffSession, *, patient_id: str) -> bytes:
+        """The report as PDF bytes, rendered outside the transaction (to print or save)."""
+        return access_report_pdf(self.access_report_document(actor, patient_id=patient_id))

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from ..documents.credit_note_pdf import render_credit_note_pdf
 from ..documents.invoice_pdf import render_invoice_pdf
-from ..documents.letterhead import Letterhead
 from ..documents.receipt_pdf import render_receipt_pdf
 from ..documents.statement_pdf import render_statement_pdf
 from ..domain.money import format_amount, format_rate
-from ..store.models import Clinic, CreditNote, Invoice, Patient, Payment, Practitioner
+from ..store.models import CreditNote, Invoice, Patient, Payment, Practitioner
 from . import billing_queries as q
 from .billing_period import local_time
+from .clinic_letterhead import letterhead
 from .payments_account import build_account
 
 METHODS = {"cash": "Cash", "card": "Card", "bank_transfer": "Bank transfer", "insurer": "Insurer"}
@@ -32,19 +32,6 @@ def _formatter(currency: str, locale: str) -> Callable[[int], str]:
         return format_amount(minor, currency, locale)
 
     return money
-
-
-def letterhead(c: Clinic) -> Letterhead:
-    return Letterhead(
-        name=c.name,
-        legal_name=c.legal_name,
-        address=c.address,
-        phone=c.phone,
-        email=c.email,
-        tax_id=c.tax_id,
-        logo_png=c.logo_png,
-        footer=c.invoice_footer,
-    )
 
 
 def fmt_date(value: datetime | date | None, tz: str) -> str:

@@ -11,7 +11,7 @@ One class assembled from one module per concern, each operation declared with it
 - ``clinical_lists``: allergies, problems, medications, allergy_alerts (banner), chart_summary
 - ``clinical_results``: list_results, mark_reviewed (+ insert_incoming_report for pulls/tests)
 - ``clinical_timeline``: timeline
-- ``clinical_letters``: letter_draft, write_letter
+- ``clinical_letters``: letter_draft, letter_pdf
 
 Reception and managers are refused by the policy; break-glass grants READ_CLINICAL reads that
 name their patient (``services.base``).

@@ -1,18 +1,17 @@
 """Letters from the chart: a referral letter or a medical certificate, as PDF.
 
 ``letter_draft`` pre-fills the template's fields from the chart (latest assessment, problems,
-medications, allergies, latest vitals); the clinician edits them; ``write_letter`` checks the
+medications, allergies, latest vitals); the clinician edits them; ``letter_pdf`` checks the
 permission and reads what it needs in one audited transaction, then renders the PDF outside it
-(rendering must not hold the database's write lock).
+(rendering must not hold the database's write lock). The PDF comes back as bytes: the screen
+prints it or saves it where the person chose, and no copy goes to a temporary folder.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
-from ..documents.letters import LetterDocument, render_letter, template_fields
+from ..documents.letters import LetterDocument, letter_pdf, template_fields
 from ..domain.errors import ValidationError
 from ..domain.permissions import Permission
 from ..domain.session import StaffSession
@@ -26,6 +25,7 @@ from ..store.models import (
     Problem,
 )
 from .base import ServiceCore, UnitOfWork, operation
+from .clinic_letterhead import letterhead
 from .clinical_dto import LetterDraft
 from .clinical_encounters import clinic_zone
 from .clinical_rows import patient_row
@@ -114,16 +114,14 @@ class LetterOps:
         uow.audit("letter.write", resource_type="DocumentReference", patient_id=patient_id,
                   detail={"kind": kind})
         return LetterDocument(
-            kind=kind, clinic_name=clinic.name,
-            clinic_lines=tuple(x for x in ((clinic.address or "").replace("\n", ", "),
-                                           clinic.phone, clinic.email) if x),
+            kind=kind, head=letterhead(clinic),
             date_text=self.core.now().astimezone(zone).strftime("%d %B %Y"), values=values,
             signatory=uow.actor.display_name, signatory_lines=signatory_lines,
             recipient_lines=recipient,
         )
 
-    def write_letter(self, actor: StaffSession, *, patient_id: str, kind: str,
-                     fields: dict[str, str], out: Path) -> Path:
-        """The letter as a PDF at ``out`` (permission checked and audited by letter_document)."""
+    def letter_pdf(self, actor: StaffSession, *, patient_id: str, kind: str,
+                   fields: dict[str, str]) -> bytes:
+        """The letter as PDF bytes (permission checked and audited by letter_document)."""
         doc = self.letter_document(actor, patient_id=patient_id, kind=kind, fields=fields)
-        return render_letter(doc, Path(out))
+        return letter_pdf(doc)

@@ -40,6 +40,7 @@ from .scheduling_dto import (
     WorkingHoursInfo,
 )
 from .scheduling_free import find_free_slot
+from .scheduling_print import SchedulePrintOps
 
 SCHED = Permission.SCHEDULE
 NEXT: dict[str, set[str]] = {
@@ -52,7 +53,7 @@ NEXT: dict[str, set[str]] = {
 }
 
 
-class SchedulingService:
+class SchedulingService(SchedulePrintOps):
     def __init__(self, core: ServiceCore) -> None:
         self.core = core
 

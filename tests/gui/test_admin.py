@@ -57,7 +57,7 @@ def test_admin_screen_users_and_audit(qtbot, ctx, actors, make_patient, tmp_path
     qtbot.waitUntil(lambda: "Exported" in audit.summary.text(), timeout=WAIT)
     assert "break_glass.grant" in (tmp_path / "log.csv").read_text()
     audit.patient.setText(patient)
-    audit.access_report(tmp_path / "report.pdf")
+    audit.save_access_report(tmp_path / "report.pdf")
     qtbot.waitUntil(lambda: "access report" in audit.summary.text(), timeout=WAIT)
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
 

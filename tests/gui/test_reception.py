@@ -263,11 +263,11 @@ def test_day_list_and_appointment_card_pdfs(qtbot, ctx, rita, book, make_patient
     appt = ctx.scheduling.book(rita, patient_id=pid, practitioner_id=prac, start_at=_at(10))
     qtbot.waitUntil(lambda: any(a.id == appt.id for a in book.view.appointments), timeout=WAIT)
     with qtbot.waitSignal(book.action_done, timeout=5000):
-        book.print_day_list(tmp_path / "day.pdf")
+        book.save_day_list(tmp_path / "day.pdf")
     text = PdfReader(tmp_path / "day.pdf").pages[0].extract_text()
     assert "MURPHY, Mary" in text and "10:00" in text and "Dr Siobhan Kelly" in text
     book.grid.select_appointment(appt.id)
     with qtbot.waitSignal(book.action_done, timeout=5000):
-        book.print_card_selected(tmp_path / "card.pdf")
+        book.save_card_selected(tmp_path / "card.pdf")
     card = PdfReader(tmp_path / "card.pdf").pages[0].extract_text()
     assert "Mary Murphy" in card and "10:00" in card

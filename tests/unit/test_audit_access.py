@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import io
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,8 @@ def test_access_report_lists_who_touched_the_record(ctx, actors, make_patient, t
     patient = make_patient(given="Aoife", family="Byrne")
     rita = actors[Role.RECEPTION]
     ctx.accounts.break_glass(rita, patient_id=patient, reason="Collapsed at the front desk")
-    out = ctx.audit.access_report(actors[Role.CLINIC_ADMIN], patient_id=patient, out=tmp_path / "r.pdf")
-    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    pdf = ctx.audit.access_report_pdf(actors[Role.CLINIC_ADMIN], patient_id=patient)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Aoife Byrne" in text and "rita" in text and "Collapsed at the front desk" in text
     assert _last(ctx).action == "audit.access_report" and _last(ctx).patient_id == patient
 

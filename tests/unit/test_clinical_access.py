@@ -38,8 +38,8 @@ def calls(pid: str, note_id: str, tmp: Path):  # type: ignore[no-untyped-def]
         ("add_allergy", lambda c, a: c.add_allergy(a, patient_id=pid, substance="Latex")),
         ("add_problem", lambda c, a: c.add_problem(a, patient_id=pid, display="Asthma")),
         ("add_medication", lambda c, a: c.add_medication(a, patient_id=pid, name="Salbutamol")),
-        ("write_letter", lambda c, a: c.write_letter(
-            a, patient_id=pid, kind="certificate", out=tmp / "c.pdf",
+        ("letter_pdf", lambda c, a: c.letter_pdf(
+            a, patient_id=pid, kind="certificate",
             fields={"condition": "flu", "unfit_from": "1/1", "unfit_to": "2/1"})),
     ]
 
@@ -56,7 +56,6 @@ def test_non_clinical_roles_are_refused_and_the_refusal_logged(ctx, actors, make
             last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
             assert last is not None and last.outcome == "refused", name
             assert last.username == actors[role].username, name
-    assert not (tmp_path / "c.pdf").exists()
     got = ctx.clinical.get_note(actors[Role.CLINICIAN], patient_id=pid, note_id=note.id)
     assert got.subjective == "secret" and got.status == "draft"
 

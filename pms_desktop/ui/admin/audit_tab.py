@@ -1,5 +1,6 @@
 """The access log window: filter by patient, user, action and dates; page through; export CSV;
-verify the chain; produce a patient's "who accessed this record" PDF. All off the GUI thread."""
+verify the chain; print or save a patient's "who accessed this record" report. All off the GUI
+thread."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from ..widgets import printing
 from .audit_table_model import AuditTableModel
 
 PAGE = 200
@@ -79,9 +83,12 @@ class AuditTab(QWidget):
         self.export_button.clicked.connect(self._export_dialog)
         self.verify_button = QPushButton(self.tr("Verify chain"))
         self.verify_button.clicked.connect(self.verify)
-        self.report_button = QPushButton(self.tr("Access report (PDF)…"))
+        self.report_button = QPushButton(self.tr("Access report"))
         self.report_button.setToolTip(self.tr("Who accessed the patient in the patient filter"))
-        self.report_button.clicked.connect(self._report_dialog)
+        report_menu = QMenu(self.report_button)
+        report_menu.addAction(self.tr("Print…"), lambda: self.print_access_report())
+        report_menu.addAction(self.tr("Save as PDF…"), lambda: self.save_access_report())
+        self.report_button.setMenu(report_menu)
         self.verdict = QLabel()
         self.verdict.setObjectName("chainVerdict")
         self.verdict.setMinimumWidth(160)
@@ -146,21 +153,36 @@ class AuditTab(QWidget):
                                                                                  why=check.problem))
             self.verdict.setStyleSheet("color: #b3261e; font-weight: 600;")
 
-    def access_report(self, path: Path) -> None:
+    def _report_patient(self) -> str | None:
         patient = self.patient.text().strip()
-        audit, who = self.ctx.audit, self.session
-        run_op(self, lambda: audit.access_report(who, patient_id=patient, out=path),
-               lambda p: self._status(self.tr("Saved the access report to {file}.").format(file=Path(p).name)),
-               label=self.tr("Making the access report…"))
-
-    def _report_dialog(self) -> None:
-        if not self.patient.text().strip():
+        if not patient:
             self.patient.setFocus()
             self._status(self.tr("Enter the patient's id in the patient filter first."))
+            return None
+        return patient
+
+    def print_access_report(self, printer: QPrinter | None = None) -> None:
+        """Through the print dialog (``printer`` given: straight to it)."""
+        patient = self._report_patient()
+        if patient is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the access report"), "access-report.pdf", "PDF (*.pdf)")
-        if path:
-            self.access_report(Path(path))
+        audit, who = self.ctx.audit, self.session
+        printing.print_pdf(self, lambda: audit.access_report_pdf(who, patient_id=patient),
+                           self.tr("access report"),
+                           lambda _n: self._status(self.tr("Access report sent to the printer.")),
+                           printer=printer)
+
+    def save_access_report(self, path: Path | None = None) -> None:
+        """Ask where to save (``path`` given: there)."""
+        patient = self._report_patient()
+        if patient is None:
+            return
+        audit, who = self.ctx.audit, self.session
+        printing.save_pdf(
+            self, lambda: audit.access_report_pdf(who, patient_id=patient), "access-report.pdf",
+            lambda p: self._status(
+                self.tr("Saved the access report to {file}.").format(file=p.name)),
+            path=path, caption=self.tr("Save the access report"))
 
     def _status(self, text: str) -> None:
         if self.status is not None:

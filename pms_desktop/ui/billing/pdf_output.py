@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
-from ..ops import run_op
 from ..widgets import printing
 from .billing_format import tr
 
@@ -25,18 +24,7 @@ def save_pdf(
     done: Callable[[Path], None] | None = None,
 ) -> None:
     """Ask where to save, then make the PDF off the GUI thread and write it there."""
-    path, _ = QFileDialog.getSaveFileName(
-        parent, tr("Save as PDF"), suggested, tr("PDF files (*.pdf)")
-    )
-    if not path:
-        return
-    target = Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf")
-
-    def work() -> Path:
-        target.write_bytes(make())
-        return target
-
-    run_op(parent, work, done or (lambda p: None), label=tr("Making the PDF…"))
+    printing.save_pdf(parent, make, suggested, done, caption=tr("Save as PDF"))
 
 
 def print_pdf(

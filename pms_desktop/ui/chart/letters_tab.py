@@ -1,17 +1,20 @@
-"""Letters: a referral letter or a medical certificate, filled from the chart, saved as PDF.
+"""Letters: a referral letter or a medical certificate, filled from the chart, printed or saved.
 
-"Fill from chart" asks the service for a pre-filled draft; the clinician edits it; "Save PDF…"
-writes it off the GUI thread. Missing required fields are marked and the text is kept.
+"Fill from chart" asks the service for a pre-filled draft; the clinician edits it; "Print…"
+goes through the system's print dialog and "Save PDF…" asks where to save; either way the PDF
+is made off the GUI thread and no copy is left in a temporary folder. Missing required fields
+are marked and the text is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 from ...domain.errors import ValidationError
 from ..errors import show_error
 from ..ops import run_op
+from ..widgets import printing
 from .chart_format import ALERT_RED, MUTED, OK_GREEN
 
 KINDS = (("referral", "Referral letter"), ("certificate", "Medical certificate"))
@@ -45,6 +49,7 @@ class LettersTab(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.session, self.patient_id = ctx, session, patient_id
+        self.can_write = can_write
         self.kind_box = QComboBox()
         self.kind_box.setObjectName("letterKind")
         self.kind_box.setAccessibleName(self.tr("Kind of letter"))
@@ -54,11 +59,15 @@ class LettersTab(QWidget):
         self.fill_button = QPushButton(self.tr("Fill from chart"))
         self.fill_button.setObjectName("fillLetter")
         self.fill_button.clicked.connect(self.fill_from_chart)
+        self.print_button = QPushButton(self.tr("Print…"))
+        self.print_button.setObjectName("printLetter")
+        self.print_button.setProperty("primary", True)
+        self.print_button.setEnabled(can_write)
+        self.print_button.clicked.connect(lambda: self.print_letter())
         self.save_button = QPushButton(self.tr("Save PDF…"))
         self.save_button.setObjectName("saveLetter")
-        self.save_button.setProperty("primary", True)
         self.save_button.setEnabled(can_write)
-        self.save_button.clicked.connect(self.choose_and_save)
+        self.save_button.clicked.connect(lambda: self.save_pdf())
         self.status = QLabel()
         self.status.setObjectName("letterStatus")
         self.status.setWordWrap(True)
@@ -67,6 +76,7 @@ class LettersTab(QWidget):
         bar.addWidget(self.kind_box)
         bar.addWidget(self.fill_button)
         bar.addStretch(1)
+        bar.addWidget(self.print_button)
         bar.addWidget(self.save_button)
         self.form_host = QWidget()
         self.form_host.setMaximumWidth(760)
@@ -126,30 +136,47 @@ class LettersTab(QWidget):
             self.status.setText(self.tr("Filled from the chart. Check and complete it."))
             self.status.setStyleSheet(f"color: {MUTED};")
 
-    def choose_and_save(self) -> None:
-        default = str(Path.home() / f"{self.kind()}.pdf")
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save letter"), default,
-                                              self.tr("PDF files (*.pdf)"))
-        if path:
-            self.save_pdf(Path(path))
-
-    def save_pdf(self, out: Path) -> None:
+    def _maker(self) -> Callable[[], bytes]:
         for widget in self.inputs.values():
             widget.setStyleSheet("")
         clinical, who, pid, kind, values = (self.ctx.clinical, self.session, self.patient_id,
                                             self.kind(), self.values())
-        self.save_button.setEnabled(False)
-        run_op(self, lambda: clinical.write_letter(who, patient_id=pid, kind=kind,
-                                                   fields=values, out=out),
-               self._saved, self._failed, label=self.tr("Writing the letter…"))
+        return lambda: clinical.letter_pdf(who, patient_id=pid, kind=kind, fields=values)
 
-    def _saved(self, path: Path) -> None:
-        self.save_button.setEnabled(True)
-        self.status.setText(self.tr("Saved %s") % path)
+    def _busy(self, on: bool) -> None:
+        self.print_button.setEnabled(self.can_write and not on)
+        self.save_button.setEnabled(self.can_write and not on)
+
+    def print_letter(self, printer: QPrinter | None = None) -> None:
+        """Through the print dialog (``printer`` given: straight to it)."""
+        make = self._maker()
+        chosen = printer or printing.choose_printer(self, self.tr("Print the letter"))
+        if chosen is None:
+            return
+        self._busy(True)
+        printing.print_pdf(self, make, self.kind_box.currentText(),
+                           lambda _pages: self._done(self.tr("Sent to the printer.")),
+                           printer=chosen, failed=self._failed)
+
+    def save_pdf(self, out: Path | None = None) -> None:
+        """Ask where to save (``out`` given: there), then write the letter."""
+        make = self._maker()
+        target = out or printing.ask_pdf_path(self, self.tr("Save letter"),
+                                              str(Path.home() / f"{self.kind()}.pdf"))
+        if target is None:
+            return
+        self._busy(True)
+        printing.save_pdf(self, make, target.name,
+                          lambda p: self._done(self.tr("Saved %s") % p),
+                          path=target, failed=self._failed)
+
+    def _done(self, text: str) -> None:
+        self._busy(False)
+        self.status.setText(text)
         self.status.setStyleSheet(f"color: {OK_GREEN};")
 
     def _failed(self, error: BaseException) -> None:
-        self.save_button.setEnabled(True)
+        self._busy(False)
         if isinstance(error, ValidationError) and set(error.field_errors) & set(self.inputs):
             for field in error.field_errors:
                 if field in self.inputs:

@@ -1,6 +1,7 @@
 """Reports screen (REPORTS permission): pick the report and the dates, see the table and the
-chart (the same matplotlib figure the PDF prints), export as PDF or CSV. Every query and every
-export runs off the GUI thread. Built as ``ReportsScreen(ctx, session, main_window)``."""
+chart (the same matplotlib figure the PDF prints), print it (system print dialog), save it as
+PDF or export CSV. Every query, PDF and export runs off the GUI thread. Built as
+``ReportsScreen(ctx, session, main_window)``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -28,6 +30,7 @@ from ..billing.billing_format import tr
 from ..billing.billing_screen import table_view
 from ..billing.rows_table_model import SORT_ROLE, RowsTableModel
 from ..ops import run_op
+from ..widgets import printing
 
 REPORTS = (
     ("revenue", "Revenue"),
@@ -67,7 +70,9 @@ class ReportsScreen(QWidget):
         self.run_button = QPushButton(tr("Show"))
         self.run_button.setShortcut(QKeySequence("Ctrl+R"))
         self.run_button.clicked.connect(self.run)
-        self.pdf_button = QPushButton(tr("Export PDF…"))
+        self.print_button = QPushButton(tr("Print…"))
+        self.print_button.clicked.connect(lambda: self.print_report())
+        self.pdf_button = QPushButton(tr("Save PDF…"))
         self.pdf_button.clicked.connect(lambda: self.export("pdf"))
         self.csv_button = QPushButton(tr("Export CSV…"))
         self.csv_button.clicked.connect(lambda: self.export("csv"))
@@ -83,6 +88,7 @@ class ReportsScreen(QWidget):
         ):
             bar.addWidget(w)
         bar.addStretch(1)
+        bar.addWidget(self.print_button)
         bar.addWidget(self.pdf_button)
         bar.addWidget(self.csv_button)
         v.addLayout(bar)
@@ -116,6 +122,7 @@ class ReportsScreen(QWidget):
         return d
 
     def _set_export_enabled(self, on: bool) -> None:
+        self.print_button.setEnabled(on)
         self.pdf_button.setEnabled(on)
         self.csv_button.setEnabled(on)
 
@@ -180,29 +187,46 @@ class ReportsScreen(QWidget):
             self.split.setSizes([max(self.height() // 2, 260), max(self.height() // 2, 200)])
         self._set_export_enabled(True)
 
+    def print_report(self, printer: QPrinter | None = None) -> None:
+        """The report's PDF through the print dialog (``printer`` given: straight to it)."""
+        report = self.report
+        if report is None:
+            return
+        reports, who = self.ctx.reports, self.session
+        printing.print_pdf(
+            self,
+            lambda: reports.export_pdf(who, report=report),
+            report.title,
+            lambda _n: self._status(tr("Report sent to the printer.")),
+            printer=printer,
+        )
+
     def export(self, fmt: str) -> None:
         report = self.report
         if report is None:
             return
         name = f"{report.kind}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.{fmt}"
+        reports, who = self.ctx.reports, self.session
+        if fmt == "pdf":
+            printing.save_pdf(
+                self,
+                lambda: reports.export_pdf(who, report=report),
+                name,
+                lambda p: self._status(tr("Report saved to {p}.").format(p=p)),
+                caption=tr("Save the report"),
+            )
+            return
         path, _ = QFileDialog.getSaveFileName(
-            self,
-            tr("Export report"),
-            name,
-            tr("PDF files (*.pdf)") if fmt == "pdf" else tr("CSV files (*.csv)"),
+            self, tr("Export report"), name, tr("CSV files (*.csv)")
         )
         if not path:
             return
-        target = Path(path if path.lower().endswith("." + fmt) else f"{path}.{fmt}")
+        target = Path(path if path.lower().endswith(".csv") else f"{path}.csv")
 
         def work() -> Path:
-            if fmt == "pdf":
-                target.write_bytes(self.ctx.reports.export_pdf(self.session, report=report))
-            else:
-                target.write_text(
-                    self.ctx.reports.export_csv(self.session, report=report), encoding="utf-8"
-                )
-            return target
+            return printing.write_file(
+                target, reports.export_csv(who, report=report).encode("utf-8")
+            )
 
         run_op(
             self,

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, QPoint, Signal
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QMenu,
@@ -37,7 +37,7 @@ from ..widgets.settings import app_settings
 from .book_grid import BookGrid
 from .book_header import BookHeader, StatusLegend
 from .book_layout import SLOT_HEIGHT
-from .book_printing import print_card, print_day_list
+from .book_printing import print_card, print_day_list, save_card, save_day_list
 from .practitioner_columns_dialog import PractitionerColumnsDialog
 from .quick_book_popup import QuickBookPopup
 
@@ -115,9 +115,13 @@ class AppointmentBook(QWidget):
         self.new_button.clicked.connect(lambda: self.new_appointment())
         self.print_button = QPushButton(self.tr("Print"))
         menu = QMenu(self.print_button)
-        menu.addAction(self.tr("Day list per practitioner…"), lambda: self.print_day_list())
-        menu.addAction(self.tr("Appointment card…"), lambda: self.print_card_selected())
+        menu.addAction(self.tr("Print day list…"), lambda: self.print_day_list())
+        menu.addAction(self.tr("Save day list as PDF…"), lambda: self.save_day_list())
+        menu.addSeparator()
+        menu.addAction(self.tr("Print appointment card…"), lambda: self.print_card_selected())
+        menu.addAction(self.tr("Save appointment card as PDF…"), lambda: self.save_card_selected())
         self.print_button.setMenu(menu)
+        self.print_menu = menu
         bar = QHBoxLayout()
         for w in (self.today_button, self.prev_button, self.next_button, self.date_edit):
             bar.addWidget(w)
@@ -482,54 +486,42 @@ class AppointmentBook(QWidget):
         )
         menu.addSeparator()
         menu.addAction(self.tr("Print appointment card…"), lambda: self.print_card_selected())
+        menu.addAction(self.tr("Save appointment card as PDF…"), lambda: self.save_card_selected())
         menu.popup(pos)
         self.context_menu = menu
 
     # --- printing --------------------------------------------------------------------------
 
-    def print_day_list(self, path: Path | None = None) -> None:
+    def print_day_list(self, printer: QPrinter | None = None) -> None:
+        """The day list per practitioner through the print dialog (``printer``: no dialog)."""
         if self.view is None:
             return
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self,
-                self.tr("Save the day list"),
-                f"day-list-{self.day:%Y-%m-%d}.pdf",
-                "PDF (*.pdf)",
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-        print_day_list(
-            self,
-            self.ctx,
-            self.session,
-            self.day,
-            self.columns,
-            path,
-            lambda p: self._status(self.tr("Day list saved to %s.") % p),
-        )
+        print_day_list(self, self.ctx, self.session, self.day, self.columns,
+                       lambda _pages: self._status(self.tr("Day list sent to the printer.")),
+                       printer=printer)
 
-    def print_card_selected(self, path: Path | None = None) -> None:
+    def save_day_list(self, path: Path | None = None) -> None:
+        if self.view is None:
+            return
+        save_day_list(self, self.ctx, self.session, self.day, self.columns,
+                      lambda p: self._status(self.tr("Day list saved to %s.") % p), path=path)
+
+    def print_card_selected(self, printer: QPrinter | None = None) -> None:
         a = self.selected()
         if a is None:
             self._status(self.tr("Select an appointment first."))
             return
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, self.tr("Save the appointment card"), "appointment-card.pdf", "PDF (*.pdf)"
-            )
-            if not chosen:
-                return
-            path = Path(chosen)
-        print_card(
-            self,
-            self.ctx,
-            self.session,
-            a.id,
-            path,
-            lambda p: self._status(self.tr("Appointment card saved to %s.") % p),
-        )
+        print_card(self, self.ctx, self.session, a.id,
+                   lambda _pages: self._status(self.tr("Appointment card sent to the printer.")),
+                   printer=printer)
+
+    def save_card_selected(self, path: Path | None = None) -> None:
+        a = self.selected()
+        if a is None:
+            self._status(self.tr("Select an appointment first."))
+            return
+        save_card(self, self.ctx, self.session, a.id,
+                  lambda p: self._status(self.tr("Appointment card saved to %s.") % p), path=path)
 
     # --- helpers ---------------------------------------------------------------------------
 
