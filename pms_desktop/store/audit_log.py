@@ -10,11 +10,12 @@ cut even though the new tail chains correctly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..audit.chain import GENESIS, entry_hash
@@ -97,6 +98,48 @@ def append(
     return row
 
 
+def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
+    """Link several entries at once (a pulled page's ``sync.apply`` entries): exactly the
+    chain that ``append`` one by one would make, written with one multi-row insert. Each entry
+    holds ``append``'s keyword arguments (``workstation_id``, ``action``, ``outcome``, ``at``
+    and any of the optional ones)."""
+    if not entries:
+        return
+    session.flush()  # entries appended one by one before these come first
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    first = (seq + 1, prev)
+    rows = []
+    for e in entries:
+        seq += 1
+        detail = e.get("detail")
+        row = {
+            "seq": seq,
+            "id": new_id(),
+            "at": (e.get("at") or datetime.now(UTC)).astimezone(UTC),
+            "workstation_id": e["workstation_id"],
+            "user_id": e.get("user_id"),
+            "username": e.get("username"),
+            "role": e.get("role"),
+            "action": e["action"],
+            "resource_type": e.get("resource_type"),
+            "resource_id": e.get("resource_id"),
+            "patient_id": e.get("patient_id"),
+            "outcome": e["outcome"],
+            "break_glass": bool(e.get("break_glass", False)),
+            "reason": e.get("reason"),
+            "detail": json.dumps(detail, sort_keys=True) if detail else None,
+            "prev_hash": prev,
+            "hash": "",
+        }
+        row["hash"] = prev = entry_hash(entry_dict(SimpleNamespace(**row)))  # type: ignore[arg-type]
+        rows.append(row)
+    session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
+    _advance_high_water(session, first[0], first[1], prev, last_seq=seq)
+
+
 def high_water(session: Session) -> tuple[int, str] | None:
     """The highest (seq, hash) ever appended on an unbroken chain, or None before the first."""
     mark = session.get(Setting, HIGH_WATER_KEY)
@@ -106,7 +149,10 @@ def high_water(session: Session) -> tuple[int, str] | None:
     return int(data["seq"]), str(data["hash"])
 
 
-def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: str) -> None:
+def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: str,
+                        last_seq: int | None = None) -> None:
+    """``seq``/``prev_hash``: the first new entry; ``new_hash`` (and ``last_seq``, when several
+    were appended): the last one."""
     mark = session.get(Setting, HIGH_WATER_KEY)
     if mark is not None:
         data = json.loads(mark.value)
@@ -117,7 +163,7 @@ def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: st
     else:
         mark = Setting(key=HIGH_WATER_KEY, value="")
         session.add(mark)
-    mark.value = json.dumps({"seq": seq, "hash": new_hash})
+    mark.value = json.dumps({"seq": seq if last_seq is None else last_seq, "hash": new_hash})
 
 
 def evaluated_attempts(session: Session, *, username: str, actions: tuple[str, ...],
