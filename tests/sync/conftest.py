@@ -101,6 +101,29 @@ def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
+    """The fault tests' own server, which they kill and restart (tests/sync/fault_support.py)."""
+    from tests.sync.fault_support import KillableServer
+
+    port = _free_port()
+    server = KillableServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("fault-server"),
+                            port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxies(fault_server: SyncServer) -> Iterator[tuple[object, object]]:
+    """Two fault proxies (tests/sync/fault_proxy.py) in front of ``fault_server``: the first
+    for the workstation the faults hit, the second for the other one."""
+    from tests.sync.fault_proxy import FaultProxy
+
+    with FaultProxy(fault_server.port) as pa, FaultProxy(fault_server.port) as pb:
+        yield pa, pb
+
+
 @dataclass
 class Workstation_:
     ctx: AppContext
