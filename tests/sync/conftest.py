@@ -35,6 +35,7 @@ from pms_desktop.store.keys import KeyInfo, KeyStore
 from pms_desktop.store.models import Clinic, StaffUser, Workstation
 from pms_desktop.sync.transport import SyncClient
 from sync_server.cli import main as server_cli
+from tests.reliability.figures import LONG
 
 
 def _free_port() -> int:
@@ -61,8 +62,10 @@ class SyncServer:
         command = [sys.executable, "-m", "sync_server", "serve", "--data-dir", str(self.data),
                    "--host", "127.0.0.1", "--port", str(self.port)]
         if shutil.which("timeout"):
-            command = ["timeout", "300", *command]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+            # A bound on the whole session (the server stops even if pytest dies): long
+            # enough for a loaded CI machine and for the long reliability run.
+            command = ["timeout", "14400" if LONG else "1800", *command]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
