@@ -148,7 +148,11 @@ class SyncClient:
                 continue
             if response.status_code >= 400:
                 raise SyncRefused(response.status_code, _message(response))
-            data = response.json()
+            try:
+                data = response.json()
+            except ValueError as e:  # not the server's JSON (a captive portal's page, say)
+                last = e
+                continue
             return data if isinstance(data, dict) else {"items": data}
         raise SyncOffline(f"The sync server cannot be reached ({type(last).__name__}).") from last
 

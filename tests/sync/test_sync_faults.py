@@ -2,7 +2,7 @@
 
 The real server (uvicorn) and two real workstations of a fresh clinic; ``a`` talks to the
 server through the fault proxy (``fault_proxy.py``), which drops, resets, delays, throttles,
-stalls, answers 500/503, cuts a body mid-way, or forwards a push and
+stalls, answers 500/503 or a captive portal's page, cuts a body mid-way, or forwards a push and
 drops its answer (the server committed, the workstation never heard).
 
 * Random faults on a third of ``a``'s requests (and a tenth of ``b``'s; a delay may outlast
@@ -17,7 +17,8 @@ drops its answer (the server committed, the workstation never heard).
   person and does not hold back the changes behind it.
 * With a network that drops everything the workstation keeps working: saves succeed, the
   outbox queues, the status says offline; it converges when the network is back (the server
-  stopped: ``test_sync_server_crash.py``).
+  stopped: ``test_sync_server_crash.py``). A 200 answer that is not the server's (a captive
+  portal's page) is "offline" too, never a crash.
 * The verdict used by all the fault tests does see a duplicated and a lost change.
 """
 
@@ -61,7 +62,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 # The random faults and how often each is picked.
 WEIGHTS = {"drop": 3, "reset": 3, "delay": 2, "throttle": 2, "stall": 1, "status": 3,
-           "cut-request": 3, "cut-response": 3, "lose-answer": 4}
+           "garbage": 1, "cut-request": 3, "cut-response": 3, "lose-answer": 4}
 
 
 @pytest.fixture
@@ -278,6 +279,22 @@ def test_the_workstation_keeps_working_while_the_network_drops_everything(
     converge(pair)
     found = findings(pair, fault_server, work)
     assert found.problems == []
+
+
+def test_an_answer_that_is_not_the_servers_counts_as_offline(
+        pair: Pair, proxies: tuple[FaultProxy, FaultProxy], fault_server: KillableServer,
+        quick_transport: None) -> None:
+    """A captive portal (or a misrouted proxy) answering 200 with a web page: the sync is
+    "offline, try again later", as for a dropped connection, never a crash."""
+    work = Workload(random.Random(7), tag="G")
+    for path in ("/sync/push", "/sync/pull", "/sync/audit", "/sync/digest"):
+        work.new_patients(pair.a, 1)
+        proxies[0].script(path, *[Fault("garbage")] * 3)
+        with pytest.raises(SyncOffline):
+            pair.a.sync.run_sync()
+        assert pair.a.sync.device_status().online is False, path
+    converge(pair)
+    assert findings(pair, fault_server, work).problems == []
 
 
 def test_the_verdict_sees_a_duplicated_and_a_lost_change(
