@@ -56,6 +56,7 @@ def paint_pdf(pdf: bytes, printer: QPrinter, title: str) -> int:
             raise PrintFailed("The printer could not start the job. Check that it is on and "
                               "connected, then try again.")
         dpi = min(printer.resolution(), MAX_DPI)
+        device = printer.resolution() / 72  # device pixels a PDF point
         paper = printer.paperRect(QPrinter.Unit.DevicePixel)
         for index in range(len(document)):
             if index:
@@ -65,7 +66,10 @@ def paint_pdf(pdf: bytes, printer: QPrinter, title: str) -> int:
             # BGRx bytes are QImage's RGB32 on little-endian machines; copy() owns the pixels
             image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride,
                            QImage.Format.Format_RGB32).copy()
-            size = QSizeF(image.size()).scaled(paper.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            # At its own size (an A6 card stays card-sized on A4), shrunk only to fit the paper
+            size = QSizeF(page.get_width() * device, page.get_height() * device)
+            if size.width() > paper.width() or size.height() > paper.height():
+                size = size.scaled(QSizeF(paper.size()), Qt.AspectRatioMode.KeepAspectRatio)
             painter.drawImage(QRectF(paper.topLeft(), size), image)
             bitmap.close()
             page.close()
