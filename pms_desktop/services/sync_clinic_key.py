@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from ..domain.session import StaffSession
 
 CLINIC_KEY = "clinic_key"  # sync_state: base64 of the 32-byte clinic key
+# A key made here and being announced to the server: kept before it is sent, so that a lost
+# answer or a crash after the server took it does not leave the clinic a key nobody holds;
+# never used to seal until the server has it (then it becomes CLINIC_KEY).
+CANDIDATE_KEY = "clinic_key_candidate"
 
 
 class ClinicKeyNeeded(UserError):
@@ -64,8 +68,18 @@ class ClinicKeys:
     def _store(self, key: bytes, action: str, actor: StaffSession | None = None) -> None:
         with unit_of_work(self.core, actor) as uow:
             st.put(uow.session, CLINIC_KEY, base64.b64encode(key).decode("ascii"))
+            st.put(uow.session, CANDIDATE_KEY, None)
             uow.audit(action, detail={"key_id": clinic_key_id(key)})
         self._box = ClinicSecretBox(key)
+
+    def _candidate(self, *, make: bool = False) -> bytes | None:
+        """The key being announced (made and kept first, durably, when ``make``)."""
+        with self.core.sessions() as s, s.begin():
+            text = st.get(s, CANDIDATE_KEY)
+            if text is None and make:
+                text = base64.b64encode(new_clinic_key()).decode("ascii")
+                st.put(s, CANDIDATE_KEY, text)
+        return base64.b64decode(text) if text else None
 
     def _local(self) -> bytes | None:
         with self.core.sessions() as s:
@@ -80,14 +94,21 @@ class ClinicKeys:
         ``ClinicKeyNeeded``. Costs no request once the key is held."""
         if self._local() is not None:
             return
-        if client.get_clinic_key() is not None:
-            raise ClinicKeyNeeded()
+        remote = client.get_clinic_key()
+        if remote is not None:
+            candidate = self._candidate()
+            if candidate is None or remote.get("key_id") != clinic_key_id(candidate):
+                raise ClinicKeyNeeded()
+            # Ours: the server took it, and the answer was lost or this workstation stopped.
+            self._store(candidate, "sync.clinic_key.created")
+            return
         self._create(client, clinic_id)
 
     def _create(self, client: SyncClient, clinic_id: str) -> bytes:
         """A new clinic key, announced to the server before it seals anything. It is wrapped
         under a code nobody is told: an admin issues a real one when a workstation joins."""
-        key = new_clinic_key()
+        key = self._candidate(make=True)
+        assert key is not None
         try:
             client.put_clinic_key(clinic_key_id(key),
                                   wrap_clinic_key(key, new_transfer_code(), clinic_id=clinic_id))
@@ -115,11 +136,9 @@ class ClinicKeys:
 
     def issue(self, client: SyncClient, clinic_id: str, actor: StaffSession) -> str:
         """A new code for the clinic key (the previous code stops working)."""
+        self.ensure(client, clinic_id)
         key = self._local()
-        if key is None:
-            if client.get_clinic_key() is not None:
-                raise ClinicKeyNeeded()
-            key = self._create(client, clinic_id)
+        assert key is not None
         code = new_transfer_code()
         try:
             client.put_clinic_key(clinic_key_id(key),

@@ -1,7 +1,9 @@
 """The workstation SIGKILLed at named points of a push and of a pull, many times, end to end.
 
-A fresh clinic with two workstations on the real server (uvicorn); both edit and sync. Then,
-again and again: both edit offline, ``b`` syncs, and ``a`` runs one real sync in a child
+A fresh clinic with two workstations on the real server (uvicorn). The first workstation's
+first sync is killed as the server takes the clinic key it made (after its restart it must go
+on with that key); the second receives the key with a code; both edit and sync. Then, again
+and again: both edit offline, ``b`` syncs, and ``a`` runs one real sync in a child
 process (``crash_client.py``) that dies at a named point, either in the child itself (a
 test-side monkeypatch SIGKILLs it) or in the network (the fault proxy SIGKILLs it once half the
 body is through, or once the server has committed and the answer is on its way). ``a`` restarts
@@ -93,15 +95,22 @@ def _clinic(seed: int, points: list[str], folder: Path, template: tuple[Path, by
     """One clinic killed at each of ``points`` in turn; (kills, lost, duplicates, problems)."""
     rng = random.Random(seed)
     proxies[0].reset()
-    pair = make_pair(template, folder, server, proxies)
+    pair = make_pair(template, folder, server, proxies, with_key=False)
     try:
         work = Workload(rng, tag=f"S{seed}x")
         a, b = pair.a, pair.b
         work.new_patients(a, 4)
         work.book(a, 1)
-        a.sync.run_sync()
+        # The clinic's first sync makes the clinic key and leaves it on the server: killed once
+        # the server has it, the workstation must go on with that key after its restart (not
+        # make another, which the server refuses, leaving a key nobody holds).
+        first_kill = _crash(pair, proxies[0], runner, "clinic-key:server-committed", 1)
+        assert first_kill, "the first sync did not make the clinic key"
+        pair.a.sync.run_sync()
+        code = pair.a.sync.issue_clinic_key_code(pair.a.as_user("admin"))
+        b.sync.enter_clinic_key_code(code)
         b.sync.run_sync()
-        kills, done = 0, []
+        kills, done = int(first_kill), ["clinic-key:server-committed#1"]
         for point in points:
             n = 1 if first else rng.randint(1, REACH[point])
             done.append(f"{point}#{n}")
@@ -136,7 +145,7 @@ def test_workstation_killed_at_named_points_of_sync(
         random.Random(seed).shuffle(points)
         k, trial_lost, trial_dups, found = _clinic(seed, points, tmp_path / f"c{i}", _template,
                                                    fault_server, proxies, runner, first=i == 0)
-        attempted += len(points)
+        attempted += len(points) + 1
         kills += k
         lost += trial_lost
         duplicates += trial_dups
