@@ -38,7 +38,7 @@ from ..store.models import Appointment, OutboxChange, Patient, SyncConflict
 from ..sync import sync_state as st
 from ..sync.engine import SyncEngine, SyncReport
 from ..sync.merge import is_sealed, set_field
-from ..sync.resources import FallbackMap, ResourceMap
+from ..sync.resources import FallbackMap, ResourceMap, table_holding
 from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
 from .sync_clinic_key import ClinicKeys
@@ -343,11 +343,10 @@ class SyncService:
     def _table_holding(self, uow: UnitOfWork, resource_type: str, resource_id: str) -> str:
         """The local table of a record: by its id, since one FHIR type may come from several
         tables (Basic: staff accounts and note templates; Invoice: invoices and credit notes)."""
-        for table in self.rmap.tables:
-            model = self.rmap.model(table)
-            if model.__fhir_type__ == resource_type and uow.session.get(model, resource_id):
-                return table
-        raise NotFound("The record of that conflict is no longer on this workstation.")
+        table = table_holding(uow.session, self.rmap, resource_type, resource_id)
+        if table is None:
+            raise NotFound("The record of that conflict is no longer on this workstation.")
+        return table
 
     def _keep_both(self, uow: UnitOfWork, appointment_ids: list[str]) -> None:
         """Both stay, marked as double-booked on purpose: the mark syncs, and the same clash

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..store.models import SyncBase
 from .remote_apply import RemoteApplier
+from .resources import table_holding
 
 if TYPE_CHECKING:
     from .engine import SyncEngine, SyncReport
@@ -70,9 +71,8 @@ class DigestRepair:
             resource = None if deleted else self.e.client.read(rtype, rid)
             with self.e.sessions() as s, s.begin():
                 applier = RemoteApplier(s, self.e.rmap, self.e.ws, self.e.now)
-                model = next(self.e.rmap.model(t) for t in self.e.rmap.tables
-                             if self.e.rmap.model(t).__fhir_type__ == rtype)
-                row = s.get(model, rid)
+                table = table_holding(s, self.e.rmap, rtype, rid)  # by id: types are shared
+                row = s.get(self.e.rmap.model(table), rid) if table is not None else None
                 if row is not None and (row.server_version or 0) > version:
                     row.server_version = version  # drift ahead of the server: realign
                 if row is not None and row.server_version == version:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from ..store.models import Appointment, OutboxChange, SyncConflict
 from . import sync_state as st
 from .merge import FieldConflict, three_way
 from .merge_follow import MergeFollower, edits_lost_to_merge, replaced_by
-from .resources import ResourceMap
+from .resources import ResourceMap, table_holding
 
 Json = dict[str, Any]
 INACTIVE_APPOINTMENT = ("cancelled", "noshow", "entered-in-error")
@@ -41,7 +42,7 @@ class RemoteApplier:
     def apply(self, resource_type: str, rid: str, version: int, op: str,
               resource: Json | None) -> bool:
         """Apply one change of the feed; False when it is not ours to hold or already held."""
-        table = self._table(resource_type, resource)
+        table = self._table(resource_type, rid, resource)
         if table is None:
             return False
         model = self.rmap.model(table)
@@ -140,14 +141,17 @@ class RemoteApplier:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _table(self, resource_type: str, resource: Json | None) -> str | None:
+    def _table(self, resource_type: str, rid: str, resource: Json | None) -> str | None:
         if resource is not None:
             try:
                 table = self.rmap.table_for(resource)
             except Exception:  # noqa: BLE001 - a type this workstation does not hold
                 return None
             return table if table in self.rmap.tables else None
-        for table in self.rmap.tables:
+        held = table_holding(self.s, self.rmap, resource_type, rid)  # a deletion: by its id
+        if held is not None:
+            return held
+        for table in self.rmap.tables:  # held nowhere: only its tombstone is kept
             if self.rmap.model(table).__fhir_type__ == resource_type:
                 return table
         return None
@@ -182,9 +186,9 @@ class RemoteApplier:
                                     field=c.field, created_at=self.now())
             self.s.add(open_row)
             self.new_conflicts += 1
-        open_row.base_value = json.dumps(c.base)
-        open_row.local_value = json.dumps(c.local)
-        open_row.remote_value = json.dumps(c.remote)
+        open_row.base_value = _json_text(c.base)
+        open_row.local_value = _json_text(c.local)
+        open_row.remote_value = _json_text(c.remote)
         open_row.remote_version = version
         if detail is not None:
             open_row.detail = json.dumps(detail)
@@ -195,6 +199,17 @@ class RemoteApplier:
         audit_log.append(self.s, workstation_id=self.ws, at=self.now(), action="sync.apply",
                          outcome="success", resource_type=rtype, resource_id=rid,
                          patient_id=patient_id, detail={"version": version, "op": op})
+
+
+def _json_text(value: Any) -> str:
+    """A conflict's value as JSON. Local resources hold money and quantities as ``Decimal``:
+    written exactly, as text (the value is shown to a person, never applied back as a number)."""
+    def exact(item: Any) -> str:
+        if isinstance(item, Decimal):
+            return format(item, "f")
+        raise TypeError(f"{type(item).__name__} cannot be written as JSON")
+
+    return json.dumps(value, default=exact)
 
 
 RETIRED_STATUS = {"appointment": "cancelled", "clinical_note": "entered-in-error",

@@ -38,6 +38,18 @@ class ResourceMap(Protocol):
     def model(self, table: str) -> type[Any]: ...
 
 
+def table_holding(session: Session, rmap: ResourceMap, resource_type: str,
+                  rid: str) -> str | None:
+    """The local table holding record ``rid`` of ``resource_type``, found by its id: one FHIR
+    type may come from several tables (Basic: staff accounts and note templates; Invoice:
+    invoices and credit notes), so the type alone does not say which. None when none holds it."""
+    for table in rmap.tables:
+        model = rmap.model(table)
+        if model.__fhir_type__ == resource_type and session.get(model, rid) is not None:
+            return table
+    return None
+
+
 class FallbackMap:
     """Patient and Appointment only, columns carried in extensions."""
 
