@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.errors import NotFound
-from ..store.models import RESOURCE_TYPES
+from ..domain.ids import new_id
+from ..store.models import RESOURCE_TYPES, Base
 from . import mappers_admin, mappers_billing, mappers_care, mappers_notes, mappers_patient
 from .audit_event import audit_event_for
 from .common import (
@@ -47,6 +49,8 @@ __all__ = [
     "SYNCABLE_TABLES",
     "ClinicSecretBox",
     "apply_resource",
+    "insert_new",
+    "new_record",
     "audit_event_for",
     "extra_resources_for",
     "mapper_for",
@@ -215,16 +219,89 @@ def apply_resource(
         if children is not None and attr in children:
             _replace_children(row, attr, model, children[attr])
     row.updated_by = get_ext(resource, "updated-by")
-    meta = resource.get("meta") or {}
-    row.updated_at = (
-        opt_instant(get_ext(resource, "record-updated"), "record-updated")
-        or opt_instant(meta.get("lastUpdated"), "meta.lastUpdated")
-        or datetime.now(UTC)
-    )
+    row.updated_at = _updated_at(resource)
     if server_version is not None:
         row.server_version = server_version
     session.flush()
     return table, rid
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What ``apply_resource`` would write for a resource no local row holds yet, as plain
+    rows (the record's, then its child rows'), for ``insert_new``."""
+
+    table: str
+    row: dict[str, Any]
+    children: tuple[tuple[str, dict[str, Any]], ...]  # (child table, row)
+
+
+def new_record(
+    session: Session,
+    resource: Json,
+    *,
+    server_version: int | None,
+    secrets: ClinicSecretBox | None = None,
+) -> NewRecord:
+    """The rows ``apply_resource`` would add for ``resource`` when no local row has its id,
+    without touching the session. Not validated against the R4B models: this is for pulled
+    resources, which the server validated when it accepted them (validate once)."""
+    if not isinstance(resource, dict):
+        raise bad("resource", "a JSON object is required")
+    table = table_for(resource)
+    mapper = MAPPERS[table]
+    rid = resource.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise bad("id", "an id of at most 36 letters, digits, '-' or '.' is required")
+    values, children = mapper.from_fhir(Context(session, secrets), resource, None)
+    columns = mapper.model.__table__.c
+    row = {k: v for k, v in values.items() if k in columns}
+    row.update(
+        id=rid,
+        local_revision=1,
+        updated_by=get_ext(resource, "updated-by"),
+        updated_at=_updated_at(resource),
+    )
+    if server_version is not None:
+        row["server_version"] = server_version
+    kids: list[tuple[str, dict[str, Any]]] = []
+    for attr, model in mapper.children:
+        if children is None or attr not in children:
+            continue
+        ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
+        for values_ in children[attr]:
+            child = {k: v for k, v in values_.items() if v is not None or k != "id"}
+            child.setdefault("id", new_id())
+            child[parent_key.key] = rid
+            kids.append((model.__tablename__, child))
+    return NewRecord(table, row, tuple(kids))
+
+
+def insert_new(session: Session, records: Sequence[NewRecord]) -> None:
+    """Insert new records and their child rows with multi-row inserts, parents first (table by
+    table in foreign-key order, each table's rows in the order given)."""
+    if not records:
+        return
+    tables = Base.metadata.tables
+    groups: dict[tuple[str, frozenset[str]], list[dict[str, Any]]] = {}
+    for record in records:  # rows of one table with the same keys go in one executemany
+        groups.setdefault((record.table, frozenset(record.row)), []).append(record.row)
+    for record in records:
+        for child_table, child in record.children:
+            groups.setdefault((child_table, frozenset(child)), []).append(child)
+    order = {t.name: n for n, t in enumerate(Base.metadata.sorted_tables)}
+    session.flush()  # rows added through the ORM before these may be their parents
+    for (table, _keys), rows in sorted(groups.items(), key=lambda g: order[g[0][0]]):
+        session.execute(insert(tables[table]), rows)
+
+
+def _updated_at(resource: Json) -> datetime:
+    meta = resource.get("meta") or {}
+    return (
+        opt_instant(get_ext(resource, "record-updated"), "record-updated")
+        or opt_instant(meta.get("lastUpdated"), "meta.lastUpdated")
+        or datetime.now(UTC)
+    )
 
 
 def _replace_children(

@@ -109,6 +109,14 @@ class FhirMappingMap:
         return dict(self._m.resources_for(session, table, row_ids,
                                           secrets=self._secrets(session), check=False))
 
+    def new_record(self, session: Any, resource: dict[str, Any], server_version: int) -> Any:
+        """A pulled record no local row holds, as rows to insert with others (the pull)."""
+        return self._m.new_record(session, resource, server_version=server_version,
+                                  secrets=self._secrets(session))
+
+    def insert_new(self, session: Any, records: Sequence[Any]) -> None:
+        self._m.insert_new(session, records)
+
     def table_for(self, resource: dict[str, Any]) -> str:
         return str(self._m.table_for(resource))
 

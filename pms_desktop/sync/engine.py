@@ -29,6 +29,7 @@ from ..store.models import AuditEntry, OutboxChange, SyncConflict
 from . import sync_state as st
 from .digest import DigestRepair
 from .merge import FieldConflict
+from .page_apply import PageApplier
 from .remote_apply import RemoteApplier
 from .resources import FallbackMap, ResourceMap
 from .transport import SyncClient
@@ -37,7 +38,7 @@ Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
-PULL_PAGE = 500  # the most asked for at once
+PULL_PAGE = 1000  # the most asked for at once (the server's most)
 # A pulled page is applied in one transaction on the store's one connection, so every other
 # database call of the workstation (the person's) waits for it: pages are sized from the last
 # one's speed to take about PULL_TXN_SECONDS, starting small (a first sync of a slow machine).
@@ -237,15 +238,20 @@ class SyncEngine:
         with self.sessions() as s:
             cursor = int(st.get(s, st.PULL_CURSOR, "0") or 0)
         start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
+        merged: set[str] | None = None  # merged-away patients, carried from page to page
         while True:
             page = self.client.pull(cursor, limit)
             began = time.monotonic()
             with self.sessions() as s, s.begin():
-                applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+                applier = PageApplier(s, self.rmap, self.ws, self.now)
+                applier.merged_patients = merged
+                applier.prefetch(page["changes"])
                 for c in page["changes"]:
                     if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
                                      c.get("resource")):
                         report.pulled += 1
+                applier.finish()
+                merged = applier.merged_patients
                 applier.settle_double_bookings()
                 cursor = int(page["next_cursor"])
                 st.put(s, st.PULL_CURSOR, str(cursor))

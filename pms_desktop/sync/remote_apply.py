@@ -46,10 +46,13 @@ class RemoteApplier:
         if table is None:
             return False
         model = self.rmap.model(table)
-        row = self.s.get(model, rid)
+        row = self._held(model, table, rid)
         if row is not None and row.server_version is not None and row.server_version >= version:
             return False  # our own change coming back, or an older one
         pending = self.pending(table, rid)
+        if row is None and not pending and op != "delete" and \
+                self._buffer_new(table, resource_type, rid, version, resource):
+            return True  # a record new here, written with the page's others (page_apply)
         if op == "delete":
             self._delete(table, resource_type, rid, version, row, pending)
         elif pending and row is not None:
@@ -86,6 +89,15 @@ class RemoteApplier:
                                  detail={"survivor_id": survivor} if survivor else None)
         self.follow.after_apply(table, rid)
         return not result.same_as_remote
+
+    def _held(self, model: type[Any], table: str, rid: str) -> Any:
+        """The local row (``PageApplier`` answers from what it read for the whole page)."""
+        return self.s.get(model, rid)
+
+    def _buffer_new(self, table: str, rtype: str, rid: str, version: int,
+                    resource: Json | None) -> bool:
+        """Keep a record new here to write with others (``PageApplier``); False: apply now."""
+        return False
 
     def pending(self, table: str, rid: str) -> list[OutboxChange]:
         return list(self.s.scalars(select(OutboxChange).where(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, insert, select
 from sqlalchemy.orm import Session
 
+from ..domain.ids import new_id
 from ..store.models import SyncBase, SyncState
 
 PULL_CURSOR = "pull_cursor"
@@ -82,6 +83,17 @@ def base_of(session: Session, resource_type: str, resource_id: str) -> SyncBase 
 def base_resource(session: Session, resource_type: str, resource_id: str) -> dict[str, Any] | None:
     row = base_of(session, resource_type, resource_id)
     return json.loads(row.resource) if row is not None else None
+
+
+def add_bases(session: Session,
+              bases: Iterable[tuple[str, str, int, dict[str, Any]]]) -> None:
+    """Record the merge bases of records new here (type, id, version, resource), none of which
+    has a base yet, with one multi-row insert."""
+    rows = [{"id": new_id(), "resource_type": rtype, "resource_id": rid, "version": version,
+             "resource": json.dumps(resource, sort_keys=True)}
+            for rtype, rid, version, resource in bases]
+    if rows:
+        session.execute(insert(cast(Table, SyncBase.__table__)), rows)
 
 
 def set_base(session: Session, resource_type: str, resource_id: str, version: int,

@@ -1,0 +1,148 @@
+"""Applying a pulled page at speed: what a page needs is read at once, new records written at once.
+
+``PageApplier`` is the ``RemoteApplier`` the pull uses; it changes how, never what:
+
+* ``prefetch`` reads the page's records, their pending local changes and merge bases with a
+  few queries (one per table or type and 500 ids) and holds them for the page, so that
+  ``apply`` reads memory instead of the store for each change.
+* A record this workstation does not hold, that no local change, merge base or merged-away
+  patient touches (the whole of a new workstation's first pull), is not built through the
+  ORM: its rows (``ResourceMap.new_record``), merge base and ``sync.apply`` access-log entry
+  are kept and written with the page's other new records in a few multi-row inserts
+  (``finish``), parents first; new appointments are then checked for double-bookings as one
+  by one. Everything else (updates, merges, deletions, revived records) goes the usual way,
+  after the buffered records are written, so the order of the feed is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from ..domain.enums import OutboxStatus
+from ..store import audit_log
+from ..store.models import OutboxChange, Patient
+from . import sync_state as st
+from .remote_apply import RemoteApplier
+
+Json = dict[str, Any]
+Key = tuple[str, str]  # (table, id)
+CHUNK = 500
+
+
+class PageApplier(RemoteApplier):
+    """A ``RemoteApplier`` for one pulled page: ``prefetch``, ``apply`` each change, ``finish``.
+
+    ``merged_patients``: ids of merged-away patients (records pointing at them go the usual
+    way, which moves them to the survivor); carried from page to page by the caller, ``None``
+    to read it again."""
+
+    merged_patients: set[str] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held_rows: list[Any] = []  # the identity map holds rows only weakly
+        self._missing: set[Key] = set()
+        self._pending: dict[Key, list[OutboxChange]] | None = None
+        self._read: set[Key] = set()  # the keys prefetch read
+        self._moved = 0
+        self._new: list[tuple[Any, str, str, int, Json]] = []  # (rows, table, id, version, res)
+        self._new_keys: set[Key] = set()
+
+    # -- reading a page at once ----------------------------------------------------------------
+
+    def prefetch(self, changes: Iterable[Json]) -> None:
+        keys: dict[Key, str] = {}
+        for c in changes:
+            resource = c.get("resource")
+            if resource is None:
+                continue  # a deletion: read when applied
+            try:
+                table = self.rmap.table_for(resource)
+            except Exception:  # noqa: BLE001, S112 - a type this workstation does not hold
+                continue
+            if table in self.rmap.tables:
+                keys[(table, str(c["id"]))] = str(c["resource_type"])
+        by_table: dict[str, list[str]] = {}
+        for table, rid in keys:
+            by_table.setdefault(table, []).append(rid)
+        pending: dict[Key, list[OutboxChange]] = {}
+        for table, ids in by_table.items():
+            model = self.rmap.model(table)
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                rows = self.s.scalars(select(model).where(model.id.in_(chunk))).all()
+                self._held_rows += rows
+                found = {r.id for r in rows}
+                self._missing |= {(table, rid) for rid in chunk if rid not in found}
+                for change in self.s.scalars(select(OutboxChange).where(
+                        OutboxChange.table_name == table, OutboxChange.resource_id.in_(chunk),
+                        OutboxChange.status == OutboxStatus.PENDING)):
+                    pending.setdefault((table, change.resource_id), []).append(change)
+        self._pending, self._moved = pending, self.follow.moved
+        self._read = set(keys)
+        st.load_bases(self.s, ((rtype, rid) for (_, rid), rtype in keys.items()))
+
+    def pending(self, table: str, rid: str) -> list[OutboxChange]:
+        if self.follow.moved != self._moved:
+            self._pending = None  # a merged-away patient's records moved: changes were queued
+        if self._pending is None or (table, rid) not in self._read:
+            return super().pending(table, rid)
+        return list(self._pending.get((table, rid), ()))
+
+    def _held(self, model: type[Any], table: str, rid: str) -> Any:
+        key = (table, rid)
+        if key in self._new_keys:
+            self.finish()  # an earlier change of this page added it: write that first
+        if key in self._missing:
+            self._missing.discard(key)  # after this change it may exist: ask the store again
+            return None
+        return super()._held(model, table, rid)
+
+    # -- new records, written at once ----------------------------------------------------------
+
+    def _buffer_new(self, table: str, rtype: str, rid: str, version: int,
+                    resource: Json | None) -> bool:
+        new = None
+        make = getattr(self.rmap, "new_record", None)  # a map without it: the usual way
+        if make is not None and resource is not None and st.base_of(self.s, rtype, rid) is None:
+            new = make(self.s, resource, version)
+        patient = getattr(new, "row", {}).get("patient_id")
+        if new is None or new.row.get("merged_into_id") or \
+                (patient is not None and patient in self._merged()):
+            self.finish()  # the usual way, after the new records before it
+            if table == "patient":
+                self.merged_patients = None  # this one may be merged away: read them again
+            return False
+        self._new.append((new, table, rid, version, resource or {}))
+        self._new_keys.add((table, rid))
+        return True
+
+    def finish(self) -> None:
+        """Write the buffered new records, their merge bases and access-log entries (in the
+        feed's order), then check the new appointments for double-bookings."""
+        if not self._new:
+            return
+        new, self._new, self._new_keys = self._new, [], set()
+        self.rmap.insert_new(self.s, [n for n, *_ in new])  # type: ignore[attr-defined]
+        st.add_bases(self.s, [(str(res["resourceType"]), rid, version, res)
+                              for _, _, rid, version, res in new])
+        at = self.now()
+        audit_log.append_many(self.s, [
+            {"workstation_id": self.ws, "at": at, "action": "sync.apply", "outcome": "success",
+             "resource_type": str(res["resourceType"]), "resource_id": rid,
+             "patient_id": rid if table == "patient" else n.row.get("patient_id"),
+             "detail": {"version": version, "op": "upsert"}}
+            for n, table, rid, version, res in new])
+        for _, table, rid, _, _ in new:
+            if table == "appointment":
+                self.check_double_booking(rid)
+
+    def _merged(self) -> set[str]:
+        if self.merged_patients is None:
+            self.s.flush()
+            self.merged_patients = set(self.s.scalars(
+                select(Patient.id).where(Patient.merged_into_id.is_not(None))))
+        return self.merged_patients
