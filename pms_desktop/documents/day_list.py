@@ -93,28 +93,34 @@ def day_list_pdf(doc: DayListDocument) -> bytes:
 
 
 def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any], width: float) -> Table:
-    head = ["Time", "Patient", "Born", "Phone", "Type", "Status", "Note"]
+    """One row an appointment; the note (or the reason for a cancellation) under the name,
+    where it has the width to stay on a line or two."""
+    head = ["Time", "Patient", "Born", "Phone", "Type", "Status"]
     data: list[list[Any]] = [[Paragraph(h, st["head"]) for h in head]]
     faded = {k: ParagraphStyle(f"{k}-faded", parent=st[k], textColor=MUTED)
              for k in ("cell", "cellb")}
+    note_style = ParagraphStyle("note", parent=st["small"], fontSize=8, leading=10)
     for a in rows:
         cell = faded if a.status in ("cancelled", "noshow") else st
         start, end = a.start_at.astimezone(tz), a.end_at.astimezone(tz)
-        note = a.cancel_reason if a.status == "cancelled" else a.note
+        note = f"Cancelled: {a.cancel_reason}" if a.status == "cancelled" else a.note
         born = f"{a.patient_birth_date:%d/%m/%Y}" if a.patient_birth_date else ""
+        patient = [Paragraph(escape(a.patient_name), cell["cellb"])]
+        if note and note.strip(": "):
+            patient.append(Paragraph(escape(note), note_style))
         data.append(
             [
                 f"{start:%H:%M}–{end:%H:%M}",
-                Paragraph(escape(a.patient_name), cell["cellb"]),
+                patient,
                 born,
                 a.patient_phone or "",
                 Paragraph(escape(a.type_name), cell["cell"]),
                 Paragraph(escape(STATUS.get(a.status, a.status)), cell["cell"]),
-                Paragraph(escape(note or ""), cell["cell"]),
             ]
         )
-    fixed = [22 * mm, 38 * mm, 19 * mm, 25 * mm, 25 * mm, 22 * mm]
-    table = Table(data, colWidths=[*fixed, width - sum(fixed)], repeatRows=1)
+    fixed = [22 * mm, 20 * mm, 26 * mm, 30 * mm, 29 * mm]
+    widths = [fixed[0], width - sum(fixed), *fixed[1:]]
+    table = Table(data, colWidths=widths, repeatRows=1)
     style = table_style(len(rows))
     style += [
         ("FONT", (0, 1), (-1, -1), st["cell"].fontName, 9),
