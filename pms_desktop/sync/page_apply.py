@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
 from ..domain.enums import OutboxStatus
 from ..store import audit_log
-from ..store.models import OutboxChange, Patient
+from ..store.models import Appointment, OutboxChange, Patient
 from . import sync_state as st
-from .remote_apply import RemoteApplier
+from .remote_apply import INACTIVE_APPOINTMENT, RemoteApplier
 
 Json = dict[str, Any]
 Key = tuple[str, str]  # (table, id)
@@ -136,9 +137,22 @@ class PageApplier(RemoteApplier):
              "patient_id": rid if table == "patient" else n.row.get("patient_id"),
              "detail": {"version": version, "op": "upsert"}}
             for n, table, rid, version, res in new])
-        for _, table, rid, _, _ in new:
-            if table == "appointment":
-                self.check_double_booking(rid)
+        for rid in self._may_clash([rid for _, table, rid, _, _ in new if table == "appointment"]):
+            self.check_double_booking(rid)
+
+    def _may_clash(self, ids: list[str]) -> list[str]:
+        """Of these appointments, those another active one of the practitioner overlaps (one
+        query per 500): only they need ``check_double_booking``, which decides and records."""
+        other = aliased(Appointment)
+        found: set[str] = set()
+        for start in range(0, len(ids), CHUNK):
+            found.update(self.s.scalars(select(Appointment.id).join(other, and_(
+                other.practitioner_id == Appointment.practitioner_id, other.id != Appointment.id,
+                other.start_at < Appointment.end_at, other.end_at > Appointment.start_at,
+                other.status.not_in(INACTIVE_APPOINTMENT))).where(
+                Appointment.id.in_(ids[start:start + CHUNK]),
+                Appointment.status.not_in(INACTIVE_APPOINTMENT))))
+        return [rid for rid in ids if rid in found]
 
     def _merged(self) -> set[str]:
         if self.merged_patients is None:
