@@ -36,6 +36,30 @@ class SyncRefused(UserError):
         self.status = status
 
 
+class SyncUntrusted(UserError):
+    """The server's certificate or TLS version is refused: not a network outage to wait out,
+    but a wrong address, a missing CA file or someone in the middle."""
+
+
+_TLS_REFUSALS = {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE",
+                 "WRONG_VERSION_NUMBER"}
+
+
+def _tls_refusal(error: BaseException) -> str | None:
+    """Why the TLS handshake was refused, when that is what ``error`` comes from."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return e.verify_message or "certificate verify failed"
+        if isinstance(e, ssl.SSLError) and getattr(e, "reason", None) in _TLS_REFUSALS:
+            return "the server does not speak TLS 1.2 or later" if e.reason != \
+                "WRONG_VERSION_NUMBER" else "the server did not answer in TLS"
+        e = e.__cause__ or e.__context__
+    return None
+
+
 @dataclass(frozen=True)
 class Enrolment:
     device_id: str
@@ -141,6 +165,13 @@ class SyncClient:
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as e:
+                why = _tls_refusal(e)
+                if why is not None:
+                    raise SyncUntrusted(
+                        f"The sync server's connection is not trusted ({why}). Check the "
+                        "server address; if the clinic uses its own certificate authority, "
+                        "set its CA file in Administration > Sync."
+                    ) from e
                 last = e
                 continue
             if response.status_code >= 500:
@@ -164,4 +195,5 @@ def _message(response: httpx.Response) -> str:
         text = issue.get("diagnostics") or issue.get("details", {}).get("text")
     except (ValueError, AttributeError, IndexError):
         text = None
-    return f"The sync server refused the request ({response.status_code}): {text or response.reason_phrase}"
+    why = text or response.reason_phrase
+    return f"The sync server refused the request ({response.status_code}): {why}"

@@ -43,6 +43,7 @@ from pms_desktop.sync.transport import (
     SyncClient,
     SyncOffline,
     SyncRefused,
+    SyncUntrusted,
     TransportSettings,
     tls_context,
 )
@@ -253,7 +254,7 @@ def _attempt_enrolment(url: str, ca_file: Path | None) -> BaseException | None:
     try:
         with _client(url, ca_file) as client:
             client.enrol("ABCD-EFGH-JKLM-NPQR", "front desk")
-    except (SyncOffline, SyncRefused) as e:
+    except (SyncOffline, SyncRefused, SyncUntrusted) as e:
         return e
     return None
 
@@ -290,6 +291,8 @@ def test_the_client_refuses_an_untrusted_certificate(pki: Pki, kind: str) -> Non
     assert impostor.plaintext == b"", "request bytes reached the impostor"
     cause = _verify_failure(error)
     assert cause is not None and REASONS[kind] in cause, cause
+    # told as such, not as "the server cannot be reached": waiting will not fix it
+    assert isinstance(error, SyncUntrusted) and "not trusted" in str(error)
 
 
 def _platform_speaks(version: ssl.TLSVersion, listener: Impostor, pki: Pki) -> bool:
@@ -324,6 +327,7 @@ def test_the_client_refuses_tls_below_1_2(pki: Pki, version: ssl.TLSVersion) -> 
     record("attacks", trials=1, faults=1, leaks=handshakes)
     assert error is not None and handshakes == 0
     assert impostor.plaintext == b""
+    assert isinstance(error, SyncUntrusted) and "TLS 1.2" in str(error)
 
 
 def _revoked_device_is_refused_at_once(server: RealServer, pki: Pki) -> int:
