@@ -54,6 +54,10 @@ Progress = Callable[[str, int, int], None]
 KEPT_BOTH = "Both kept after a double-booking met in sync"
 
 
+# A full disk or a read-only data folder during a sync: said in these words (store.engine).
+SYNC_STOPPED = "the sync stopped and nothing was lost"
+
+
 class NotEnrolled(UserError):
     def __init__(self) -> None:
         super().__init__("This workstation is not enrolled with a sync server yet.")
@@ -219,8 +223,7 @@ class SyncService:
         """One sync now, as the workstation. Raises SyncOffline when the server is unreachable."""
         clinic_id = self._clinic_id()
         try:  # a full disk or a read-only folder mid-sync: told as such, like any save
-            with translate_errors(self.db.data_dir, "the sync stopped and nothing was lost"), \
-                    self._client() as client:
+            with translate_errors(self.db.data_dir, SYNC_STOPPED), self._client() as client:
                 self.keys.ensure(client, clinic_id)
                 engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
                                     rmap=self.rmap, clock=self.core.now, progress=progress)
@@ -234,7 +237,7 @@ class SyncService:
             raise
         self.online = True
         result = _result(report)
-        with unit_of_work(self.core, None) as uow:
+        with translate_errors(self.db.data_dir, SYNC_STOPPED), unit_of_work(self.core, None) as uow:
             uow.audit("sync.run", detail={k: v for k, v in result.__dict__.items()})
         if report.pulled or report.conflicts:
             self.core.notify("sync.pulled", pulled=report.pulled, conflicts=report.conflicts)

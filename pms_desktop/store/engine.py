@@ -191,12 +191,17 @@ def translate_errors(folder: Path | None = None, doing: str | None = None) -> It
     """Turn driver failures that a person can act on into the error tree's user errors.
 
     ``folder`` and ``doing``: work that writes files (a backup: "the backup was not written");
-    a full disk or a refusal to write there is told in those words. Without them, the
-    database's own refusals are told as an unsaved change."""
+    a full disk or a refusal to write there is told in those words, also when a unit of work
+    inside already told it as an unsaved change. Without them, the database's own refusals are
+    told as an unsaved change."""
     full = DiskFullError(f"The disk holding {folder} is full: {doing}. Free some space and try "
                          "again.") if folder is not None and doing else DiskFullError()
     try:
         yield
+    except (DiskFullError, ReadOnlyDataError) as e:
+        if folder is None or not doing:
+            raise
+        raise (full if isinstance(e, DiskFullError) else ReadOnlyDataError(folder, doing)) from None
     except (exc.DBAPIError, sqlcipher3.dbapi2.Error) as e:  # raw: backups use the driver itself
         orig = getattr(e, "orig", e)
         if is_disk_full(e):
