@@ -2,6 +2,7 @@
 
     python -m tests.reliability.report            # the short form (what CI runs)
     python -m tests.reliability.report --long     # many more trials (minutes to an hour)
+    python -m tests.reliability.report --only tests/reliability/test_save_crashes.py
 
 It runs every test marked ``reliability`` (tests/reliability, the sync fault tests, ...) with
 ``PMS_RELIABILITY_OUT`` pointing at a scratch file, then adds up what each test recorded with
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.report")
     parser.add_argument("--long", action="store_true", help="the long run (many more trials)")
     parser.add_argument("-n", default="2", help="pytest-xdist workers (default 2)")
+    parser.add_argument("--only", nargs="+", default=["tests"], metavar="PATH",
+                        help="run the reliability tests under these paths only (default: tests)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pms-reliability-") as tmp:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         started = datetime.now(UTC)
         code = subprocess.call(  # noqa: S603 - our own interpreter running pytest
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "reliability",
-             "-n", args.n, "--timeout", "7200" if args.long else "900", "tests",
+             "-n", args.n, "--timeout", "7200" if args.long else "900", *args.only,
              *args.pytest_args], cwd=ROOT, env=env)
         rows = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
     minutes = (datetime.now(UTC) - started).total_seconds() / 60
