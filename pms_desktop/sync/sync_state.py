@@ -21,6 +21,7 @@ LAST_SYNC = "last_sync_at"
 LAST_ERROR = "last_error"
 AUDIT_HEAD = "audit_shipped_seq"
 DIGEST_OK = "digest_ok"
+DIGEST_VERIFIED = "digest_verified"  # {"mark": "server seq:hash", "at": when both matched}
 _BASES = "pms.sync_bases"  # Session.info: merge bases loaded by load_bases, until commit
 
 

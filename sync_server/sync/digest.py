@@ -9,6 +9,8 @@ in the same order, paged with ``after`` (an id) and ``limit``.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from itertools import groupby
 from typing import Any
 
@@ -21,6 +23,9 @@ from sync_server.store.resources import clinic_seq
 from sync_server.sync.pull import NOT_SYNCED
 
 Row = tuple[str, str, int, bool]
+CACHED_CLINICS = 1000
+_cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()  # clinic -> (seq, digest)
+_cache_lock = threading.Lock()
 
 
 def _rows(db: Database, clinic_id: str, resource_type: str | None = None) -> tuple[int, list[Row]]:
@@ -45,10 +50,25 @@ def _hash(rows: list[Row]) -> str:
 
 
 def clinic_digest(db: Database, clinic_id: str) -> dict[str, Any]:
+    """The clinic's digest; kept per process with the clinic's sequence number, which every
+    change moves, so that asking again when nothing changed reads one row, not every resource
+    (every sync of every workstation asks)."""
+    with db.read() as session:
+        latest = clinic_seq(session, clinic_id)
+    with _cache_lock:
+        cached = _cache.get(clinic_id)
+    if cached is not None and cached[0] == latest:
+        return cached[1]
     seq, rows = _rows(db, clinic_id)
     types = {rtype: {"count": len(group), "hash": _hash(group)}
              for rtype, group in ((t, list(g)) for t, g in groupby(rows, key=lambda r: r[0]))}
-    return {"seq": seq, "count": len(rows), "hash": _hash(rows), "types": types}
+    result = {"seq": seq, "count": len(rows), "hash": _hash(rows), "types": types}
+    with _cache_lock:
+        _cache[clinic_id] = (seq, result)
+        _cache.move_to_end(clinic_id)
+        while len(_cache) > CACHED_CLINICS:
+            _cache.popitem(last=False)
+    return result
 
 
 def type_digest(db: Database, clinic_id: str, resource_type: str, *, after: str | None,
