@@ -10,6 +10,8 @@ loss.
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -81,8 +83,20 @@ class TransportSettings:
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Certificates always checked, hostname included, and TLS 1.2 at least whatever the
     platform's defaults: against the public roots (certifi's, as httpx uses), or only against
-    the clinic's own CA when the admin names its file."""
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else certifi.where())
+    the clinic's own CA when the admin names its file. Made once per file and version of it
+    (loading the roots takes tens of milliseconds, and every sync opens a client)."""
+    path = str(ca_file) if ca_file else certifi.where()
+    try:
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = (0, 0)  # a missing file fails below, as it always did
+    return _tls_context(path, *stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(path: str, _mtime_ns: int, _size: int) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=path)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
