@@ -5,7 +5,7 @@ The server hashes the lines ``Type/id/version`` of every resource of the clinic,
 server version, and the tombstones it knows. A type whose hash differs (drift from a bug or a
 restored backup) is repaired: its id/version list is fetched and every record that differs is
 re-read from the server and applied through the usual audited path (merging local edits).
-When the server's digest is the one last found equal and this sync moved nothing, the records
+When the server's hash is the one last found equal and this sync moved nothing, the records
 are not read again (a sync with nothing to do stays quick on a large clinic), for at most
 ``RECHECK_AFTER``.
 """
@@ -55,7 +55,7 @@ class DigestRepair:
 
     def check(self, report: SyncReport) -> None:
         server = self.e.client.digest()
-        mark = f"{server.get('seq')}:{server.get('hash')}"
+        mark = str(server.get("hash"))  # not the seq: uploaded access logs move it too
         now = self.e.now()
         with self.e.sessions() as s:
             verified = json.loads(st.get(s, st.DIGEST_VERIFIED) or "{}")

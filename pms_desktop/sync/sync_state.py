@@ -21,7 +21,7 @@ LAST_SYNC = "last_sync_at"
 LAST_ERROR = "last_error"
 AUDIT_HEAD = "audit_shipped_seq"
 DIGEST_OK = "digest_ok"
-DIGEST_VERIFIED = "digest_verified"  # {"mark": "server seq:hash", "at": when both matched}
+DIGEST_VERIFIED = "digest_verified"  # {"mark": the server's hash, "at": when both matched}
 _BASES = "pms.sync_bases"  # Session.info: merge bases loaded by load_bases, until commit
 
 
@@ -95,6 +95,11 @@ def add_bases(session: Session,
             for rtype, rid, version, resource in bases]
     if rows:
         session.execute(insert(cast(Table, SyncBase.__table__)), rows)
+        cache = session.info.get(_BASES)
+        for row in rows if cache is not None else ():
+            # Known as "no base" until now: read again (a later change of the same page, the
+            # record's next version, must update this base, not add a second one).
+            cache.pop((row["resource_type"], row["resource_id"]), None)
 
 
 def set_base(session: Session, resource_type: str, resource_id: str, version: int,

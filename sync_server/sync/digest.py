@@ -15,10 +15,11 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync_server.fhir.validate import check_storable_type
 from sync_server.store.db import Database
-from sync_server.store.models import ResourceCurrent
+from sync_server.store.models import ResourceCurrent, ResourceVersion
 from sync_server.store.resources import clinic_seq
 from sync_server.sync.pull import NOT_SYNCED
 
@@ -49,14 +50,27 @@ def _hash(rows: list[Row]) -> str:
     return digest.hexdigest()
 
 
+def _synced_since(session: Session, clinic_id: str, seq: int) -> bool:
+    """Whether a version of a synced resource was stored after ``seq`` (an indexed look)."""
+    return session.execute(select(ResourceVersion.seq).where(
+        ResourceVersion.clinic_id == clinic_id, ResourceVersion.seq > seq,
+        ResourceVersion.resource_type.not_in(NOT_SYNCED)).limit(1)).first() is not None
+
+
 def clinic_digest(db: Database, clinic_id: str) -> dict[str, Any]:
     """The clinic's digest; kept per process with the clinic's sequence number, which every
-    change moves, so that asking again when nothing changed reads one row, not every resource
-    (every sync of every workstation asks)."""
-    with db.read() as session:
-        latest = clinic_seq(session, clinic_id)
+    change moves, so that asking again when nothing changed reads a row or two, not every
+    resource (every sync of every workstation asks)."""
     with _cache_lock:
         cached = _cache.get(clinic_id)
+    with db.read() as session:
+        latest = clinic_seq(session, clinic_id)
+        if cached is not None and cached[0] != latest and not _synced_since(
+                session, clinic_id, cached[0]):
+            # Only access-log AuditEvents came since (they share the sequence, not the digest).
+            cached = (latest, {**cached[1], "seq": latest})
+            with _cache_lock:
+                _cache[clinic_id] = cached
     if cached is not None and cached[0] == latest:
         return cached[1]
     seq, rows = _rows(db, clinic_id)

@@ -75,3 +75,29 @@ def test_digest_matches_what_the_client_holds(client: TestClient, clinic_a: Tena
                       headers=clinic_a.headers).json()
     assert [i["id"] for i in tail["items"]] == ids[2:] and tail["next_after"] is None
     assert client.get("/sync/digest/Nope", headers=clinic_a.headers).status_code == 404
+
+
+def test_digest_follows_every_change_and_only_the_seq_after_an_audit_upload(
+        client: TestClient, clinic_a: Tenant) -> None:
+    """The server keeps a clinic's digest between calls: a resource change (push or FHIR
+    write) still changes it at once; an access-log upload moves only its seq."""
+    from tests.server.test_audit_chain import chain, upload
+
+    def digest() -> dict:
+        return dict(client.get("/sync/digest", headers=clinic_a.headers).json())
+
+    pid = str(uuid.uuid4())
+    do_push(client, clinic_a, change(pid))
+    first = digest()
+    assert digest() == first
+    assert upload(client, clinic_a, chain(3)).status_code == 200
+    after_log = digest()
+    assert after_log["seq"] > first["seq"]
+    assert {k: v for k, v in after_log.items() if k != "seq"} == \
+        {k: v for k, v in first.items() if k != "seq"}
+    do_push(client, clinic_a, change(pid, "1", resource=patient("Later", id=pid)))
+    pushed = digest()
+    assert pushed["hash"] != first["hash"] and pushed["seq"] > after_log["seq"]
+    written = client.post("/fhir/Patient", json=patient("Fhir"), headers=clinic_a.headers)
+    assert written.status_code == 201
+    assert digest()["count"] == pushed["count"] + 1
