@@ -152,7 +152,9 @@ def test_random_network_faults_lose_nothing_and_duplicate_nothing(
            duplicates=found.duplicates + changed_body)
     print(f"seed {seed}: {faults} faults in {len(log)} requests, {offline} syncs offline, "
           f"{resent} changes sent again", collections.Counter(x.fault for x in log))
+    server_errors = [f"{x.method} {x.path} {x.status}" for x in log if (x.status or 0) >= 500]
     assert found.problems == [], f"seed {seed}:\n" + "\n".join(found.problems)
+    assert server_errors == [], f"seed {seed}: the server failed"
     assert changed_body == 0, f"seed {seed}: change ids resent with another body"
     assert resent > 0  # lost answers were retried
     assert faults >= len(log) * 0.1, "the proxy injected too few faults to mean anything"
@@ -279,6 +281,30 @@ def test_the_workstation_keeps_working_while_the_network_drops_everything(
     converge(pair)
     found = findings(pair, fault_server, work)
     assert found.problems == []
+
+
+def test_a_workstation_back_from_an_outage_catches_up(
+        pair: Pair, proxies: tuple[FaultProxy, FaultProxy], fault_server: KillableServer,
+        quick_transport: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``b``'s network is down while ``a`` registers patients, syncs, edits them and syncs
+    again: when it is back, ``b``'s first pull holds each record's creation and its edit
+    (in one page) and applies both."""
+    monkeypatch.setattr(engine, "PULL_PAGE", 1000)  # one page for all
+    pair.b.sync.run_sync()
+    work = Workload(random.Random(11), tag="O")
+    proxies[1].set_rule(lambda _req: Fault("drop"))
+    work.new_patients(pair.a, 3)
+    pair.a.sync.run_sync()
+    work.move(pair.a, 3)
+    work.re_email(pair.a, 2)
+    pair.a.sync.run_sync()
+    work.new_patients(pair.b, 1)  # b works on meanwhile
+    assert not try_sync(pair.b)
+    proxies[1].set_rule(None)
+
+    converge(pair)
+
+    assert findings(pair, fault_server, work).problems == []
 
 
 def test_an_answer_that_is_not_the_servers_counts_as_offline(
