@@ -13,14 +13,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from ..domain.enums import Role
 from ..domain.permissions import Permission, allows
 from ..store.models import Patient, Practitioner, SyncConflict
-from ..sync.merge import field_label
+from ..sync.merge import display_value, field_label
 from ..sync.resources import ResourceMap
+from .scheduling_rules import clinic_hours
 
 CLINICAL_TYPES = frozenset({"Encounter", "Composition", "DiagnosticReport", "Observation",
                             "AllergyIntolerance", "Condition", "MedicationStatement"})
@@ -41,6 +43,11 @@ class ConflictInfo:
     created_at: datetime
     subject: str | None = None  # whose record: "Aoife Byrne"
     restricted: bool = False  # clinical values held back from this role
+    # The three values in words for the conflicts window ("2 Quay St, Cork", "0871234567
+    # (mobile)", an appointment's time in the clinic's zone); "" when held back or not a field.
+    base_text: str = ""
+    local_text: str = ""
+    remote_text: str = ""
 
 
 def may_see(role: Role, resource_type: str) -> bool:
@@ -63,10 +70,27 @@ def _info(session: Session, rmap: ResourceMap, c: SyncConflict, role: Role) -> C
     restricted = not may_see(role, c.resource_type)
     if restricted:
         base = local = remote = None
+    texts: tuple[str, ...] = ("", "", "")
+    if c.kind in WORDED and not restricted:
+        zone = ZoneInfo(clinic_hours(session).timezone)
+        texts = tuple(_text(c.field, v, zone) for v in (base, local, remote))
     return ConflictInfo(c.id, c.kind, c.resource_type, c.resource_id, c.field,
                         field_label(c.field or c.kind), base, local, remote,
                         None if restricted and c.kind != "rejected" else c.detail, c.created_at,
-                        _subject(session, rmap, c.resource_type, c.resource_id), restricted)
+                        _subject(session, rmap, c.resource_type, c.resource_id), restricted,
+                        *texts)
+
+
+WORDED = frozenset({"field", "signed", "merged"})  # conflicts about one unit of a record
+
+
+def _text(unit: str | None, value: Any, zone: ZoneInfo) -> str:
+    """A unit's value in words; an appointment's time in the clinic's own zone."""
+    if unit == "time" and isinstance(value, dict) and value.get("start"):
+        start = datetime.fromisoformat(value["start"]).astimezone(zone)
+        end = datetime.fromisoformat(value.get("end") or value["start"]).astimezone(zone)
+        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M}"
+    return display_value(value, unit)
 
 
 def _load(value: str | None) -> Any:

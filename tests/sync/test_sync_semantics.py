@@ -60,20 +60,29 @@ def practitioner(w: Any) -> str:
 
 def test_conflicts_are_one_per_thing_a_person_decides_in_their_words(workstations: Any) -> None:
     """An address changed in different parts on two workstations is one "Address" conflict;
-    phone and email are decided apart; taking the other side's phone keeps the search by phone
-    working; clocks twelve hours apart change nothing."""
+    phone and email are decided apart; an appointment moved on both is one "Time"; the values
+    read as words; taking the other side's phone keeps the search by phone working; clocks
+    twelve hours apart change nothing."""
     a, b = workstations()
     a.ctx.core.clock = lambda: datetime.now(UTC) + timedelta(hours=12)
     b.ctx.core.clock = lambda: datetime.now(UTC) - timedelta(hours=12)
     pid = a.ctx.patients.register_patient(a.actor, draft=DRAFT).id
+    visit = a.ctx.scheduling.book(a.actor, patient_id=pid, practitioner_id=practitioner(a),
+                                  start_at=DAY, duration_minutes=30).id
     sync_all(a, b, rounds=1)
     edit(a, pid, city="Galway", postal_code="H91 Y2", phone="0861111111")
     edit(b, pid, address_line="2 Quay St", phone="0852222222", email="aoife.b@example.ie")
+    a.ctx.scheduling.move(a.actor, appointment_id=visit, start_at=DAY + timedelta(hours=1))
+    b.ctx.scheduling.move(b.actor, appointment_id=visit, start_at=DAY + timedelta(hours=2))
     a.sync.run_sync()
     b.sync.run_sync()
 
     conflicts = {c.label: c for c in b.ctx.sync.conflicts(b.actor)}
-    assert sorted(conflicts) == ["Address", "Phone"]  # not line, city, postcode, digits ...
+    assert sorted(conflicts) == ["Address", "Phone", "Time"]  # not line, city, digits, end ...
+    words = {k: (c.local_text, c.remote_text) for k, c in conflicts.items()}
+    assert words == {"Address": ("2 Quay St, Cork, T12 X1", "1 Main St, Galway, H91 Y2"),
+                     "Phone": ("0852222222 (mobile)", "0861111111 (mobile)"),
+                     "Time": ("Tue 04 Mar 2031 11:00–11:30", "Tue 04 Mar 2031 10:00–10:30")}
     phone = conflicts["Phone"]
     b.ctx.sync.resolve_conflict(b.actor, conflict_id=phone.id, choice="remote")
     sync_all(b, a)
@@ -107,7 +116,7 @@ def test_a_note_signed_on_one_workstation_stays_as_signed_everywhere(workstation
         assert held.status == "signed" and held.intact and not held.plan
     [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(doc_a)]
     assert (kept.kind, kept.label) == ("signed", "Plan")
-    assert "Rest and fluids" in str(kept.local_value) + str(kept.remote_value)
+    assert "Rest and fluids" in (kept.local_text, kept.remote_text)
 
 
 # -- double-bookings --------------------------------------------------------------------------
