@@ -17,6 +17,8 @@ request is exactly one connection and a fault never leaks into the next request)
 ``cut-request``           forward the head and half the body, then close both sides
 ``cut-response``          forward, then pass on half the answer and close
 ``lose-answer``           forward, read the whole answer (the server committed), close unanswered
+``duplicate``             forward the request twice at once (a middlebox retrying on its own);
+                          the client gets the first answer, the other is logged as well
 ========================  =======================================================================
 
 A fault may carry a ``hook`` called in the proxy's thread at its moment (``cut-request``: once
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 
 DEADLINE = 60.0
 KINDS = ("pass", "drop", "reset", "delay", "throttle", "stall", "status", "garbage",
-         "cut-request", "cut-response", "lose-answer")
+         "cut-request", "cut-response", "lose-answer", "duplicate")
 # Faults that never let the request reach the server (the client may safely assume nothing).
 NOT_FORWARDED = ("drop", "reset", "stall", "status", "garbage")
 
@@ -243,10 +245,13 @@ class FaultProxy:
             return
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
-        up_reader, up_writer = await self._upstream()
-        await _send(up_writer, _forward_head(head, self.client_address) + body, fault.rate)
-        answer = await up_reader.read()  # Connection: close, so the answer ends at EOF
-        up_writer.close()
+        request = _forward_head(head, self.client_address) + body
+        if fault.kind == "duplicate":
+            answer, again = await asyncio.gather(self._exchange(request, 0),
+                                                 self._exchange(request, 0))
+            self._record(Exchange(method, path, "duplicate (copy)", body, _status(again)))
+        else:
+            answer = await self._exchange(request, fault.rate)
         exchange.status = _status(answer)
         if fault.kind == "lose-answer":
             _call(fault.hook)
@@ -257,6 +262,14 @@ class FaultProxy:
 
     async def _upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection(self.upstream_host, self.upstream_port)
+
+    async def _exchange(self, request: bytes, rate: int) -> bytes:
+        """Send a request upstream on a connection of its own; the whole answer."""
+        up_reader, up_writer = await self._upstream()
+        await _send(up_writer, request, rate)
+        answer = await up_reader.read()  # Connection: close, so the answer ends at EOF
+        up_writer.close()
+        return answer
 
 
 def _call(hook: Callable[[], None] | None) -> None:

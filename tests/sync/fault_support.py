@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from pms_desktop.context import AppContext, build_context
 from pms_desktop.domain.enums import OutboxStatus
@@ -54,8 +53,8 @@ from pms_desktop.store.models import (
 )
 from pms_desktop.sync import sync_state as st
 from pms_desktop.sync.transport import SyncClient, SyncOffline, TransportSettings
-from sync_server.settings import ENV_SETTINGS, Settings
-from tests.sync.conftest import SyncServer, Workstation_, _actor, _copy
+from sync_server.settings import ENV_SETTINGS, Settings, sqlite_url
+from tests.sync.conftest import SyncServer, Workstation_, _actor, _admin, _copy
 from tests.sync.fault_proxy import FaultProxy
 
 Json = dict[str, Any]
@@ -69,7 +68,20 @@ FIRST_DAY = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)  # a Monday, inside opening 
 
 class KillableServer(SyncServer):
     """The real server under uvicorn (``tests.sync.killing_server``), which SIGKILLs itself at
-    the point :meth:`arm` names; or killed from outside. Restarted on the same data and port."""
+    the point :meth:`arm` names; or killed from outside. Restarted on the same data and port.
+    Its store is SQLite in ``data`` unless ``database_url`` names another (PostgreSQL)."""
+
+    database_url: str | None = None
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or sqlite_url(self.data)
+
+    def new_clinic(self, name: str) -> str:
+        return _admin("clinic-add", "--database-url", self.store_url, name)
+
+    def enrol_code(self, clinic_id: str) -> str:
+        return _admin("enrol-code", "--database-url", self.store_url, "--clinic", clinic_id)
 
     @property
     def kill_file(self) -> Path:
@@ -85,7 +97,7 @@ class KillableServer(SyncServer):
         from tests.sync.killing_server import ENV_KILL_FILE
 
         self.disarm()
-        settings = Settings.for_data_dir(self.data)
+        settings = Settings(database_url=self.store_url)
         env = {**os.environ, ENV_SETTINGS: settings.to_env(), ENV_KILL_FILE: str(self.kill_file),
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         command = ["timeout", "900", sys.executable, "-m", "uvicorn",
@@ -371,16 +383,29 @@ def _plain(resource: Json | None) -> Json | None:
     return {k: v for k, v in resource.items() if k != "meta"}
 
 
+def _store_rows(server: SyncServer, sql: str, **params: str) -> list[Any]:
+    url = getattr(server, "store_url", None) or sqlite_url(server.data)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
+
+
+def _differences(one: Json | None, other: Json | None) -> str:
+    if one is None or other is None:
+        return "held by " + ("the second only" if one is None else "the first only")
+    names = sorted(k for k in set(one) | set(other) if one.get(k) != other.get(k))
+    return "; ".join(f"{k}: {one.get(k)!r} != {other.get(k)!r}" for k in names)[:400]
+
+
 def server_history(server: SyncServer, clinic_id: str) -> dict[str, list[tuple[int, Json | None]]]:
     """Every stored version of every resource of the clinic except AuditEvents."""
-    con = sqlite3.connect(f"file:{server.data / 'server.db'}?mode=ro", uri=True, timeout=30)
-    try:
-        rows = con.execute(
-            "SELECT resource_type, resource_id, version, content FROM resource_versions "
-            "WHERE clinic_id = ? AND resource_type != 'AuditEvent' "
-            "ORDER BY resource_type, resource_id, version", (clinic_id,)).fetchall()
-    finally:
-        con.close()
+    rows = _store_rows(server, "SELECT resource_type, resource_id, version, content "
+                               "FROM resource_versions WHERE clinic_id = :clinic "
+                               "AND resource_type != 'AuditEvent' "
+                               "ORDER BY resource_type, resource_id, version", clinic=clinic_id)
     out: dict[str, list[tuple[int, Json | None]]] = {}
     for rtype, rid, version, content in rows:
         out.setdefault(f"{rtype}/{rid}", []).append(
@@ -389,12 +414,9 @@ def server_history(server: SyncServer, clinic_id: str) -> dict[str, list[tuple[i
 
 
 def server_audit(server: SyncServer, device_id: str) -> dict[int, str]:
-    con = sqlite3.connect(f"file:{server.data / 'server.db'}?mode=ro", uri=True, timeout=30)
-    try:
-        return dict(con.execute("SELECT seq, hash FROM audit_entries WHERE device_id = ?",
-                                (device_id,)).fetchall())
-    finally:
-        con.close()
+    rows = _store_rows(server, "SELECT seq, hash FROM audit_entries WHERE device_id = :device",
+                       device=device_id)
+    return {int(seq): str(digest) for seq, digest in rows}
 
 
 def local_audit(ctx: AppContext) -> dict[int, str]:
@@ -408,8 +430,9 @@ def findings(pair: Pair, server: SyncServer, work: Workload, *,
     f = Findings()
     held_a, held_b = bundle(pair.a.ctx), bundle(pair.b.ctx)
     for key in sorted(set(held_a) | set(held_b)):
-        if _plain(held_a.get(key)) != _plain(held_b.get(key)):
-            f.lose(f"{key} differs between the workstations")
+        one, other = _plain(held_a.get(key)), _plain(held_b.get(key))
+        if one != other:
+            f.lose(f"{key} differs between the workstations: {_differences(one, other)}")
     history = server_history(server, pair.clinic_id)
     mine = synced(pair.a.ctx)
     for key in sorted(set(mine) - set(history)):

@@ -62,7 +62,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 # The random faults and how often each is picked.
 WEIGHTS = {"drop": 3, "reset": 3, "delay": 2, "throttle": 2, "stall": 1, "status": 3,
-           "garbage": 1, "cut-request": 3, "cut-response": 3, "lose-answer": 4}
+           "garbage": 1, "cut-request": 3, "cut-response": 3, "lose-answer": 4, "duplicate": 2}
 
 
 @pytest.fixture
@@ -181,12 +181,33 @@ def test_a_lost_answer_is_retried_under_the_same_change_ids_byte_for_byte(
     assert len(pushes) == 4 and len({x.body for x in pushes}) == 1  # the same bytes, 4 times
     assert [x.status for x in pushes] == [200] * 4  # every one reached the server
     assert result.pushed >= 3 and pending(pair.a) == 0
-    b_result = pair.b.sync.run_sync()
-    assert b_result.pulled >= 3
+    assert pair.b.sync.run_sync().pulled >= 3
+    converge(pair)
     found = findings(pair, fault_server, work)
     assert found.problems == []
     history = server_history(fault_server, pair.clinic_id)
     assert all(len(history[f"Patient/{pid}"]) == 1 for pid in work.families)
+
+
+def test_a_push_that_reaches_the_server_twice_at_once_is_applied_once(
+        pair: Pair, proxies: tuple[FaultProxy, FaultProxy], fault_server: KillableServer,
+        quick_transport: None) -> None:
+    """A middlebox that retries on its own: the same push arrives twice, concurrently. One is
+    applied, the other answered as a replay; neither fails."""
+    work = Workload(random.Random(10), tag="T")
+    pair.a.sync.run_sync()
+    work.new_patients(pair.a, 3)
+    proxies[0].script("/sync/push", *[Fault("duplicate")] * 2)  # the creations
+    pair.a.sync.run_sync()
+    work.move(pair.a, 3)
+    proxies[0].script("/sync/push", *[Fault("duplicate")] * 2)  # the updates
+    pair.a.sync.run_sync()
+
+    twice = [x for x in proxies[0].exchanges("/sync/push") if x.fault.startswith("duplicate")]
+    assert len(twice) >= 4 and all(x.status == 200 for x in twice), twice
+    converge(pair)
+    found = findings(pair, fault_server, work)
+    assert found.problems == []
 
 
 def test_a_known_change_id_with_another_body_is_refused_and_applies_nothing(
