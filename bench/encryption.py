@@ -116,7 +116,7 @@ def measure(n: int, repeat: int) -> list[Figure]:
         loads = {enc: workloads(c, random.Random(2)) for enc, c in conns.items()}
         total = {True: 0.0, False: 0.0}
         for name in loads[True]:
-            reps = repeat * 4 if name.startswith("inserts") else repeat  # cheap and noisy (fsync)
+            reps = repeat * 10 if name.startswith("inserts") else repeat  # cheap, noisy (fsync)
             enc_ms, plain_ms = _interleaved(loads[True][name], loads[False][name], reps)
             total[True] += enc_ms
             total[False] += plain_ms
