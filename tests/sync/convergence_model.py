@@ -35,6 +35,9 @@ from tests.sync.sync_server_helpers import diff_holdings, fhir_holdings
 PATIENT_FIELDS = ("city", "phone", "family")
 SECTIONS = ("subjective", "plan")
 N_PATIENTS = 2  # few records, so that edits meet
+# what each edited field is part of, as the merge decides it (the unit a conflict names)
+UNITS = {"city": "address", "phone": "phone", "family": "name", "start": "time",
+         "status": "status", "subjective": "subjective", "plan": "plan"}
 SLOT = timedelta(minutes=15)  # bookings last 30 minutes: neighbouring slots overlap
 DAY = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)  # a Tuesday, clear of today's date
 
@@ -281,14 +284,19 @@ class Run:
             n = s.get(ClinicalNote, rid)
             return getattr(n, name) if n is not None else None
 
-    def conflict_text(self) -> dict[str, str]:
-        """Per record id: every value any workstation keeps in its conflict records."""
-        out: dict[str, str] = {}
+    def conflict_text(self) -> dict[tuple[str, str], str]:
+        """Per (record id, merge unit): the values any workstation keeps in conflict records
+        about that unit ("*": a record deleted elsewhere, kept whole). A double-booking is no
+        record of an edit: its summaries do not count."""
+        out: dict[tuple[str, str], str] = {}
         for w in self.ws:
             with w.ctx.db.sessions()() as s:
                 for c in s.scalars(select(SyncConflict)):
-                    text = "\n".join((c.local_value or "", c.remote_value or "", c.detail or ""))
-                    out[c.resource_id] = out.get(c.resource_id, "") + "\n" + text
+                    if c.kind == "double-booking":
+                        continue
+                    unit = "*" if c.kind == "deleted" else str(c.field)
+                    text = "\n".join((c.local_value or "", c.remote_value or ""))
+                    out[(c.resource_id, unit)] = out.get((c.resource_id, unit), "") + text
         return out
 
     def races(self) -> int:
@@ -309,7 +317,8 @@ class Run:
                 finals[wr.key] = self.final_value(wr.key)
             if wr.value == finals[wr.key] or (wr.key, wr.value) in self.seen:
                 continue
-            text = kept.get(wr.key[1], "")
+            _, rid, name = wr.key
+            text = kept.get((rid, UNITS.get(name, name)), "") + kept.get((rid, "*"), "")
             if wr.value in text or json.dumps(wr.value)[1:-1] in text:
                 continue
             out.append(wr)
