@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..domain.ids import new_id
 from ..store.models import SyncBase, SyncState
@@ -55,7 +55,8 @@ def load_bases(session: Session, keys: Iterable[tuple[str, str]]) -> None:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             found = {b.resource_id: b for b in session.scalars(select(SyncBase).where(
-                SyncBase.resource_type == rtype, SyncBase.resource_id.in_(chunk)))}
+                SyncBase.resource_type == rtype, SyncBase.resource_id.in_(chunk))
+                .options(defer(SyncBase.resource)))}  # read when a merge needs it
             for rid in chunk:
                 cache[(rtype, rid)] = found.get(rid)
 
