@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session, selectinload
 from ..domain.errors import NotFound
 from ..domain.ids import new_id
 from ..store.models import RESOURCE_TYPES, Base
-from . import mappers_admin, mappers_billing, mappers_care, mappers_notes, mappers_patient
+from . import (
+    mappers_admin,
+    mappers_billing,
+    mappers_care,
+    mappers_notes,
+    mappers_patient,
+    mappers_workstation,
+)
 from .audit_event import audit_event_for
 from .common import (
     TABLE_TAG_SYSTEM,
@@ -68,6 +75,7 @@ MAPPERS: dict[str, Mapper] = {
         *mappers_care.MAPPERS,
         *mappers_notes.MAPPERS,
         *mappers_billing.MAPPERS,
+        *mappers_workstation.MAPPERS,
     )
 }
 SYNCABLE_TABLES: tuple[str, ...] = tuple(sorted(RESOURCE_TYPES))

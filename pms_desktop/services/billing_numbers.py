@@ -53,6 +53,17 @@ def _highest_used(session: Session, kind: str, code: str) -> int:
         return 0
 
 
+def series_in_use(session: Session, code: str) -> bool:
+    """Any document numbered in series ``code`` here (issued here or pulled from elsewhere)."""
+    for kind, column in _COLUMNS.items():
+        prefix = f"{PREFIXES[kind]}-{code}-"
+        # A range on the unique index ('.' is the character after '-'), not a LIKE scan.
+        if session.scalars(select(column).where(column >= prefix, column < prefix[:-1] + ".")
+                           .limit(1)).first() is not None:
+            return True
+    return False
+
+
 def next_number(session: Session, kind: str, workstation_id: str) -> str:
     """Take the next number of ``kind`` for this workstation (inside the caller's transaction)."""
     code = series_code(session, workstation_id)

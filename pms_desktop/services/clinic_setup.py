@@ -98,6 +98,7 @@ class ClinicSetupService:
             s.flush()
             self.core.workstation_id = ws.id
             uow.changed(clinic)
+            uow.changed(ws)  # the clinic's other workstations learn its series code
             uow.changed(admin)
             uow.audit("clinic.create", outcome=AuditOutcome.SUCCESS, resource_type="Organization",
                       resource_id=clinic.id, detail={"admin": admin.username})

@@ -43,6 +43,8 @@ from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
 from .sync_clinic_key import ClinicKeys
 from .sync_conflicts import ConflictInfo, conflict_infos, may_resolve
+from .workstation_registry import NAME as WORKSTATION_NAME
+from .workstation_registry import WorkstationRegistry
 
 __all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus"]
 
@@ -148,6 +150,7 @@ class SyncService:
         self.core, self.db = core, db
         self.keystore = keystore or KeyStore()
         self.keys = ClinicKeys(core)
+        self.workstations = WorkstationRegistry(core)
         self.rmap = rmap or default_resource_map(self.keys.box)
         self.online: bool | None = None
 
@@ -182,12 +185,14 @@ class SyncService:
             raise ValidationError(errors)
         settings = TransportSettings(server_url, ca_file, retries=0)
         with SyncClient(settings) as client:
-            enrolled = client.enrol(code.strip(), device_name or socket.gethostname()[:100])
+            name = (device_name or socket.gethostname())[:100]
+            enrolled = client.enrol(code.strip(), name)
         self.keystore.put(self._credential_name(), enrolled.token.encode())
         with unit_of_work(self.core, None) as uow:
             for key, value in ((st.SERVER_URL, server_url), (st.DEVICE_ID, enrolled.device_id),
                                (st.CLINIC_ID, enrolled.clinic_id),
-                               (st.CA_FILE, str(ca_file) if ca_file else None)):
+                               (st.CA_FILE, str(ca_file) if ca_file else None),
+                               (WORKSTATION_NAME, name)):
                 st.put(uow.session, key, value)
             uow.audit("sync.enrol", detail={"device_id": enrolled.device_id,
                                             "server": server_url})
@@ -228,6 +233,8 @@ class SyncService:
                 engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
                                     rmap=self.rmap, clock=self.core.now, progress=progress)
                 report = engine.run()
+                if self.workstations.after_pull():  # joined: registered once the clinic came
+                    engine.push(report)
         except SyncOffline as e:
             self.online = False
             self._note_failure(str(e))

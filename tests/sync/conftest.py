@@ -33,6 +33,7 @@ from pms_desktop.domain.session import StaffSession
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.keys import KeyInfo, KeyStore
 from pms_desktop.store.models import Clinic, StaffUser, Workstation
+from pms_desktop.store.outbox import record_change
 from pms_desktop.sync.transport import SyncClient
 from sync_server.cli import main as server_cli
 from tests.reliability.figures import LONG
@@ -154,8 +155,11 @@ def _copy(template: tuple[Path, bytes], target: Path, name: str) -> AppContext:
         clinic_id = s.scalars(select(Clinic.id)).one()
         for ws in s.scalars(select(Workstation)):
             ws.is_local = False
-        s.add(Workstation(clinic_id=clinic_id, name=name, series_code=name[:1].upper() + "X",
-                          is_local=True, created_at=datetime.now(UTC)))
+        ws = Workstation(clinic_id=clinic_id, name=name, series_code=name[:1].upper() + "X",
+                         is_local=True, created_at=datetime.now(UTC))
+        s.add(ws)
+        s.flush()
+        record_change(s, ws, user_id=None)  # queued, as set-up does: the clinic learns its code
     return build_context(db)
 
 

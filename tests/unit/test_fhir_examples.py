@@ -43,6 +43,7 @@ from pms_desktop.store.models import (
     RelatedPerson,
     StaffUser,
     WorkingHours,
+    Workstation,
 )
 from tests.unit.test_fhir_support import KEY, round_trip
 
@@ -326,6 +327,10 @@ def build_clinic_records(s: Any, patient_id: str) -> dict[str, str]:
             moved='{"appointment": []}',
         ),
     ]
+    others.append(  # as another workstation's record arrives here (``is_local`` never travels)
+        Workstation(clinic_id=clinic.id, name="Consulting room 2", series_code="K7QZ",
+                    is_local=False, created_at=T0)
+    )
     s.add_all(others)
     s.flush()
     ids = {
@@ -366,7 +371,7 @@ def records(ctx: Any, make_patient: Any) -> Any:
 
 
 def test_every_syncable_table_is_covered() -> None:
-    assert len(SYNCABLE_TABLES) == 25
+    assert len(SYNCABLE_TABLES) == 26
 
 
 def test_every_table_validates_and_round_trips(records: Any) -> None:

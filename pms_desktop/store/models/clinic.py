@@ -41,12 +41,14 @@ class Clinic(SyncMixin, Base):
     invoice_footer: Mapped[str | None] = mapped_column(Text)
 
 
-class Workstation(Base):
-    """This installation (and the clinic's other ones, as they become known)."""
+@fhir_type("Device")
+class Workstation(SyncMixin, Base):
+    """This installation (and the clinic's other ones, as they become known through sync).
+
+    ``is_local`` marks this installation's own record; it never travels (docs/billing.md)."""
 
     __tablename__ = "workstation"
 
-    id: Mapped[str] = uuid_pk()
     clinic_id: Mapped[str] = mapped_column(ForeignKey("clinic.id"))
     name: Mapped[str] = mapped_column(String(100))
     # Short code that prefixes this workstation's invoice series: unique per clinic.
