@@ -46,7 +46,8 @@ from .sync_conflicts import ConflictInfo, conflict_infos, may_resolve
 from .workstation_registry import NAME as WORKSTATION_NAME
 from .workstation_registry import WorkstationRegistry
 
-__all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus"]
+__all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus",
+           "device_credential_name"]
 
 if TYPE_CHECKING:
     from ..domain.session import StaffSession
@@ -58,6 +59,11 @@ KEPT_BOTH = "Both kept after a double-booking met in sync"
 
 # A full disk or a read-only data folder during a sync: said in these words (store.engine).
 SYNC_STOPPED = "the sync stopped and nothing was lost"
+
+
+def device_credential_name(database_id: str) -> str:
+    """The keyring entry of a workstation's device credential (one per database)."""
+    return f"device:{database_id}"
 
 
 class NotEnrolled(UserError):
@@ -157,7 +163,7 @@ class SyncService:
     # -- the device --------------------------------------------------------------------------
 
     def _credential_name(self) -> str:
-        return f"device:{KeyInfo.load(self.db.data_dir).database_id}"
+        return device_credential_name(KeyInfo.load(self.db.data_dir).database_id)
 
     def _settings(self) -> TransportSettings:
         with self.core.sessions() as s:
