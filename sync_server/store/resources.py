@@ -161,9 +161,9 @@ class ResourceWriter:
         """Write what a buffered writer holds: a few multi-row statements per table (Core
         inserts on the tables: the ORM's bulk insert is several times slower here)."""
         if self._versions:
-            self.session.execute(insert(core_table(ResourceVersion)), self._versions)
+            bulk_insert(self.session, core_table(ResourceVersion), self._versions)
         if self._inserts:
-            self.session.execute(insert(core_table(ResourceCurrent)), list(self._inserts.values()))
+            bulk_insert(self.session, core_table(ResourceCurrent), list(self._inserts.values()))
         if self._updates:
             table = core_table(ResourceCurrent)
             self.session.execute(
@@ -183,9 +183,8 @@ class ResourceWriter:
                         SearchIndex.clinic_id == self.clinic_id,
                         SearchIndex.resource_type == rtype,
                         SearchIndex.resource_id.in_(ids[start:start + _CHUNK])))
-        rows = [row for index in self._index.values() for row in index]
-        if rows:
-            self.session.execute(insert(core_table(SearchIndex)), rows)
+        bulk_insert(self.session, core_table(SearchIndex),
+                    [row for index in self._index.values() for row in index])
         self._versions, self._inserts, self._updates, self._index = [], {}, {}, {}
 
     def _buffer(self, key: Key, values: dict[str, Any], seq: int,
@@ -226,6 +225,24 @@ class ResourceWriter:
         rows = self._index_rows(resource_type, resource_id, resource)
         if rows:
             self.session.execute(insert(SearchIndex), rows)
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys: with COPY on PostgreSQL (its executemany sends
+    a statement per row), with one executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    raw: Any = connection.connection.driver_connection  # psycopg's, in this transaction
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[n] for n in names])
 
 
 def core_table(model: type[Base]) -> Table:

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync_server.auth.principal import Principal
@@ -29,7 +29,7 @@ from sync_server.store import sync_only
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import SyncChange
-from sync_server.store.resources import ResourceWriter, Stored, core_table, dumps
+from sync_server.store.resources import ResourceWriter, Stored, bulk_insert, core_table, dumps
 
 OPS = ("upsert", "delete")
 
@@ -61,7 +61,7 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
             results.append(result)
         writer.flush()
         if records:  # a Core insert: the ORM's bulk insert costs several times more
-            session.execute(insert(core_table(SyncChange)), records)
+            bulk_insert(session, core_table(SyncChange), records)
     return {"results": results}
 
 
