@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from sync_server.audit.audit_event import to_audit_event
 from sync_server.audit.chain import GENESIS_HASH, HEX64, canonical, entry_hash
@@ -23,7 +23,7 @@ from sync_server.errors import BadRequest, Conflict, PayloadTooLarge, Unprocessa
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import AuditEntry, AuditHead
-from sync_server.store.resources import ResourceWriter, core_table
+from sync_server.store.resources import ResourceWriter, bulk_insert, core_table
 
 GENESIS_SEQS = (0, 1)
 _NAMESPACE = uuid.UUID("6f1d3f0e-7a53-4c8e-9a51-0b3c6e1f7d21")
@@ -42,7 +42,7 @@ def upload(db: Database, principal: Principal, body: Any, *, max_entries: int
         fresh = _check_against_head(session, device_id, head, entries)
         stamp = now_instant()
         if fresh:
-            session.execute(insert(core_table(AuditEntry)), [
+            bulk_insert(session, core_table(AuditEntry), [
                 {"device_id": device_id, "seq": entry["seq"], "clinic_id": clinic_id,
                  "hash": entry["hash"], "prev_hash": entry["prev_hash"],
                  "entry": canonical(entry), "received_at": stamp} for entry in fresh])
