@@ -1,0 +1,282 @@
+"""Sync figures of the real client (``ctx.sync.run_sync()``) against the real server.
+
+One clinic on a server started for the run (SQLite store, uvicorn subprocess on 127.0.0.1):
+
+1. *Source*: a copy of the demo clinic, enrolled; every syncable record is queued in its outbox
+   (``--quick``: the records of a few hundred patients) and pushed by ``run_sync()``. This is a
+   clinic's first sync; its rate is reported for information.
+2. *Push*: 10,000 local changes (``--quick``: 1,000) queued on records the server holds, then one
+   ``run_sync()``, timed whole (push, pull of what came back, access-log upload, drift check).
+3. *No-op*: ``run_sync()`` with nothing to do, repeated.
+4. *First pull*: a new, empty workstation is enrolled (with the clinic key code an admin
+   issues on the source) and its first ``run_sync()`` fills it; the rate is pulled resources
+   per second over the whole sync, and each page's rate gives the spread.
+
+The raw pushed resources are handed back (pulled from the server) for the server figures.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select
+
+from pms_desktop.context import AppContext, build_context
+from pms_desktop.domain.enums import OutboxStatus, Role
+from pms_desktop.domain.ids import new_id
+from pms_desktop.store.database import ClinicDatabase
+from pms_desktop.store.keys import KeyInfo, KeyStore
+from pms_desktop.store.models import Base, OutboxChange
+
+from . import sync_env
+from .harness import Figure, p95
+from .workstation import actor
+
+
+@dataclass
+class SyncScale:
+    patients: int | None  # patients whose records are pushed first (None: the whole clinic)
+    push_changes: int
+    push_repeat: int
+    noop_repeat: int
+
+
+QUICK = SyncScale(patients=300, push_changes=1000, push_repeat=1, noop_repeat=5)
+FULL = SyncScale(patients=None, push_changes=10_000, push_repeat=3, noop_repeat=20)
+
+
+@dataclass
+class ClientRun:
+    figures: list[Figure] = field(default_factory=list)
+    resources: list[dict[str, Any]] = field(default_factory=list)  # as the server holds them
+
+
+def rate_figure(name: str, target: float, rates: list[float], *, overall: float | None = None,
+                note: str = "") -> Figure:
+    """A rate: the median (or the overall rate when given) and, in the p95 column, the rate
+    that 95 % of the samples reach (the slow end)."""
+    ordered = sorted(rates)
+    low = ordered[max(0, int(round(0.05 * (len(ordered) - 1))))] if ordered else None
+    value = overall if overall is not None else (statistics.median(rates) if rates else None)
+    return Figure(name, f">= {target:g}/s", value, low, "/s",
+                  None if value is None else value >= target, note)
+
+
+def timed_once(name: str, budget_ms: float, values: list[float], note: str = "") -> Figure:
+    q = p95(values)
+    return Figure(name, f"< {budget_ms:g} ms", statistics.median(values), q, "ms",
+                  q < budget_ms, note)
+
+
+# -- workstations ---------------------------------------------------------------------------
+
+
+def copy_clinic(source: Path, target: Path, name: str) -> AppContext:
+    """A copy of a clinic folder as another install of the same clinic (own database id)."""
+    keystore = KeyStore()
+    key = keystore.get(KeyInfo.load(source).keyring_name)
+    assert key is not None, "the demo clinic's key is not in the bench keyring"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock", "backups"))
+    info = KeyInfo.load(target)
+    info.database_id = new_id()
+    info.save(target)
+    keystore.put(info.keyring_name, key)
+    db = ClinicDatabase.open(target)
+    with db.engine.begin() as conn:  # edits other benchmarks left (a note draft, say): the
+        conn.execute(delete(OutboxChange))  # first sync queues every record itself
+    return build_context(db)
+
+
+@contextmanager
+def closing(ctx: AppContext) -> Iterator[AppContext]:
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def syncable_tables(ctx: AppContext) -> list[Table]:
+    """The syncable tables in foreign-key order, child rows counted with their record (a
+    payment's allocations point at invoices: invoices first), as a clinic creates them."""
+    from pms_desktop.fhir.mapping import MAPPERS
+
+    names = set(ctx.sync.rmap.tables)  # type: ignore[attr-defined]
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    needs: dict[str, set[str]] = {}
+    for name in names:
+        own = [tables[name], *(child.__table__ for _, child in MAPPERS[name].children)]
+        needs[name] = {fk.column.table.name for t in own for fk in t.foreign_keys} & (
+            names - {name})
+    ordered: list[str] = []
+    while len(ordered) < len(names):
+        ready = sorted(n for n in names - set(ordered) if needs[n] <= set(ordered))
+        ordered += ready[:1] or sorted(names - set(ordered))[:1]  # a cycle: take one
+    return [tables[n] for n in ordered]
+
+
+def queue(ctx: AppContext, *, patients: int | None = None, only_held: bool = False,
+          limit: int | None = None) -> int:
+    """Queue outbox changes as local edits would, in bulk: every record (of the first
+    ``patients`` patients and the clinic's shared records), or with ``only_held`` up to
+    ``limit`` records the server already holds (an edit of each)."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    with ctx.db.sessions()() as s:
+        chosen: list[str] | None = None
+        if patients is not None:
+            from pms_desktop.store.models import Patient
+            chosen = list(s.scalars(select(Patient.id).order_by(Patient.id).limit(patients)))
+        for table in syncable_tables(ctx):
+            model = ctx.sync.rmap.model(table.name)  # type: ignore[attr-defined]
+            query = select(table.c.id, table.c.server_version, table.c.local_revision)
+            if only_held:
+                query = query.where(table.c.server_version.is_not(None))
+            elif chosen is not None and table.name == "patient":
+                query = query.where(table.c.id.in_(chosen))
+            elif chosen is not None and "patient_id" in table.c:
+                query = query.where(table.c.patient_id.in_(chosen))
+            for rid, version, revision in s.execute(query.order_by(table.c.id)):
+                rows.append({"change_id": new_id(), "resource_type": model.__fhir_type__,
+                             "table_name": table.name, "resource_id": rid, "op": "upsert",
+                             "base_version": version, "local_revision": revision or 1,
+                             "created_at": now, "status": OutboxStatus.PENDING, "attempts": 0})
+                if limit is not None and len(rows) >= limit:
+                    break
+            if limit is not None and len(rows) >= limit:
+                break
+    with ctx.db.engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(OutboxChange), rows[start:start + 5000])
+    return len(rows)
+
+
+def _sync(ctx: AppContext, progress: Any = None) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    result = ctx.sync.run_sync(progress=progress)  # type: ignore[attr-defined]
+    return (time.perf_counter() - t0) * 1000, result
+
+
+def pulled_resources(base_url: str, token: str, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` resources as the server holds them (the sync feed, raw)."""
+    import httpx
+
+    out: list[dict[str, Any]] = []
+    cursor = 0
+    with httpx.Client(base_url=base_url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        while len(out) < limit:
+            page = http.get("/sync/pull", params={"cursor": cursor, "limit": 1000}).json()
+            out += [c["resource"] for c in page["changes"] if c["resource"] is not None]
+            cursor = page["next_cursor"]
+            if not page["more"]:
+                break
+    return out[:limit]
+
+
+@dataclass
+class PullClock:
+    """When a sync's pull ended (the access-log upload starts right after it) and the rates of
+    its pages (changes per second from one page request to the next: the fetch and the local
+    apply of that page)."""
+
+    rates: list[float] = field(default_factory=list)
+    pull_done: float | None = None
+
+
+@contextmanager
+def pull_clock() -> Iterator[PullClock]:
+    from pms_desktop.sync.engine import SyncEngine
+    from pms_desktop.sync.transport import SyncClient
+
+    original_pull, original_ship = SyncClient.pull, SyncEngine.ship_audit
+    marks: list[tuple[float, int]] = []
+    clock = PullClock()
+
+    def pull(self: SyncClient, cursor: int, limit: int) -> Any:
+        marks.append((time.perf_counter(), 0))
+        page = original_pull(self, cursor, limit)
+        marks[-1] = (marks[-1][0], len(page.get("changes") or ()))
+        return page
+
+    def ship_audit(self: SyncEngine, report: Any) -> None:
+        if clock.pull_done is None:
+            clock.pull_done = time.perf_counter()
+            marks.append((clock.pull_done, 0))
+        original_ship(self, report)
+
+    SyncClient.pull = pull  # type: ignore[method-assign]
+    SyncEngine.ship_audit = ship_audit  # type: ignore[method-assign]
+    try:
+        yield clock
+    finally:
+        SyncClient.pull = original_pull  # type: ignore[method-assign]
+        SyncEngine.ship_audit = original_ship  # type: ignore[method-assign]
+        clock.rates += [n / (t1 - t0) for (t0, n), (t1, _) in zip(marks, marks[1:], strict=False)
+                        if n and t1 > t0]
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+def measure(demo_dir: Path, work: Path, scale: SyncScale, *, keep_resources: int) -> ClientRun:
+    run = ClientRun()
+    work.mkdir(parents=True, exist_ok=True)
+    with sync_env.sqlite_store(work) as store, sync_env.running_server(store.url) as server:
+        url = server.url
+        sync_env.migrate(store.url)
+        clinic = sync_env.new_clinic(store.url, "Bench clinic")
+        with closing(copy_clinic(demo_dir, work / "source", "source")) as src:
+            src.sync.enrol_device(  # type: ignore[attr-defined]
+                server_url=url, code=sync_env.enrolment_code(store.url, clinic),
+                device_name="bench source")
+            queued = queue(src, patients=scale.patients)
+            ms, result = _sync(src)
+            run.figures.append(Figure(
+                f"first sync of a clinic: push {queued:,} records", "-", queued / ms * 1000,
+                None, "/s", None, note=f"{result.pushed:,} applied in {ms / 1000:.1f} s"))
+
+            pushes = []
+            for _ in range(scale.push_repeat):
+                n = queue(src, only_held=True, limit=scale.push_changes)
+                ms, result = _sync(src)
+                assert result.pushed == n, (result.pushed, n)
+                pushes.append(ms)
+            run.figures.append(timed_once(
+                f"sync pushing {scale.push_changes:,} local changes",
+                10_000 * scale.push_changes / 10_000, pushes,
+                note="" if scale.push_changes == 10_000 else "budget scaled from 10,000 in 10 s"))
+
+            noop = [_sync(src)[0] for _ in range(scale.noop_repeat + 1)][1:]
+            run.figures.append(timed_once("sync with nothing to do", 100, noop))
+
+            admin = actor(src, Role.CLINIC_ADMIN)
+            key_code = src.sync.issue_clinic_key_code(admin)  # type: ignore[attr-defined]
+            token = src.sync.keystore.get(  # type: ignore[attr-defined]
+                src.sync._credential_name()).decode()  # type: ignore[attr-defined]
+            run.resources = pulled_resources(url, token, keep_resources)
+
+        fresh_dir = work / "fresh"
+        db, _secret = ClinicDatabase.create(fresh_dir)
+        with closing(build_context(db)) as fresh:
+            fresh.sync.enrol_device(  # type: ignore[attr-defined]
+                server_url=url, code=sync_env.enrolment_code(store.url, clinic),
+                device_name="bench fresh", clinic_key_code=key_code)
+            began = time.perf_counter()
+            with pull_clock() as clock:
+                ms, result = _sync(fresh)
+            pulled_in = (clock.pull_done or time.perf_counter()) - began
+            run.figures.append(rate_figure(
+                f"first pull of a new workstation ({result.pulled:,} resources)", 5000,
+                clock.rates, overall=result.pulled / pulled_in,
+                note=f"{pulled_in:.1f} s to hold them all; the whole first sync (its access log "
+                     f"uploaded, drift check) {ms / 1000:.1f} s; p95 column: slowest pages"))
+    shutil.rmtree(work, ignore_errors=True)
+    return run

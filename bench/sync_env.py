@@ -1,0 +1,213 @@
+"""The sync benchmarks' surroundings: a server store, the real server process, enrolled devices.
+
+* ``sqlite_store(folder)`` / ``postgres_store()``: an empty server store. PostgreSQL gets a
+  database of its own (``pms_bench_<random>`` on 127.0.0.1:5432, next to ``test``), dropped
+  afterwards, so the test suite's schemas are never touched; ``None`` when it is unreachable.
+* ``running_server(url)``: ``python -m sync_server serve`` on 127.0.0.1 in a subprocess bounded
+  by ``timeout`` (it stops by itself if the benchmark dies), ready when ``/readyz`` answers.
+* ``new_devices(url, names)``: clinics with an enrolled device each, made in-process with the
+  server's own use cases (the enrolment endpoint is rate limited per address; 20 clinics would
+  hit it).
+
+``PMS_BENCH_PROFILE_SERVER=DIR`` runs every server under ``py-spy record`` (raw stacks in
+``DIR/server-PORT.txt``, for ``flamegraph.pl`` or a quick count of the hottest frames).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+@dataclass(frozen=True)
+class Store:
+    label: str  # "SQLite" or "PostgreSQL"
+    url: str
+
+
+@dataclass(frozen=True)
+class Device:
+    clinic_id: str
+    token: str
+
+
+@contextmanager
+def sqlite_store(folder: Path) -> Iterator[Store]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"server-{uuid.uuid4().hex[:8]}.db"
+    try:
+        yield Store("SQLite", f"sqlite:///{path}")
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def postgres_store() -> Iterator[Store | None]:
+    import psycopg
+
+    name = f"pms_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error:
+        yield None
+        return
+    try:
+        yield Store("PostgreSQL", PG_URL.format(name=name))
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(name)] = int(fields[1])
+        used[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+
+@contextmanager
+def running_server(url: str, *, workers: int = 1, lifetime: int = 1800) -> Iterator[Server]:
+    """The server on a free loopback port (its URL, and its CPU time). Killed on exit (or by
+    ``timeout`` after ``lifetime`` seconds, whatever happens to this process)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "sync_server", "serve", "--database-url", url,
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    profile = os.environ.get("PMS_BENCH_PROFILE_SERVER")  # a folder: py-spy records the server
+    if profile and shutil.which("py-spy"):
+        out = Path(profile) / f"server-{port}.txt"
+        command = ["py-spy", "record", "--subprocesses", "-r", "100", "-f", "raw", "-o",
+                   str(out), "--", *command]
+    if shutil.which("timeout"):
+        command = ["timeout", str(lifetime), *command]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                raise RuntimeError(f"the sync server exited: {err}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sync server did not become ready in 60 s")
+            time.sleep(0.1)
+        yield Server(base, proc.pid)
+    finally:
+        if profile:
+            proc.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
+        else:
+            proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def migrate(url: str) -> None:
+    from sync_server.store import migrate as server_migrate
+    from sync_server.store.db import Database
+
+    db = Database(url)
+    try:
+        server_migrate.upgrade(db.engine)
+    finally:
+        db.dispose()
+
+
+def new_devices(url: str, names: list[str]) -> list[Device]:
+    """One clinic and one enrolled device per name (the server's use cases, in-process)."""
+    from sync_server.auth import service
+    from sync_server.store import tenants
+    from sync_server.store.db import Database
+
+    db = Database(url)
+    try:
+        out = []
+        for name in names:
+            with db.write() as session:
+                clinic_id = tenants.add_clinic(session, name)
+            code = service.new_enrolment_code(db, clinic_id, 1)
+            out.append(Device(clinic_id, service.enrol(db, code, f"{name} bench").token))
+        return out
+    finally:
+        db.dispose()
+
+
+def enrolment_code(url: str, clinic_id: str) -> str:
+    from sync_server.auth import service
+    from sync_server.store.db import Database
+
+    db = Database(url)
+    try:
+        return service.new_enrolment_code(db, clinic_id, 1)
+    finally:
+        db.dispose()
+
+
+def new_clinic(url: str, name: str) -> str:
+    from sync_server.store import tenants
+    from sync_server.store.db import Database
+
+    db = Database(url)
+    try:
+        with db.write() as session:
+            return tenants.add_clinic(session, name)
+    finally:
+        db.dispose()

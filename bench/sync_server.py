@@ -1,0 +1,163 @@
+"""Server figures: ingest rate on SQLite and PostgreSQL, and 20 clinics pushing at once.
+
+The resources are real ones (what the client pushed in ``sync_client``, as the server holds
+them), pushed over HTTP to a server started for the figure (``sync_env.running_server``) in
+batches of 1,000 (the protocol's largest push). On PostgreSQL the server runs two workers (the
+machine's two cores) and two clinics push at once; SQLite runs one worker (it has one writer).
+The 20-clinic figure: 20 clinics each push 100 changes at the same moment, several rounds, on
+PostgreSQL; its p95 is over every push.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import sync_env
+from .harness import Figure, p95
+from .sync_client import rate_figure
+
+
+@dataclass(frozen=True)
+class ServerScale:
+    ingest: int  # resources pushed per backend
+    clinics: int
+    rounds: int  # pushes of 100 changes per clinic
+
+
+QUICK = ServerScale(ingest=2000, clinics=20, rounds=2)
+FULL = ServerScale(ingest=20_000, clinics=20, rounds=10)
+
+
+def changes(pool: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """``n`` new resources (new ids, otherwise the pool's) as push changes."""
+    out = []
+    for i in range(n):
+        resource = {k: v for k, v in pool[i % len(pool)].items() if k != "meta"}
+        resource["id"] = str(uuid.uuid4())
+        out.append({"change_id": str(uuid.uuid4()), "resource_type": resource["resourceType"],
+                    "resource_id": resource["id"], "op": "upsert", "base_version": None,
+                    "resource": resource})
+    return out
+
+
+def bodies(pool: list[dict[str, Any]], n: int, size: int) -> list[tuple[int, bytes]]:
+    """Push requests of ``size`` new changes, ``n`` in all, encoded before any clock starts."""
+    work = changes(pool, n)
+    return [(len(work[i:i + size]), json.dumps({"changes": work[i:i + size]}).encode())
+            for i in range(0, n, size)]
+
+
+@contextmanager
+def client(base_url: str, token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=120,
+                      headers={"Authorization": f"Bearer {token}",
+                               "Content-Type": "application/json"}) as http:
+        yield http
+
+
+def push(http: httpx.Client, body: bytes) -> float:
+    """One push; its wall time in ms. Every change must be applied."""
+    t0 = time.perf_counter()
+    answer = http.post("/sync/push", content=body)
+    ms = (time.perf_counter() - t0) * 1000
+    answer.raise_for_status()
+    bad = [r for r in answer.json()["results"] if r["status"] != "applied"]
+    assert not bad, bad[0]
+    return ms
+
+
+def run_threads(jobs: list[Any]) -> None:
+    threads = [threading.Thread(target=job, daemon=True) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not any(t.is_alive() for t in threads), "a pusher did not finish in 10 minutes"
+
+
+def ingest(store: sync_env.Store, pool: list[dict[str, Any]], n: int, *,
+           pushers: int) -> Figure:
+    workers = 1 if store.label == "SQLite" else 2
+    sync_env.migrate(store.url)
+    devices = sync_env.new_devices(store.url, [f"Ingest {i}" for i in range(pushers)])
+    shares = [bodies(pool, n // pushers, 1000) for _ in devices]
+    rates: list[float] = []
+    with sync_env.running_server(store.url, workers=workers) as server:
+        with client(server.url, devices[0].token) as http:
+            push(http, bodies(pool, 100, 100)[0][1])  # warm: models loaded, pool filled
+
+        def pusher(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
+            with client(server.url, device.token) as http:
+                for count, body in mine:
+                    rates.append(count / push(http, body) * 1000 * pushers)
+
+        cpu0, t0 = server.cpu(), time.perf_counter()
+        run_threads([lambda d=d, m=m: pusher(d, m) for d, m in zip(devices, shares,
+                                                                   strict=True)])
+        overall, cpu = n / (time.perf_counter() - t0), server.cpu() - cpu0
+    note = (f"{workers} worker(s), {pushers} clinic(s) pushing 1,000 at a time; server CPU "
+            f"{cpu / n * 1000:.2f} ms a resource; p95 column: slowest batches")
+    if store.label != "PostgreSQL":  # the budget names PostgreSQL; SQLite is reported
+        return Figure(f"server ingest, {store.label} ({n:,} resources)", "(reported)", overall,
+                      sorted(rates)[max(0, int(round(0.05 * (len(rates) - 1))))] if rates
+                      else None, "/s", None, note)
+    return rate_figure(f"server ingest, {store.label} ({n:,} resources)", 2000, rates,
+                       overall=overall, note=note)
+
+
+def clinics_at_once(store: sync_env.Store, pool: list[dict[str, Any]],
+                    scale: ServerScale) -> Figure:
+    sync_env.migrate(store.url)
+    devices = sync_env.new_devices(store.url, [f"Clinic {i}" for i in range(scale.clinics)])
+    work = [bodies(pool, 100 * scale.rounds, 100) for _ in devices]
+    times: list[float] = []
+    lock = threading.Lock()
+    with sync_env.running_server(store.url, workers=2) as server:
+        with client(server.url, devices[0].token) as http:
+            push(http, bodies(pool, 100, 100)[0][1])
+        start = threading.Barrier(len(devices))
+
+        def clinic(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
+            with client(server.url, device.token) as http:
+                http.get("/sync/digest")  # connected and authenticated before the start
+                start.wait(timeout=60)
+                for _count, body in mine:
+                    ms = push(http, body)
+                    with lock:
+                        times.append(ms)
+
+        cpu0 = server.cpu()
+        run_threads([lambda d=d, m=m: clinic(d, m) for d, m in zip(devices, work,
+                                                                   strict=True)])
+        cpu = server.cpu() - cpu0
+    q = p95(times)
+    return Figure(f"{scale.clinics} clinics syncing at once: a 100-change push", "p95 < 500 ms",
+                  statistics.median(times), q, "ms", q < 500,
+                  note=f"PostgreSQL, 2 workers; {len(times)} pushes, each clinic's back to back "
+                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push")
+
+
+def measure(pool: list[dict[str, Any]], work: Path, scale: ServerScale) -> list[Figure]:
+    figures = []
+    with sync_env.sqlite_store(work) as store:
+        figures.append(ingest(store, pool, scale.ingest, pushers=1))
+    with sync_env.postgres_store() as pg:
+        if pg is None:
+            return [*figures, Figure("server ingest, PostgreSQL", ">= 2000/s", None, None, "/s",
+                                     False, note="PostgreSQL at 127.0.0.1:5432 unreachable")]
+        figures.append(ingest(pg, pool, scale.ingest, pushers=2))
+    with sync_env.postgres_store() as pg:
+        assert pg is not None
+        figures.append(clinics_at_once(pg, pool, scale))
+    return figures
