@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=None)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--only", default="workstation,documents,app,encryption,sync",
+                    help="comma-separated groups of figures"
+                         " (workstation, documents, app, encryption, sync)")
     args = ap.parse_args(argv)
     patients = args.patients or (5000 if args.quick else 100_000)
     repeat = args.repeat or (20 if args.quick else 100)
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from pms_desktop.services.demo import build_demo
     from pms_desktop.store.database import ClinicDatabase
 
-    from . import encryption, workstation
+    from . import encryption, sync, workstation
     from .harness import table
 
     if not (data_dir / "clinic.db").exists():
@@ -45,12 +48,33 @@ def main(argv: list[str] | None = None) -> int:
         build_demo(db, patients)
         db.close()
         print(f"  built in {time.monotonic() - t0:.0f} s", file=sys.stderr)
-    ctx = build_context(ClinicDatabase.open(data_dir))
-    try:
-        figures = workstation.measure(ctx, repeat)
-    finally:
-        ctx.close()
-    figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
+    groups = set(args.only.split(","))
+    figures = []
+    if "workstation" in groups:
+        ctx = build_context(ClinicDatabase.open(data_dir))
+        try:
+            figures += workstation.measure(ctx, repeat)
+        finally:
+            ctx.close()
+    if "documents" in groups:
+        from . import documents
+
+        ctx = build_context(ClinicDatabase.open(data_dir))
+        try:
+            figures += (documents.measure(ctx, 10, 1, days=31) if args.quick
+                        else documents.measure(ctx, min(repeat, 30), 5))
+        finally:
+            ctx.close()
+    if "app" in groups:
+        from . import app_process
+
+        figures += app_process.measure(data_dir, starts=1 if args.quick else 10,
+                                       charts=6 if args.quick else 50,
+                                       searches=6 if args.quick else 30)
+    if "encryption" in groups:
+        figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
+    if "sync" in groups:
+        figures += sync.measure(data_dir, CACHE, quick=args.quick)
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or platform.machine()},"
           f" {os.cpu_count()} cores, Python {platform.python_version()}, {patients} patients")
     print(table(figures))
