@@ -1,7 +1,8 @@
 """``run_gui(data_dir)``: the workstation's start-up and session life cycle.
 
 Opens the encrypted clinic (keyring key; else the recovery secret, saying clearly when no
-keyring works at all), or runs the first-run wizard when the folder holds no clinic yet, then
+keyring works at all), or runs the first-run wizard when the folder holds no clinic yet (a new
+clinic, or a computer joining the clinic's existing setup), then
 hands over to the ``SessionController`` (sign-in, main window, idle lock, switch user).
 Nothing shows patient data before a sign-in.
 """
@@ -50,6 +51,18 @@ def start_controller(ctx: Any, *, idle_ms: int | None = None) -> SessionControll
     return controller
 
 
+def start_after_first_run(wizard: FirstRunWizard, *,
+                          idle_ms: int | None = None) -> SessionController:
+    """After the first-run wizard: a new clinic's admin is signed in already; on a computer that
+    joined the clinic, its staff (who came with the first sync) sign in."""
+    controller = start_controller(wizard.ctx, idle_ms=idle_ms)
+    if wizard.session is not None:
+        controller.start_session(wizard.session)
+    else:
+        controller.show_sign_in()
+    return controller
+
+
 def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupScheduler:
     """The daily backup of the settings runs in the background; its outcome goes to the status bar."""
     scheduler = BackupScheduler(ctx, controller)
@@ -92,11 +105,10 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
     try:
         if not database_exists(data_dir):
             wizard = FirstRunWizard(data_dir)
-            if not wizard.exec() or wizard.session is None:
+            if not wizard.exec() or wizard.ctx is None:
                 return 0
             ctx = wizard.ctx
-            controller = start_controller(ctx, idle_ms=idle_ms)
-            controller.start_session(wizard.session)
+            controller = start_after_first_run(wizard, idle_ms=idle_ms)
         else:
             try:
                 db = open_clinic_interactively(data_dir)

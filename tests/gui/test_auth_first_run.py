@@ -33,6 +33,8 @@ def test_first_run_wizard_end_to_end(qtbot, tmp_path: Path) -> None:  # type: ig
     qtbot.addWidget(wizard)
     wizard.show()
     next_button = wizard.button(QWizard.WizardButton.NextButton)
+    assert wizard.start_page.new.isChecked()  # "Set up a new clinic" unless told otherwise
+    wizard.next()
     assert not next_button.isEnabled()
     wizard.clinic_page.clinic.setText("Harbour Family Practice")
     assert next_button.isEnabled()

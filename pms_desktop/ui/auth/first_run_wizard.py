@@ -1,8 +1,14 @@
-"""First start of a new clinic: the clinic, this workstation, the first admin and their MFA.
+"""First start on a computer: set up a new clinic, or join the clinic's existing setup.
 
-Creates the encrypted database (off the GUI thread), shows its recovery secret exactly once
-(with a printable PDF and an "I have stored it" confirmation), then enrols the admin's
-authenticator. On success ``ctx`` and ``session`` hold the open clinic and the signed-in admin.
+New clinic: the clinic, this workstation, the first admin and their MFA. Creates the encrypted
+database (off the GUI thread), shows its recovery secret exactly once (with a printable PDF and
+an "I have stored it" confirmation), then enrols the admin's authenticator. On success ``ctx``
+and ``session`` hold the open clinic and the signed-in admin.
+
+Join (``join_clinic_pages``): server, codes and this workstation's name; the encrypted store,
+enrolment and clinic key (``services.workstation_join``), the recovery secret, then the first
+sync with a progress bar. On success ``ctx`` holds the joined clinic and ``session`` is None:
+the clinic's staff sign in next (``ui/app.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +36,14 @@ from ...context import build_context
 from ...domain.errors import UserError, ValidationError
 from ...security.passwords import password_problems
 from ...services.accounts_startup import create_database
+from ...services.workstation_join import ClinicJoin, JoinRequest
 from ..errors import show_error
 from ..ops import run_op
+from ..sync.sync_controller import SyncController
+from .join_clinic_pages import FirstSyncPage, JoinPage, StartPage
 from .mfa_enrolment_dialog import MfaEnrolmentPanel
+
+START, CLINIC, ADMIN, SECRET, MFA, JOIN, FIRST_SYNC = range(7)
 
 
 def _line(name: str, text: str = "") -> QLineEdit:
@@ -207,18 +218,98 @@ class FirstRunWizard(QWizard):
         self.session: Any = None
         self.recovery_secret: str | None = None
         self.clinic_name = ""
+        self.joining = ClinicJoin(self.data_dir)  # kept across retries of the join
+        self.joined = False
+        self.busy = False
+        self._sync: SyncController | None = None
         self.setObjectName("firstRunWizard")
-        self.setWindowTitle(self.tr("Set up your clinic"))
+        self.setWindowTitle(self.tr("Set up this computer"))
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.setMinimumSize(640, 480)
+        self.setMinimumSize(680, 560)
+        for which in (QWizard.WizardButton.BackButton, QWizard.WizardButton.NextButton,
+                      QWizard.WizardButton.FinishButton, QWizard.WizardButton.CancelButton):
+            # Room for the bold text of the default button: its width is not measured again
+            # when it becomes the default ("Finish" was cut).
+            self.button(which).setMinimumWidth(96)
+        self.start_page = StartPage(self)
         self.clinic_page = ClinicPage()
         self.admin_page = AdminPage(self)
         self.secret_page = RecoverySecretPage(self)
         self.mfa_page = MfaPage(self)
-        for page in (self.clinic_page, self.admin_page, self.secret_page, self.mfa_page):
-            self.addPage(page)
+        self.join_page = JoinPage(self)
+        self.sync_page = FirstSyncPage(self)
+        for page_id, page in ((START, self.start_page), (CLINIC, self.clinic_page),
+                              (ADMIN, self.admin_page), (SECRET, self.secret_page),
+                              (MFA, self.mfa_page), (JOIN, self.join_page),
+                              (FIRST_SYNC, self.sync_page)):
+            self.setPage(page_id, page)
+        self.setStartId(START)
+
+    def nextId(self) -> int:  # noqa: N802
+        joining = self.start_page.join.isChecked()
+        return {START: JOIN if joining else CLINIC, CLINIC: ADMIN, ADMIN: SECRET,
+                SECRET: FIRST_SYNC if joining else MFA, JOIN: SECRET}.get(self.currentId(), -1)
+
+    # -- joining the clinic's existing setup -------------------------------------------------------
+
+    def join_clinic(self, page: JoinPage, request: JoinRequest) -> None:
+        """Make the store, enrol and receive the clinic key, off the GUI thread; on a mistake
+        the page keeps what was typed, and a retry continues from where this one stopped."""
+        joining = self.joining
+
+        def work() -> Any:
+            return build_context(joining.run(request))
+
+        def done(ctx: Any) -> None:
+            self._set_busy(False)
+            self.ctx, self.joined = ctx, True
+            self.recovery_secret = joining.recovery_secret
+            self.clinic_name = joining.clinic_name or ""
+            self.start_page.refresh()
+            page.joined()
+
+        def failed(error: BaseException) -> None:
+            self._set_busy(False)
+            self.start_page.refresh()
+            if not page.failed(error, enrolled=joining.enrolled, clinic_name=joining.clinic_name):
+                show_error(self, error)
+
+        self._set_busy(True)
+        page.show_errors({})
+        page.say(self.tr("Connecting to the sync server…"), error=False)
+        run_op(self, work, done, failed, label=self.tr("Joining the clinic…"))
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.join_page.form.set_busy(busy)
+        for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.BackButton,
+                      QWizard.WizardButton.CancelButton):
+            self.button(which).setEnabled(not busy)
+
+    def sync_controller(self) -> SyncController:
+        """The first sync's controller: its own thread; nothing planned after it (the
+        application's own controller takes over once the wizard is done)."""
+        if self._sync is None:
+            hour = 3_600_000
+            self._sync = SyncController(self.ctx, self, interval_ms=hour, first_after_ms=hour,
+                                        change_delay_ms=hour, watch_network=False)
+            self.sync_page.progress.follow(self._sync)
+        return self._sync
+
+    def done(self, result: int) -> None:
+        if self.busy and result != QWizard.DialogCode.Accepted:
+            return  # a join is under way: cancel once it has answered
+        if self._sync is not None:
+            self._sync.shutdown(timeout_s=15)
+            self._sync = None
+        if result != QWizard.DialogCode.Accepted:
+            self.joining.abandon()  # a join not finished leaves nothing behind
+            if self.joined and self.ctx is not None:
+                self.ctx.close()
+                self.ctx = None
+        super().done(result)
 
     def create_clinic(self, page: AdminPage) -> None:
         """Create the database, the clinic and the admin, sign the admin in: off the GUI thread."""
@@ -228,6 +319,8 @@ class FirstRunWizard(QWizard):
                       admin_display_name=a.display_name.text().strip(), admin_password=a.password.text())
         self.clinic_name = values["clinic_name"]
         folder = self.data_dir
+        if not self.joining.enrolled:
+            self.joining.abandon()  # a join tried first and given up: its staged store goes
         # Kept across a failed attempt: the database exists once created, whatever follows.
         made: dict[str, Any] = {"ctx": self.ctx, "secret": self.recovery_secret}
 
@@ -248,6 +341,7 @@ class FirstRunWizard(QWizard):
         def done(result: tuple[Any, str | None, Any]) -> None:
             self.ctx, secret, self.session = result
             self.recovery_secret = secret or self.recovery_secret
+            self.start_page.refresh()
             page.error.clear()
             page.created()
 
