@@ -125,13 +125,12 @@ class FieldConflictPanel(ConflictPanel):
         self.cells: dict[str, tuple[Choice, Choice]] = {}
         for row, c in enumerate(self.group.conflicts, start=1):
             grid.addWidget(_label(field_name(c.field, c.label)), row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(_label(describe(c.base_value), "muted"), row, 1,
+            grid.addWidget(_label(words(c, "base"), "muted"), row, 1,
                            Qt.AlignmentFlag.AlignTop)
             buttons = QButtonGroup(self)
             pair, cells = [], []
-            for col, (value, choice) in enumerate(((c.local_value, "local"),
-                                                   (c.remote_value, "remote")), start=2):
-                cell = Choice(describe(value), f"choice-{choice}")
+            for col, choice in enumerate(("local", "remote"), start=2):
+                cell = Choice(words(c, choice), f"choice-{choice}")
                 cell.setDisabled(self.restricted)
                 cell.radio.toggled.connect(self._update)
                 buttons.addButton(cell.radio)
@@ -275,16 +274,22 @@ class NoticePanel(ConflictPanel):
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         grid.addWidget(_label(field_name(c.field, c.label), "muted"), 0, 0, 1, 2)
-        for col, (title, value) in enumerate(((self.tr("This workstation"), c.local_value),
-                                              (self.tr("Other workstation"), c.remote_value))):
+        for col, (title, side) in enumerate(((self.tr("This workstation"), "local"),
+                                             (self.tr("Other workstation"), "remote"))):
             head = _label(title, "muted")
             head.setStyleSheet("font-weight: 600;")
             grid.addWidget(head, 1, col)
-            grid.addWidget(_label(describe(value)[:1200]), 2, col)
+            grid.addWidget(_label(words(c, side)[:1200]), 2, col)
         frame = QFrame()
         frame.setObjectName("card")
         frame.setLayout(grid)
         self.layout_.addWidget(frame)
+
+
+def words(c: Any, side: str) -> str:
+    """A conflict's value in words: the service's wording (an address, a phone number, a note's
+    text, a time in the clinic's zone) where it gives one, else our own."""
+    return getattr(c, f"{side}_text", "") or describe(getattr(c, f"{side}_value"))
 
 
 def panel_for(group: ConflictGroup, zone: str | None) -> ConflictPanel:
