@@ -2,11 +2,12 @@
 the crash runner, and the checks that count lost and duplicated changes.
 
 A *pair* is a fresh clinic on the server with two enrolled workstations made from the test
-template: ``a`` (the one the faults hit; it may talk to the server through the fault proxy) and
-``b`` (direct). The *workload* makes edits that are each unique (new patients with their own
-family name, ``a`` moving patients to a new city, ``b`` changing their email, bookings at
-distinct times), so that one edit applied twice shows up on the server as two identical
-versions in a row, and an edit lost shows up as a value missing at the end.
+template, each talking to the server through a fault proxy of its own: ``a``'s is where the
+tests put their faults, ``b``'s mostly passes everything. The *workload* makes edits that are
+each unique (new patients with their own family name, ``a`` moving patients to a new city,
+``b`` changing their email, bookings at distinct times), so that one edit applied twice shows
+up on the server as two identical versions in a row, and an edit lost shows up as a value
+missing at the end.
 
 :func:`findings` is the verdict after convergence: both workstations' FHIR exports are equal,
 every resource the server holds equals the workstations' copy, every expected value is there,
@@ -116,6 +117,13 @@ class KillableServer(SyncServer):
                 pass
             time.sleep(0.05)
         raise AssertionError("the sync server did not become ready")
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of the store (after a kill); PostgreSQL keeps its own."""
+        if self.database_url is not None:
+            return []
+        rows = _store_rows(self, "PRAGMA integrity_check")
+        return [str(r[0]) for r in rows if r[0] != "ok"]
 
     def died(self, timeout: float = 2.0) -> bool:
         """True when the server killed itself (SIGKILL); reaps it."""
@@ -350,6 +358,35 @@ class Findings:
     def duplicate(self, what: str) -> None:
         self.duplicates += 1
         self.problems.append("duplicate: " + what)
+
+
+@dataclass
+class Tally:
+    """What a fault test did and found, for ``tests.reliability.figures.record``."""
+
+    trials: int = 0
+    faults: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    corruptions: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def found(self, where: str, findings: Findings) -> None:
+        self.lost += findings.lost
+        self.duplicates += findings.duplicates
+        if findings.problems:
+            self.problems += [where, *findings.problems]
+
+    def corrupt(self, where: str, problems: list[str]) -> None:
+        if problems:
+            self.corruptions += 1
+            self.problems.append(f"{where}: damaged store: {problems}")
+
+    def record(self, area: str) -> None:
+        from tests.reliability.figures import record
+
+        record(area, trials=self.trials, faults=self.faults, lost=self.lost,
+               duplicates=self.duplicates, corruptions=self.corruptions)
 
 
 def bundle(ctx: AppContext) -> dict[str, Json]:
