@@ -111,7 +111,7 @@ class DigestRepair:
                 if row is not None and row.server_version == version:
                     row.server_version = version - 1 if version > 1 else None
                 op = "delete" if resource is None else "upsert"
-                if applier.apply(rtype, rid, version, op, resource):
+                if applier.apply_guarded(rtype, rid, version, op, resource):
                     repaired += 1
                 report.conflicts += applier.new_conflicts
         return repaired

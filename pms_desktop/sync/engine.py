@@ -19,10 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import NotFound, PmsError
+from ..domain.errors import NotFound, PmsError, ValidationError
 from ..domain.ids import new_id
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
@@ -242,20 +243,29 @@ class SyncEngine:
         while True:
             page = self.client.pull(cursor, limit)
             began = time.monotonic()
-            with self.sessions() as s, s.begin():
-                applier = PageApplier(s, self.rmap, self.ws, self.now)
-                applier.merged_patients = merged
-                applier.prefetch(page["changes"])
-                for c in page["changes"]:
-                    if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
-                                     c.get("resource")):
-                        report.pulled += 1
-                applier.finish()
-                merged = applier.merged_patients
-                applier.settle_double_bookings()
-                cursor = int(page["next_cursor"])
-                st.put(s, st.PULL_CURSOR, str(cursor))
-                report.conflicts += applier.new_conflicts
+            applier: RemoteApplier
+            try:
+                with self.sessions() as s, s.begin():
+                    applier = PageApplier(s, self.rmap, self.ws, self.now)
+                    applier.merged_patients = merged
+                    applier.prefetch(page["changes"])
+                    pulled = 0
+                    for c in page["changes"]:
+                        if applier.apply(c["resource_type"], c["id"], int(c["version"]),
+                                         c["op"], c.get("resource")):
+                            pulled += 1
+                    applier.finish()
+                    merged = applier.merged_patients
+                    applier.settle()
+                    cursor = int(page["next_cursor"])
+                    st.put(s, st.PULL_CURSOR, str(cursor))
+            except (IntegrityError, ValidationError):
+                # A change this workstation cannot hold: the page again, change by change, so
+                # that it waits as a conflict instead of stopping every later sync here.
+                applier, pulled = self._apply_page_carefully(page)
+                merged, cursor = None, int(page["next_cursor"])
+            report.pulled += pulled
+            report.conflicts += applier.new_conflicts
             limit = _next_limit(limit, len(page["changes"]), time.monotonic() - began)
             # Progress in sequence numbers: the server's latest one is the end of this pull.
             total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
@@ -263,6 +273,18 @@ class SyncEngine:
             self.progress("pull", cursor - start if more else total, total)
             if not more:
                 break
+
+    def _apply_page_carefully(self, page: Json) -> tuple[RemoteApplier, int]:
+        pulled = 0
+        with self.sessions() as s, s.begin():
+            applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+            for c in page["changes"]:
+                if applier.apply_guarded(c["resource_type"], c["id"], int(c["version"]),
+                                         c["op"], c.get("resource")):
+                    pulled += 1
+            applier.settle()
+            st.put(s, st.PULL_CURSOR, str(int(page["next_cursor"])))
+        return applier, pulled
 
     # -- access log --------------------------------------------------------------------------
 

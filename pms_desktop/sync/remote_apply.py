@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.enums import OutboxStatus
+from ..domain.errors import ValidationError
 from ..store import audit_log
 from ..store.models import Appointment, OutboxChange, SyncConflict
 from . import sync_state as st
@@ -65,6 +67,27 @@ class RemoteApplier:
         if table == "appointment":
             self.check_double_booking(rid)
         return True
+
+    def apply_guarded(self, resource_type: str, rid: str, version: int, op: str,
+                      resource: Json | None) -> bool:
+        """``apply`` in a savepoint. A change this workstation cannot hold (a value another
+        record here already has where it must be unique, as the same MRN registered on two
+        workstations offline; a resource it cannot read) becomes an ``unapplied`` conflict
+        and the feed goes on: it is tried again by the next drift repair, and the conflict
+        closes itself once the change is held."""
+        try:
+            with self.s.begin_nested():
+                done = self.apply(resource_type, rid, version, op, resource)
+        except (IntegrityError, ValidationError) as e:
+            self._unapplied(resource_type, rid, version, resource, e)
+            return False
+        return done
+
+    def _unapplied(self, rtype: str, rid: str, version: int, resource: Json | None,
+                   error: Exception) -> None:
+        self.record_conflict(rtype, rid, version, FieldConflict(
+            "(not stored here)", None, None, resource), kind="unapplied",
+            detail={"reason": _why_not_held(error)})
 
     def merge_into_local(self, table: str, rid: str, remote: Json, version: int,
                          pending: list[OutboxChange]) -> bool:
@@ -125,6 +148,20 @@ class RemoteApplier:
                 detail=json.dumps({"local_appointment_id": other.id,
                                    "remote_appointment_id": a.id})))
             self.new_conflicts += 1
+
+    def settle(self) -> None:
+        """After a page: close the conflicts that no longer hold."""
+        self.settle_double_bookings()
+        self.settle_unapplied()
+
+    def settle_unapplied(self) -> None:
+        """Close ``unapplied`` conflicts whose change (or a later one) is held now."""
+        for c in self.s.scalars(select(SyncConflict).where(
+                SyncConflict.kind == "unapplied", SyncConflict.resolved_at.is_(None))):
+            table = self._table(c.resource_type, c.resource_id, None)
+            row = self.s.get(self.rmap.model(table), c.resource_id) if table else None
+            if row is not None and (row.server_version or 0) >= (c.remote_version or 0):
+                c.resolved_at, c.resolution = self.now(), "settled"
 
     def settle_double_bookings(self) -> int:
         """Close the open double-booking conflicts that no longer hold: one of the two was
@@ -237,6 +274,24 @@ def _retire(table: str, row: Any) -> None:
             row.cancel_reason = "Deleted at the central store"
     elif hasattr(row, "active"):
         row.active = False
+
+
+UNIQUE_WORDS = {"patient_identifier": "its identifier (MRN, PPSN ...) is already on another "
+                                      "patient here. Two people: correct one identifier; one "
+                                      "person: correct one, then merge the two records",
+                "staff_user": "its username is already taken by another staff account here",
+                "fee_item": "its fee code is already used by another fee here"}
+
+
+def _why_not_held(error: Exception) -> str:
+    """Words for a person: which value clashed, never the record's content."""
+    if isinstance(error, IntegrityError):
+        text = str(error.orig) if error.orig is not None else str(error)
+        for table, words in UNIQUE_WORDS.items():
+            if f"{table}." in text:
+                return f"Not stored on this workstation: {words}."
+        return "Not stored on this workstation: it repeats a value that must be unique here."
+    return f"Not stored on this workstation: {error}"
 
 
 def _still_clash(a: Appointment | None, b: Appointment | None) -> bool:

@@ -6,6 +6,7 @@ patients and deletions that reach every workstation, and clocks hours apart that
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -244,3 +245,27 @@ def test_deletions_at_the_central_store_reach_every_workstation(
         assert w.ctx.patients.get_patient(w.actor, patient_id=pid).alerts == ()
     [kept] = [c for w in (a, b) for c in w.ctx.sync.conflicts(w.as_user("drkelly"))]
     assert kept.kind == "deleted" and "Cream twice daily" in str(kept.local_value)
+
+
+def test_a_change_this_workstation_cannot_hold_waits_as_a_conflict(workstations: Any) -> None:
+    """The same MRN registered for two patients on two offline workstations: neither sync
+    stops (before, every later sync failed on the page holding the other's patient); each
+    workstation shows what it could not store and why; once a person corrects one MRN, both
+    hold both patients."""
+    a, b = workstations()
+    pa = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, mrn="MRN-77")).id
+    pb = b.ctx.patients.register_patient(b.actor, draft=replace(DRAFT, given="Ava",
+                                                                mrn="MRN-77")).id
+    sync_all(a, b)
+
+    for w, missing in ((a, pb), (b, pa)):
+        [held_back] = w.ctx.sync.conflicts(w.actor)
+        assert (held_back.kind, held_back.resource_id) == ("unapplied", missing)
+        assert "identifier" in json.loads(held_back.detail)["reason"]
+    edit(b, pb, mrn="MRN-78")
+    sync_all(b, a, b)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert w.ctx.sync.conflicts(w.actor) == []
+        assert [p.id for p in w.ctx.patients.search(w.actor, "MRN-78")] == [pb]
