@@ -245,6 +245,13 @@ class NoticePanel(ConflictPanel):
             self._sides(c)
             self.survivor_button = self.choice_button(self.tr("Apply to the merged record"),
                                                       {c.id: "apply-to-survivor"})
+        elif group.kind == "unapplied":
+            self.intro(self.tr("A change from another workstation could not be stored on this "
+                               "one. Nothing else waits for it; it is tried again at every sync, "
+                               "and this message goes once it is stored."))
+            reason = json.loads(c.detail or "{}").get("reason") if c.detail else None
+            self.layout_.addWidget(_label(reason or self.tr("No reason was given."),
+                                          "fieldError"))
         elif group.kind not in ("rejected", "deleted"):
             self.intro(self.tr("Sync kept both versions of this record for a person to see."))
             self._sides(c)

@@ -32,6 +32,7 @@ KIND_TEXT = {
     "deleted": "Deleted elsewhere",
     "signed": "Edited after signing",
     "merged": "Merged elsewhere",
+    "unapplied": "Not stored here",
 }
 
 
