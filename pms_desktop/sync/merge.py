@@ -100,7 +100,7 @@ class FieldConflict:
     base: Any
     local: Any
     remote: Any
-    kind: str = "field"  # field | signed (the other side sealed the record)
+    kind: str = "field"  # field | signed (sealed on the other side) | merged (merged away)
 
 
 @dataclass(frozen=True)
