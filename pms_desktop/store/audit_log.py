@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..audit.chain import GENESIS, entry_hash
@@ -24,6 +24,9 @@ from ..domain.ids import new_id
 from .models import AuditEntry, Setting
 
 HIGH_WATER_KEY = "audit.high_water"
+_HEAD = "pms.audit_head"  # Session.info: (seq, hash) of the last entry, until the commit
+_MARK = "pms.audit_mark"  # Session.info: the high-water Setting row, until the commit
+_FORGET = "pms.audit_forget"  # Session.info: the listeners that drop both are in place
 
 
 def entry_dict(row: AuditEntry) -> dict[str, Any]:
@@ -66,10 +69,8 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Link a new entry to the chain. The caller's transaction (BEGIN IMMEDIATE) serialises it."""
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    last_seq, prev = _head(session)
+    seq = last_seq + 1
     when = (at or datetime.now(UTC)).astimezone(UTC)
     # Stored at microsecond precision so that the hash input survives the round trip.
     row = AuditEntry(
@@ -94,7 +95,7 @@ def append(
     row.hash = entry_hash(entry_dict(row))
     session.add(row)
     _advance_high_water(session, seq, prev, row.hash)
-    session.flush()
+    _remember(session, seq, row.hash)
     return row
 
 
@@ -105,11 +106,7 @@ def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     and any of the optional ones)."""
     if not entries:
         return
-    session.flush()  # entries appended one by one before these come first
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = _head(session)
     first = (seq + 1, prev)
     rows = []
     for e in entries:
@@ -136,8 +133,41 @@ def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
         }
         row["hash"] = prev = entry_hash(entry_dict(SimpleNamespace(**row)))  # type: ignore[arg-type]
         rows.append(row)
+    session.flush()  # entries appended one by one before these are inserted first
     session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
     _advance_high_water(session, first[0], first[1], prev, last_seq=seq)
+    _remember(session, seq, prev)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the chain's last entry: read once per transaction, then remembered as
+    entries are appended (a pulled page appends one per change)."""
+    head = session.info.get(_HEAD)
+    if head is None:
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    return head
+
+
+def _remember(session: Session, seq: int, hash_: str) -> None:
+    _until_commit(session)
+    session.info[_HEAD] = (seq, hash_)
+
+
+def _until_commit(session: Session) -> None:
+    """What ``_HEAD`` and ``_MARK`` remember is dropped when the transaction ends."""
+    if _FORGET in session.info:
+        return
+
+    def forget(*_: Any) -> None:
+        for key in (_HEAD, _MARK, _FORGET):
+            session.info.pop(key, None)
+
+    session.info[_FORGET] = True
+    event.listen(session, "after_commit", forget, once=True)
+    event.listen(session, "after_rollback", forget, once=True)
 
 
 def high_water(session: Session) -> tuple[int, str] | None:
@@ -153,7 +183,7 @@ def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: st
                         last_seq: int | None = None) -> None:
     """``seq``/``prev_hash``: the first new entry; ``new_hash`` (and ``last_seq``, when several
     were appended): the last one."""
-    mark = session.get(Setting, HIGH_WATER_KEY)
+    mark = session.info.get(_MARK) or session.get(Setting, HIGH_WATER_KEY)
     if mark is not None:
         data = json.loads(mark.value)
         # A new entry that does not extend the recorded head means the tail was cut: keep the
@@ -164,6 +194,8 @@ def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: st
         mark = Setting(key=HIGH_WATER_KEY, value="")
         session.add(mark)
     mark.value = json.dumps({"seq": seq if last_seq is None else last_seq, "hash": new_hash})
+    _until_commit(session)
+    session.info[_MARK] = mark  # held for the transaction (the identity map holds it weakly)
 
 
 def evaluated_attempts(session: Session, *, username: str, actions: tuple[str, ...],
