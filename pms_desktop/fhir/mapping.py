@@ -207,10 +207,15 @@ def apply_resource(
     *,
     server_version: int | None,
     secrets: ClinicSecretBox | None = None,
+    check: bool = True,
+    flush: bool = True,
 ) -> tuple[str, str]:
+    """``check=False``: not validated against the R4B models (a pulled resource, validated by
+    the server); ``flush=False``: left for the caller's next query or commit to write."""
     if not isinstance(resource, dict):
         raise bad("resource", "a JSON object is required")
-    validate(resource)
+    if check:
+        validate(resource)
     table = table_for(resource)
     mapper = MAPPERS[table]
     rid = resource.get("id")
@@ -230,7 +235,8 @@ def apply_resource(
     row.updated_at = _updated_at(resource)
     if server_version is not None:
         row.server_version = server_version
-    session.flush()
+    if flush:
+        session.flush()
     return table, rid
 
 

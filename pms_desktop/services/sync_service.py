@@ -121,6 +121,15 @@ class FhirMappingMap:
         return dict(self._m.resources_for(session, table, row_ids,
                                           secrets=self._secrets(session), check=False))
 
+    def apply_pulled(self, session: Any, resource: dict[str, Any],
+                     server_version: int) -> tuple[str, str]:
+        """``apply`` for a resource as the server holds it (validated there): not validated
+        again, and not flushed (the pull writes a page at once)."""
+        table, rid = self._m.apply_resource(session, resource, server_version=server_version,
+                                            secrets=self._secrets(session), check=False,
+                                            flush=False)
+        return str(table), str(rid)
+
     def new_record(self, session: Any, resource: dict[str, Any], server_version: int) -> Any:
         """A pulled record no local row holds, as rows to insert with others (the pull)."""
         return self._m.new_record(session, resource, server_version=server_version,

@@ -20,12 +20,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased, selectinload
 
 from ..domain.enums import OutboxStatus
 from ..store import audit_log
 from ..store.models import Appointment, OutboxChange, Patient
 from . import sync_state as st
+from .merge_follow import MergeFollower
 from .remote_apply import INACTIVE_APPOINTMENT, RemoteApplier
 
 Json = dict[str, Any]
@@ -44,6 +46,9 @@ class PageApplier(RemoteApplier):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.rmap = _PulledMap(self.rmap, self)
+        self.follow = _Follower(self, self.s, self.rmap, self.ws, self.now)
+        self._pulled: Json | None = None  # the resource of the change being applied
         self._held_rows: list[Any] = []  # the identity map holds rows only weakly
         self._missing: set[Key] = set()
         self._pending: dict[Key, list[OutboxChange]] | None = None
@@ -74,7 +79,8 @@ class PageApplier(RemoteApplier):
             model = self.rmap.model(table)
             for start in range(0, len(ids), CHUNK):
                 chunk = ids[start:start + CHUNK]
-                rows = self.s.scalars(select(model).where(model.id.in_(chunk))).all()
+                rows = self.s.scalars(select(model).where(model.id.in_(chunk)).options(
+                    *_children(model))).all()
                 self._held_rows += rows
                 found = {r.id for r in rows}
                 self._missing |= {(table, rid) for rid in chunk if rid not in found}
@@ -85,6 +91,14 @@ class PageApplier(RemoteApplier):
         self._pending, self._moved = pending, self.follow.moved
         self._read = set(keys)
         st.load_bases(self.s, ((rtype, rid) for (_, rid), rtype in keys.items()))
+
+    def apply(self, resource_type: str, rid: str, version: int, op: str,
+              resource: Json | None) -> bool:
+        self._pulled = resource
+        try:
+            return super().apply(resource_type, rid, version, op, resource)
+        finally:
+            self._pulled = None
 
     def pending(self, table: str, rid: str) -> list[OutboxChange]:
         if self.follow.moved != self._moved:
@@ -114,8 +128,6 @@ class PageApplier(RemoteApplier):
         if new is None or new.row.get("merged_into_id") or \
                 (patient is not None and patient in self._merged()):
             self.finish()  # the usual way, after the new records before it
-            if table == "patient":
-                self.merged_patients = None  # this one may be merged away: read them again
             return False
         self._new.append((new, table, rid, version, resource or {}))
         self._new_keys.add((table, rid))
@@ -154,9 +166,56 @@ class PageApplier(RemoteApplier):
                 Appointment.status.not_in(INACTIVE_APPOINTMENT))))
         return [rid for rid in ids if rid in found]
 
+    def merged(self) -> set[str]:
+        return self._merged()
+
     def _merged(self) -> set[str]:
         if self.merged_patients is None:
             self.s.flush()
             self.merged_patients = set(self.s.scalars(
                 select(Patient.id).where(Patient.merged_into_id.is_not(None))))
         return self.merged_patients
+
+
+class _PulledMap:
+    """The resource map as the pull uses it: a pulled resource (as the server holds it, and
+    validated there) is applied without another validation and without a flush per record;
+    anything else (a merge's result) as usual."""
+
+    def __init__(self, rmap: Any, applier: PageApplier) -> None:
+        self._rmap, self._applier = rmap, applier
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rmap, name)
+
+    def apply(self, session: Any, resource: Json, server_version: int | None) -> tuple[str, str]:
+        fast = getattr(self._rmap, "apply_pulled", None)
+        if fast is not None and server_version is not None and \
+                resource is self._applier._pulled:  # noqa: SLF001 - its own applier
+            return fast(session, resource, server_version)  # type: ignore[no-any-return]
+        return self._rmap.apply(session, resource, server_version)  # type: ignore[no-any-return]
+
+
+class _Follower(MergeFollower):
+    """The merge follower, asked only about records of merged-away patients (a record of any
+    other patient stays where it is: the follower would look its patient up to find that)."""
+
+    def __init__(self, applier: PageApplier, *args: Any) -> None:
+        super().__init__(*args)
+        self._applier = applier
+
+    def after_apply(self, table: str, rid: str) -> None:
+        row = self.s.get(self.rmap.model(table), rid)
+        if table == "patient":
+            if row is not None and row.merged_into_id is not None:
+                self._applier.merged().add(rid)
+                super().after_apply(table, rid)
+            return
+        if row is None or getattr(row, "patient_id", None) in self._applier.merged():
+            super().after_apply(table, rid)
+
+
+def _children(model: type[Any]) -> list[Any]:
+    """Eager loads of a record's child rows (identifiers, lines...): read with the page."""
+    return [selectinload(r.class_attribute) for r in sa_inspect(model).relationships
+            if r.direction.name == "ONETOMANY"]
