@@ -135,6 +135,7 @@ def test_random_network_faults_lose_nothing_and_duplicate_nothing(
                 offline += 1
                 status = ws.sync.device_status()
                 assert status.online is False and status.last_error, status
+    in_fault_phase = sum(len(proxy.exchanges()) for proxy in proxies)
     for proxy in proxies:
         proxy.set_rule(None)
     work.move(a, 1)
@@ -156,8 +157,13 @@ def test_random_network_faults_lose_nothing_and_duplicate_nothing(
     assert found.problems == [], f"seed {seed}:\n" + "\n".join(found.problems)
     assert server_errors == [], f"seed {seed}: the server failed"
     assert changed_body == 0, f"seed {seed}: change ids resent with another body"
-    assert resent > 0  # lost answers were retried
-    assert faults >= len(log) * 0.1, "the proxy injected too few faults to mean anything"
+    if any(x.fault in ("lose-answer", "cut-response") and x.path.endswith("/sync/push")
+           for x in log):
+        assert resent > 0  # a push whose answer never came was sent again
+    # The rules drew a fault for about a fifth of the requests of the fault phase (the syncs
+    # after it, with no rule, only dilute it): a seed drawing almost none would prove nothing.
+    assert faults >= max(2, in_fault_phase * 0.05), \
+        f"seed {seed}: the proxy injected too few faults to mean anything"
 
 
 def test_a_lost_answer_is_retried_under_the_same_change_ids_byte_for_byte(
