@@ -3,9 +3,9 @@
 One clinic on a server started for the run (SQLite store, uvicorn subprocess on 127.0.0.1):
 
 1. *Source*: a copy of the demo clinic, enrolled; every syncable record is queued in its outbox
-   (``--quick``: the records of a few hundred patients) and pushed by ``run_sync()``. This is a
+   (``--quick``: the records of 100 patients) and pushed by ``run_sync()``. This is a
    clinic's first sync; its rate is reported for information.
-2. *Push*: 10,000 local changes (``--quick``: 1,000) queued on records the server holds, then one
+2. *Push*: 10,000 local changes (``--quick``: 500) queued on records the server holds, then one
    ``run_sync()``, timed whole (push, pull of what came back, access-log upload, drift check).
 3. *No-op*: ``run_sync()`` with nothing to do, repeated.
 4. *First pull*: a new, empty workstation is enrolled (with the clinic key code an admin
@@ -49,7 +49,7 @@ class SyncScale:
     noop_repeat: int
 
 
-QUICK = SyncScale(patients=300, push_changes=1000, push_repeat=1, noop_repeat=5)
+QUICK = SyncScale(patients=100, push_changes=500, push_repeat=1, noop_repeat=5)
 FULL = SyncScale(patients=None, push_changes=10_000, push_repeat=3, noop_repeat=20)
 
 
@@ -226,57 +226,55 @@ def pull_clock() -> Iterator[PullClock]:
 # -- the figures ----------------------------------------------------------------------------
 
 
-def measure(demo_dir: Path, work: Path, scale: SyncScale, *, keep_resources: int) -> ClientRun:
+def measure(demo_dir: Path, work: Path, scale: SyncScale, store: sync_env.Store,
+            server: sync_env.Server, *, keep_resources: int) -> ClientRun:
+    """The client figures, on one clinic of ``server`` (its store ``store``, migrated)."""
     run = ClientRun()
     work.mkdir(parents=True, exist_ok=True)
-    with sync_env.sqlite_store(work) as store, sync_env.running_server(store.url) as server:
-        url = server.url
-        sync_env.migrate(store.url)
-        clinic = sync_env.new_clinic(store.url, "Bench clinic")
-        with closing(copy_clinic(demo_dir, work / "source", "source")) as src:
-            src.sync.enrol_device(  # type: ignore[attr-defined]
-                server_url=url, code=sync_env.enrolment_code(store.url, clinic),
-                device_name="bench source")
-            queued = queue(src, patients=scale.patients)
+    clinic = sync_env.new_clinic(store.url, "Bench clinic")
+    with closing(copy_clinic(demo_dir, work / "source", "source")) as src:
+        src.sync.enrol_device(  # type: ignore[attr-defined]
+            server_url=server.url, code=sync_env.enrolment_code(store.url, clinic),
+            device_name="bench source")
+        queued = queue(src, patients=scale.patients)
+        ms, result = _sync(src)
+        run.figures.append(Figure(
+            f"first sync of a clinic: push {queued:,} records", "-", queued / ms * 1000,
+            None, "/s", None, note=f"{result.pushed:,} applied in {ms / 1000:.1f} s"))
+
+        pushes = []
+        for _ in range(scale.push_repeat):
+            n = queue(src, only_held=True, limit=scale.push_changes)
             ms, result = _sync(src)
-            run.figures.append(Figure(
-                f"first sync of a clinic: push {queued:,} records", "-", queued / ms * 1000,
-                None, "/s", None, note=f"{result.pushed:,} applied in {ms / 1000:.1f} s"))
+            assert result.pushed == n, (result.pushed, n)
+            pushes.append(ms)
+        run.figures.append(timed_once(
+            f"sync pushing {scale.push_changes:,} local changes",
+            10_000 * scale.push_changes / 10_000, pushes,
+            note="" if scale.push_changes == 10_000 else "budget scaled from 10,000 in 10 s"))
 
-            pushes = []
-            for _ in range(scale.push_repeat):
-                n = queue(src, only_held=True, limit=scale.push_changes)
-                ms, result = _sync(src)
-                assert result.pushed == n, (result.pushed, n)
-                pushes.append(ms)
-            run.figures.append(timed_once(
-                f"sync pushing {scale.push_changes:,} local changes",
-                10_000 * scale.push_changes / 10_000, pushes,
-                note="" if scale.push_changes == 10_000 else "budget scaled from 10,000 in 10 s"))
+        noop = [_sync(src)[0] for _ in range(scale.noop_repeat + 1)][1:]
+        run.figures.append(timed_once("sync with nothing to do", 100, noop))
 
-            noop = [_sync(src)[0] for _ in range(scale.noop_repeat + 1)][1:]
-            run.figures.append(timed_once("sync with nothing to do", 100, noop))
+        key_code = src.sync.issue_clinic_key_code(  # type: ignore[attr-defined]
+            actor(src, Role.CLINIC_ADMIN))
+        token = src.sync.keystore.get(  # type: ignore[attr-defined]
+            src.sync._credential_name()).decode()  # type: ignore[attr-defined]
+        run.resources = pulled_resources(server.url, token, keep_resources)
 
-            admin = actor(src, Role.CLINIC_ADMIN)
-            key_code = src.sync.issue_clinic_key_code(admin)  # type: ignore[attr-defined]
-            token = src.sync.keystore.get(  # type: ignore[attr-defined]
-                src.sync._credential_name()).decode()  # type: ignore[attr-defined]
-            run.resources = pulled_resources(url, token, keep_resources)
-
-        fresh_dir = work / "fresh"
-        db, _secret = ClinicDatabase.create(fresh_dir)
-        with closing(build_context(db)) as fresh:
-            fresh.sync.enrol_device(  # type: ignore[attr-defined]
-                server_url=url, code=sync_env.enrolment_code(store.url, clinic),
-                device_name="bench fresh", clinic_key_code=key_code)
-            began = time.perf_counter()
-            with pull_clock() as clock:
-                ms, result = _sync(fresh)
-            pulled_in = (clock.pull_done or time.perf_counter()) - began
-            run.figures.append(rate_figure(
-                f"first pull of a new workstation ({result.pulled:,} resources)", 5000,
-                clock.rates, overall=result.pulled / pulled_in,
-                note=f"{pulled_in:.1f} s to hold them all; the whole first sync (its access log "
-                     f"uploaded, drift check) {ms / 1000:.1f} s; p95 column: slowest pages"))
+    db, _secret = ClinicDatabase.create(work / "fresh")
+    with closing(build_context(db)) as fresh:
+        fresh.sync.enrol_device(  # type: ignore[attr-defined]
+            server_url=server.url, code=sync_env.enrolment_code(store.url, clinic),
+            device_name="bench fresh", clinic_key_code=key_code)
+        began = time.perf_counter()
+        with pull_clock() as clock:
+            ms, result = _sync(fresh)
+        pulled_in = (clock.pull_done or time.perf_counter()) - began
+        run.figures.append(rate_figure(
+            f"first pull of a new workstation ({result.pulled:,} resources)", 5000,
+            clock.rates, overall=result.pulled / pulled_in,
+            note=f"{pulled_in:.1f} s to hold them all; the whole first sync (its access log "
+                 f"uploaded, drift check) {ms / 1000:.1f} s; p95 column: slowest pages"))
     shutil.rmtree(work, ignore_errors=True)
     return run

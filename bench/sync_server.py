@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,7 +34,7 @@ class ServerScale:
     rounds: int  # pushes of 100 changes per clinic
 
 
-QUICK = ServerScale(ingest=2000, clinics=20, rounds=2)
+QUICK = ServerScale(ingest=1000, clinics=20, rounds=1)
 FULL = ServerScale(ingest=20_000, clinics=20, rounds=10)
 
 
@@ -86,26 +85,23 @@ def run_threads(jobs: list[Any]) -> None:
     assert not any(t.is_alive() for t in threads), "a pusher did not finish in 10 minutes"
 
 
-def ingest(store: sync_env.Store, pool: list[dict[str, Any]], n: int, *,
-           pushers: int) -> Figure:
-    workers = 1 if store.label == "SQLite" else 2
-    sync_env.migrate(store.url)
+def ingest(store: sync_env.Store, server: sync_env.Server, pool: list[dict[str, Any]],
+           n: int, *, pushers: int, workers: int) -> Figure:
     devices = sync_env.new_devices(store.url, [f"Ingest {i}" for i in range(pushers)])
     shares = [bodies(pool, n // pushers, 1000) for _ in devices]
     rates: list[float] = []
-    with sync_env.running_server(store.url, workers=workers) as server:
-        with client(server.url, devices[0].token) as http:
-            push(http, bodies(pool, 100, 100)[0][1])  # warm: models loaded, pool filled
+    with client(server.url, devices[0].token) as http:
+        push(http, bodies(pool, 100, 100)[0][1])  # warm: models loaded, pool filled
 
-        def pusher(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
-            with client(server.url, device.token) as http:
-                for count, body in mine:
-                    rates.append(count / push(http, body) * 1000 * pushers)
+    def pusher(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
+        with client(server.url, device.token) as http:
+            for count, body in mine:
+                rates.append(count / push(http, body) * 1000 * pushers)
 
-        cpu0, t0 = server.cpu(), time.perf_counter()
-        run_threads([lambda d=d, m=m: pusher(d, m) for d, m in zip(devices, shares,
-                                                                   strict=True)])
-        overall, cpu = n / (time.perf_counter() - t0), server.cpu() - cpu0
+    cpu0, t0 = server.cpu(), time.perf_counter()
+    run_threads([lambda d=d, m=m: pusher(d, m) for d, m in zip(devices, shares,
+                                                               strict=True)])
+    overall, cpu = n / (time.perf_counter() - t0), server.cpu() - cpu0
     note = (f"{workers} worker(s), {pushers} clinic(s) pushing 1,000 at a time; server CPU "
             f"{cpu / n * 1000:.2f} ms a resource; p95 column: slowest batches")
     if store.label != "PostgreSQL":  # the budget names PostgreSQL; SQLite is reported
@@ -116,31 +112,29 @@ def ingest(store: sync_env.Store, pool: list[dict[str, Any]], n: int, *,
                        overall=overall, note=note)
 
 
-def clinics_at_once(store: sync_env.Store, pool: list[dict[str, Any]],
-                    scale: ServerScale) -> Figure:
-    sync_env.migrate(store.url)
+def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
+                    pool: list[dict[str, Any]], scale: ServerScale) -> Figure:
     devices = sync_env.new_devices(store.url, [f"Clinic {i}" for i in range(scale.clinics)])
     work = [bodies(pool, 100 * scale.rounds, 100) for _ in devices]
     times: list[float] = []
     lock = threading.Lock()
-    with sync_env.running_server(store.url, workers=2) as server:
-        with client(server.url, devices[0].token) as http:
-            push(http, bodies(pool, 100, 100)[0][1])
-        start = threading.Barrier(len(devices))
+    with client(server.url, devices[0].token) as http:
+        push(http, bodies(pool, 100, 100)[0][1])
+    start = threading.Barrier(len(devices))
 
-        def clinic(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
-            with client(server.url, device.token) as http:
-                http.get("/sync/digest")  # connected and authenticated before the start
-                start.wait(timeout=60)
-                for _count, body in mine:
-                    ms = push(http, body)
-                    with lock:
-                        times.append(ms)
+    def clinic(device: sync_env.Device, mine: list[tuple[int, bytes]]) -> None:
+        with client(server.url, device.token) as http:
+            http.get("/sync/digest")  # connected and authenticated before the start
+            start.wait(timeout=60)
+            for _count, body in mine:
+                ms = push(http, body)
+                with lock:
+                    times.append(ms)
 
-        cpu0 = server.cpu()
-        run_threads([lambda d=d, m=m: clinic(d, m) for d, m in zip(devices, work,
-                                                                   strict=True)])
-        cpu = server.cpu() - cpu0
+    cpu0 = server.cpu()
+    run_threads([lambda d=d, m=m: clinic(d, m) for d, m in zip(devices, work,
+                                                               strict=True)])
+    cpu = server.cpu() - cpu0
     q = p95(times)
     return Figure(f"{scale.clinics} clinics syncing at once: a 100-change push", "p95 < 500 ms",
                   statistics.median(times), q, "ms", q < 500,
@@ -148,16 +142,13 @@ def clinics_at_once(store: sync_env.Store, pool: list[dict[str, Any]],
                        f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push")
 
 
-def measure(pool: list[dict[str, Any]], work: Path, scale: ServerScale) -> list[Figure]:
-    figures = []
-    with sync_env.sqlite_store(work) as store:
-        figures.append(ingest(store, pool, scale.ingest, pushers=1))
+def measure_postgres(pool: list[dict[str, Any]], scale: ServerScale) -> list[Figure]:
+    """Ingest and 20 clinics at once on PostgreSQL: one server with two workers (2 cores)."""
     with sync_env.postgres_store() as pg:
         if pg is None:
-            return [*figures, Figure("server ingest, PostgreSQL", ">= 2000/s", None, None, "/s",
-                                     False, note="PostgreSQL at 127.0.0.1:5432 unreachable")]
-        figures.append(ingest(pg, pool, scale.ingest, pushers=2))
-    with sync_env.postgres_store() as pg:
-        assert pg is not None
-        figures.append(clinics_at_once(pg, pool, scale))
-    return figures
+            return [Figure("server ingest, PostgreSQL", ">= 2000/s", None, None, "/s", False,
+                           note="PostgreSQL at 127.0.0.1:5432 unreachable")]
+        sync_env.migrate(pg.url)
+        with sync_env.running_server(pg.url, workers=2) as server:
+            return [ingest(pg, server, pool, scale.ingest, pushers=2, workers=2),
+                    clinics_at_once(pg, server, pool, scale)]
