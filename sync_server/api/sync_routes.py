@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from sync_server.api.deps import DeviceCaller, access, call, context, json_body
 from sync_server.audit import device_log
@@ -34,14 +34,14 @@ async def push_changes(request: Request, who: DeviceCaller) -> JSONResponse:
 
 @router.get("/pull")
 async def pull_changes(request: Request, who: DeviceCaller, cursor: str | None = None,
-                       limit: str | None = None) -> JSONResponse:
+                       limit: str | None = None) -> Response:
     access(request).interaction = "sync-pull"
     ctx = context(request)
     position, size = pull.parse_paging(cursor, limit, limit_max=ctx.settings.pull_limit_max)
-    result = await call(pull.pull, ctx.db, str(who.clinic_id), cursor=position, limit=size)
-    access(request).detail = {"cursor": position, "next_cursor": result["next_cursor"],
-                              "changes": len(result["changes"])}
-    return JSONResponse(result)
+    page = await call(pull.pull, ctx.db, str(who.clinic_id), cursor=position, limit=size)
+    access(request).detail = {"cursor": position, "next_cursor": page.next_cursor,
+                              "changes": page.count}
+    return Response(page.body, media_type="application/json")
 
 
 @router.get("/digest")

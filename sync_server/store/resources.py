@@ -303,17 +303,6 @@ def history(session: Session, clinic_id: str, *, resource_type: str | None = Non
     return int(total), [stored_from_row(r) for r in rows.scalars()]
 
 
-def changes_after(session: Session, clinic_id: str, cursor: int, limit: int, *,
-                  exclude_types: Sequence[str] = ()) -> list[Stored]:
-    """The clinic's changes with a sequence number above ``cursor``, oldest first."""
-    query = select(ResourceVersion).where(ResourceVersion.clinic_id == clinic_id,
-                                          ResourceVersion.seq > cursor)
-    if exclude_types:
-        query = query.where(ResourceVersion.resource_type.not_in(exclude_types))
-    rows = session.execute(query.order_by(ResourceVersion.seq).limit(limit))
-    return [stored_from_row(r) for r in rows.scalars()]
-
-
 def clinic_seq(session: Session, clinic_id: str) -> int:
     value = session.execute(select(Clinic.change_seq).where(Clinic.id == clinic_id)).scalar()
     return int(value or 0)

@@ -9,11 +9,15 @@ the sequence and are not part of the feed).
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from sync_server.errors import BadRequest
 from sync_server.store import resources as store
 from sync_server.store.db import Database
+from sync_server.store.models import ResourceVersion
 
 NOT_SYNCED = ("AuditEvent",)
 
@@ -29,17 +33,36 @@ def parse_paging(cursor: str | None, limit: str | None, *, limit_max: int) -> tu
     return position, min(size, limit_max)
 
 
-def pull(db: Database, clinic_id: str, *, cursor: int, limit: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Page:
+    body: bytes  # the answer's JSON
+    next_cursor: int
+    count: int
+
+
+def pull(db: Database, clinic_id: str, *, cursor: int, limit: int) -> Page:
+    """A page of the feed as JSON. The stored resources are JSON text already: they go into
+    the answer as they are, never parsed and written again."""
     with db.read() as session:
-        rows = store.changes_after(session, clinic_id, cursor, limit + 1,
-                                   exclude_types=NOT_SYNCED)
+        rows = session.execute(select(
+            ResourceVersion.seq, ResourceVersion.resource_type, ResourceVersion.resource_id,
+            ResourceVersion.version, ResourceVersion.deleted, ResourceVersion.last_updated,
+            ResourceVersion.content).where(
+            ResourceVersion.clinic_id == clinic_id, ResourceVersion.seq > cursor,
+            ResourceVersion.resource_type.not_in(NOT_SYNCED))
+            .order_by(ResourceVersion.seq).limit(limit + 1)).all()
         latest = store.clinic_seq(session, clinic_id)  # one row: lets a client show progress
     page, more = rows[:limit], len(rows) > limit
-    return {
-        "changes": [{"seq": s.seq, "resource_type": s.resource_type, "id": s.resource_id,
-                     "version": str(s.version), "op": "delete" if s.deleted else "upsert",
-                     "last_updated": s.last_updated, "resource": s.resource} for s in page],
-        "next_cursor": page[-1].seq if page else cursor,
-        "more": more,
-        "latest_seq": max(latest, page[-1].seq if page else cursor),
-    }
+    next_cursor = page[-1].seq if page else cursor
+    changes = ",".join(
+        f'{{"seq":{r.seq},"resource_type":{_text(r.resource_type)},"id":{_text(r.resource_id)},'
+        f'"version":"{r.version}","op":"{"delete" if r.deleted else "upsert"}",'
+        f'"last_updated":{_text(r.last_updated)},"resource":{r.content if r.content else "null"}}}'
+        for r in page)
+    body = (f'{{"changes":[{changes}],"next_cursor":{next_cursor},'
+            f'"more":{"true" if more else "false"},"latest_seq":{max(latest, next_cursor)}}}')
+    return Page(body.encode("utf-8"), next_cursor, len(page))
+
+
+def _text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -101,3 +101,19 @@ def test_digest_follows_every_change_and_only_the_seq_after_an_audit_upload(
     written = client.post("/fhir/Patient", json=patient("Fhir"), headers=clinic_a.headers)
     assert written.status_code == 201
     assert digest()["count"] == pushed["count"] + 1
+
+
+def test_pull_gives_back_what_was_stored_text_included(client: TestClient,
+                                                       clinic_a: Tenant) -> None:
+    """The feed carries the stored JSON as it is: non-ASCII text, numbers and deletions."""
+    pid, gone = str(uuid.uuid4()), str(uuid.uuid4())
+    body = patient("Ó'Brien — Zoë 🌿", id=pid, multipleBirthInteger=2)
+    do_push(client, clinic_a, change(pid, resource=body), change(gone))
+    do_push(client, clinic_a, change(gone, "1", op="delete"))
+    page = _pull(client, clinic_a, 0, 10)
+    [held, _, deleted] = page["changes"]
+    assert held["resource"]["name"] == body["name"]
+    assert held["resource"]["multipleBirthInteger"] == 2
+    assert held["resource"]["meta"]["versionId"] == "1" and held["version"] == "1"
+    assert (deleted["id"], deleted["op"], deleted["resource"]) == (gone, "delete", None)
+    assert page["more"] is False and page["next_cursor"] == deleted["seq"]
