@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,7 +74,12 @@ class SyncEngine:
 
     def run(self) -> SyncReport:
         report = SyncReport()
-        for _ in range(5):  # a merged conflict queues one more change: push it in this sync
+        # Every pending change goes in this sync, and a change queued after a conflict was
+        # merged goes too: a few rounds more than the batches (bounded: merges cannot loop).
+        with self.sessions() as s:
+            pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
+                OutboxChange.status == OutboxStatus.PENDING)) or 0
+        for _ in range(5 + -(-pending // PUSH_BATCH)):
             if not self.push(report):
                 break
         self.pull(report)
