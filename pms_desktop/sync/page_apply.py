@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -53,6 +54,7 @@ class PageApplier(RemoteApplier):
         self._missing: set[Key] = set()
         self._pending: dict[Key, list[OutboxChange]] | None = None
         self._read: set[Key] = set()  # the keys prefetch read
+        self._held_already: dict[Key, _Held] = {}  # no change of this page applies to them
         self._moved = 0
         self._new: list[tuple[Any, str, str, int, Json]] = []  # (rows, table, id, version, res)
         self._new_keys: set[Key] = set()
@@ -60,7 +62,7 @@ class PageApplier(RemoteApplier):
     # -- reading a page at once ----------------------------------------------------------------
 
     def prefetch(self, changes: Iterable[Json]) -> None:
-        keys: dict[Key, str] = {}
+        keys: dict[Key, tuple[str, int]] = {}  # (table, id) -> (type, newest version here)
         for c in changes:
             resource = c.get("resource")
             if resource is None:
@@ -70,27 +72,42 @@ class PageApplier(RemoteApplier):
             except Exception:  # noqa: BLE001, S112 - a type this workstation does not hold
                 continue
             if table in self.rmap.tables:
-                keys[(table, str(c["id"]))] = str(c["resource_type"])
+                key, version = (table, str(c["id"])), int(c["version"])
+                keys[key] = (str(c["resource_type"]), max(version, keys.get(key, ("", 0))[1]))
         by_table: dict[str, list[str]] = {}
         for table, rid in keys:
             by_table.setdefault(table, []).append(rid)
         pending: dict[Key, list[OutboxChange]] = {}
+        wanted: set[Key] = set()  # records this page may change (not held yet, or older here)
         for table, ids in by_table.items():
             model = self.rmap.model(table)
             for start in range(0, len(ids), CHUNK):
                 chunk = ids[start:start + CHUNK]
-                rows = self.s.scalars(select(model).where(model.id.in_(chunk)).options(
-                    *_children(model))).all()
-                self._held_rows += rows
-                found = {r.id for r in rows}
-                self._missing |= {(table, rid) for rid in chunk if rid not in found}
+                held: dict[str, int | None] = dict(self.s.execute(select(
+                    model.id, model.server_version).where(
+                    model.id.in_(chunk))).all())
+                for rid in chunk:
+                    here = held.get(rid)
+                    if here is not None and here >= keys[(table, rid)][1]:
+                        # Held already at this version or later (our own change coming back):
+                        # every change of it in this page is skipped; nothing more to read.
+                        self._held_already[(table, rid)] = _Held(here)
+                    else:
+                        wanted.add((table, rid))
+                        if rid not in held:
+                            self._missing.add((table, rid))
+                older = [rid for rid in chunk if rid in held and (table, rid) in wanted]
+                if older:
+                    self._held_rows += self.s.scalars(select(model).where(
+                        model.id.in_(older)).options(*_children(model))).all()
                 for change in self.s.scalars(select(OutboxChange).where(
-                        OutboxChange.table_name == table, OutboxChange.resource_id.in_(chunk),
+                        OutboxChange.table_name == table,
+                        OutboxChange.resource_id.in_([r for r in chunk if (table, r) in wanted]),
                         OutboxChange.status == OutboxStatus.PENDING)):
                     pending.setdefault((table, change.resource_id), []).append(change)
         self._pending, self._moved = pending, self.follow.moved
         self._read = set(keys)
-        st.load_bases(self.s, ((rtype, rid) for (_, rid), rtype in keys.items()))
+        st.load_bases(self.s, ((keys[k][0], k[1]) for k in wanted))
 
     def apply(self, resource_type: str, rid: str, version: int, op: str,
               resource: Json | None) -> bool:
@@ -109,6 +126,8 @@ class PageApplier(RemoteApplier):
 
     def _held(self, model: type[Any], table: str, rid: str) -> Any:
         key = (table, rid)
+        if key in self._held_already:
+            return self._held_already[key]
         if key in self._new_keys:
             self.finish()  # an earlier change of this page added it: write that first
         if key in self._missing:
@@ -175,6 +194,13 @@ class PageApplier(RemoteApplier):
             self.merged_patients = set(self.s.scalars(
                 select(Patient.id).where(Patient.merged_into_id.is_not(None))))
         return self.merged_patients
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A record held at ``server_version`` or later: all ``apply`` needs to skip it."""
+
+    server_version: int
 
 
 class _PulledMap:
