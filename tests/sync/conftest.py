@@ -172,12 +172,15 @@ def _actor(ctx: AppContext, username: str = "paul") -> StaffSession:
                             signed_in_at=datetime.now(UTC), practitioner_id=user.practitioner_id)
 
 
+_ADDRESSES = itertools.count(1)
+
+
 def _enrol_from_own_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each enrolment comes from an address of its own, as in a clinic (the proxy header of
     a trusted loopback peer): the server allows an address 10 enrolments a minute and 100 an
     hour, which a suite making hundreds of workstations would exhaust."""
     original = SyncClient.enrol
-    addresses = itertools.count(1)
+    addresses = _ADDRESSES  # one count for the whole process: tests follow each other quickly
 
     def enrol(self: SyncClient, code: str, device_name: str):  # type: ignore[no-untyped-def]
         n = next(addresses)
