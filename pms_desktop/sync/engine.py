@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +40,7 @@ Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
+PUSH_AHEAD_FROM = 200  # a batch this big is sent from a thread while the next is recorded
 PULL_PAGE = 1000  # the most asked for at once (the server's most)
 # A pulled page is applied in one transaction on the store's one connection, so every other
 # database call of the workstation (the person's) waits for it: pages are sized from the last
@@ -46,6 +48,13 @@ PULL_PAGE = 1000  # the most asked for at once (the server's most)
 PULL_TXN_SECONDS = 0.25
 PULL_FIRST_PAGE, PULL_MIN_PAGE = 20, 10
 AUDIT_BATCH = 500
+
+
+@dataclass
+class _Batch:
+    bodies: list[str] = field(default_factory=list)  # recorded, in outbox order
+    last_seq: int = 0
+    records: Any = field(default_factory=set)  # ids of the records its changes change
 
 
 @dataclass
@@ -68,6 +77,9 @@ class SyncEngine:
         self.sessions, self.client, self.ws = sessions, client, workstation_id
         self.rmap = rmap or FallbackMap()
         self.now, self.progress = clock, progress or (lambda *_: None)
+        self._sending: tuple[_Batch, Future[list[Json]]] | None = None  # sent, not handled
+        self._sender: ThreadPoolExecutor | None = None
+        self._last_round = False
         self._batch: dict[str, OutboxChange] = {}
         self._later: dict[tuple[str, str], list[OutboxChange]] = {}
         self._rows: list[Any] = []  # held: the session's identity map keeps them only weakly
@@ -79,9 +91,15 @@ class SyncEngine:
         with self.sessions() as s:
             pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
                 OutboxChange.status == OutboxStatus.PENDING)) or 0
-        for _ in range(5 + -(-pending // PUSH_BATCH)):
-            if not self.push(report):
-                break
+        try:
+            for _ in range(5 + -(-pending // PUSH_BATCH)):
+                if not self.push(report):
+                    break
+            self.finish_push(report)
+        finally:
+            if self._sender is not None:
+                self._sender.shutdown(wait=True)  # an answer in flight after an error
+                self._sender = None
         self.pull(report)
         self.ship_audit(report)
         DigestRepair(self).check(report)
@@ -93,10 +111,26 @@ class SyncEngine:
     # -- push --------------------------------------------------------------------------------
 
     def push(self, report: SyncReport) -> int:
-        bodies = self._prepare_batch()
-        if not bodies:
-            return 0
-        results = self.client.push([json.loads(b) for b in bodies])
+        """Push one batch and handle its answers; 0 when nothing is pending. A big batch's
+        successor is read and recorded while the server works on it, and sent before its
+        answers are handled (the two never change the same record), so the workstation and
+        the server work at the same time; ``finish_push`` handles a batch still on its way."""
+        if self._sending is None:
+            batch = self._prepare_batch()
+            if not batch.bodies:
+                return 0
+            self._sending = (batch, self._send(batch))
+        batch, sending = self._sending
+        following = None
+        if len(batch.bodies) >= PUSH_AHEAD_FROM and not self._last_round:
+            try:
+                following = self._prepare_batch(after=batch.last_seq, busy=batch.records)
+            finally:
+                results = sending.result()
+        else:
+            results = sending.result()
+        self._sending = (following, self._send(following)) if following and \
+            following.bodies else None
         with self.sessions() as s, s.begin():
             applier = RemoteApplier(s, self.rmap, self.ws, self.now)
             self._batch = self._load_answered(s, results)
@@ -108,21 +142,43 @@ class SyncEngine:
         self.progress("push", report.pushed, report.pushed)
         return len(results)
 
-    def _prepare_batch(self) -> list[str]:
+    def finish_push(self, report: SyncReport) -> None:
+        """Handle the answers of a batch still on its way (sending nothing more)."""
+        self._last_round = True
+        while self._sending is not None:
+            self.push(report)
+
+    def _send(self, batch: _Batch) -> Future[list[Json]]:
+        if len(batch.bodies) < PUSH_AHEAD_FROM:  # a small batch: sent from this thread
+            done: Future[list[Json]] = Future()
+            try:
+                done.set_result(self.client.push([json.loads(b) for b in batch.bodies]))
+            except BaseException as e:  # noqa: BLE001 - raised where its answer is read
+                done.set_exception(e)
+            return done
+        if self._sender is None:
+            self._sender = ThreadPoolExecutor(1, thread_name_prefix="sync-push")
+        return self._sender.submit(self.client.push, [json.loads(b) for b in batch.bodies])
+
+    def _prepare_batch(self, after: int = 0, busy: frozenset[str] = frozenset()) -> _Batch:
         """Record each change's exact body before it leaves (resent verbatim after a crash).
-        The records of a batch are read together, a few queries per table."""
+        The records of a batch are read together, a few queries per table. ``after`` and
+        ``busy``: the batch on its way (its changes, and the records they change: a later
+        change of one waits for its answer, which sets its base version)."""
         with self.sessions() as s, s.begin():
-            changes = s.scalars(select(OutboxChange).where(
+            query = select(OutboxChange).where(
                 OutboxChange.status == OutboxStatus.PENDING,
-                OutboxChange.table_name.in_(self.rmap.tables))
-                .order_by(OutboxChange.seq).limit(PUSH_BATCH)).all()
+                OutboxChange.table_name.in_(self.rmap.tables), OutboxChange.seq > after)
+            if busy:
+                query = query.where(OutboxChange.resource_id.not_in(busy))
+            changes = s.scalars(query.order_by(OutboxChange.seq).limit(PUSH_BATCH)).all()
             wanted: dict[str, list[str]] = {}
             for change in changes:
                 if change.sent_body is None and change.op != "delete":
                     wanted.setdefault(change.table_name, []).append(change.resource_id)
             resources = {table: self.rmap.resources_for(s, table, ids)
                          for table, ids in wanted.items()}
-            bodies: list[str] = []
+            batch = _Batch()
             size = 0
             for change in changes:
                 if change.sent_body is None:
@@ -132,11 +188,14 @@ class SyncEngine:
                         change.status, change.last_error = OutboxStatus.QUARANTINED, str(e)
                         continue
                 size += len(change.sent_body)
-                if bodies and size > PUSH_BYTES:
+                if batch.bodies and size > PUSH_BYTES:
                     break  # the rest go in the next push, their recorded bodies unchanged
                 change.attempts += 1
-                bodies.append(change.sent_body)
-        return bodies
+                batch.bodies.append(change.sent_body)
+                batch.last_seq = change.seq
+                batch.records.add(change.resource_id)
+        batch.records = frozenset(batch.records)
+        return batch
 
     def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json]]) -> str:
         resource = None
