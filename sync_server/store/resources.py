@@ -228,21 +228,28 @@ class ResourceWriter:
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows that all have the same keys: with COPY on PostgreSQL (its executemany sends
-    a statement per row), with one executemany elsewhere."""
+    """Insert rows that all have the same keys and only plain values (text, numbers, booleans,
+    None): with COPY on PostgreSQL (its executemany sends a statement per row), with the
+    driver's own executemany on SQLite (SQLAlchemy's per-row parameter handling cost more than
+    the inserts). Both run in the session's transaction."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
     names = list(rows[0])
     quote = connection.dialect.identifier_preparer.quote
-    statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
-    raw: Any = connection.connection.driver_connection  # psycopg's, in this transaction
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[n] for n in names])
+    columns = ", ".join(quote(n) for n in names)
+    raw: Any = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] for n in names])
+    elif connection.dialect.name == "sqlite":
+        raw.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES "
+                        f"({', '.join('?' * len(names))})",
+                        [tuple(row[n] for n in names) for row in rows])
+    else:
+        session.execute(insert(table), rows)
 
 
 def core_table(model: type[Base]) -> Table:
