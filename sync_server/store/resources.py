@@ -165,27 +165,38 @@ class ResourceWriter:
         if self._inserts:
             bulk_insert(self.session, core_table(ResourceCurrent), list(self._inserts.values()))
         if self._updates:
-            table = core_table(ResourceCurrent)
-            self.session.execute(
-                update(table).where(table.c.clinic_id == bindparam("k_clinic"),
-                                    table.c.resource_type == bindparam("k_type"),
-                                    table.c.resource_id == bindparam("k_id")),
-                [{"k_clinic": v["clinic_id"], "k_type": v["resource_type"],
-                  "k_id": v["resource_id"], "version": v["version"], "deleted": v["deleted"],
-                  "last_updated": v["last_updated"], "content": v["content"]}
-                 for v in self._updates.values()])
+            self._update_current(list(self._updates.values()))
             stale: dict[str, list[str]] = {}
             for rtype, rid in self._updates:
                 stale.setdefault(rtype, []).append(rid)
+            index = core_table(SearchIndex)
             for rtype, ids in stale.items():
                 for start in range(0, len(ids), _CHUNK):
-                    self.session.execute(delete(SearchIndex).where(
-                        SearchIndex.clinic_id == self.clinic_id,
-                        SearchIndex.resource_type == rtype,
-                        SearchIndex.resource_id.in_(ids[start:start + _CHUNK])))
+                    self.session.execute(delete(index).where(
+                        index.c.clinic_id == self.clinic_id, index.c.resource_type == rtype,
+                        index.c.resource_id.in_(ids[start:start + _CHUNK])))
         bulk_insert(self.session, core_table(SearchIndex),
                     [row for index in self._index.values() for row in index])
         self._versions, self._inserts, self._updates, self._index = [], {}, {}, {}
+
+    def _update_current(self, rows: list[dict[str, Any]]) -> None:
+        """One executemany UPDATE of current rows (SQLite: the driver's own, see bulk_insert)."""
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            connection.connection.driver_connection.executemany(  # type: ignore[union-attr]
+                "UPDATE resources SET version = ?, deleted = ?, last_updated = ?, content = ? "
+                "WHERE clinic_id = ? AND resource_type = ? AND resource_id = ?",
+                [(v["version"], v["deleted"], v["last_updated"], v["content"], v["clinic_id"],
+                  v["resource_type"], v["resource_id"]) for v in rows])
+            return
+        table = core_table(ResourceCurrent)
+        self.session.execute(
+            update(table).where(table.c.clinic_id == bindparam("k_clinic"),
+                                table.c.resource_type == bindparam("k_type"),
+                                table.c.resource_id == bindparam("k_id")),
+            [{"k_clinic": v["clinic_id"], "k_type": v["resource_type"],
+              "k_id": v["resource_id"], "version": v["version"], "deleted": v["deleted"],
+              "last_updated": v["last_updated"], "content": v["content"]} for v in rows])
 
     def _buffer(self, key: Key, values: dict[str, Any], seq: int,
                 resource: dict[str, Any] | None, *, fresh: bool) -> None:
