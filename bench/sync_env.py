@@ -114,7 +114,7 @@ class Server:
 
 
 @contextmanager
-def running_server(url: str, *, workers: int = 1, lifetime: int = 1800) -> Iterator[Server]:
+def running_server(url: str, *, workers: int = 1, lifetime: int = 3600) -> Iterator[Server]:
     """The server on a free loopback port (its URL, and its CPU time). Killed on exit (or by
     ``timeout`` after ``lifetime`` seconds, whatever happens to this process)."""
     port = _free_port()
