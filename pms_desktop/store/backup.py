@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,13 +41,15 @@ from .keys import (
     new_database_key,
     open_sealed,
     seal_to_public,
-    write_atomic,
 )
+from .scratch import scratch_dir, sweep
 
 if TYPE_CHECKING:
     from .database import ClinicDatabase
 
 MAGIC = b"PMSBAK1\n"
+SCRATCH_BACKUP = ".backup-"
+SCRATCH_RESTORE = ".restore-"
 
 
 def _local_wrap_key(db_key: bytes) -> bytes:
@@ -103,10 +104,31 @@ def _write_backup(db: ClinicDatabase, out: Path, label: str) -> Path:
         out = out / f"clinic-{label}-{stamp}.pmsbak"
     out.parent.mkdir(parents=True, exist_ok=True)
     backup_key = new_database_key()
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".backup-") as tmp:
-        copy = Path(tmp) / "copy.db"
+    with scratch_dir(out.parent, SCRATCH_BACKUP) as tmp:
+        copy = tmp / "copy.db"
         export_copy(db.engine, copy, backup_key)
         payload = copy.read_bytes()
+        copy.unlink()
+        _write_into_place(out, tmp / "backup.partial", _backup_file(db, payload, backup_key, label))
+    return out
+
+
+def _write_into_place(out: Path, partial: Path, data: bytes) -> None:
+    """Whole file or nothing: written and synced in the scratch folder, then renamed."""
+    with open(partial, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, out)
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(out.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _backup_file(db: ClinicDatabase, payload: bytes, backup_key: bytes, label: str) -> bytes:
     nonce = os.urandom(12)
     header = {
         "format": 1,
@@ -127,8 +149,7 @@ def _write_backup(db: ClinicDatabase, out: Path, label: str) -> Path:
         "payload_bytes": len(payload),
     }
     blob = json.dumps(header).encode()
-    write_atomic(out, MAGIC + struct.pack(">I", len(blob)) + blob + payload)
-    return out
+    return MAGIC + struct.pack(">I", len(blob)) + blob + payload
 
 
 def read_backup(path: Path) -> tuple[BackupHeader, bytes]:
@@ -197,8 +218,8 @@ def restore_backup(
 
         raise SchemaTooNewError(header.schema_revision, migrate.head_revision())
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".restore-") as tmp:
-        staged = Path(tmp) / "backup.db"
+    with scratch_dir(data_dir, SCRATCH_RESTORE) as tmp:
+        staged = tmp / "backup.db"
         staged.write_bytes(payload)
         engine = open_engine(staged, bkey)
         try:
@@ -223,7 +244,7 @@ def restore_backup(
                 info.check = key_check(db_key)
                 keystore.put(info.keyring_name, db_key)
                 info.save(data_dir)
-            final = Path(tmp) / "restored.db"
+            final = tmp / "restored.db"
             export_copy(engine, final, db_key)
         finally:
             engine.dispose()
@@ -240,3 +261,9 @@ def prune_backups(folder: Path, keep: int, *, label: str = "scheduled") -> list[
     for f in doomed:
         f.unlink(missing_ok=True)
     return doomed
+
+
+def sweep_data_folder(data_dir: Path) -> list[Path]:
+    """Remove what a backup or a restore killed midway left in a data folder (see scratch.py)."""
+    data_dir = Path(data_dir)
+    return [*sweep(data_dir, SCRATCH_RESTORE), *sweep(data_dir / "backups", SCRATCH_BACKUP)]

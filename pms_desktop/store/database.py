@@ -135,7 +135,10 @@ class ClinicDatabase:
         cls, data_dir: Path, info: KeyInfo, keys: list[bytes], keystore: KeyStore, *, upgrade: bool,
         remember: bool = True,
     ) -> ClinicDatabase:
+        from .backup import sweep_data_folder
+
         path = data_dir / DB_FILENAME
+        sweep_data_folder(data_dir)  # what a killed backup or restore left behind
         checks = {info.check, info.pending_check} - {None}
         usable = [k for k in keys if key_check(k) in checks] or keys
         last_error: Exception | None = None

@@ -124,3 +124,17 @@ def rotate_keys(send: Send, data_dir: str, keyring_file: str) -> None:
         send(("rotated", db.info.check))
 
 
+
+
+def backups_forever(send: Send, data_dir: str, out_dir: str) -> None:
+    """Write backups one after another (what the scheduler and "Back up now" do)."""
+    from pms_desktop.store.backup import write_backup
+
+    db = ClinicDatabase.open(Path(data_dir))
+    send(("ready", time.monotonic()))
+    n = 0
+    while True:
+        target = Path(out_dir) if n % 2 else Path(data_dir) / "backups"
+        path = write_backup(db, target, label="scheduled")
+        n += 1
+        send(("ack", str(path)))
