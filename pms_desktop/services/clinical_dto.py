@@ -44,6 +44,8 @@ class NoteInfo:
     content_hash: str | None
     intact: bool  # the signed content still matches its hash
     addenda: tuple[NoteInfo, ...] = ()
+    # Signed in a record merged into this one since ("record MRN 1234 (merged)"); None: here.
+    signed_in_record: str | None = None
 
     @property
     def signed(self) -> bool:

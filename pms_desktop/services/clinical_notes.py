@@ -21,6 +21,7 @@ from .base import ServiceCore, UnitOfWork, operation
 from .clinical_dto import NoteInfo, NoteTemplateInfo
 from .clinical_encounters import finish_encounter
 from .clinical_rows import note_hash, note_info, owned, patient_row, staff_names
+from .clinical_seal import NoteSeals
 
 SOAP = ("subjective", "objective", "assessment", "plan")
 MAX_SECTION = 100_000
@@ -149,12 +150,12 @@ class NoteOps:
                               .order_by(ClinicalNote.created_at.desc())))
         ids: set[str | None] = {r.author_id for r in rows}
         ids.update(r.signed_by_id for r in rows)
-        names = staff_names(s, ids)
+        names, seals = staff_names(s, ids), NoteSeals(s)
         addenda: dict[str, list[NoteInfo]] = {}
         for r in reversed(rows):
             if r.kind == NoteKind.ADDENDUM.value and r.addendum_to_id:
-                addenda.setdefault(r.addendum_to_id, []).append(note_info(r, names))
-        return [note_info(r, names, tuple(addenda.get(r.id, ())))
+                addenda.setdefault(r.addendum_to_id, []).append(note_info(r, names, seals=seals))
+        return [note_info(r, names, tuple(addenda.get(r.id, ())), seals)
                 for r in rows if r.kind == NoteKind.NOTE.value]
 
     @operation(Permission.READ_CLINICAL, "note.read", patient_arg="patient_id",
@@ -167,7 +168,8 @@ class NoteOps:
                               .order_by(ClinicalNote.created_at)))
         ids: set[str | None] = {n.author_id for n in [note, *adds]}
         names = staff_names(s, ids | {n.signed_by_id for n in [note, *adds]})
-        return note_info(note, names, tuple(note_info(a, names) for a in adds))
+        seals = NoteSeals(s)
+        return note_info(note, names, tuple(note_info(a, names, seals=seals) for a in adds), seals)
 
     @operation(Permission.READ_CLINICAL, "note.templates")
     def list_templates(self, uow: UnitOfWork) -> list[NoteTemplateInfo]:

@@ -5,12 +5,10 @@ Nothing here checks permissions or writes the access log: the operations do (``@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..domain.errors import NotFound
 from ..store.models import (
@@ -35,6 +33,8 @@ from .clinical_dto import (
     ProblemInfo,
     ReportInfo,
 )
+from .clinical_seal import NoteSeals
+from .clinical_seal import note_hash as note_hash  # where callers have always found it
 
 
 def patient_row(s: Session, patient_id: str | None) -> Patient:
@@ -74,26 +74,17 @@ def encounter_info(e: Encounter) -> EncounterInfo:
                          e.start_at, e.end_at, e.reason)
 
 
-def note_hash(n: ClinicalNote) -> str:
-    """SHA-256 over the signed content: who, when, what and what it points at."""
-    body = {
-        "id": n.id, "patient_id": n.patient_id, "encounter_id": n.encounter_id, "kind": n.kind,
-        "addendum_to_id": n.addendum_to_id, "subjective": n.subjective,
-        "objective": n.objective, "assessment": n.assessment, "plan": n.plan,
-        "signed_at": n.signed_at.isoformat() if n.signed_at else None,
-        "signed_by_id": n.signed_by_id,
-    }
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
 def note_info(n: ClinicalNote, names: dict[str, str],
-              addenda: tuple[NoteInfo, ...] = ()) -> NoteInfo:
-    intact = n.status != "signed" or n.content_hash == note_hash(n)
+              addenda: tuple[NoteInfo, ...] = (), seals: NoteSeals | None = None) -> NoteInfo:
+    seals = seals or NoteSeals(object_session(n))
+    verdict = seals.check(n)
     return NoteInfo(
         n.id, n.patient_id, n.encounter_id, n.kind, n.addendum_to_id, n.template,
         n.subjective or "", n.objective or "", n.assessment or "", n.plan or "", n.status,
         n.author_id, names.get(n.author_id, ""), n.created_at, n.updated_at, n.signed_at,
-        names.get(n.signed_by_id) if n.signed_by_id else None, n.content_hash, intact, addenda,
+        names.get(n.signed_by_id) if n.signed_by_id else None, n.content_hash, verdict.intact,
+        addenda,
+        seals.record_label(verdict.signed_for) if verdict.signed_for else None,
     )
 
 

@@ -12,11 +12,13 @@ import json
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.orm import Session
 
 from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.ids import new_id
-from ..store.models import Base, Patient, PatientMerge, SyncMixin
+from ..store.models import Base, ClinicalNote, Patient, PatientMerge, SyncMixin
 from .base import UnitOfWork
+from .clinical_seal import NoteSeals, merged_sources
 from .patients_dto import MergeInfo
 
 # Local bookkeeping that stays with the record it was made for.
@@ -103,12 +105,22 @@ def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
         raise NotFound("That merge was not found.")
     if record.reverted_at is not None:
         raise ConflictError("That merge was already undone.")
+    # The two records go first in the outbox, survivor first: another workstation then takes
+    # the identifiers off the survivor before the merged record gets them back (each is unique
+    # there), and holds the merged record active again before its records come back to it (else
+    # it would move them on to the survivor, as records booked for a merged-away patient).
+    for pid in (record.survivor_id, record.merged_id):
+        row = s.get(Patient, pid)
+        if row is not None:
+            uow.changed(row)
     moved: dict[str, list[str]] = json.loads(record.moved)
     tables = {t.name: (t, c) for t, c in patient_tables()}
     for name, ids in moved.items():
         if name in tables:
             table, cls = tables[name]
             _move(uow, table, cls, ids, record.merged_id)
+    _move(uow, ClinicalNote.__table__, ClinicalNote,
+          _notes_signed_for(s, record.survivor_id, record.merged_id), record.merged_id)
     s.expire_all()
     record = s.get(PatientMerge, merge_id)
     merged = s.get(Patient, record.merged_id) if record else None
@@ -121,6 +133,21 @@ def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
     record.reverted_by = uow.actor.user_id if uow.actor else None
     uow.changed(record)
     return info(record)
+
+
+def _notes_signed_for(s: Session, survivor_id: str, merged_id: str) -> list[str]:
+    """Signed notes on the survivor that were signed in the merged record (or a record merged
+    into it) and that the merge's list does not name: moved there by another workstation's
+    sync after the merge reached it. Their seal says where they belong."""
+    seals = NoteSeals(s)
+    sources = {merged_id, *merged_sources(s, merged_id)}
+    out = []
+    for n in s.scalars(select(ClinicalNote).where(ClinicalNote.patient_id == survivor_id,
+                                                  ClinicalNote.status == "signed")):
+        verdict = seals.check(n)
+        if verdict.intact and verdict.signed_for in sources:
+            out.append(n.id)
+    return out
 
 
 def info(r: PatientMerge) -> MergeInfo:

@@ -216,8 +216,11 @@ class NoteEditor(QWidget):
         self.addendum_edit.setVisible(signed)
         self.addendum_edit.clear()
         if signed:
-            self.title.setText(self.tr("Signed by %s, %s") % (note.signed_by_name,
-                                                             self.clock.date_time(note.signed_at)))
+            title = self.tr("Signed by %s, %s") % (note.signed_by_name,
+                                                   self.clock.date_time(note.signed_at))
+            if note.signed_in_record:
+                title += " · " + self.tr("signed in %s") % note.signed_in_record
+            self.title.setText(title)
             self.status.setText(self.tr("Signed notes cannot be changed; add an addendum."))
             self.status.setStyleSheet(f"color: {MUTED};")
         else:

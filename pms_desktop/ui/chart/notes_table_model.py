@@ -59,4 +59,6 @@ class NotesTableModel(ItemTableModel):
             return font
         if role == Qt.ItemDataRole.ToolTipRole and not n.intact:
             return self.tr("This signed note no longer matches its signature.")
+        if role == Qt.ItemDataRole.ToolTipRole and n.signed_in_record:
+            return self.tr("Signed in %s") % n.signed_in_record
         return None

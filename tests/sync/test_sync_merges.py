@@ -1,0 +1,61 @@
+"""Merges of duplicate patients across workstations, end to end against the real server:
+signed notes stay intact wherever a merge (or its undoing) moves them, two workstations merging
+the same pair in opposite directions end with one record and a notice, and the same MRN
+registered offline on two workstations keeps both registrations, flagged as possible duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.sync.test_sync_semantics import DRAFT, converged, sync_all
+
+pytestmark = pytest.mark.e2e
+
+
+def _notes(w: Any, pid: str) -> dict[str, tuple[bool, str | None]]:
+    return {n.assessment: (n.intact, n.signed_in_record)
+            for n in w.ctx.clinical.list_notes(w.as_user("drkelly"), patient_id=pid)}
+
+
+def _sign(w: Any, pid: str, text: str) -> str:
+    doc = w.as_user("drkelly")
+    note = w.ctx.clinical.create_draft(doc, patient_id=pid, assessment=text)
+    return str(w.ctx.clinical.sign_note(doc, note_id=note.id).id)
+
+
+def test_signed_notes_stay_intact_through_a_merge_and_its_undoing_on_every_workstation(
+    workstations: Any,
+) -> None:
+    """A signs a note for the duplicate and merges it into the patient's record; B, offline
+    meanwhile, signs another for the duplicate (its sync moves it to the survivor). Both notes
+    show intact on both workstations, signed in the merged record; undoing the merge on A puts
+    both back on the duplicate, intact everywhere."""
+    a, b = workstations()
+    keep = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, mrn="K-1")).id
+    dupe = a.ctx.patients.register_patient(
+        a.actor, draft=replace(DRAFT, phone="0870000000", mrn="D-1")).id
+    _sign(a, dupe, "seen on A")
+    sync_all(a, b, rounds=1)
+
+    merge = a.ctx.patients.merge_patients(a.actor, survivor_id=keep, merged_id=dupe)
+    _sign(b, dupe, "seen on B offline")
+    sync_all(a, b, a)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        notes = _notes(w, keep)
+        assert notes == {"seen on A": (True, "record MRN D-1 (merged)"),
+                         "seen on B offline": (True, "record MRN D-1 (merged)")}, w.name
+
+    a.ctx.patients.revert_merge(a.as_user("admin"), merge_id=merge.id)
+    sync_all(a, b, a)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert _notes(w, keep) == {}, w.name
+        assert _notes(w, dupe) == {"seen on A": (True, None),
+                                   "seen on B offline": (True, None)}, w.name
