@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -158,6 +159,20 @@ def build_account(session: Session, patient: Patient) -> PatientAccount:
         balance_minor=invoiced - credited - paid + refunded,
         unallocated_credit_minor=unallocated_credit(session, patient.id),
         invoices=tuple(summaries),
-        payments=tuple(payment_info(session, p) for p in reversed(payments)),
+        payments=_after_refunds([payment_info(session, p) for p in reversed(payments)], refunded),
         entries=tuple(statement),
     )
+
+
+def _after_refunds(newest_first: list[PaymentInfo], refunded: int) -> tuple[PaymentInfo, ...]:
+    """Each payment's unallocated part once refunds are paid out of the credit.
+
+    A refund pays back the pooled credit, not one payment; it is counted against the newest
+    payments' unallocated parts first (applying credit takes the oldest first), so the column
+    adds up to the account's unallocated credit."""
+    out = []
+    for info in newest_first:
+        drawn = min(refunded, info.unallocated_minor)
+        refunded -= drawn
+        out.append(replace(info, unallocated_minor=info.unallocated_minor - drawn) if drawn else info)
+    return tuple(out)

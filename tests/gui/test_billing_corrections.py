@@ -282,3 +282,5 @@ def test_credit_applied_to_a_later_invoice_and_the_rest_refunded(qtbot, fees, ac
     qtbot.waitUntil(lambda: panel.account.unallocated_credit_minor == 0, timeout=5000)
     assert panel.account.refunded_minor == 20000 - owed
     assert "settled" in panel.balance.text() and not panel.credit_button.isEnabled()
+    unallocated = [panel.payments.index(r, 5).data() for r in range(panel.payments.rowCount())]
+    assert not any(unallocated), unallocated  # no payment still shows credit refunded

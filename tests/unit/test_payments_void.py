@@ -71,3 +71,17 @@ def test_refunded_money_cannot_be_voided_away(fees, actors, make_patient):
     fees.payments.void_payment(actors[M], payment_id=pay.id, reason="Entered twice")
     assert fees.payments.patient_account(actors[M], patient_id=pid).balance_minor == 0
     assert fees.payments.patient_account(actors[M], patient_id=pid).unallocated_credit_minor == 0
+
+
+def test_each_payments_unallocated_part_adds_up_to_the_credit_after_refunds(fees, actors,
+                                                                          make_patient):
+    pid = make_patient()
+    first = fees.payments.take_payment(actors[R], patient_id=pid, method="cash", amount_minor=5000)
+    second = fees.payments.take_payment(actors[R], patient_id=pid, method="card", amount_minor=2000)
+    fees.payments.refund(actors[M], patient_id=pid, amount_minor=3000, method="cash",
+                         reason="Overpaid")
+    account = fees.payments.patient_account(actors[M], patient_id=pid)
+    free = {p.id: p.unallocated_minor for p in account.payments if p.kind == "payment"}
+    assert account.unallocated_credit_minor == 4000
+    assert sum(free.values()) == 4000  # not 7,000: the refund paid 3,000 of it back
+    assert free == {second.id: 0, first.id: 4000}  # refunds draw on the newest first
