@@ -37,22 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, leave_after_gui: bool = False) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # No command: start the GUI without importing every command module (start-up time).
     gui = argparse.ArgumentParser(add_help=False)
     gui.add_argument("--data-dir", type=Path, default=None)
     known, rest = gui.parse_known_args(argv)
     if not rest:
-        from ..ui.app import run_gui
-
-        return run_gui(known.data_dir or DEFAULT_DATA_DIR)
+        return _gui(known.data_dir or DEFAULT_DATA_DIR, leave_after_gui)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from ..ui.app import run_gui
-
-        return run_gui(args.data_dir or DEFAULT_DATA_DIR)
+        return _gui(args.data_dir or DEFAULT_DATA_DIR, leave_after_gui)
     try:
         return int(args.func(args))
     except Cancelled:
@@ -71,3 +67,19 @@ def main(argv: list[str]) -> int:
         print(f"error: the command failed unexpectedly ({type(e).__name__}); nothing half-done was kept."
               " Run with PMS_DEBUG=1 for details.", file=sys.stderr)
         return 2
+
+
+def _gui(data_dir: Path, leave: bool) -> int:
+    from ..ui.app import run_gui
+
+    code = run_gui(data_dir)
+    if leave:
+        # The store is closed, the sync thread stopped and the data folder unlocked: nothing
+        # is left to save. Leaving now skips the interpreter's teardown of the Qt objects,
+        # where PySide6 (seen with 6.12 on Python 3.11) can abort the process after a long
+        # session ("deallocating None"): a crash report for a clean exit.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -70,3 +70,17 @@ def test_commands_on_a_missing_folder_say_so(tmp_path: Path) -> None:
     r = _run("backup", "--data-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "b"), "--user", "x",
              env={"PMS_PASSWORD": "x", "PMS_TOTP": "1"})
     assert r.returncode == 1 and "No clinic database" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_application_starts_to_its_sign_in_window_and_exits_cleanly(data_dir: Path) -> None:
+    """``pms-desktop`` as a person starts it (offscreen): the sign-in window is painted, the
+    process ends with 0 and nothing alarming on stderr, and the data folder is unlocked."""
+    started = _run("--data-dir", str(data_dir),
+                   env={"PMS_STARTUP_PROBE": "1", "QT_QPA_PLATFORM": "offscreen"})
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert any(line.startswith("sign-in window painted at ")
+               for line in started.stdout.splitlines()), started.stdout
+    assert "Fatal" not in started.stderr and "Traceback" not in started.stderr, started.stderr
+    from pms_desktop.store.database import acquire_lock
+
+    acquire_lock(data_dir).release()  # not left locked by the process that ended
