@@ -25,6 +25,8 @@ class Permission(StrEnum):
     SETTINGS = "settings"
     BACKUPS = "backups"
     SCHEDULE = "schedule"
+    # Setting up the book: practitioners' working hours, their leave, appointment types.
+    SCHEDULE_SETUP = "schedule_setup"
 
 
 P = Permission
@@ -48,6 +50,7 @@ POLICY: dict[Role, frozenset[Permission]] = {
             P.READ_DEMOGRAPHICS,
             P.WRITE_DEMOGRAPHICS,
             P.SCHEDULE,
+            P.SCHEDULE_SETUP,
             P.BILLING,
             P.TAKE_PAYMENTS,
             P.REPORTS,
@@ -58,6 +61,7 @@ POLICY: dict[Role, frozenset[Permission]] = {
             P.READ_DEMOGRAPHICS,
             P.WRITE_DEMOGRAPHICS,
             P.SCHEDULE,
+            P.SCHEDULE_SETUP,
             P.MANAGE_USERS,
             P.VIEW_AUDIT,
             P.SETTINGS,

@@ -8,7 +8,7 @@ needs an ``override_reason``, which is kept on the appointment and in the access
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,12 +20,9 @@ from ..domain.permissions import Permission
 from ..store.models import (
     Appointment,
     AppointmentType,
-    Clinic,
     Patient,
     PatientAlert,
     Practitioner,
-    PractitionerLeave,
-    WorkingHours,
 )
 from . import scheduling_rules as rules
 from .base import ServiceCore, UnitOfWork, operation
@@ -34,13 +31,12 @@ from .scheduling_dto import (
     AppointmentTypeInfo,
     BookView,
     ClinicHours,
-    LeaveInfo,
     PractitionerInfo,
     WaitingEntry,
-    WorkingHoursInfo,
 )
 from .scheduling_free import find_free_slot
 from .scheduling_print import SchedulePrintOps
+from .scheduling_setup import ScheduleSetupOps
 
 SCHED = Permission.SCHEDULE
 NEXT: dict[str, set[str]] = {
@@ -53,7 +49,7 @@ NEXT: dict[str, set[str]] = {
 }
 
 
-class SchedulingService(SchedulePrintOps):
+class SchedulingService(ScheduleSetupOps, SchedulePrintOps):
     def __init__(self, core: ServiceCore) -> None:
         self.core = core
 
@@ -83,77 +79,6 @@ class SchedulingService(SchedulePrintOps):
             .order_by(AppointmentType.name)
         )
         return [_type_info(t) for t in rows]
-
-    @operation(Permission.SETTINGS, "schedule.type_add", resource_type="HealthcareService")
-    def add_appointment_type(
-        self, uow: UnitOfWork, *, name: str, duration_minutes: int, colour: str = "#7fb3d5"
-    ) -> AppointmentTypeInfo:
-        errors = {}
-        if not name.strip():
-            errors["name"] = "Enter a name."
-        if not 5 <= duration_minutes <= 480:
-            errors["duration_minutes"] = "Between 5 minutes and 8 hours."
-        if errors:
-            raise ValidationError(errors)
-        t = AppointmentType(
-            clinic_id=uow.session.scalars(select(Clinic.id)).one(),
-            name=name.strip(),
-            duration_minutes=duration_minutes,
-            colour=colour,
-            active=True,
-        )
-        uow.session.add(t)
-        uow.changed(t)
-        return _type_info(t)
-
-    @operation(SCHED, "schedule.hours_set", resource_type="Schedule")
-    def set_working_hours(
-        self, uow: UnitOfWork, *, practitioner_id: str, weekday: int, spans: list[tuple[time, time]]
-    ) -> list[WorkingHoursInfo]:
-        """Replace one weekday's working hours of a practitioner (empty: not working that day)."""
-        if any(e <= s for s, e in spans) or not 0 <= weekday <= 6:
-            raise ValidationError({"spans": "Each period must end after it starts."})
-        s = uow.session
-        for wh in s.scalars(
-            select(WorkingHours).where(
-                WorkingHours.practitioner_id == practitioner_id, WorkingHours.weekday == weekday
-            )
-        ):
-            s.delete(wh)
-        out = []
-        for start, end in spans:
-            wh = WorkingHours(
-                practitioner_id=practitioner_id, weekday=weekday, start_time=start, end_time=end
-            )
-            s.add(wh)
-            uow.changed(wh)
-            out.append(WorkingHoursInfo(wh.id, practitioner_id, weekday, start, end))
-        self.core.notify("schedule.changed")
-        return out
-
-    @operation(SCHED, "schedule.leave_add", resource_type="Slot")
-    def add_leave(
-        self,
-        uow: UnitOfWork,
-        *,
-        practitioner_id: str,
-        start_at: datetime,
-        end_at: datetime,
-        reason: str = "Leave",
-    ) -> LeaveInfo:
-        if end_at <= start_at:
-            raise ValidationError({"end_at": "Leave must end after it starts."})
-        leave = PractitionerLeave(
-            practitioner_id=practitioner_id,
-            start_at=start_at,
-            end_at=end_at,
-            reason=reason.strip() or "Leave",
-            cancelled=False,
-        )
-        uow.session.add(leave)
-        uow.changed(leave)
-        self.core.notify("schedule.changed")
-        return LeaveInfo(leave.id, practitioner_id, start_at, end_at, leave.reason or "")
 
     # --- views -----------------------------------------------------------------------------
 

@@ -114,3 +114,5 @@ class LeaveInfo:
     start_at: datetime
     end_at: datetime
     reason: str
+    # Appointments still booked inside the leave (they are not moved: someone rebooks them).
+    appointments_inside: int = 0

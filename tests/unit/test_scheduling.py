@@ -127,14 +127,14 @@ def test_recurring_keeps_wall_clock_across_daylight_saving(ctx, rita, prac, make
     assert made[1].start_at == datetime(2030, 4, 1, 8, tzinfo=UTC)  # still 09:00 local (summer)
 
 
-def test_working_hours_leave_and_next_free_slot(ctx, rita, prac, make_patient):  # type: ignore[no-untyped-def]
-    a = make_patient()
+def test_working_hours_leave_and_next_free_slot(ctx, actors, rita, prac, make_patient):  # type: ignore[no-untyped-def]
+    a, manager = make_patient(), actors[Role.PRACTICE_MANAGER]
     for weekday in range(5):
         ctx.scheduling.set_working_hours(
-            rita, practitioner_id=prac, weekday=weekday, spans=[(time(9), time(13))]
+            manager, practitioner_id=prac, weekday=weekday, spans=[(time(9), time(13))]
         )
     ctx.scheduling.add_leave(
-        rita,
+        manager,
         practitioner_id=prac,
         start_at=datetime(2030, 1, 8, tzinfo=UTC),
         end_at=datetime(2030, 1, 9, tzinfo=UTC),
