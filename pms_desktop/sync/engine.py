@@ -31,6 +31,7 @@ from ..store.models import AuditEntry, OutboxChange, SyncConflict
 from . import sync_state as st
 from .digest import DigestRepair
 from .merge import FieldConflict
+from .merge_cycles import settle_rings
 from .page_apply import PageApplier
 from .remote_apply import RemoteApplier
 from .resources import FallbackMap, ResourceMap
@@ -337,6 +338,9 @@ class SyncEngine:
             self.progress("pull", cursor - start if more else total, total)
             if not more:
                 break
+        if report.pulled or report.conflicts:
+            with self.sessions() as s, s.begin():  # two workstations merged a pair both ways
+                report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)
 
     def _apply_page_carefully(self, page: Json) -> tuple[RemoteApplier, int]:
         pulled = 0

@@ -59,3 +59,42 @@ def test_signed_notes_stay_intact_through_a_merge_and_its_undoing_on_every_works
         assert _notes(w, keep) == {}, w.name
         assert _notes(w, dupe) == {"seen on A": (True, None),
                                    "seen on B offline": (True, None)}, w.name
+
+
+def test_a_pair_merged_both_ways_offline_ends_as_one_record_with_a_notice(
+    workstations: Any,
+) -> None:
+    """A merges record 1 into record 2 while B, offline, merges 2 into 1. After sync both
+    workstations hold the same one active record (the smaller id: no clock decides) with both
+    records' notes, appointments and MRNs, the other merged into it, and a notice in the
+    conflicts window says what happened (before: both records inactive, no conflict)."""
+    a, b = workstations()
+    one = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, mrn="R-1")).id
+    two = a.ctx.patients.register_patient(
+        a.actor, draft=replace(DRAFT, phone="0870000000", mrn="R-2")).id
+    _sign(a, one, "seen as one")
+    _sign(a, two, "seen as two")
+    sync_all(a, b, rounds=1)
+
+    a.ctx.patients.merge_patients(a.actor, survivor_id=two, merged_id=one)
+    b.ctx.patients.merge_patients(b.actor, survivor_id=one, merged_id=two)
+    sync_all(a, b, rounds=3)
+
+    assert converged(a, b) == []
+    keep, gone = min(one, two), max(one, two)
+    for w in (a, b):
+        kept = w.ctx.patients.get_patient(w.actor, patient_id=keep)
+        merged = w.ctx.patients.get_patient(w.actor, patient_id=gone)
+        assert (kept.active, kept.merged_into_id) == (True, None), w.name
+        assert (merged.active, merged.merged_into_id) == (False, keep), w.name
+        assert {n: v[0] for n, v in _notes(w, keep).items()} == {
+            "seen as one": True, "seen as two": True}, w.name
+        for mrn in ("R-1", "R-2"):
+            assert [p.id for p in w.ctx.patients.search(w.actor, mrn)] == [keep], (w.name, mrn)
+    notices = [(w, c) for w in (a, b) for c in w.ctx.sync.conflicts(w.actor)
+               if c.kind == "merge-ring"]
+    assert notices and {c.resource_id for _, c in notices} == {keep}
+    assert "merged into each other" in notices[0][1].detail
+    w, notice = notices[0]
+    w.ctx.sync.resolve_conflict(w.actor, conflict_id=notice.id, choice="dismiss")
+    assert notice.id not in {c.id for c in w.ctx.sync.conflicts(w.actor)}

@@ -245,6 +245,11 @@ class NoticePanel(ConflictPanel):
             self._sides(c)
             self.survivor_button = self.choice_button(self.tr("Apply to the merged record"),
                                                       {c.id: "apply-to-survivor"})
+        elif group.kind == "merge-ring":
+            self.intro(self.tr("Two workstations merged this patient's two records into each "
+                               "other. Sync kept this record, holding everything of both; the "
+                               "other is merged into it. If the other record should have been "
+                               "kept, undo that merge from this patient's merges."))
         elif group.kind == "unapplied":
             self.intro(self.tr("A change from another workstation could not be stored on this "
                                "one. Nothing else waits for it; it is tried again at every sync, "

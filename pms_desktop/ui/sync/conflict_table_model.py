@@ -33,6 +33,7 @@ KIND_TEXT = {
     "signed": "Edited after signing",
     "merged": "Merged elsewhere",
     "unapplied": "Not stored here",
+    "merge-ring": "Merged both ways",
 }
 
 

@@ -1,0 +1,115 @@
+"""Two workstations merging the same records into each other, offline (A into B here, B into A
+there): when both merges are held, every record of the ring is merged away and none survives.
+
+After each pull the workstation looks for such a ring of ``replaced-by`` links and settles it
+the same way on every workstation, whatever the order the merges arrived in: the record with the
+smallest id of the ring survives (a rule that needs no clock and no coordination), active again
+with no link; the others stay merged into it; their phones and identifiers move to it (as rows
+whose ids are derived from the moved ones, so two workstations settling the same ring make the
+same rows), and every record still pointing at them (notes, appointments, invoices ...) moves to
+it as in any merge (``MergeFollower``). Each change syncs like any other; two workstations
+settling the same ring push the same values. A ``merge-ring`` notice on the survivor (conflicts
+window) tells a person what happened; the other record's merge can be undone from the patient's
+merges (Undo merge) if the clinic wanted the other number kept.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from ..store import audit_log, outbox
+from ..store.models import Patient, PatientIdentifier, PatientTelecom, SyncConflict
+from .merge_follow import MergeFollower
+from .resources import ResourceMap
+
+PARTS = (PatientIdentifier, PatientTelecom)
+PART_IDS = uuid.UUID("6f3c1f0e-8d53-4a55-9a3c-2b7d43f1c0aa")  # namespace of moved parts' ids
+RING = "merge-ring"  # the conflict's kind
+REASON = ("These records were merged into each other on two workstations. They are one record "
+          "now, this one, holding everything of both; undo the other record's merge (in this "
+          "patient's merges) if that one's number should have been kept.")
+
+
+def rings(s: Session) -> list[list[str]]:
+    """Every ring of merged records (each record merged into the next, the last into the first)."""
+    links: dict[str, str] = {str(a): str(b) for a, b in s.execute(
+        select(Patient.id, Patient.merged_into_id).where(Patient.merged_into_id.is_not(None)))}
+    done: set[str] = set()
+    found = []
+    for start in sorted(links):
+        path: dict[str, int] = {}
+        cur: str | None = start
+        while cur is not None and cur in links and cur not in path and cur not in done:
+            path[cur] = len(path)
+            cur = links[cur]
+        if cur is not None and cur in path:
+            found.append(list(path)[path[cur]:])
+        done.update(path)
+    return found
+
+
+def settle_rings(s: Session, rmap: ResourceMap, workstation_id: str,
+                 now: Callable[[], datetime]) -> int:
+    """Settle every ring held here; the number settled."""
+    settled = 0
+    for ring in rings(s):
+        _settle(s, rmap, workstation_id, now, ring)
+        settled += 1
+    return settled
+
+
+def _settle(s: Session, rmap: ResourceMap, ws: str, now: Callable[[], datetime],
+            ring: list[str]) -> None:
+    survivor_id = min(ring)
+    losers = [p for p in ring if p != survivor_id]
+    for loser_id in losers:  # queued first: they give up their parts before the survivor has them
+        _move_parts(s, loser_id, survivor_id)
+        loser = s.get(Patient, loser_id)
+        assert loser is not None
+        loser.active = False
+        outbox.record_change(s, loser, user_id=None, now=now())
+    survivor = s.get(Patient, survivor_id)
+    assert survivor is not None
+    survivor.active, survivor.merged_into_id = True, None
+    s.flush()
+    outbox.record_change(s, survivor, user_id=None, now=now())
+    follow = MergeFollower(s, rmap, ws, now)
+    for loser_id in losers:
+        follow.after_apply("patient", loser_id)
+    audit_log.append(s, workstation_id=ws, at=now(), action="sync.merge_ring", outcome="success",
+                     resource_type="Patient", resource_id=survivor_id, patient_id=survivor_id,
+                     detail={"merged": losers, "moved": follow.moved})
+    _notice(s, survivor, losers, now())
+
+
+def _move_parts(s: Session, from_id: str, to_id: str) -> None:
+    for model in PARTS:
+        table: Any = model.__table__
+        rows = [dict(r._mapping) for r in s.execute(select(table).where(
+            table.c.patient_id == from_id))]
+        if not rows:
+            continue
+        s.execute(delete(table).where(table.c.patient_id == from_id))
+        s.execute(insert(table), [{**r, "patient_id": to_id,
+                                   "id": str(uuid.uuid5(PART_IDS, f"{r['id']}>{to_id}"))}
+                                  for r in rows])
+    s.expire_all()
+
+
+def _notice(s: Session, survivor: Patient, losers: list[str], at: datetime) -> None:
+    """One open notice per survivor: what happened, in words."""
+    held = s.scalars(select(SyncConflict).where(
+        SyncConflict.kind == RING, SyncConflict.resource_id == survivor.id,
+        SyncConflict.resolved_at.is_(None))).first()
+    if held is None:
+        s.add(SyncConflict(kind=RING, resource_type="Patient", resource_id=survivor.id,
+                           field="(merged both ways)", created_at=at,
+                           detail=json.dumps({"reason": REASON, "survivor_id": survivor.id,
+                                              "merged_ids": losers})))
