@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import AuditOutcome, OutboxOp
-from ..domain.errors import PermissionDenied
+from ..domain.errors import PermissionDenied, UserError
 from ..domain.permissions import BREAK_GLASS_GRANTS, Permission, allows
 from ..domain.session import StaffSession
 from ..store import audit_log, outbox
@@ -162,6 +162,8 @@ def operation(
     patient_arg: str | None = None,
     resource_type: str | None = None,
     transactional: bool = True,
+    refusals: tuple[type[UserError], ...] = (),
+    resource_arg: str | None = None,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Declare a service operation: its permission, its access-log action, its patient argument.
 
@@ -173,16 +175,47 @@ def operation(
     ``transactional=False`` is for long work that must not hold the write lock (backups, key
     rotation): the permission is checked (and a refusal logged) first, then the function gets
     ``(self, actor, ...)`` and opens its own units of work, writing its own audit entries.
+
+    A refusal the work itself decides (``PermissionDenied``, and the errors named in
+    ``refusals``, e.g. ``NotFound`` for "already resolved elsewhere") is logged the same way:
+    the work's transaction is rolled back, then the refusal is written in one of its own, with
+    the error's kind and message (so an operation names in ``refusals`` only errors whose
+    messages hold no patient data). ``resource_arg``: the keyword argument naming the record
+    acted on, logged as the refusal's resource id.
     """
+    refused_by_work = (PermissionDenied, *refusals)
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         name = fn.__qualname__
         REGISTRY[name] = OperationSpec(name, permission, action, patient_arg is not None)
 
+        def log_refusal(core: ServiceCore, actor: StaffSession, kwargs: dict[str, Any],
+                        error: UserError) -> None:
+            detail: dict[str, Any] = {"permission": permission.value if permission else None,
+                                      "refused": type(error).__name__, "why": str(error)[:200]}
+            if isinstance(error, PermissionDenied):
+                detail["permission"] = error.permission
+            rid = kwargs.get(resource_arg) if resource_arg else None
+            with unit_of_work(core, actor) as uow:
+                uow.audit(action, outcome=AuditOutcome.REFUSED, resource_type=resource_type,
+                          resource_id=rid if isinstance(rid, str) and len(rid) <= 36 else None,
+                          patient_id=kwargs.get(patient_arg) if patient_arg else None,
+                          detail=detail)
+            error.audited = True  # type: ignore[attr-defined]  # an outer operation: once
+
         @functools.wraps(fn)
         def wrapper(self: Any, actor: StaffSession, *args: Any, **kwargs: Any) -> T:
             core: ServiceCore = self.core
             patient_id = kwargs.get(patient_arg) if patient_arg else None
+            try:
+                return work(self, core, actor, patient_id, *args, **kwargs)
+            except refused_by_work as e:
+                if not getattr(e, "audited", False):
+                    log_refusal(core, actor, kwargs, e)
+                raise
+
+        def work(self: Any, core: ServiceCore, actor: StaffSession, patient_id: Any, /,
+                 *args: Any, **kwargs: Any) -> T:
             with unit_of_work(core, actor, durable=permission not in READ_PERMISSIONS) as uow:
                 glass: str | None = None
                 allowed = permission is None or allows(actor.role, permission)
@@ -190,10 +223,12 @@ def operation(
                     glass = _break_glass_reason(core, uow.session, actor, patient_id)
                     allowed = glass is not None
                 if not allowed:
+                    rid = kwargs.get(resource_arg) if resource_arg else None
                     uow.audit(
                         action,
                         outcome=AuditOutcome.REFUSED,
                         resource_type=resource_type,
+                        resource_id=rid if isinstance(rid, str) and len(rid) <= 36 else None,
                         patient_id=patient_id,
                         detail={"permission": permission.value if permission else None},
                     )
@@ -208,7 +243,9 @@ def operation(
                             patient_id=patient_id,
                         )
             if not allowed:
-                raise PermissionDenied(permission.value if permission else "")
+                denied = PermissionDenied(permission.value if permission else "")
+                denied.audited = True  # type: ignore[attr-defined]  # logged just above
+                raise denied
             if not transactional:
                 return fn(self, actor, *args, **kwargs)
             return result

@@ -331,7 +331,8 @@ class SyncService:
         assert uow.actor is not None  # an operation always acts as a person
         return conflict_infos(uow.session, self.rmap, list(rows), uow.actor.role)
 
-    @operation(Permission.WRITE_DEMOGRAPHICS, "sync.resolve", resource_type="SyncConflict")
+    @operation(Permission.WRITE_DEMOGRAPHICS, "sync.resolve", resource_type="SyncConflict",
+               resource_arg="conflict_id", refusals=(NotFound, ConflictError, ValidationError))
     def resolve_conflict(self, uow: UnitOfWork, *, conflict_id: str, choice: str) -> None:
         """``choice``: "local" or "remote" (a field); "keep-both", "cancel-local" or
         "cancel-remote" (a double-booking); "apply-to-survivor" (an edit to a patient merged
