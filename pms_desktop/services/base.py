@@ -183,7 +183,7 @@ def operation(
     messages hold no patient data). ``resource_arg``: the keyword argument naming the record
     acted on, logged as the refusal's resource id.
     """
-    refused_by_work = (PermissionDenied, *refusals)
+    refused_by_work: tuple[type[UserError], ...] = (PermissionDenied, *refusals)
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         name = fn.__qualname__
