@@ -29,6 +29,7 @@ from ..domain.ids import new_id
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
 from . import sync_state as st
+from .collect_less import collecting_less
 from .digest import DigestRepair
 from .merge import FieldConflict
 from .merge_cycles import settle_rings
@@ -85,6 +86,7 @@ class SyncEngine:
         self._later: dict[tuple[str, str], list[OutboxChange]] = {}
         self._rows: list[Any] = []  # held: the session's identity map keeps them only weakly
 
+    @collecting_less
     def run(self) -> SyncReport:
         report = SyncReport()
         # Every pending change goes in this sync, and a change queued after a conflict was
@@ -153,13 +155,13 @@ class SyncEngine:
         if len(batch.bodies) < PUSH_AHEAD_FROM:  # a small batch: sent from this thread
             done: Future[list[Json]] = Future()
             try:
-                done.set_result(self.client.push([json.loads(b) for b in batch.bodies]))
+                done.set_result(self.client.push(batch.bodies))
             except BaseException as e:  # noqa: BLE001 - raised where its answer is read
                 done.set_exception(e)
             return done
         if self._sender is None:
             self._sender = ThreadPoolExecutor(1, thread_name_prefix="sync-push")
-        return self._sender.submit(self.client.push, [json.loads(b) for b in batch.bodies])
+        return self._sender.submit(self.client.push, batch.bodies)  # sent as recorded
 
     def _prepare_batch(self, after: int = 0, busy: frozenset[str] = frozenset()) -> _Batch:
         """Record each change's exact body before it leaves (resent verbatim after a crash).

@@ -14,9 +14,10 @@ import functools
 import os
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import certifi
 import httpx
@@ -127,8 +128,14 @@ class SyncClient:
         return Enrolment(str(body["device_id"]), str(body["clinic_id"]),
                          str(body.get("clinic_name") or ""), str(body["token"]))
 
-    def push(self, changes: list[Json]) -> list[Json]:
-        return list(self._call("POST", "/sync/push", json={"changes": changes})["results"])
+    def push(self, changes: Sequence[Json | str]) -> list[Json]:
+        """Push changes: objects, or their JSON text as recorded (sent as it is: not parsed
+        and written again)."""
+        if changes and all(isinstance(c, str) for c in changes):
+            body = '{"changes":[' + ",".join(cast(Sequence[str], changes)) + "]}"
+            return list(self._call("POST", "/sync/push", content=body.encode("utf-8"),
+                                   headers={"Content-Type": "application/json"})["results"])
+        return list(self._call("POST", "/sync/push", json={"changes": list(changes)})["results"])
 
     def pull(self, cursor: int, limit: int) -> Json:
         return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit})
