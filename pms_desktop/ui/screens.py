@@ -71,6 +71,7 @@ SCREENS: list[ScreenSpec] = [
         Permission.MANAGE_USERS,
         "pms_desktop.ui.admin.admin_screen:AdminScreen",
         "Ctrl+6",
+        also=(Permission.SCHEDULE_SETUP,),  # practice managers: hours, leave, appointment types
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""AdminScreen: the clinic admin's tabs (users, access log, security, backups, sync)."""
+"""AdminScreen: the clinic's administration tabs (users, access log, security, backups, sync,
+hours and leave, appointment types), each shown to the roles whose permission it needs."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ..sync.sync_tab import SyncTab
+from .appointment_types_tab import AppointmentTypesTab
 from .audit_tab import AuditTab
 from .backups_tab import BackupsTab
+from .schedule_tab import ScheduleTab
 from .security_tab import SecurityTab
 from .users_tab import UsersTab
 
@@ -34,7 +37,12 @@ class AdminScreen(QWidget):
         self.sync = (SyncTab(ctx, session, main_window, status)
                      if allows(role, Permission.SETTINGS) and "sync" in getattr(ctx, "services", {})
                      else None)
+        setup = allows(role, Permission.SCHEDULE_SETUP)
+        self.schedule = ScheduleTab(ctx, session, status, zone) if setup else None
+        self.types = AppointmentTypesTab(ctx, session, status) if setup else None
         for tab, text in ((self.users, self.tr("Users")), (self.audit, self.tr("Audit log")),
+                          (self.schedule, self.tr("Hours && leave")),
+                          (self.types, self.tr("Appointment types")),
                           (self.security, self.tr("Security")), (self.backups, self.tr("Backups")),
                           (self.sync, self.tr("Sync"))):
             if tab is not None:

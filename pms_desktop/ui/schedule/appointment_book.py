@@ -256,7 +256,7 @@ class AppointmentBook(QWidget):
             self.reload()
             return
         self.view, types, self.all_practitioners = result
-        if [t.id for t in types] != [t.id for t in self.types]:
+        if types != self.types:  # added, retired or edited (name, length) in Administration
             current = self.type_combo.currentData()
             self.types = types
             self.type_combo.clear()
