@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self.screens: dict[str, QWidget] = {}
         self.specs: list[ScreenSpec] = []
         self.patient_id: str | None = None
-        self.patient_file: QWidget | None = None
+        self.patient_file: Any = None  # the PatientFile, made at the first open
         self.sync_controller: Any = None
         self.sync_status: Any = None
         self._build()
@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
         menu = QMenu(self.user_button)
         menu.addAction(self.tr("Lock screen"), QKeySequence("Ctrl+L"), self.lock_requested.emit)
         menu.addAction(self.tr("Switch user"), self.switch_user_requested.emit)
+        self.change_password_action = menu.addAction(self.tr("Change password…"),
+                                                     self.change_password)
         menu.addSeparator()
         menu.addAction(self.tr("Sign out"), self.sign_out_requested.emit)
         self.user_button.setMenu(menu)
@@ -224,16 +226,16 @@ class MainWindow(QMainWindow):
     def open_patient(self, patient_id: str, tab: str | None = None) -> None:
         from .patients.patient_file import PatientFile
 
-        if (
-            self.patient_file is None
-            or getattr(self.patient_file, "patient_id", None) != patient_id
-        ):
-            if self.patient_file is not None:
-                self.pages.removeWidget(self.patient_file)
-                self.patient_file.deleteLater()
+        if self.patient_file is None:
             self.patient_file = PatientFile(self.ctx, self.session, patient_id, self)
             self.patient_file.banner_loaded.connect(self._banner_loaded)
             self.pages.addWidget(self.patient_file)
+        elif self.patient_file.patient_id != patient_id:
+            # The same widgets show the next patient (building them again cost more than the
+            # budget for opening a chart); nothing of the previous one may stay on screen,
+            # above all not the banner that says whose file this is.
+            self.banner.clear()
+            self.patient_file.set_patient(patient_id)
         self.patient_id = patient_id
         if self.nav.row(self.patient_item) < 0:
             self.nav.addItem(self.patient_item)
@@ -291,6 +293,16 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 6000)
+
+    def change_password(self) -> None:
+        from .auth.change_password_dialog import ChangePasswordDialog
+
+        dialog = ChangePasswordDialog(self.ctx, self.session, self)
+        dialog.accepted.connect(lambda: self.show_status(self.tr("Your password was changed.")))
+        # Too many wrong current passwords lock the account: the session ends with it.
+        dialog.rejected.connect(lambda: dialog.locked_out and self.sign_out_requested.emit())
+        self.password_dialog = dialog
+        dialog.open()
 
     def set_sync_state(self, text: str) -> None:
         self.sync_label.setText(text)

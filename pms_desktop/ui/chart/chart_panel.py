@@ -3,6 +3,10 @@
 Built by the patient file as ``ChartPanel(ctx, session, patient_id, main_window)`` for roles
 with READ_CLINICAL (or a break-glass grant). Everything it shows comes from ``ctx.clinical``,
 loaded off the GUI thread in one background job; ``loaded`` fires after each load.
+
+``set_patient(id)`` shows another patient in the same widgets (building and styling a chart's
+few hundred widgets costs more than the budget of opening one): every tab is emptied first,
+and an answer that was asked for the previous patient is dropped when it arrives (``_gen``).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class ChartPanel(QWidget):
         self._loading = False
         self._again = False
         self._templates_loaded = False
+        self._gen = 0  # bumped when another patient is shown: answers for the last one dropped
         self.can_write = allows(session.role, Permission.WRITE_CLINICAL)
         self._build()
         self.refresh()
@@ -116,6 +121,33 @@ class ChartPanel(QWidget):
         layout.addWidget(bar_frame)
         layout.addLayout(body, 1)
 
+    # --- the patient shown -------------------------------------------------------------------
+
+    def set_patient(self, patient_id: str) -> None:
+        """Show ``patient_id`` instead: nothing of the previous patient stays on any tab (a
+        draft being written is saved for the patient it belongs to first)."""
+        self._gen += 1
+        self.patient_id = patient_id
+        self.summary = None
+        self._loading = self._again = False
+        self.summary_column.clear()
+        self.encounter_label.clear()
+        self.start_button.setVisible(False)
+        self.start_button.setEnabled(True)
+        self.timeline_tab.clear()
+        self.note_editor.set_patient(patient_id)
+        self.vitals_tab.set_patient(patient_id)
+        self.results_tab.set_patient(patient_id)
+        self.letters_tab.set_patient(patient_id)
+        self.tabs.setTabText(3, self.tr("Results"))
+        self.tabs.setCurrentIndex(0)
+        self.refresh()
+
+    def _current(self, fn: Any) -> Any:
+        """``fn`` for an answer that is dropped if another patient is shown by then."""
+        gen = self._gen
+        return lambda *args: fn(*args) if gen == self._gen else None
+
     # --- loading -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -136,7 +168,7 @@ class ChartPanel(QWidget):
                 c.list_templates(who) if want_templates else None,
                 c.vital_trends(who, patient_id=pid), c.list_results(who, patient_id=pid))
 
-        run_op(self, load, self._loaded, self._failed)
+        run_op(self, load, self._current(self._loaded), self._current(self._failed))
 
     def _failed(self, error: BaseException) -> None:
         self._loading = False
@@ -207,7 +239,7 @@ class ChartPanel(QWidget):
                          else self.tr("Medication stopped"))
             self.refresh()
 
-        run_op(self, work, done, self._failed)
+        run_op(self, work, self._current(done), self._show_error)
 
     def select_tab(self, name: str) -> None:
         if name in TABS:
@@ -216,7 +248,9 @@ class ChartPanel(QWidget):
     def start_consultation(self) -> None:
         c, who, pid = self.ctx.clinical, self.session, self.patient_id
         self.start_button.setEnabled(False)
-        run_op(self, lambda: c.start_encounter(who, patient_id=pid), self._started,
+        gen = self._gen
+        run_op(self, lambda: c.start_encounter(who, patient_id=pid),
+               lambda enc: self._started(enc) if gen == self._gen else None,
                self._start_failed)
 
     def _started(self, enc: Any) -> None:
@@ -228,6 +262,9 @@ class ChartPanel(QWidget):
 
     def _start_failed(self, error: BaseException) -> None:
         self.start_button.setEnabled(True)
+        self._show_error(error)
+
+    def _show_error(self, error: BaseException) -> None:
         from ..errors import show_error
 
         show_error(self, error)

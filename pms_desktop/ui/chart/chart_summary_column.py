@@ -77,6 +77,11 @@ class ChartSummaryColumn(QScrollArea):
         self.layout_.addWidget(text)
         return text
 
+    def clear(self) -> None:
+        """Empty until the next summary (another patient is being opened)."""
+        for label in (self.allergies, self.problems, self.medications, self.vitals):
+            label.clear()
+
     def set_summary(self, summary: Any) -> None:
         self.allergies.setText(self._allergies(summary.allergies))
         self.problems.setText(self._list(

@@ -50,6 +50,7 @@ class LettersTab(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.patient_id = ctx, session, patient_id
         self.can_write = can_write
+        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
         self.kind_box = QComboBox()
         self.kind_box.setObjectName("letterKind")
         self.kind_box.setAccessibleName(self.tr("Kind of letter"))
@@ -90,6 +91,20 @@ class LettersTab(QWidget):
         layout.addStretch(1)
         self._build_form()
 
+    def set_patient(self, patient_id: str) -> None:
+        """Another patient: every field empty, no message."""
+        self._gen += 1
+        self.patient_id = patient_id
+        for widget in self.inputs.values():
+            widget.clear()
+            widget.setStyleSheet("")
+        self.status.clear()
+        self._busy(False)
+
+    def _current(self, fn: Callable[..., None]) -> Callable[..., None]:
+        gen = self._gen
+        return lambda *args: fn(*args) if gen == self._gen else None
+
     def kind(self) -> str:
         return str(self.kind_box.currentData())
 
@@ -125,7 +140,7 @@ class LettersTab(QWidget):
     def fill_from_chart(self) -> None:
         clinical, who, pid, kind = self.ctx.clinical, self.session, self.patient_id, self.kind()
         run_op(self, lambda: clinical.letter_draft(who, patient_id=pid, kind=kind),
-               lambda draft: self._filled(kind, draft))
+               self._current(lambda draft: self._filled(kind, draft)))
 
     def _filled(self, kind: str, draft: Any) -> None:
         if kind == self.kind():
@@ -155,8 +170,8 @@ class LettersTab(QWidget):
             return
         self._busy(True)
         printing.print_pdf(self, make, self.kind_box.currentText(),
-                           lambda _pages: self._done(self.tr("Sent to the printer.")),
-                           printer=chosen, failed=self._failed)
+                           self._current(lambda _p: self._done(self.tr("Sent to the printer."))),
+                           printer=chosen, failed=self._when_current_failed())
 
     def save_pdf(self, out: Path | None = None) -> None:
         """Ask where to save (``out`` given: there), then write the letter."""
@@ -167,13 +182,18 @@ class LettersTab(QWidget):
             return
         self._busy(True)
         printing.save_pdf(self, make, target.name,
-                          lambda p: self._done(self.tr("Saved %s") % p),
-                          path=target, failed=self._failed)
+                          self._current(lambda p: self._done(self.tr("Saved %s") % p)),
+                          path=target, failed=self._when_current_failed())
 
     def _done(self, text: str) -> None:
         self._busy(False)
         self.status.setText(text)
         self.status.setStyleSheet(f"color: {OK_GREEN};")
+
+    def _when_current_failed(self) -> Callable[[BaseException], None]:
+        """A failure about another patient's letter: only the message, no field marked."""
+        gen = self._gen
+        return lambda e: self._failed(e) if gen == self._gen else show_error(self, e)
 
     def _failed(self, error: BaseException) -> None:
         self._busy(False)

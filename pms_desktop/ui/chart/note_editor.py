@@ -4,6 +4,10 @@ Autosave: every edit restarts a short idle timer (``autosave_ms``); when it fire
 saved off the GUI thread (one durable ``save_draft``) and the indicator says "Draft saved
 12:03:41". Saves never overlap: an edit made during a save schedules another one. A signed note
 is shown read-only; only "Add addendum" remains.
+
+``set_patient`` shows another patient's notes in the same editor: a draft being written is
+saved for its own patient first, and a save, signature or addendum that answers after the
+switch never shows in the new patient's editor.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class NoteEditor(QWidget):
         self._resave = False
         self._loading = False
         self._gen = 0  # bumped when another note is shown: late saves then leave it alone
+        self._leftover: dict[int, dict[str, str]] = {}  # typed during a save, then left
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.save_now)
@@ -161,6 +166,14 @@ class NoteEditor(QWidget):
 
     # --- loading -----------------------------------------------------------------------------
 
+    def set_patient(self, patient_id: str) -> None:
+        self._save_before_leaving()
+        self.timer.stop()
+        self.patient_id = patient_id
+        self.encounter_id = None
+        self.model.set_notes([])
+        self._show_note(None)  # bumps _gen: a late answer leaves the editor alone
+
     def set_data(self, notes: list[Any], templates: list[Any] | None = None) -> None:
         """Fill the list (and templates); reopen the draft being written, if any."""
         self.model.set_notes(notes)
@@ -190,15 +203,24 @@ class NoteEditor(QWidget):
     def open_note(self, note: Any) -> None:
         if note is None or (self.note is not None and note.id == self.note.id and not note.signed):
             return
-        if self._dirty():
-            self.save_now()
+        self._save_before_leaving()
         self._show_note(note)
 
     def new_note(self) -> None:
-        if self._dirty():
-            self.save_now()
+        self._save_before_leaving()
         self._show_note(None)
         self.fields["subjective"].setFocus()
+
+    def _save_before_leaving(self) -> None:
+        """Before another note (or patient) is shown: save what was typed in this one, for
+        the note and patient it belongs to (captured now). While a save of it is under way,
+        the text waits for that save's answer (which names the note) and goes after it."""
+        if not self._dirty():
+            return
+        if self._saving:
+            self._leftover[self._gen] = self.content()
+        else:
+            self.save_now()
 
     def _show_note(self, note: Any) -> None:
         self.note = note
@@ -281,20 +303,28 @@ class NoteEditor(QWidget):
         self._saving = True
         clinical, who, content = self.ctx.clinical, self.session, self.content()
         template = self.template_box.currentText() or None
+        pid, enc = self.patient_id, self.encounter_id
         if self.note is None:
             fn = lambda: clinical.create_draft(  # noqa: E731
-                who, patient_id=self.patient_id, encounter_id=self.encounter_id,
-                template=template, **content)
+                who, patient_id=pid, encounter_id=enc, template=template, **content)
         else:
             note_id = self.note.id
             fn = lambda: clinical.save_draft(who, note_id=note_id, **content)  # noqa: E731
         gen = self._gen
-        run_op(self, fn, lambda n: self._saved(n, gen), self._save_failed)
+        run_op(self, fn, lambda n: self._saved(n, gen), lambda e: self._save_failed(e, gen))
 
     def _saved(self, note: Any, gen: int) -> None:
         self._saving = False
-        if gen != self._gen:
+        if gen != self._gen:  # another note (or patient) is shown now: leave it alone
+            leftover = self._leftover.pop(gen, None)
+            if leftover is not None:
+                clinical, who = self.ctx.clinical, self.session
+                run_op(self, lambda: clinical.save_draft(who, note_id=note.id, **leftover),
+                       lambda n: self.draft_saved.emit(n.id), lambda e: show_error(self, e))
             self.draft_saved.emit(note.id)
+            if self._resave:  # what was typed meanwhile in the note shown now
+                self._resave = False
+                self.save_now()
             return
         self.note = note
         self.status.setText(self.tr("Draft saved %s") % self.clock.time(note.updated_at))
@@ -305,8 +335,12 @@ class NoteEditor(QWidget):
             self._resave = False
             self.save_now()
 
-    def _save_failed(self, error: BaseException) -> None:
+    def _save_failed(self, error: BaseException, gen: int | None = None) -> None:
         self._saving = False
+        if gen is not None and gen != self._gen:
+            self._leftover.pop(gen, None)
+            show_error(self, error)  # the draft of a note no longer shown was not saved
+            return
         self.status.setText(self.tr("Not saved: %s") % error)
         self.status.setStyleSheet(f"color: {ALERT_RED};")
         show_error(self, error)
@@ -333,11 +367,16 @@ class NoteEditor(QWidget):
             clinical.sign_note(who, note_id=nid)
             return clinical.get_note(who, patient_id=pid, note_id=nid)
 
-        run_op(self, work, self._signed, self._sign_failed, label=self.tr("Signing…"))
+        gen = self._gen
+        run_op(self, work, lambda n: self._signed(n, gen), self._sign_failed,
+               label=self.tr("Signing…"))
 
-    def _signed(self, note: Any) -> None:
+    def _signed(self, note: Any, gen: int | None = None) -> None:
         self._saving = False
         self.sign_button.setEnabled(True)
+        if gen is not None and gen != self._gen:
+            self._leftover.pop(gen, None)  # typed after "Sign": the note is signed as it was
+            return  # signed, but another note (or patient) is shown now
         self._show_note(note)
         self.note_signed.emit(note.id)
 
@@ -357,10 +396,13 @@ class NoteEditor(QWidget):
             return clinical.get_note(who, patient_id=pid, note_id=nid)
 
         self.addendum_button.setEnabled(False)
-        run_op(self, work, self._addendum_added, self._addendum_failed)
+        gen = self._gen
+        run_op(self, work, lambda n: self._addendum_added(n, gen), self._addendum_failed)
 
-    def _addendum_added(self, note: Any) -> None:
+    def _addendum_added(self, note: Any, gen: int | None = None) -> None:
         self.addendum_button.setEnabled(True)
+        if gen is not None and gen != self._gen:
+            return
         self._show_note(note)
         self.note_signed.emit(note.id)
 

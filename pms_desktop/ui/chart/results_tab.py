@@ -49,6 +49,7 @@ class ResultsTab(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.patient_id, self.clock = ctx, session, patient_id, clock
         self.can_write = can_write
+        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
         self.reports = ReportsTableModel(clock, self)
         self.rows = ResultRowsTableModel(self)
         self.report_table = _table("reportsTable")
@@ -79,6 +80,14 @@ class ResultsTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(split)
+        self._show()
+
+    def set_patient(self, patient_id: str) -> None:
+        """Another patient: no reports until their chart loads."""
+        self._gen += 1
+        self.patient_id = patient_id
+        self.report_table.clearSelection()
+        self.reports.set_reports([])
         self._show()
 
     def set_reports(self, reports: list[Any]) -> None:
@@ -112,8 +121,10 @@ class ResultsTab(QWidget):
             return
         clinical, who, pid = self.ctx.clinical, self.session, self.patient_id
         self.review_button.setEnabled(False)
+        gen = self._gen
         run_op(self, lambda: clinical.mark_reviewed(who, patient_id=pid, report_id=r.id),
-               self._reviewed, self._failed)
+               lambda report: self._reviewed(report) if gen == self._gen else None,
+               lambda e: self._failed(e) if gen == self._gen else show_error(self, e))
 
     def _failed(self, error: BaseException) -> None:
         self._show()

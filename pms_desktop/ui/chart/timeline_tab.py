@@ -81,6 +81,12 @@ class TimelineTab(QWidget):
         self.model.set_entries(entries)
         self._update_count()
 
+    def clear(self) -> None:
+        """No entries, every kind shown (another patient is being opened)."""
+        self.set_entries([])
+        self.set_kind("")
+        self.table.clearSelection()
+
     def set_kind(self, kind: str) -> None:
         self.proxy.kind = kind
         self.proxy.invalidate()

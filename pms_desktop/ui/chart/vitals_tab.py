@@ -40,6 +40,8 @@ class VitalsTab(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.patient_id, self.clock = ctx, session, patient_id, clock
         self.encounter_id: str | None = None
+        self.can_write = can_write
+        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
         self.inputs: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
         form_box = QFrame()
@@ -81,6 +83,18 @@ class VitalsTab(QWidget):
         right.addWidget(self.chart, 1)
         layout.addLayout(right, 1)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.record)
+
+    def set_patient(self, patient_id: str) -> None:
+        """Another patient: an empty form, no message, no trend until their chart loads."""
+        self._gen += 1
+        self.patient_id, self.encounter_id = patient_id, None
+        for field, edit in self.inputs.items():
+            edit.clear()
+            self._clear_error(field)
+        self._update_bmi()
+        self.status.clear()
+        self.record_button.setEnabled(self.can_write)
+        self.chart.set_series([])
 
     def _unit(self, ucum: str) -> QLabel:
         label = QLabel(V.UNIT_LABELS.get(ucum, ucum))
@@ -141,9 +155,11 @@ class VitalsTab(QWidget):
         clinical, who = self.ctx.clinical, self.session
         pid, enc = self.patient_id, self.encounter_id
         self.record_button.setEnabled(False)
+        gen = self._gen
         run_op(self, lambda: clinical.record_vitals(who, patient_id=pid, encounter_id=enc,
                                                     values=values),
-               self._recorded, self._failed)
+               lambda obs: self._recorded(obs) if gen == self._gen else None,
+               lambda e: self._failed(e) if gen == self._gen else show_error(self, e))
 
     def _recorded(self, observations: list[Any]) -> None:
         self.record_button.setEnabled(True)

@@ -4,6 +4,13 @@ The banner data is loaded with the file (audited read) and handed to the main wi
 shows it above every screen while this patient is open. The "Clinical" tab comes from the
 clinical engineer's ChartPanel when the role may read clinical notes; otherwise a "Break glass"
 button asks for a reason first. The "Account" tab comes from billing's PatientAccountPanel.
+
+The main window keeps one patient file and shows the next patient in it (``set_patient``):
+building and styling its few hundred widgets again cost more than DESIGN.md's 100 ms for
+opening a chart. Everything of the previous patient is emptied before the next one loads, and
+an answer asked for the previous patient is dropped when it arrives (``_gen``). The parts that
+cannot be emptied safely are made anew: the account tab, and a chart opened by breaking the
+glass (that grant was for the previous patient).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
@@ -64,6 +72,7 @@ class PatientFile(QWidget):
         )
         self.setObjectName("patientFile")
         self.detail: PatientDetail | None = None
+        self._gen = 0  # bumped when another patient is shown: answers for the last one dropped
         self.tabs = QTabWidget()
         self.tabs.setObjectName("patientTabs")
         self.tab_keys: list[str] = []
@@ -80,9 +89,46 @@ class PatientFile(QWidget):
         self.tab_keys.append(key)
         self.tabs.addTab(widget, self.tr(title))
 
+    def _replace_tab(self, key: str, widget: QWidget, title: str) -> None:
+        index = self.tab_keys.index(key)
+        old = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, widget, self.tr(title))
+        if old is not None:
+            old.deleteLater()
+
     def show_tab(self, key: str) -> None:
         if key in self.tab_keys:
             self.tabs.setCurrentIndex(self.tab_keys.index(key))
+
+    # --- the patient shown -----------------------------------------------------------------
+
+    def set_patient(self, patient_id: str) -> None:
+        """Show ``patient_id`` in this file: nothing of the previous patient stays on any tab."""
+        self._gen += 1
+        self.patient_id = patient_id
+        self.detail = None
+        for label in self.cards.values():
+            label.clear()
+        self.appointments.set_rows([])
+        self.unmerge_button.setVisible(False)
+        self.deactivate_button.setText(self.tr("Deactivate…"))
+        dialog = getattr(self, "dialog", None)
+        if dialog is not None and isValid(dialog):
+            dialog.close()  # an edit or merge of the previous patient (window-modal: rare)
+        self.dialog = None
+        if "clinical" in self.tab_keys:
+            chart = self.tabs.widget(self.tab_keys.index("clinical"))
+            if self._chart_class is not None and self._reads_clinical:
+                chart.set_patient(patient_id)
+            elif chart is not self._glass_page:
+                self._glass_page = self._break_glass_page(self._chart_class)
+                self._replace_tab("clinical", self._glass_page, "Clinical")
+        if "account" in self.tab_keys:
+            self._replace_tab("account", self._account_class(
+                self.ctx, self.session, patient_id, self.main_window), "Account")
+        self.tabs.setCurrentIndex(0)
+        self.reload()
 
     # --- tabs ------------------------------------------------------------------------------
 
@@ -166,16 +212,20 @@ class PatientFile(QWidget):
     def _build_optional_tabs(self) -> None:
         role = self.session.role
         chart = _optional("pms_desktop.ui.chart.chart_panel:ChartPanel")
+        self._chart_class, self._reads_clinical = chart, allows(role, Permission.READ_CLINICAL)
+        self._glass_page: QWidget | None = None
         if chart is not None:
-            if allows(role, Permission.READ_CLINICAL):
+            if self._reads_clinical:
                 self._add_tab(
                     "clinical",
                     chart(self.ctx, self.session, self.patient_id, self.main_window),
                     "Clinical",
                 )
             else:
-                self._add_tab("clinical", self._break_glass_page(chart), "Clinical")
+                self._glass_page = self._break_glass_page(chart)
+                self._add_tab("clinical", self._glass_page, "Clinical")
         account = _optional("pms_desktop.ui.billing.patient_account_panel:PatientAccountPanel")
+        self._account_class = account
         if account is not None and (
             allows(role, Permission.BILLING) or allows(role, Permission.TAKE_PAYMENTS)
         ):
@@ -213,13 +263,13 @@ class PatientFile(QWidget):
             return
 
         def opened(_result: Any) -> None:
-            panel = chart(self.ctx, self.session, self.patient_id, self.main_window)
-            index = self.tabs.indexOf(page)
-            self.tabs.removeTab(index)
-            self.tabs.insertTab(index, panel, self.tr("Clinical"))
-            self.tabs.setCurrentIndex(index)
+            if gen != self._gen or self.tabs.indexOf(page) < 0:
+                return  # another patient is shown now: the grant was not for them
+            panel = chart(self.ctx, self.session, pid, self.main_window)
+            self._replace_tab("clinical", panel, "Clinical")
+            self.tabs.setCurrentIndex(self.tab_keys.index("clinical"))
 
-        accounts, who, pid = self.ctx.accounts, self.session, self.patient_id
+        accounts, who, pid, gen = self.ctx.accounts, self.session, self.patient_id, self._gen
         run_op(
             self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason.strip()), opened
         )
@@ -245,7 +295,8 @@ class PatientFile(QWidget):
                 m.reverted_at is None for m in patients.merges(who, patient_id=pid))
             return detail, banner, (tz, appts), merged
 
-        run_op(self, load, self._loaded)
+        gen = self._gen
+        run_op(self, load, lambda result: self._loaded(result) if gen == self._gen else None)
 
     def _loaded(self, result: tuple[PatientDetail, Any, Any, bool]) -> None:
         detail, banner, (tz, appts), merged = result

@@ -46,13 +46,27 @@ class PatientBanner(QFrame):
         row.addLayout(self.chips, 1)
         row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
 
+    def clear(self) -> None:
+        """Nobody named while the next patient loads; the banner keeps its place (hiding and
+        showing it again would lay the whole window out twice)."""
+        self.data = None
+        self.name.clear()
+        self.facts.clear()
+        self._clear_chips()
+
+    def _clear_chips(self) -> None:
+        while self.chips.count():
+            item = self.chips.takeAt(0)
+            chip = item.widget()
+            if chip is not None:  # gone now, not at the next turn of the event loop
+                chip.hide()
+                chip.setParent(None)
+                chip.deleteLater()
+
     def set_data(self, data: BannerData | None) -> None:
         self.data = data
         self.setVisible(data is not None)
-        while self.chips.count():
-            item = self.chips.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+        self._clear_chips()
         if data is None:
             return
         self.name.setText(data.name)
