@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,12 @@ class Stored:
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text (orjson: several times faster than ``json`` for a resource; what it
+    cannot write, an integer beyond 64 bits say, goes through ``json``)."""
+    try:
+        return orjson.dumps(data).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def stored_from_row(row: ResourceVersion | ResourceCurrent, seq: int = 0) -> Stored:

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,8 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
         for c in checked:
             if c.change_id in seen:
                 first_hash, first = seen[c.change_id]
-                results.append(json.loads(first) if first_hash == c.digest else _rejected(
+                same = first_hash in (c.digest, legacy_request_hash(c.change))
+                results.append(json.loads(first) if same else _rejected(
                     c.change_id, c.change, 409, "conflict",
                     "change_id was already used for a different change"))
                 continue
@@ -93,11 +95,28 @@ def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def request_hash(change: dict[str, Any]) -> str:
+def _hashed_part(change: dict[str, Any]) -> dict[str, Any]:
     body = {k: change.get(k) for k in ("resource_type", "resource_id", "op", "base_version",
                                        "resource")}
     body["base_version"] = _version_text(body["base_version"])
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return body
+
+
+def request_hash(change: dict[str, Any]) -> str:
+    """SHA-256 of the change's canonical JSON (sorted keys, orjson)."""
+    try:
+        canonical = orjson.dumps(_hashed_part(change), option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: what orjson cannot write (a huge integer)
+        return legacy_request_hash(change)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def legacy_request_hash(change: dict[str, Any]) -> str:
+    """The hash as servers before orjson recorded it (``json.dumps``: it writes a few numbers
+    differently): a replay of a change pushed before an upgrade is still recognised. Only
+    computed when the recorded hash differs from ``request_hash``."""
+    canonical = json.dumps(_hashed_part(change), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -92,6 +92,31 @@ def test_replay_gets_the_first_answer(client: TestClient, clinic_a: Tenant) -> N
     assert history["total"] == 2  # the replay stored nothing
 
 
+def test_replay_of_a_change_recorded_before_orjson_gets_the_first_answer(
+        client: TestClient, clinic_a: Tenant) -> None:
+    """A change a server before orjson recorded (its hash over ``json.dumps`` text, which
+    writes 1e-05 where orjson writes 0.00001) is still recognised when it is resent after the
+    upgrade, not refused as a reused change id."""
+    from sqlalchemy import update
+
+    from sync_server.store.models import SyncChange
+    from sync_server.sync.push import legacy_request_hash, request_hash
+
+    pid = str(uuid.uuid4())
+    first_change = change(pid, resource={**patient(id=pid), "extension": [
+        {"url": "https://example.org/tiny", "valueDecimal": 0.00001}]})
+    assert legacy_request_hash(first_change) != request_hash(first_change)
+    first, = do_push(client, clinic_a, first_change)
+    with db_of(client).write() as session:
+        session.execute(update(SyncChange).where(
+            SyncChange.change_id == first_change["change_id"]).values(
+            request_hash=legacy_request_hash(first_change)))
+    replay, = do_push(client, clinic_a, first_change)
+    assert first["status"] == "applied" and replay == first
+    forged, = do_push(client, clinic_a, {**first_change, "resource": patient("Other", id=pid)})
+    assert forged["status"] == "rejected" and forged["http_status"] == 409
+
+
 def test_same_change_id_with_other_body_is_refused(client: TestClient,
                                                    clinic_a: Tenant) -> None:
     pid = str(uuid.uuid4())
