@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui import ops
@@ -68,3 +68,53 @@ def test_keys_typed_during_a_search_are_searched_together_and_stale_answers_drop
     qtbot.waitUntil(lambda: shown == ["mary mur"], timeout=WAIT)
     assert calls == ["m", "mary mur"]
     assert [widget.model.patient(r).id for r in range(widget.model.rowCount())] == [murphy]
+
+
+@pytest.fixture
+def quick(qtbot, ctx, actors, monkeypatch):  # type: ignore[no-untyped-def]
+    """The appointment book's quick-book panel, its searches recorded and gated as above."""
+    from PySide6.QtWidgets import QWidget
+
+    from pms_desktop.ui.schedule.quick_book_popup import QuickBookPopup
+
+    real = ctx.patients.search
+    calls: list[str] = []
+    gate = threading.Event()
+    gate.set()
+
+    def search(who, text, limit=50):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        assert gate.wait(WAIT / 1000)
+        return real(who, text, limit=limit)
+
+    monkeypatch.setattr(ctx.patients, "search", search)
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.resize(600, 500)
+    host.show()
+    popup = QuickBookPopup(ctx, actors[Role.RECEPTION], host)
+    popup.start("Monday 10:00", "")
+    yield popup, calls, gate
+    gate.set()
+    ops.wait_for_idle()
+
+
+def test_quick_book_searches_like_the_patients_screen(qtbot, quick, make_patient):  # type: ignore[no-untyped-def]
+    popup, calls, gate = quick
+    murphy = make_patient("Mary", "Murphy")
+    make_patient("Mark", "Moran")
+    qtbot.keyClick(popup.line, "m")
+    ops.wait_for_idle()  # no event loop ran: no pause-in-typing timer could have fired
+    assert calls == ["m"]
+    qtbot.waitUntil(lambda: popup.model.rowCount() == 2, timeout=WAIT)
+
+    picked: list[str] = []
+    popup.patient_picked.connect(picked.append)
+    gate.clear()  # this search hangs until the rest is typed, and Enter pressed
+    qtbot.keyClicks(popup.line, "ary")
+    qtbot.keyClicks(popup.line, " mur")
+    qtbot.keyClick(popup.line, Qt.Key.Key_Return)
+    assert picked == [] and popup.model.rowCount() == 2  # the stale list still shown, unused
+    gate.set()
+    qtbot.waitUntil(lambda: picked == [murphy], timeout=WAIT)
+    assert calls == ["m", "ma", "mary mur"]  # keys typed during a search: searched together

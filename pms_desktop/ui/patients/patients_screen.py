@@ -1,9 +1,7 @@
 """Find a patient: one search box, results as you type, Enter opens a unique match.
 
-Each keystroke searches at once, off the GUI thread (a search takes milliseconds; DESIGN.md
-gives 100 ms from keypress to results painted, which a pause-in-typing timer alone would use
-up). Keys typed while a search runs are searched together when it answers, and an answer
-to text that has changed since is dropped, so only results for what is in the box are shown.
+Each keystroke searches at once (``LiveSearch``: keys typed while a search runs are searched
+together when it answers, and an answer to text that has changed since is dropped).
 The Down arrow in an empty box lists the patients this user opened recently.
 """
 
@@ -29,6 +27,7 @@ from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ..errors import show_error
 from ..ops import run_op
+from .live_search import LiveSearch
 from .patient_table_model import PatientTableModel
 
 
@@ -40,11 +39,12 @@ class PatientsScreen(QWidget):
         super().__init__()
         self.ctx, self.session, self.main_window = ctx, session, main_window
         self.model = PatientTableModel(self)
-        self._seq = 0
-        self._searching = False  # a search is running
-        self._again = False  # the text changed while it ran: search again when it answers
         self._open_single = False  # Enter pressed before the answer came: open a unique match
         self._build()
+        patients, who = ctx.patients, session
+        self.live = LiveSearch(self, self.search, lambda text: patients.search(who, text))
+        self.live.answered.connect(self._answered)
+        self.live.failed.connect(self._failed)
 
     def _build(self) -> None:
         title = QLabel(self.tr("Patients"))
@@ -67,7 +67,6 @@ class PatientsScreen(QWidget):
         )
         self.search.setAccessibleName(self.tr("Find a patient"))
         self.search.installEventFilter(self)
-        self.search.textChanged.connect(self._text_changed)
         self.search.returnPressed.connect(self._enter)
         self.table = QTableView()
         self.table.setObjectName("patientResults")
@@ -101,54 +100,33 @@ class PatientsScreen(QWidget):
         self.search.setFocus()
         self.search.selectAll()
 
-    def _text_changed(self, _text: str) -> None:
-        if self._searching:
-            self._again = True
-        else:
-            self.run_search()
-
     def run_search(self) -> None:
-        text = self.search.text().strip()
-        self._seq += 1
-        seq = self._seq
-        self._again = False
+        self.live.run()
+
+    def _answered(self, text: str, rows: list[Any]) -> None:
         if not text:
             self.model.set_rows([])
             self.status.setText(
                 self.tr("Type to search. Press ↓ for the patients you opened recently.")
             )
             return
-        patients, who = self.ctx.patients, self.session
-        self._searching = True
-        run_op(
-            self,
-            lambda: patients.search(who, text),
-            lambda rows: self._answered(seq, text, rows),
-            self._failed,
-        )
-
-    def _answered(self, seq: int, text: str, rows: list[Any]) -> None:
-        self._searching = False
-        if self._again:  # typed on meanwhile: this answer is stale, ask for the current text
-            self.run_search()
-            return
-        self._show(seq, text, rows)
+        self._show(text, rows)
 
     def _failed(self, error: BaseException) -> None:
-        self._searching = self._again = self._open_single = False
+        self._open_single = False
         show_error(self, error)
 
     def show_recent(self) -> None:
-        self._seq += 1
-        seq = self._seq
+        self.live.drop_answers()  # the recent list replaces the results of a search under way
+        gen, live = self.live.generation, self.live
         patients, who = self.ctx.patients, self.session
         run_op(
-            self, lambda: patients.recent_patients(who), lambda rows: self._show(seq, "", rows)
+            self,
+            lambda: patients.recent_patients(who),
+            lambda rows: self._show("", rows) if gen == live.generation else None,
         )
 
-    def _show(self, seq: int, text: str, rows: list[Any]) -> None:
-        if seq != self._seq:
-            return  # an answer to an older query
+    def _show(self, text: str, rows: list[Any]) -> None:
         self.model.set_rows(rows)
         if text:
             n = len(rows)
@@ -173,7 +151,7 @@ class PatientsScreen(QWidget):
                 self.open_row(0)
 
     def _enter(self) -> None:
-        if self._searching:  # typed faster than the search: decide when it answers
+        if self.live.busy():  # typed faster than the search: decide when it answers
             self._open_single = True
             return
         if self.model.rowCount() == 1:

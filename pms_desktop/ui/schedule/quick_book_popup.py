@@ -1,14 +1,16 @@
 """Booking from the keyboard: type a surname in a slot, Enter, pick the patient, done.
 
 A small panel over the chosen slot: a search line and the matching patients. Enter books the
-only match (or the highlighted one); Esc closes; "More…" opens the full booking dialog.
+only match (or the highlighted one); Esc closes; "More…" opens the full booking dialog. It
+searches as the Patients screen does (``LiveSearch``: at once on each keystroke; Enter typed
+before the answer books when it comes).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.session import StaffSession
-from ..ops import run_op
+from ..errors import show_error
+from ..patients.live_search import LiveSearch
 from ..patients.patient_table_model import PatientTableModel
 
 
@@ -73,18 +76,20 @@ class QuickBookPopup(QFrame):
         v.addWidget(self.line)
         v.addWidget(self.table)
         v.addLayout(bottom)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(120)
-        self.timer.timeout.connect(self.search)
-        self.line.textChanged.connect(lambda _t: self.timer.start())
-        self._seq = 0
+        patients, who = ctx.patients, session
+        self.live = LiveSearch(self, self.line, lambda text: patients.search(who, text, limit=20))
+        self.live.answered.connect(self._shown)
+        self.live.failed.connect(self._failed)
         self._enter_pending = False
         self.resize(420, 300)
 
     def start(self, title: str, text: str) -> None:
         self.title.setText(title)
         self.model.set_rows([])
+        self.live.drop_answers()  # a search from the last time the panel was open
+        self._enter_pending = False
+        if self.line.text() == text:
+            self.live.run()  # no change, no textChanged: the results were cleared above
         self.line.setText(text)
         self.show()
         self.raise_()
@@ -92,20 +97,12 @@ class QuickBookPopup(QFrame):
         self.line.end(False)
 
     def search(self) -> None:
-        self._seq += 1
-        seq, text = self._seq, self.line.text().strip()
-        if not text:
-            self.model.set_rows([])
-            return
-        patients, who = self.ctx.patients, self.session
-        run_op(
-            self, lambda: patients.search(who, text, limit=20), lambda rows: self._shown(seq, rows)
-        )
+        self.live.run()
 
-    def _shown(self, seq: int, rows: list[Any]) -> None:
-        if seq != self._seq:
-            return
+    def _shown(self, text: str, rows: list[Any]) -> None:
         self.model.set_rows(rows)
+        if not text:
+            return
         if rows:
             self.table.selectRow(0)
         self.results_shown.emit()
@@ -113,11 +110,13 @@ class QuickBookPopup(QFrame):
             self._enter_pending = False
             self._enter()
 
+    def _failed(self, error: BaseException) -> None:
+        self._enter_pending = False
+        show_error(self, error)
+
     def _enter(self) -> None:
-        if self.timer.isActive():
-            self.timer.stop()
+        if self.live.busy():  # typed faster than the search: book when it answers
             self._enter_pending = True
-            self.search()
             return
         if self.model.rowCount() == 1:
             self._pick(0)
