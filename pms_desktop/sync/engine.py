@@ -340,6 +340,10 @@ class SyncEngine:
             self.progress("pull", cursor - start if more else total, total)
             if not more:
                 break
+        with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
+            retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
+            report.pulled += retrying.retry_unapplied()
+            report.conflicts += retrying.new_conflicts
         if report.pulled or report.conflicts:
             with self.sessions() as s, s.begin():  # two workstations merged a pair both ways
                 report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)

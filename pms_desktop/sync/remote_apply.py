@@ -73,8 +73,8 @@ class RemoteApplier:
         """``apply`` in a savepoint. A change this workstation cannot hold (a value another
         record here already has where it must be unique, as the same MRN registered on two
         workstations offline; a resource it cannot read) becomes an ``unapplied`` conflict
-        and the feed goes on: it is tried again by the next drift repair, and the conflict
-        closes itself once the change is held."""
+        and the feed goes on: it is tried again at the end of every pull (``retry_unapplied``)
+        and by the drift repair, and the conflict closes itself once the change is held."""
         try:
             with self.s.begin_nested():
                 done = self.apply(resource_type, rid, version, op, resource)
@@ -153,6 +153,23 @@ class RemoteApplier:
         """After a page: close the conflicts that no longer hold."""
         self.settle_double_bookings()
         self.settle_unapplied()
+
+    def retry_unapplied(self) -> int:
+        """Try the open ``unapplied`` conflicts' changes again (as pulled: the conflict keeps
+        the newest version that could not be held), so that a clash corrected since (one of
+        the two records renumbered, here or elsewhere) heals at the next sync; those held now
+        close. Returns how many were applied."""
+        applied = 0
+        for c in self.s.scalars(select(SyncConflict).where(
+                SyncConflict.kind == "unapplied", SyncConflict.resolved_at.is_(None),
+                SyncConflict.remote_version.is_not(None)).order_by(SyncConflict.created_at)).all():
+            resource = json.loads(c.remote_value) if c.remote_value else None
+            op = "upsert" if isinstance(resource, dict) else "delete"
+            if self.apply_guarded(c.resource_type, c.resource_id, int(c.remote_version or 0),
+                                  op, resource if op == "upsert" else None):
+                applied += 1
+        self.settle_unapplied()
+        return applied
 
     def settle_unapplied(self) -> None:
         """Close ``unapplied`` conflicts whose change (or a later one) is held now."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -269,3 +270,27 @@ def test_a_change_this_workstation_cannot_hold_waits_as_a_conflict(workstations:
     for w in (a, b):
         assert w.ctx.sync.conflicts(w.actor) == []
         assert [p.id for p in w.ctx.patients.search(w.actor, "MRN-78")] == [pb]
+
+
+def test_a_clash_corrected_since_heals_at_the_next_sync(workstations: Any) -> None:
+    """A change held back by a clash is tried again at the end of every pull: once the clash
+    is corrected (here: the workstation's own fee renamed), the next sync holds it, without
+    waiting for the drift repair (skipped for 10 minutes while changes flow)."""
+    a, b = workstations()
+    sync_all(a, b, rounds=1)  # both found equal to the server: the drift repair rests now
+    fee = {"description": "Dressing", "price_minor": 1500, "tax_rate": Decimal("0")}
+    mine = a.ctx.billing.save_fee_item(a.actor, code="ZZ9", **fee)
+    theirs = b.ctx.billing.save_fee_item(b.actor, code="ZZ9", **fee)
+    b.sync.run_sync()
+    a.sync.run_sync()
+    [held_back] = a.ctx.sync.conflicts(a.actor)
+    assert (held_back.kind, held_back.resource_id) == ("unapplied", theirs.id)
+
+    a.ctx.billing.save_fee_item(a.actor, code="ZZ8", fee_item_id=mine.id, **fee)
+    a.sync.run_sync()
+
+    assert a.ctx.sync.conflicts(a.actor) == []
+    held = {f.id: f.code for f in a.ctx.billing.list_fee_items(a.actor)}
+    assert (held.get(mine.id), held.get(theirs.id)) == ("ZZ8", "ZZ9")
+    sync_all(b, a)
+    assert converged(a, b) == []
