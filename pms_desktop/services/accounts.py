@@ -206,17 +206,37 @@ class AccountsService(UserAdminMixin):
     def needs_mfa_enrolment(self, info: StaffUserInfo) -> bool:
         return info.role in MFA_REQUIRED and not info.totp_enabled
 
-    @operation(None, "account.password.change")
-    def change_password(self, uow: UnitOfWork, *, current: str, new: str) -> None:
-        user = self._me(uow)
-        if not verify_password(user.password_hash, current):
-            raise ValidationError({"current": "This is not your current password."})
-        problems = password_problems(new, username=user.username, display_name=user.display_name)
-        if problems:
-            raise ValidationError({"new": " ".join(problems)})
-        user.password_hash = hash_password(new)
-        user.password_changed_at, user.must_change_password = self.core.now(), False
-        uow.changed(user)
+    @operation(None, "account.password.change", transactional=False)
+    def change_password(self, actor: StaffSession, *, current: str, new: str) -> None:
+        """The signed-in person's own password. A wrong current password counts as a failed
+        sign-in (logged, and the account locks after the policy's number of failures), so an
+        unattended open session cannot be used to guess it; a refused new password is named
+        on its field with the policy's reasons."""
+        policy, now = self.policy(), self.core.now()
+        error: Exception | None = None
+        with unit_of_work(self.core, actor) as uow:
+            user = self._me(uow)
+            if not verify_password(user.password_hash, current):
+                failed = self._fail(uow, user, "account.password.change", "wrong password", now,
+                                    policy)
+                error = failed if isinstance(failed, AccountLocked) else ValidationError(
+                    {"current": "This is not your current password."})
+            else:
+                problems = password_problems(new, username=user.username,
+                                             display_name=user.display_name)
+                if new == current:
+                    problems.insert(0, "Choose a password different from your current one.")
+                if problems:
+                    error = ValidationError({"new": " ".join(problems)})
+                else:
+                    user.password_hash = hash_password(new)
+                    user.password_changed_at, user.must_change_password = now, False
+                    user.failed_attempts = 0
+                    uow.changed(user)
+                    uow.audit("account.password.change", resource_type="Basic",
+                              resource_id=user.id)
+        if error is not None:
+            raise error
 
     @operation(None, "account.mfa.begin")
     def begin_totp_enrolment(self, uow: UnitOfWork) -> TotpEnrolment:

@@ -19,7 +19,8 @@ from .dto import StaffUserInfo
 
 def user_info(u: StaffUser) -> StaffUserInfo:
     return StaffUserInfo(u.id, u.username, u.display_name, Role(u.role), bool(u.active),
-                         bool(u.totp_enabled), u.practitioner_id, u.locked_until)
+                         bool(u.totp_enabled), u.practitioner_id, u.locked_until,
+                         bool(u.must_change_password))
 
 
 def _role(value: Role | str) -> Role:

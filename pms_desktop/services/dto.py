@@ -27,3 +27,5 @@ class StaffUserInfo:
     totp_enabled: bool
     practitioner_id: str | None
     locked_until: datetime | None
+    # Set for a new account and after an admin reset: the person chooses their own at sign-in.
+    must_change_password: bool = False

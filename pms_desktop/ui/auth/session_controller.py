@@ -1,5 +1,6 @@
-"""The session life cycle of a running workstation: sign-in, MFA on first use, the main window,
-idle lock and unlock, switch user, sign out.
+"""The session life cycle of a running workstation: sign-in, MFA on first use, a password of
+one's own when an admin set it (new account, reset), the main window, idle lock and unlock,
+switch user, sign out.
 
 Holds the one ``AppContext`` for the open clinic. The main window is reception's
 ``MainWindow(ctx, session)``; while it does not exist yet a plain window stands in. Locking
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar, QWidget
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from .change_password_dialog import ChangePasswordDialog
 from .idle_monitor import IdleMonitor
 from .lock_screen import LockScreen
 from .mfa_enrolment_dialog import MfaEnrolmentDialog
@@ -78,6 +80,8 @@ class SessionController(QObject):
         self.sign_in_dialog: SignInDialog | None = None
         self.lock_screen: LockScreen | None = None
         self.mfa_dialog: MfaEnrolmentDialog | None = None
+        self.password_dialog: ChangePasswordDialog | None = None
+        self.account: Any = None
         self.idle = IdleMonitor(idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
 
@@ -101,17 +105,33 @@ class SessionController(QObject):
         run_op(None, lambda: accounts.my_account(session), self._account_loaded)
 
     def _account_loaded(self, info: Any) -> None:
-        assert self.session is not None
+        if self.session is None or info.id != self.session.user_id:
+            return  # signed out meanwhile
+        self.account = info
         if self.ctx.accounts.needs_mfa_enrolment(info):
             self.mfa_dialog = MfaEnrolmentDialog(self.ctx, self.session)
-            self.mfa_dialog.accepted.connect(self._open_main_window)
+            self.mfa_dialog.accepted.connect(self._after_mfa)
             self.mfa_dialog.rejected.connect(self.sign_out)
             self.mfa_dialog.show()
+            return
+        self._after_mfa()
+
+    def _after_mfa(self) -> None:
+        """Before the main window: a password of one's own, when an admin set this one. It
+        cannot be skipped; cancelling (or closing the dialog) signs out."""
+        assert self.session is not None
+        if self.account is not None and self.account.must_change_password:
+            dialog = ChangePasswordDialog(self.ctx, self.session, forced=True)
+            dialog.accepted.connect(self._open_main_window)
+            dialog.rejected.connect(self.sign_out)
+            self.password_dialog = dialog
+            dialog.show()
             return
         self._open_main_window()
 
     def _open_main_window(self) -> None:
         assert self.session is not None
+        self.password_dialog = None
         window = main_window_class()(self.ctx, self.session)
         window.sign_out_requested.connect(self.sign_out)
         window.lock_requested.connect(lambda: self.lock("request"))
@@ -168,7 +188,11 @@ class SessionController(QObject):
     def _end_session(self) -> None:
         self.idle.stop()
         self._drop_lock_screen()
-        session, self.session = self.session, None
+        session, self.session, self.account = self.session, None, None
+        if self.password_dialog is not None:
+            dialog, self.password_dialog = self.password_dialog, None
+            dialog.hide()
+            dialog.deleteLater()
         if session is not None:
             accounts = self.ctx.accounts
             run_op(None, lambda: accounts.sign_out(session), None, lambda e: None)
