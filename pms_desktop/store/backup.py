@@ -5,7 +5,9 @@ A backup file (``.pmsbak``) is one file:
     b"PMSBAK1\\n" | 4-byte big-endian header length | header JSON | SQLCipher database bytes
 
 The database inside is a ``sqlcipher_export`` copy taken in one read transaction (consistent
-while the application keeps working), encrypted under its own random key. The header (no
+while the application keeps working), encrypted under its own random key. Backups written
+before the store's pages were authenticated with HMAC-SHA256 hold the old format (HMAC-SHA512):
+``open_engine`` converts the staged copy, so they restore as any other. The header (no
 secret in it) carries that key sealed twice: to the clinic's recovery public key (so the
 recovery secret restores it on a new computer) and under the live database key (so the same
 workstation restores it without the secret), plus a SHA-256 of the payload.
@@ -31,7 +33,14 @@ from sqlalchemy import Engine
 from .. import __version__
 from ..domain.errors import StoreError, WrongKeyError
 from . import migrate
-from .engine import DB_FILENAME, key_check, open_engine, raw_key_literal, translate_errors
+from .engine import (
+    DB_FILENAME,
+    HMAC_ALGORITHM,
+    key_check,
+    open_engine,
+    raw_key_literal,
+    translate_errors,
+)
 from .keys import (
     KeyInfo,
     KeyStore,
@@ -76,6 +85,8 @@ def export_copy(engine: Engine, target: Path, target_key: bytes) -> None:
         assert raw is not None
         raw.execute(f"ATTACH DATABASE ? AS backup KEY \"{raw_key_literal(target_key)}\"", (str(target),))
         try:
+            # The copy in the store's format, whatever the live store's (see engine.py).
+            raw.execute(f"PRAGMA backup.cipher_hmac_algorithm = {HMAC_ALGORITHM}")
             raw.execute("BEGIN")
             try:
                 raw.execute("SELECT sqlcipher_export('backup')")
