@@ -200,3 +200,18 @@ def test_appointment_types_added_edited_retired_and_offered_by_the_book(qtbot, c
 def _shot(name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS / name
+
+
+def test_hours_and_types_pulled_from_another_workstation_are_shown(qtbot, ctx, actors, screen) -> None:  # type: ignore[no-untyped-def]
+    tab, types = screen.schedule, screen.types
+    qtbot.waitUntil(lambda: tab.current is not None and tab.hours_box.isEnabled(), timeout=WAIT)
+    manager = actors[Role.PRACTICE_MANAGER]
+    # As a pull would write them (the service's own "schedule.changed" is not what the tab
+    # listens to): then the sync's fact.
+    ctx.scheduling.set_week_hours(manager, practitioner_id=tab.current.id,
+                                  week={2: [(time(10), time(14))]})
+    ctx.scheduling.add_appointment_type(manager, name="Smear test", duration_minutes=20)
+    ctx.core.notify("sync.pulled", pulled=2, conflicts=0)
+    wed = tab.editor.days[2]
+    qtbot.waitUntil(lambda: wed.spans() == [(time(10), time(14))], timeout=WAIT)
+    qtbot.waitUntil(lambda: any(t.name == "Smear test" for t in types.model.items), timeout=WAIT)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from ..widgets.change_bus import change_bus
 from ..widgets.item_table_model import Index, ItemTableModel
 from .appointment_type_dialog import AppointmentTypeDialog, swatch
 
@@ -84,7 +85,12 @@ class AppointmentTypesTab(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.table)
         self._buttons()
+        change_bus(ctx).changed.connect(self._on_changed)
         self.reload()
+
+    def _on_changed(self, topic: str, _info: dict[str, Any]) -> None:
+        if topic.startswith("sync."):  # types added or edited on another workstation
+            self.reload()
 
     def reload(self) -> None:
         sched, who = self.ctx.scheduling, self.session

@@ -31,6 +31,7 @@ from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
 from ..errors import show_error
 from ..ops import run_op
+from ..widgets.change_bus import change_bus
 from .leave_dialog import LeaveDialog
 from .leave_table_model import LeaveTableModel
 from .week_hours_editor import WeekHoursEditor
@@ -56,7 +57,13 @@ class ScheduleTab(QWidget):
         right.addWidget(self._leave_box(), 1)
         layout.addLayout(right, 1)
         self._set_enabled(False)
+        change_bus(ctx).changed.connect(self._on_changed)
         self.reload()
+
+    def _on_changed(self, topic: str, _info: dict[str, Any]) -> None:
+        # Hours or leave pulled from another workstation: shown, unless a person is typing.
+        if topic.startswith("sync.") and not self.editor.dirty:
+            self.load_current()
 
     # --- layout --------------------------------------------------------------------------------
 
