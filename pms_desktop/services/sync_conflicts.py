@@ -31,7 +31,7 @@ CLINICAL_TYPES = frozenset({"Encounter", "Composition", "DiagnosticReport", "Obs
 @dataclass(frozen=True)
 class ConflictInfo:
     id: str
-    kind: str  # field | double-booking | rejected | deleted
+    kind: str  # field | double-booking | rejected | unsendable | deleted | ...
     resource_type: str
     resource_id: str
     field: str | None
@@ -76,12 +76,15 @@ def _info(session: Session, rmap: ResourceMap, c: SyncConflict, role: Role) -> C
         texts = tuple(_text(c.field, v, zone) for v in (base, local, remote))
     return ConflictInfo(c.id, c.kind, c.resource_type, c.resource_id, c.field,
                         field_label(c.field or c.kind), base, local, remote,
-                        None if restricted and c.kind != "rejected" else c.detail, c.created_at,
+                        None if restricted and c.kind not in NOT_SENT else c.detail, c.created_at,
                         _subject(session, rmap, c.resource_type, c.resource_id), restricted,
                         *texts)
 
 
 WORDED = frozenset({"field", "signed", "merged"})  # conflicts about one unit of a record
+# A local change that did not leave: refused by the server, or its body could not be built.
+# Its detail is the reason (no clinical value), shown to every role.
+NOT_SENT = frozenset({"rejected", "unsendable"})
 
 
 def _text(unit: str | None, value: Any, zone: ZoneInfo) -> str:

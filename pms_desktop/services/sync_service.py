@@ -279,7 +279,7 @@ class SyncService:
                 OutboxChange.status == OutboxStatus.PENDING)) or 0
             # Open ones only: a refused change a person has dismissed stops being counted.
             open_ = SyncConflict.resolved_at.is_(None)
-            refused = SyncConflict.kind == "rejected"
+            refused = SyncConflict.kind.in_(("rejected", "unsendable"))  # changes not sent
             quarantined = s.scalar(select(func.count()).select_from(SyncConflict).where(
                 open_, refused)) or 0
             conflicts = s.scalar(select(func.count()).select_from(SyncConflict).where(

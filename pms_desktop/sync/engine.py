@@ -9,6 +9,7 @@ here knows Qt; the service and the background controller call it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import time
@@ -20,11 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import NotFound, PmsError, ValidationError
+from ..domain.errors import NotFound, PmsError, StoreError, ValidationError
 from ..domain.ids import new_id
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
@@ -50,6 +51,10 @@ PULL_PAGE = 1000  # the most asked for at once (the server's most)
 PULL_TXN_SECONDS = 0.25
 PULL_FIRST_PAGE, PULL_MIN_PAGE = 20, 10
 AUDIT_BATCH = 500
+# The database failing (a full disk, a lost lock) stops the sync; anything else raised while a
+# change's body is built is that change's fault and sets it aside.
+_THE_DATABASE = (SQLAlchemyError, StoreError)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,6 +90,7 @@ class SyncEngine:
         self._batch: dict[str, OutboxChange] = {}
         self._later: dict[tuple[str, str], list[OutboxChange]] = {}
         self._rows: list[Any] = []  # held: the session's identity map keeps them only weakly
+        self._quarantined = 0  # changes whose body could not be built, not yet reported
 
     @collecting_less
     def run(self) -> SyncReport:
@@ -121,6 +127,7 @@ class SyncEngine:
         if self._sending is None:
             batch = self._prepare_batch()
             if not batch.bodies:
+                report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
                 return 0
             self._sending = (batch, self._send(batch))
         batch, sending = self._sending
@@ -141,6 +148,7 @@ class SyncEngine:
                 self._handle_result(s, applier, result, report)
             report.conflicts += applier.new_conflicts
         self._batch, self._later, self._rows = {}, {}, []
+        report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
         report.pushed += sum(1 for r in results if r.get("status") == "applied")
         self.progress("push", report.pushed, report.pushed)
         return len(results)
@@ -179,16 +187,17 @@ class SyncEngine:
             for change in changes:
                 if change.sent_body is None and change.op != "delete":
                     wanted.setdefault(change.table_name, []).append(change.resource_id)
-            resources = {table: self.rmap.resources_for(s, table, ids)
-                         for table, ids in wanted.items()}
+            resources = {table: self._resources(s, table, ids) for table, ids in wanted.items()}
             batch = _Batch()
             size = 0
             for change in changes:
                 if change.sent_body is None:
                     try:
                         change.sent_body = self._body(change, resources)
-                    except PmsError as e:
-                        change.status, change.last_error = OutboxStatus.QUARANTINED, str(e)
+                    except _THE_DATABASE:
+                        raise
+                    except Exception as e:  # noqa: BLE001 - this change's, not the sync's
+                        self._unsendable(s, change, e)
                         continue
                 size += len(change.sent_body)
                 if batch.bodies and size > PUSH_BYTES:
@@ -200,12 +209,53 @@ class SyncEngine:
         batch.records = frozenset(batch.records)
         return batch
 
-    def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json]]) -> str:
+    def _resources(self, s: Session, table: str, ids: list[str]
+                   ) -> dict[str, Json | Exception]:
+        """The records' resources, read together; when one cannot be built (its mapper
+        raises), each is built alone and a failure stands in for its resource, so the others
+        still go."""
+        try:
+            return dict(self.rmap.resources_for(s, table, ids))
+        except _THE_DATABASE:
+            raise
+        except Exception:  # noqa: BLE001 - found record by record below
+            out: dict[str, Json | Exception] = {}
+            for rid in ids:
+                try:
+                    out.update(self.rmap.resources_for(s, table, [rid]))
+                except _THE_DATABASE:
+                    raise
+                except Exception as e:  # noqa: BLE001 - this record's
+                    out[rid] = e
+            return out
+
+    def _unsendable(self, s: Session, change: OutboxChange, error: Exception) -> None:
+        """A change whose body cannot be built stays here, out of the way of the changes
+        behind it, and waits as a conflict a person sees (like one the server refuses)."""
+        if isinstance(error, PmsError):
+            reason = str(error)
+        else:  # a fault of this version: its message may hold patient data, its kind not
+            log.error("sync: a %s record could not be made into FHIR (%s)", change.table_name,
+                      type(error).__name__)
+            reason = ("This version of the application could not put the record into the "
+                      f"form the sync server takes ({type(error).__name__}).")
+        change.status, change.last_error = OutboxStatus.QUARANTINED, reason[:500]
+        s.add(SyncConflict(kind="unsendable", resource_type=change.resource_type,
+                           resource_id=change.resource_id, field=None, detail=reason,
+                           local_value=None, created_at=self.now()))
+        self._quarantined += 1
+
+    def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json | Exception]]
+              ) -> str:
         resource = None
         if change.op != "delete":
-            resource = resources.get(change.table_name, {}).get(change.resource_id)
-            if resource is None:
-                raise NotFound(f"No {change.table_name} record {change.resource_id}.")
+            found = resources.get(change.table_name, {}).get(change.resource_id)
+            if isinstance(found, Exception):
+                raise found
+            if found is None:
+                raise NotFound(f"The {change.resource_type} record is no longer on this "
+                               "workstation.")
+            resource = found
             resource.pop("meta", None)
         body = {"change_id": change.change_id, "resource_type": change.resource_type,
                 "resource_id": change.resource_id, "op": change.op,

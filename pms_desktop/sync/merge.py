@@ -91,6 +91,7 @@ LABELS = {
     "subjective": "Subjective", "objective": "Objective", "assessment": "Assessment",
     "plan": "Plan", "(deleted elsewhere)": "Deleted elsewhere",
     "practitioner time": "Double booking", "rejected": "Refused by the server",
+    "unsendable": "Could not be sent",
 }
 
 

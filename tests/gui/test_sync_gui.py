@@ -12,17 +12,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.store.keys import KeyInfo, KeyStore
+from pms_desktop.store.models import SyncConflict
 from pms_desktop.sync import engine as sync_engine
 from pms_desktop.sync import sync_state
 from pms_desktop.sync.transport import SyncClient
@@ -32,7 +34,8 @@ from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.main_window import MainWindow
 from pms_desktop.ui.ops import run_op, wait_for_idle
 from pms_desktop.ui.sync.backoff import Backoff
-from pms_desktop.ui.sync.conflict_panels import FieldConflictPanel
+from pms_desktop.ui.sync.conflict_panels import FieldConflictPanel, NoticePanel
+from pms_desktop.ui.sync.conflicts_window import ConflictsWindow
 from pms_desktop.ui.sync.sync_controller import SyncController
 from pms_desktop.ui.sync.sync_status_widget import SyncStatusWidget
 from pms_desktop.ui.sync.sync_tab import SyncTab
@@ -201,6 +204,30 @@ def test_a_signed_in_window_shows_the_background_sync(qtbot, ctx, actors) -> Non
     finally:
         assert sync.shutdown(timeout_s=30)
         session.idle.stop()
+
+
+def test_a_change_that_could_not_be_sent_shows_in_the_conflicts_window_with_why(  # type: ignore[no-untyped-def]
+        qtbot, ctx, actors, make_patient) -> None:
+    """As the sync engine leaves a change whose body could not be built (its mapper failed):
+    listed as "Could not be sent", the reason shown, dismissed with one click."""
+    pid = make_patient(given="Aoife", family="Byrne")
+    reason = ("This version of the application could not put the record into the form the "
+              "sync server takes (KeyError).")
+    with ctx.db.sessions()() as s, s.begin():
+        s.add(SyncConflict(kind="unsendable", resource_type="Patient", resource_id=pid,
+                           detail=reason, created_at=datetime.now(UTC)))
+    window = ConflictsWindow(ctx, actors[Role.RECEPTION])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.loaded and isinstance(window.panel, NoticePanel),
+                    timeout=WAIT)
+    row = [window.model.index(0, c).data() for c in range(window.model.columnCount())]
+    assert "Patient · Aoife Byrne" in row and "Could not be sent" in row
+    shown = window.panel.findChild(QLabel, "refusalReason")
+    assert shown is not None and shown.text() == reason
+    qtbot.mouseClick(window.panel.dismiss_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=WAIT)
+    assert ctx.sync.device_status().quarantined == 0
 
 
 def test_status_bar_follows_changes_and_the_controller_backs_off_while_the_server_is_away(  # type: ignore[no-untyped-def]

@@ -257,18 +257,27 @@ class NoticePanel(ConflictPanel):
             reason = json.loads(c.detail or "{}").get("reason") if c.detail else None
             self.layout_.addWidget(_label(reason or self.tr("No reason was given."),
                                           "fieldError"))
-        elif group.kind not in ("rejected", "deleted"):
+        elif group.kind not in ("rejected", "unsendable", "deleted"):
             self.intro(self.tr("Sync kept both versions of this record for a person to see."))
             self._sides(c)
-        elif group.kind == "rejected":
-            self.intro(self.tr("The sync server refused this change, so the other workstations do "
-                               "not have it. It stays on this workstation. Correct the record and "
-                               "save it again, or dismiss this message."))
+        elif group.kind in ("rejected", "unsendable"):
+            if group.kind == "rejected":
+                self.intro(self.tr("The sync server refused this change, so the other "
+                                   "workstations do not have it. It stays on this workstation. "
+                                   "Correct the record and save it again, or dismiss this "
+                                   "message."))
+            else:
+                self.intro(self.tr("This change could not be prepared for sending, so it was not "
+                                   "sent and the other workstations do not have it. It stays on "
+                                   "this workstation, and the changes after it were sent. Correct "
+                                   "the record and save it again (if that does not help, tell "
+                                   "your support contact), or dismiss this message."))
             reason = _label(c.detail or self.tr("No reason was given."), "fieldError")
             reason.setObjectName("refusalReason")
             reason.setStyleSheet("background: #fdecea; border: 1px solid #f4b6b0; "
                                  "border-radius: 4px; padding: 8px; color: #b3261e;")
-            self.layout_.addWidget(_label(self.tr("The server's reason:"), "muted"))
+            self.layout_.addWidget(_label(self.tr("The server's reason:") if group.kind ==
+                                          "rejected" else self.tr("Why:"), "muted"))
             self.layout_.addWidget(reason)
         else:
             self.intro(self.tr("This record was deleted on another workstation while it was being "

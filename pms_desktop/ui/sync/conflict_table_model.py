@@ -29,6 +29,7 @@ RESOURCE_NAMES = {
 KIND_TEXT = {
     "double-booking": "Double booking",
     "rejected": "Refused by the server",
+    "unsendable": "Could not be sent",
     "deleted": "Deleted elsewhere",
     "signed": "Edited after signing",
     "merged": "Merged elsewhere",

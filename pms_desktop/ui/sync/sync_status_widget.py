@@ -85,8 +85,8 @@ class SyncStatusWidget(QWidget):
         if status is not None and status.conflicts:
             words.append(plural(status.conflicts, self.tr("conflict"), self.tr("conflicts")))
         if status is not None and status.quarantined:
-            words.append(plural(status.quarantined, self.tr("refused change"),
-                                self.tr("refused changes")))
+            words.append(plural(status.quarantined, self.tr("change not sent"),
+                                self.tr("changes not sent")))
         self.attention.setText("⚠ " + ", ".join(words) if words else "")
         self.attention.setVisible(bool(words))
         enrolled = status is not None and status.enrolled
