@@ -277,9 +277,10 @@ class PatientFile(QWidget):
     # --- loading ---------------------------------------------------------------------------
 
     def reload(self) -> None:
-        patients, sched, who, pid = (
+        patients, sched, setup, who, pid = (
             self.ctx.patients,
             self.ctx.scheduling,
+            self.ctx.setup,
             self.session,
             self.patient_id,
         )
@@ -290,7 +291,8 @@ class PatientFile(QWidget):
             detail = patients.get_patient(who, patient_id=pid)
             banner = patients.banner(who, patient_id=pid)
             appts = sched.patient_appointments(who, patient_id=pid) if can_book else []
-            tz = sched.hours(who).timezone
+            clinic = setup.clinic()  # its timezone: read without an access-log entry
+            tz = (clinic.timezone if clinic else None) or "UTC"
             merged = can_unmerge and any(
                 m.reverted_at is None for m in patients.merges(who, patient_id=pid))
             return detail, banner, (tz, appts), merged
