@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain import held_identifiers as held
 from ..store.models import (
     Consent,
     Coverage,
@@ -78,6 +79,21 @@ def _address(r: Patient) -> list[Json] | None:
     return [body] if body else None
 
 
+def _identifiers_out(r: Patient) -> list[PatientIdentifier]:
+    """The identifiers as the clinic knows them: a value held here under a temporary mark (a
+    possible duplicate, ``domain/held_identifiers.py``) goes out as its real value, and not at
+    all where the record holds that real value already (a merge brought both)."""
+    seen = {(i.system, i.value) for i in r.identifiers if not held.is_temporary(i.value)}
+    out = []
+    for i in r.identifiers:
+        if held.is_temporary(i.value):
+            if (i.system, held.real(i.value)) in seen:
+                continue
+            seen.add((i.system, held.real(i.value)))
+        out.append(i)
+    return out
+
+
 def patient_out(c: Context, r: Patient) -> Json:
     names: list[Json] = [
         clean(
@@ -117,9 +133,9 @@ def patient_out(c: Context, r: Patient) -> Json:
                     "extension": [ext("rank", i.rank)],
                     "system": i.system,
                     "type": {"text": i.label},
-                    "value": i.value,
+                    "value": held.real(i.value),
                 }
-                for i in r.identifiers
+                for i in _identifiers_out(r)
             ],
             "active": r.active,
             "name": names,

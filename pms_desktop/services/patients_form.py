@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain import held_identifiers as held
 from ..domain.enums import Sex
 from ..domain.errors import ValidationError
 from ..domain.validation import normalise_email, normalise_phone, parse_birth_date
@@ -109,6 +110,9 @@ def check_identifiers_unique(session: Session, draft: PatientDraft, patient_id: 
         )
         if owner is not None and owner != patient_id:
             errors[name] = f"This {label} already belongs to another patient."
+        elif owner is None and held.is_temporary(value):
+            # The mark of a value held temporarily here (a possible duplicate): never typed.
+            errors[name] = f"A {label} cannot end in “{value[-9:]}”."
     if errors:
         raise ValidationError(errors)
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from ..domain import held_identifiers as held
 from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.ids import new_id
 from ..store.models import Base, ClinicalNote, Patient, PatientMerge, SyncMixin
@@ -83,6 +84,7 @@ def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
     merged, survivor = s.get(Patient, merged_id), s.get(Patient, survivor_id)
     assert merged is not None and survivor is not None
     merged.active, merged.merged_into_id = False, survivor_id
+    _drop_temporary_twins(survivor)
     uow.changed(merged)
     uow.changed(survivor)  # its record gained the merged one's phones and identifiers
     record = PatientMerge(
@@ -96,6 +98,16 @@ def merge(uow: UnitOfWork, survivor_id: str, merged_id: str) -> MergeInfo:
     s.flush()
     uow.changed(record)
     return info(record)
+
+
+def _drop_temporary_twins(survivor: Patient) -> None:
+    """The two records of a possible duplicate (one MRN registered twice offline, held here
+    under a temporary value: ``domain/held_identifiers.py``) merged: the survivor now has the
+    MRN itself, so the temporary copy goes."""
+    real = {(i.system, i.value) for i in survivor.identifiers if not held.is_temporary(i.value)}
+    for i in list(survivor.identifiers):
+        if held.is_temporary(i.value) and (i.system, held.real(i.value)) in real:
+            survivor.identifiers.remove(i)
 
 
 def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:

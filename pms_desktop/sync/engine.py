@@ -392,7 +392,7 @@ class SyncEngine:
                 break
         with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
             retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
-            report.pulled += retrying.retry_unapplied()
+            report.pulled += retrying.after_pull()
             report.conflicts += retrying.new_conflicts
         if report.pulled or report.conflicts:
             with self.sessions() as s, s.begin():  # two workstations merged a pair both ways

@@ -23,6 +23,7 @@ from ..domain.enums import OutboxStatus
 from ..domain.errors import ValidationError
 from ..store import audit_log
 from ..store.models import Appointment, OutboxChange, SyncConflict
+from . import possible_duplicates as dup
 from . import sync_state as st
 from .merge import FieldConflict, three_way
 from .merge_follow import MergeFollower, edits_lost_to_merge, replaced_by
@@ -79,9 +80,31 @@ class RemoteApplier:
             with self.s.begin_nested():
                 done = self.apply(resource_type, rid, version, op, resource)
         except (IntegrityError, ValidationError) as e:
+            if isinstance(e, IntegrityError) and resource_type == "Patient" and resource:
+                try:
+                    with self.s.begin_nested():
+                        if self._hold_possible_duplicate(rid, version, resource):
+                            return True
+                except (IntegrityError, ValidationError) as again:
+                    e = again
             self._unapplied(resource_type, rid, version, resource, e)
             return False
         return done
+
+    def _hold_possible_duplicate(self, rid: str, version: int, resource: Json) -> bool:
+        """A pulled patient whose MRN another patient here has: held with a temporary value
+        (locally only; its merge base keeps the real one) and a ``possible-duplicate``
+        conflict naming both (``possible_duplicates``). False: not an MRN clash."""
+        found = dup.clashes(self.s, rid, resource)
+        if not found:
+            return False
+        self.apply("Patient", rid, version, "upsert", dup.marked(resource, rid, set(found)))
+        st.set_base(self.s, "Patient", rid, version, resource)
+        for mrn, other in found.items():
+            self.record_conflict("Patient", rid, version, FieldConflict(
+                dup.FIELD, None, dup.summary(self.s, other, mrn), dup.summary(self.s, rid, mrn)),
+                kind=dup.KIND, detail={"patient_id": rid, "other_id": other, "mrn": mrn})
+        return True
 
     def _unapplied(self, rtype: str, rid: str, version: int, resource: Json | None,
                    error: Exception) -> None:
@@ -153,6 +176,24 @@ class RemoteApplier:
         """After a page: close the conflicts that no longer hold."""
         self.settle_double_bookings()
         self.settle_unapplied()
+        self.settle_possible_duplicates()
+
+    def after_pull(self) -> int:
+        """At the end of every pull: what was held back is tried again, and the clashes
+        corrected since (here or elsewhere) close. Returns how many changes were applied."""
+        applied = self.retry_unapplied()
+        self.settle_possible_duplicates()
+        return applied
+
+    def settle_possible_duplicates(self) -> None:
+        """Close the ``possible-duplicate`` conflicts whose clash is over (one patient
+        renumbered or merged away: the real MRN comes back where it was held temporarily)."""
+        for c in self.s.scalars(select(SyncConflict).where(
+                SyncConflict.kind == dup.KIND, SyncConflict.resolved_at.is_(None))).all():
+            d = json.loads(c.detail or "{}")
+            if dup.settle(self.s, str(d.get("patient_id")), str(d.get("other_id")),
+                          str(d.get("mrn"))):
+                c.resolved_at, c.resolution = self.now(), "settled"
 
     def retry_unapplied(self) -> int:
         """Try the open ``unapplied`` conflicts' changes again (as pulled: the conflict keeps

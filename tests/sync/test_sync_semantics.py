@@ -6,7 +6,6 @@ patients and deletions that reach every workstation, and clocks hours apart that
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -248,28 +247,75 @@ def test_deletions_at_the_central_store_reach_every_workstation(
     assert kept.kind == "deleted" and "Cream twice daily" in str(kept.local_value)
 
 
-def test_a_change_this_workstation_cannot_hold_waits_as_a_conflict(workstations: Any) -> None:
-    """The same MRN registered for two patients on two offline workstations: neither sync
-    stops (before, every later sync failed on the page holding the other's patient); each
-    workstation shows what it could not store and why; once a person corrects one MRN, both
-    hold both patients."""
-    a, b = workstations()
+def _server_mrn(server: Any, w: Any, pid: str) -> list[str]:
+    """The patient's MRNs as the central store holds them."""
+    token = w.ctx.sync.keystore.get(w.ctx.sync._credential_name()).decode()
+    answer = httpx.get(f"{server.url}/sync/resource/Patient/{pid}", timeout=10,
+                       headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    return [i["value"] for i in answer.json().get("identifier", [])
+            if i["system"] == "urn:clinic:mrn"]
+
+
+def _clash_offline(a: Any, b: Any) -> tuple[str, str]:
+    """The same MRN registered on two offline workstations, then both synced."""
     pa = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, mrn="MRN-77")).id
     pb = b.ctx.patients.register_patient(b.actor, draft=replace(DRAFT, given="Ava",
                                                                 mrn="MRN-77")).id
     sync_all(a, b)
+    return pa, pb
 
-    for w, missing in ((a, pb), (b, pa)):
-        [held_back] = w.ctx.sync.conflicts(w.actor)
-        assert (held_back.kind, held_back.resource_id) == ("unapplied", missing)
-        assert "identifier" in json.loads(held_back.detail)["reason"]
-    edit(b, pb, mrn="MRN-78")
-    sync_all(b, a, b)
+
+def test_the_same_mrn_registered_offline_keeps_both_patients_and_flags_them(
+    workstations: Any, sync_server: Any
+) -> None:
+    """Both workstations hold both patients (each finds both by the MRN) and show a possible
+    duplicate naming both; the other's patient is held here under a temporary MRN that never
+    leaves (an edit of it here sends the real MRN; the exports agree). Giving one a new MRN on
+    one workstation clears the flag on both, and the other gets its real MRN back."""
+    a, b = workstations()
+    pa, pb = _clash_offline(a, b)
+
+    for w in (a, b):
+        assert {p.id for p in w.ctx.patients.search(w.actor, "MRN-77")} == {pa, pb}, w.name
+        [flag] = w.ctx.sync.conflicts(w.actor)
+        assert flag.kind == "possible-duplicate", w.name
+        assert {flag.local_value["patient_id"], flag.remote_value["patient_id"]} == {pa, pb}
+    held_here = a.ctx.patients.get_patient(a.actor, patient_id=pb).draft.mrn
+    assert held_here.startswith("MRN-77~dup-")
+    edit(a, pb, city="Galway")  # edited where it is held under the temporary MRN
+    sync_all(a, b)
+    assert converged(a, b) == []
+    assert b.ctx.patients.get_patient(b.actor, patient_id=pb).draft.city == "Galway"
+    assert _server_mrn(sync_server, a, pb) == _server_mrn(sync_server, a, pa) == ["MRN-77"]
+
+    edit(b, pb, mrn="MRN-78")  # two people: one of them gets a new MRN
+    sync_all(b, a)
 
     assert converged(a, b) == []
     for w in (a, b):
-        assert w.ctx.sync.conflicts(w.actor) == []
+        assert w.ctx.sync.conflicts(w.actor) == [], w.name
         assert [p.id for p in w.ctx.patients.search(w.actor, "MRN-78")] == [pb]
+        assert w.ctx.patients.get_patient(w.actor, patient_id=pa).draft.mrn == "MRN-77"
+    assert _server_mrn(sync_server, a, pb) == ["MRN-78"]
+
+
+def test_a_possible_duplicate_merged_on_one_workstation_is_one_record_everywhere(
+    workstations: Any, sync_server: Any
+) -> None:
+    """The same person registered twice offline with one MRN: merged on one workstation,
+    every workstation ends with one active record holding the MRN once, and no flag."""
+    a, b = workstations()
+    pa, pb = _clash_offline(a, b)
+    a.ctx.patients.merge_patients(a.actor, survivor_id=pa, merged_id=pb)
+    sync_all(a, b)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert w.ctx.sync.conflicts(w.actor) == [], w.name
+        assert [p.id for p in w.ctx.patients.search(w.actor, "MRN-77")] == [pa], w.name
+        assert w.ctx.patients.get_patient(w.actor, patient_id=pa).draft.mrn == "MRN-77"
+    assert _server_mrn(sync_server, a, pa) == ["MRN-77"]
 
 
 def test_a_clash_corrected_since_heals_at_the_next_sync(workstations: Any) -> None:

@@ -35,6 +35,7 @@ KIND_TEXT = {
     "merged": "Merged elsewhere",
     "unapplied": "Not stored here",
     "merge-ring": "Merged both ways",
+    "possible-duplicate": "Possible duplicate",
 }
 
 

@@ -31,6 +31,7 @@ from ..ops import run_op
 from ..widgets.change_bus import change_bus
 from .conflict_panels import ConflictPanel, panel_for
 from .conflict_table_model import ConflictGroup, ConflictTableModel, group_conflicts
+from .duplicate_panel import PossibleDuplicatePanel, duplicate_panel_for
 
 
 class ConflictsWindow(QDialog):
@@ -134,13 +135,51 @@ class ConflictsWindow(QDialog):
             self.empty.setObjectName("muted")
             self.scroll.setWidget(self.empty)
             return
-        self.panel = panel_for(group, self.zone)
+        self.panel = duplicate_panel_for(group, self.zone) or panel_for(group, self.zone)
         self.panel.chosen.connect(self.resolve)
+        if isinstance(self.panel, PossibleDuplicatePanel):
+            self.panel.acted.connect(self.act_on_duplicate)
         self.scroll.setWidget(self.panel)
 
     def _on_changed(self, topic: str, _info: dict[str, Any]) -> None:
         if topic == "sync.pulled" and not self.saving:
             self.reload()
+
+    # -- a possible duplicate: merge the two, or renumber one ---------------------------------
+
+    def act_on_duplicate(self, action: str, patient_id: str) -> None:
+        """Open the merge of the two records, or the patient's details at the MRN. What the
+        person saves syncs like any edit; the flag closes at the next sync, everywhere."""
+        panel = self.panel
+        if not patient_id or not isinstance(panel, PossibleDuplicatePanel):
+            return
+        if action == "merge":
+            from ..patients.merge_dialog import MergeDialog
+
+            self.dialog: QDialog = MergeDialog(self.ctx, self.session, patient_id, self)
+            self.dialog.merged.connect(lambda _m: self._decided(self.tr("Records merged.")))
+            self.dialog.search.setText(panel.mrn)  # finds the other record of the pair
+            self.dialog.open()
+            return
+        patients, who = self.ctx.patients, self.session
+        run_op(self, lambda: patients.get_patient(who, patient_id=patient_id),
+               self._renumber)
+
+    def _renumber(self, detail: Any) -> None:
+        from ..patients.patient_edit_dialog import PatientEditDialog
+
+        self.dialog = PatientEditDialog(self.ctx, self.session, detail, self)
+        self.dialog.patient_saved.connect(lambda _pid: self._decided(self.tr("New MRN saved.")))
+        self.dialog.set_field("mrn", "")
+        self.dialog.show_errors({"mrn": self.tr("Enter the new MRN of this patient.")})
+        self.dialog.open()
+        self.dialog.inputs["mrn"].setFocus()
+
+    def _decided(self, text: str) -> None:
+        self.summary.setText(text + " " + self.tr("The flag clears at the next sync."))
+        status = getattr(self.parent(), "show_status", None)
+        if status is not None:
+            status(text)
 
     # -- choosing ------------------------------------------------------------------------------
 
