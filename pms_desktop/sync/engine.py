@@ -44,6 +44,9 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
 PUSH_AHEAD_FROM = 200  # a batch this big is sent from a thread while the next is recorded
+# A batch's answers are recorded this many to a transaction: 1,000 held the store's one
+# connection (a person's save waits for it) ~1.5 s on a loaded 2-core machine.
+ACK_CHUNK = 250
 PULL_PAGE = 1000  # the most asked for at once (the server's most)
 # A pulled page is applied in one transaction on the store's one connection, so every other
 # database call of the workstation (the person's) waits for it: pages are sized from the last
@@ -141,6 +144,17 @@ class SyncEngine:
             results = sending.result()
         self._sending = (following, self._send(following)) if following and \
             following.bodies else None
+        for start in range(0, len(results), ACK_CHUNK):
+            self._record_answers(results[start:start + ACK_CHUNK], report)
+        report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
+        report.pushed += sum(1 for r in results if r.get("status") == "applied")
+        self.progress("push", report.pushed, report.pushed)
+        return len(results)
+
+    def _record_answers(self, results: list[Json], report: SyncReport) -> None:
+        """Some of a batch's answers, recorded in one short transaction (the write lock is
+        held briefly, and a crash loses at most these: the rest are resent under the same
+        change ids and answered as the first time)."""
         with self.sessions() as s, s.begin():
             applier = RemoteApplier(s, self.rmap, self.ws, self.now)
             self._batch = self._load_answered(s, results)
@@ -148,10 +162,6 @@ class SyncEngine:
                 self._handle_result(s, applier, result, report)
             report.conflicts += applier.new_conflicts
         self._batch, self._later, self._rows = {}, {}, []
-        report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
-        report.pushed += sum(1 for r in results if r.get("status") == "applied")
-        self.progress("push", report.pushed, report.pushed)
-        return len(results)
 
     def finish_push(self, report: SyncReport) -> None:
         """Handle the answers of a batch still on its way (sending nothing more)."""

@@ -1,0 +1,78 @@
+"""A push records the server's answers a few at a time, each few in a short transaction of
+their own: recording stopped partway (a crash, a full disk) keeps the answers recorded before
+it, and the next sync resends only the rest, which the server answers as the first time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pms_desktop.domain.enums import OutboxStatus
+from pms_desktop.services.patients_dto import PatientDraft
+from pms_desktop.store.models import OutboxChange, Patient
+from pms_desktop.sync import engine
+from pms_desktop.sync.transport import SyncClient
+
+pytestmark = pytest.mark.e2e
+
+DRAFT = PatientDraft(given="Aoife", family="Byrne", birth_date="1984-03-02", sex="female",
+                     city="Cork", phone="0871234567")
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_answers_recorded_before_a_stop_are_kept_and_only_the_rest_resent(
+        workstations: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = workstations()
+    a.sync.run_sync()
+    made = [a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, given=f"P{i}")).id
+            for i in range(10)]
+    monkeypatch.setattr(engine, "PUSH_BATCH", 4)
+    monkeypatch.setattr(engine, "ACK_CHUNK", 2)
+    handled, sent = [0], []
+    original_handle, original_push = engine.SyncEngine._handle_result, SyncClient.push
+
+    def handle(self: Any, *args: Any) -> None:
+        handled[0] += 1
+        if handled[0] == 7:  # the second batch's second few: recording stops here
+            raise Stopped
+        original_handle(self, *args)
+
+    def push(self: SyncClient, changes: Any) -> Any:
+        sent.extend(json.loads(c) if isinstance(c, str) else c for c in changes)
+        return original_push(self, changes)
+
+    monkeypatch.setattr(engine.SyncEngine, "_handle_result", handle)
+    monkeypatch.setattr(SyncClient, "push", push)
+    with pytest.raises(Stopped):
+        a.sync.run_sync()
+
+    with a.ctx.db.sessions()() as s:
+        status = dict(s.execute(select(OutboxChange.resource_id, OutboxChange.status)
+                                .where(OutboxChange.resource_id.in_(made))).all())
+        versions = dict(s.execute(select(Patient.id, Patient.server_version)
+                                  .where(Patient.id.in_(made))).all())
+    kept = [pid for pid in made if status[pid] == OutboxStatus.SENT]
+    assert len(kept) == 6  # the first batch, and the first few of the second
+    assert all(versions[pid] == 1 for pid in kept)
+    assert all(versions[pid] is None for pid in made if pid not in kept)
+
+    monkeypatch.setattr(engine.SyncEngine, "_handle_result", original_handle)
+    sent.clear()
+    result = a.sync.run_sync()
+    b.sync.run_sync()
+
+    assert sorted(c["resource_id"] for c in sent if c["resource_id"] in made) \
+        == sorted(set(made) - set(kept))  # only what was not recorded goes again
+    assert result.pushed == 4
+    with a.ctx.db.sessions()() as s:
+        assert set(s.scalars(select(Patient.server_version).where(Patient.id.in_(made)))) == {1}
+        assert s.scalars(select(OutboxChange).where(
+            OutboxChange.status == OutboxStatus.PENDING)).all() == []
+    assert {p.id for p in b.ctx.patients.search(b.actor, "Byrne")} == set(made)  # once each
