@@ -14,6 +14,7 @@ from typing import Any
 
 import pyotp
 
+from sync_server.audit import reanchor
 from sync_server.audit.verify import verify_all
 from sync_server.auth import service as auth
 from sync_server.auth import tenancy
@@ -39,6 +40,10 @@ def add_admin_parser(sub: Any) -> None:
     code.add_argument("--ttl-hours", type=int, default=24)
     cmd("device-list", "list devices").add_argument("--clinic")
     cmd("device-revoke", "revoke a device credential").add_argument("device_id")
+    anchor = cmd("device-re-anchor", "accept a restored workstation's access log: its next "
+                 "upload continues the log after the last entry the server shares with it")
+    anchor.add_argument("device_id")
+    anchor.add_argument("--reason", help="why (kept in the server's access log)")
     cmd("admin-add", "add a central admin (password from PMS_PASSWORD or the terminal); "
         "prints the TOTP secret last").add_argument("username")
     client = cmd("system-client-add", "register a FHIR API client; prints its secret last")
@@ -85,6 +90,13 @@ def _dispatch(db: Database, args: argparse.Namespace) -> int:
     elif command == "device-revoke":
         tenancy.revoke_device(db, args.device_id)
         print(f"revoked {args.device_id}")
+    elif command == "device-re-anchor":
+        done = reanchor.allow(db, args.device_id, reason=args.reason)
+        head = "nothing yet" if done.head_seq is None else f"up to seq {done.head_seq}"
+        print(("already allowed" if done.already else "allowed")
+              + f": device {done.device_id}'s next access-log upload re-anchors its log. What "
+              f"the server holds ({head}) stays; the re-anchor is in the server's access log.")
+        print(done.device_id)
     elif command == "admin-add":
         return _admin_add(db, args.username)
     elif command == "system-client-add":

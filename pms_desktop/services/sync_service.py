@@ -83,6 +83,8 @@ class SyncStatus:
     quarantined: int
     clinic_key_held: bool = False  # False: the next sync makes it, or asks for its code
     device_id: str | None = None  # as the server knows this workstation
+    # The server refuses the access log (cut back: restored from a backup), and what to do.
+    audit_refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -288,11 +290,12 @@ class SyncService:
                               st.get(s, st.LAST_ERROR))
             key_held = self.keys.held(s) is not None
             device_id = st.get(s, st.DEVICE_ID)
+            audit_refused = st.get(s, st.AUDIT_REFUSED)
         return SyncStatus(enrolled=url is not None, server_url=url, online=self.online,
                           last_sync_at=datetime.fromisoformat(last) if last else None,
                           last_error=err, pending_changes=pending, conflicts=conflicts,
                           quarantined=quarantined, clinic_key_held=key_held,
-                          device_id=device_id)
+                          device_id=device_id, audit_refused=audit_refused)
 
     # -- people ------------------------------------------------------------------------------
 

@@ -18,14 +18,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import OutboxStatus
-from ..domain.errors import NotFound, PmsError, StoreError, ValidationError
+from ..domain.errors import NotFound, PmsError, StoreError, UserError, ValidationError
 from ..domain.ids import new_id
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
@@ -37,7 +37,7 @@ from .merge_cycles import settle_rings
 from .page_apply import PageApplier
 from .remote_apply import RemoteApplier
 from .resources import FallbackMap, ResourceMap
-from .transport import SyncClient
+from .transport import SyncClient, SyncRefused
 
 Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -113,11 +113,17 @@ class SyncEngine:
                 self._sender.shutdown(wait=True)  # an answer in flight after an error
                 self._sender = None
         self.pull(report)
-        self.ship_audit(report)
+        refused = None
+        try:
+            self.ship_audit(report)
+        except AuditLogRefused as e:  # the records synced: said once the rest is done
+            refused = e
         DigestRepair(self).check(report)
         with self.sessions() as s, s.begin():
             st.put(s, st.LAST_SYNC, self.now().isoformat())
             st.put(s, st.LAST_ERROR, None)
+        if refused is not None:
+            raise refused
         return report
 
     # -- push --------------------------------------------------------------------------------
@@ -436,13 +442,45 @@ class SyncEngine:
                 entries = [entry_dict(r) for r in [*anchor, *rows]]
             if not entries:
                 return
-            answer = self.client.upload_audit(entries)
-            shipped = int((answer.get("head") or {}).get("seq") or entries[-1]["seq"])
+            try:
+                answer = self.client.upload_audit(entries, last=len(rows) < AUDIT_BATCH)
+            except SyncRefused as e:
+                if e.status != 409:
+                    raise
+                self._audit_refused(e)
+            # Never past what was sent: after a re-anchor is allowed, the server answers an
+            # upload that matches what it holds but stops short of its head with that upload.
+            shipped = min(int((answer.get("head") or {}).get("seq") or entries[-1]["seq"]),
+                          entries[-1]["seq"])
             with self.sessions() as s, s.begin():
                 st.put(s, st.AUDIT_HEAD, str(shipped))
+                st.put(s, st.AUDIT_REFUSED, None)
             report.audit_shipped += int(answer.get("accepted", 0))
             if len(rows) < AUDIT_BATCH:
                 return
+
+
+    def _audit_refused(self, error: SyncRefused) -> NoReturn:
+        with self.sessions() as s, s.begin():
+            device = st.get(s, st.DEVICE_ID) or "(see Administration > Sync)"
+            refused = AuditLogRefused(device, str(error))
+            st.put(s, st.AUDIT_REFUSED, str(refused)[:1000])
+        raise refused
+
+
+class AuditLogRefused(UserError):
+    """The server refuses the access log: it is shorter than what the server acknowledged (the
+    workstation was restored from a backup, or the log was cut back). Records still sync; a
+    central admin re-anchors the device, and the next sync goes on with the log."""
+
+    def __init__(self, device_id: str, server_says: str) -> None:
+        self.device_id = device_id
+        super().__init__(
+            "The sync server refused this workstation's access log: it is shorter than the log "
+            "the server already holds (it was cut back: restored from a backup?). Patient "
+            "records still sync, and nothing is lost here. Ask the central administrator to "
+            f"run 'pms-sync-server admin device-re-anchor {device_id}'; the next sync then "
+            f"continues the log. (The server said: {server_says})")
 
 
 _DECIMAL_MARK = secrets.token_hex(12)  # unguessable: no text a person typed can hold it

@@ -6,10 +6,12 @@ import json
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select
+import orjson
+from sqlalchemy import Table, event, select
 from sqlalchemy.orm import Session, defer
 
 from ..domain.ids import new_id
+from ..store.bulk import insert_rows
 from ..store.models import SyncBase, SyncState
 
 PULL_CURSOR = "pull_cursor"
@@ -20,6 +22,7 @@ CLINIC_ID = "server_clinic_id"
 LAST_SYNC = "last_sync_at"
 LAST_ERROR = "last_error"
 AUDIT_HEAD = "audit_shipped_seq"
+AUDIT_REFUSED = "audit_refused"  # the server's refusal of the access log, until it takes it
 DIGEST_OK = "digest_ok"
 DIGEST_VERIFIED = "digest_verified"  # {"mark": the server's hash, "at": when both matched}
 _BASES = "pms.sync_bases"  # Session.info: merge bases loaded by load_bases, until commit
@@ -92,15 +95,24 @@ def add_bases(session: Session,
     """Record the merge bases of records new here (type, id, version, resource), none of which
     has a base yet, with one multi-row insert."""
     rows = [{"id": new_id(), "resource_type": rtype, "resource_id": rid, "version": version,
-             "resource": json.dumps(resource, sort_keys=True)}
+             "resource": base_text(resource)}
             for rtype, rid, version, resource in bases]
     if rows:
-        session.execute(insert(cast(Table, SyncBase.__table__)), rows)
+        insert_rows(session, cast(Table, SyncBase.__table__), rows)
         cache = session.info.get(_BASES)
         for row in rows if cache is not None else ():
             # Known as "no base" until now: read again (a later change of the same page, the
             # record's next version, must update this base, not add a second one).
             cache.pop((row["resource_type"], row["resource_id"]), None)
+
+
+def base_text(resource: dict[str, Any]) -> str:
+    """A merge base as stored: JSON with sorted keys (orjson: the pull writes one for every
+    record it adds; ``json`` for what orjson refuses, an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(resource, sort_keys=True)
 
 
 def set_base(session: Session, resource_type: str, resource_id: str, version: int,

@@ -172,8 +172,9 @@ class SyncClient:
         """Leave the wrapped clinic key on the server (SyncRefused 409: another key is there)."""
         return self._call("PUT", "/sync/clinic-key", json={"key_id": key_id, "wrapped": wrapped})
 
-    def upload_audit(self, entries: list[Json]) -> Json:
-        return self._call("POST", "/sync/audit", json={"entries": entries})
+    def upload_audit(self, entries: list[Json], *, last: bool = False) -> Json:
+        """``last``: the upload reaches the log's last entry (a re-anchor needs to know)."""
+        return self._call("POST", "/sync/audit", json={"entries": entries, "last": last})
 
     # -- plumbing ----------------------------------------------------------------------------
 

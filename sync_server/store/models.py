@@ -187,6 +187,32 @@ class AuditEntry(Base):
     received_at: Mapped[str] = mapped_column(INSTANT)
 
 
+class AuditReanchor(Base):
+    """A central admin's re-anchor of a device's access log (a workstation restored from a
+    backup, whose log is now shorter than what the server acknowledged).
+
+    Allowed by the admin (``allowed_*``), then done at the device's next upload, which is
+    checked against what the server holds: the log goes on in a new *stream* of the device
+    (``stream_id``, its entries and head stored under that id) after ``fork_seq``, the last
+    entry both copies share. What the device sent before, ``old_head_*`` included, stays as it
+    was. Both steps are in the server's own access chain."""
+
+    __tablename__ = "audit_reanchors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ID, index=True)
+    clinic_id: Mapped[str] = mapped_column(ID)
+    allowed_at: Mapped[str] = mapped_column(INSTANT)
+    allowed_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    done_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
+    stream_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    from_stream_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    fork_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    fork_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    old_head_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    old_head_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class ServerAuditHead(Base):
     """One row (id 1): the head of the server's own access chain, locked to append."""
 

@@ -174,3 +174,63 @@ def test_admin_audit_verify_finds_tampering(client: TestClient, clinic_a: Tenant
     assert "seq 4" in captured.out  # seq 3 re-hashed, so the link of seq 4 breaks
     assert "server access log" in captured.out and "BROKEN at seq 1" in captured.out
     assert "first bad entry" in captured.err
+
+
+def _reanchor_allowed(client: TestClient, tenant: Tenant, database_url: str,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["admin", "device-re-anchor", "--database-url", database_url, tenant.device_id,
+                 "--reason", "restored"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == tenant.device_id
+
+
+def test_a_restored_log_is_re_anchored_once_the_admin_allows_it(
+        client: TestClient, clinic_a: Tenant, database_url: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Restored from a backup taken at seq 3 of 6 acknowledged, then grown to seq 5 anew: refused
+    until the admin allows; then the fork (seq 3) is found by the server itself, the new entries
+    are kept after it, the old ones stay, the chains verify, a second restore works too."""
+    original = chain(6)
+    assert upload(client, clinic_a, original).status_code == 200
+    restored = original[:3] + chain(2, start=4, prev=original[2]["hash"], user="after-restore")
+    refused = upload(client, clinic_a, restored[2:])  # anchored at its restored head, seq 3
+    assert refused.status_code == 409 and "cut back" in refused.json()["issue"][0]["diagnostics"]
+
+    assert main(["admin", "device-re-anchor", "--database-url", database_url,
+                 "no-such-device"]) == 2
+    _reanchor_allowed(client, clinic_a, database_url, capsys)
+    # An upload that matches but stops short of the head (more follows) moves on, no re-anchor.
+    partial = client.post("/sync/audit", json={"entries": original[:2], "last": False},
+                          headers=clinic_a.headers)
+    assert partial.json() == {"accepted": 0, "head": {"seq": 2, "hash": original[1]["hash"]}}
+    done = upload(client, clinic_a, restored[2:])
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["accepted"] == 2 and body["head"] == {"seq": 5, "hash": restored[4]["hash"]}
+    assert body["reanchored"]["fork_seq"] == 3
+    # Normal service after it: the anchor again, then the next entry; the old tail is refused.
+    grown = restored + chain(1, start=6, prev=restored[4]["hash"], user="after-restore")
+    assert upload(client, clinic_a, grown[4:]).json()["accepted"] == 1
+    assert upload(client, clinic_a, original[3:]).status_code == 409  # allowed once only
+
+    db = db_of(client)
+    with db.read() as session:
+        held = {(r.device_id, r.seq): r.hash for r in session.query(AuditEntry)}
+        server = [json.loads(r.entry) for r in session.query(ServerAuditEntry)]
+    assert all(held[(clinic_a.device_id, e["seq"])] == e["hash"] for e in original)  # all kept
+    assert sum(1 for k in held if k[0] != clinic_a.device_id) == 3  # seqs 4-6 of the new stream
+    steps = [e["interaction"] for e in server if "re-anchor" in str(e.get("interaction"))]
+    assert steps == ["audit-re-anchor-allowed", "audit-re-anchored"]
+    assert all(r.problem is None for r in verify_all(db))
+
+    # Restored again, from further back (seq 2): a second stream, parting from the first.
+    again = original[:2] + chain(1, start=3, prev=original[1]["hash"], user="second")
+    assert upload(client, clinic_a, again[1:]).status_code == 409
+    _reanchor_allowed(client, clinic_a, database_url, capsys)
+    second = client.post("/sync/audit", json={"entries": again[1:], "last": True},
+                         headers=clinic_a.headers)
+    assert second.status_code == 200 and second.json()["reanchored"]["fork_seq"] == 2
+    assert all(r.problem is None for r in verify_all(db))
+    capsys.readouterr()
+    assert main(["admin", "audit", "verify", "--database-url", database_url]) == 0
+    assert "after its re-anchor at seq 2" in capsys.readouterr().out

@@ -109,6 +109,8 @@ class SyncStatusWidget(QWidget):
             if c.next_at is not None:
                 tip += self.tr(" Next try in about %s.") % _seconds(c.next_at)
             return AMBER, self.tr("Offline · last sync %s") % when, tip.strip()
+        if status is not None and status.audit_refused:
+            return RED, self.tr("Access log refused"), status.audit_refused
         if c.last_error:
             return RED, self.tr("Sync problem"), c.last_error
         if last is None:
