@@ -71,8 +71,14 @@ def test_enroll_and_sync_headless(_template: tuple[Path, bytes], tmp_path: Path,
         assert desktop(["enroll", "--data-dir", str(new), "--server", sync_server.url,
                         "--code", "AAAA-BBBB-CCCC-DDDD", "--clinic-key", key]) == 1
         assert "refused" in one_clear_line(capsys.readouterr().err)
-        assert desktop(["sync", "--data-dir", str(new)]) == 1  # made, but not enrolled
-        assert "not enrolled" in one_clear_line(capsys.readouterr().err)
+        assert not new.exists()  # nothing half-made: no store, no staging folder
+        new.mkdir()
+        assert desktop(["enroll", "--data-dir", str(new), "--server", _dead_url(),
+                        "--code", sync_server.enrol_code(clinic), "--clinic-key", key]) == 1
+        assert "cannot be reached" in one_clear_line(capsys.readouterr().err)
+        assert list(new.iterdir()) == []  # a folder that was there stays, empty
+        assert desktop(["sync", "--data-dir", str(new)]) == 1
+        assert "No clinic database" in one_clear_line(capsys.readouterr().err)
 
         enrolled = cli("enroll", "--data-dir", new, "--server", sync_server.url,
                        "--code", sync_server.enrol_code(clinic), "--clinic-key", key,

@@ -93,18 +93,22 @@ def test_staff_made_on_one_workstation_sign_in_on_a_new_one(
                 served = {e["fullUrl"].rsplit("/fhir/", 1)[1] for e in answer.json()["entry"]}
                 assert f"Basic/{nina_id}" not in served  # (AuditEvents may name the id)
 
-        # B: a new install, enrolled; it holds no key and refuses to sync without one.
+        # B: a new install joins only with the clinic key (else nothing is kept, as in the
+        # first-run wizard); a wrong key code is refused; the right one, however typed, works.
         folder = str(tmp_path / "bravo")
         assert desktop(["enroll", "--data-dir", folder, "--server", sync_server.url,
-                        "--code", sync_server.enrol_code(clinic), "--name", "bravo"]) == 0
-        assert "recovery-secret=" in capsys.readouterr().out
-        assert desktop(["sync", "--data-dir", folder]) == 1
+                        "--code", sync_server.enrol_code(clinic), "--name", "bravo"]) == 1
         assert "clinic key code" in capsys.readouterr().err
-        assert desktop(["clinic-key", "enter", "--data-dir", folder,
-                        "--code", "ABCDEF-GHIJKL-MNOPQR-STUVWX"]) == 1
+        assert not Path(folder).exists()
+        assert desktop(["enroll", "--data-dir", folder, "--server", sync_server.url,
+                        "--code", sync_server.enrol_code(clinic), "--name", "bravo",
+                        "--clinic-key", "ABCDEF-GHIJKL-MNOPQR-STUVWX"]) == 1
         assert "does not open the clinic key" in capsys.readouterr().err
-        assert desktop(["clinic-key", "enter", "--data-dir", folder,
-                        "--code", key_code.lower().replace("-", " ")]) == 0
+        assert not Path(folder).exists()
+        assert desktop(["enroll", "--data-dir", folder, "--server", sync_server.url,
+                        "--code", sync_server.enrol_code(clinic), "--name", "bravo",
+                        "--clinic-key", key_code.lower().replace("-", " ")]) == 0
+        assert "recovery-secret=" in capsys.readouterr().out
         assert desktop(["sync", "--data-dir", folder]) == 0
         later = datetime.now(UTC) + timedelta(seconds=90)  # B signs in a few time steps later
         b = build_context(ClinicDatabase.open(Path(folder)), clock=lambda: later)
