@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
             # budget for opening a chart); nothing of the previous one may stay on screen,
             # above all not the banner that says whose file this is.
             self.banner.clear()
-            self.patient_file.set_patient(patient_id)
+            self.patient_file.set_patient(patient_id, tab)
         self.patient_id = patient_id
         if self.nav.row(self.patient_item) < 0:
             self.nav.addItem(self.patient_item)

@@ -103,8 +103,9 @@ class PatientFile(QWidget):
 
     # --- the patient shown -----------------------------------------------------------------
 
-    def set_patient(self, patient_id: str) -> None:
-        """Show ``patient_id`` in this file: nothing of the previous patient stays on any tab."""
+    def set_patient(self, patient_id: str, tab: str | None = None) -> None:
+        """Show ``patient_id`` in this file: nothing of the previous patient stays on any tab.
+        It opens on ``tab`` (else the details), without showing another tab on the way."""
         self._gen += 1
         self.patient_id = patient_id
         self.detail = None
@@ -127,7 +128,7 @@ class PatientFile(QWidget):
         if "account" in self.tab_keys:
             self._replace_tab("account", self._account_class(
                 self.ctx, self.session, patient_id, self.main_window), "Account")
-        self.tabs.setCurrentIndex(0)
+        self.tabs.setCurrentIndex(self.tab_keys.index(tab) if tab in self.tab_keys else 0)
         self.reload()
 
     # --- tabs ------------------------------------------------------------------------------
