@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.errors import NotFound
 from ..domain.ids import new_id
+from ..store.bulk import insert_rows
 from ..store.models import RESOURCE_TYPES, Base
 from . import (
     mappers_admin,
@@ -306,7 +307,7 @@ def insert_new(session: Session, records: Sequence[NewRecord]) -> None:
     order = {t.name: n for n, t in enumerate(Base.metadata.sorted_tables)}
     session.flush()  # rows added through the ORM before these may be their parents
     for (table, _keys), rows in sorted(groups.items(), key=lambda g: order[g[0][0]]):
-        session.execute(insert(tables[table]), rows)
+        insert_rows(session, tables[table], rows)  # the driver's executemany, same conversions
 
 
 def _updated_at(resource: Json) -> datetime:

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
 from ..audit.chain import GENESIS, entry_hash
 from ..domain.enums import AuditOutcome
 from ..domain.ids import new_id
+from .bulk import insert_rows
 from .models import AuditEntry, Setting
 
 HIGH_WATER_KEY = "audit.high_water"
@@ -133,8 +134,7 @@ def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
         }
         row["hash"] = prev = entry_hash(entry_dict(SimpleNamespace(**row)))  # type: ignore[arg-type]
         rows.append(row)
-    session.flush()  # entries appended one by one before these are inserted first
-    session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
+    insert_rows(session, cast(Table, AuditEntry.__table__), rows)  # flushes those before
     _advance_high_water(session, first[0], first[1], prev, last_seq=seq)
     _remember(session, seq, prev)
 

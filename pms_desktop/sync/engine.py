@@ -373,8 +373,31 @@ class SyncEngine:
             cursor = int(st.get(s, st.PULL_CURSOR, "0") or 0)
         start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
         merged: set[str] | None = None  # merged-away patients, carried from page to page
+        # The next page is asked for while this one is applied (the server reads it as the
+        # workstation writes): a page is only data until its own transaction applies it, with
+        # its cursor, so a crash or a lost answer loses nothing. Its size follows the page
+        # before (one page late).
+        fetcher = ThreadPoolExecutor(1, thread_name_prefix="sync-pull")
+        try:
+            self._pull_pages(report, fetcher, cursor, start, limit, merged, total_hint)
+        finally:
+            fetcher.shutdown(wait=False, cancel_futures=True)  # after an error: dropped
+        with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
+            retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
+            report.pulled += retrying.after_pull()
+            report.conflicts += retrying.new_conflicts
+        if report.pulled or report.conflicts:
+            with self.sessions() as s, s.begin():  # two workstations merged a pair both ways
+                report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)
+
+    def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
+                    start: int, limit: int, merged: set[str] | None,
+                    total_hint: int | None) -> None:
+        page, asked = self.client.pull(cursor, limit), limit
         while True:
-            page = self.client.pull(cursor, limit)
+            following = fetcher.submit(self.client.pull, int(page["next_cursor"]), limit) \
+                if page.get("more") else None
+            following_asked = limit
             began = time.monotonic()
             applier: RemoteApplier
             try:
@@ -399,20 +422,13 @@ class SyncEngine:
                 merged, cursor = None, int(page["next_cursor"])
             report.pulled += pulled
             report.conflicts += applier.new_conflicts
-            limit = _next_limit(limit, len(page["changes"]), time.monotonic() - began)
+            limit = _next_limit(asked, len(page["changes"]), time.monotonic() - began)
             # Progress in sequence numbers: the server's latest one is the end of this pull.
             total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
-            more = bool(page.get("more"))
-            self.progress("pull", cursor - start if more else total, total)
-            if not more:
+            self.progress("pull", cursor - start if following else total, total)
+            if following is None:
                 break
-        with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
-            retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
-            report.pulled += retrying.after_pull()
-            report.conflicts += retrying.new_conflicts
-        if report.pulled or report.conflicts:
-            with self.sessions() as s, s.begin():  # two workstations merged a pair both ways
-                report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)
+            page, asked = following.result(), following_asked
 
     def _apply_page_carefully(self, page: Json) -> tuple[RemoteApplier, int]:
         pulled = 0

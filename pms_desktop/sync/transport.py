@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import certifi
 import httpx
+import orjson
 
 from ..domain.errors import PmsError, UserError
 
@@ -202,12 +203,22 @@ class SyncClient:
             if response.status_code >= 400:
                 raise SyncRefused(response.status_code, _message(response))
             try:
-                data = response.json()
+                data = _json(response)
             except ValueError as e:  # not the server's JSON (a captive portal's page, say)
                 last = e
                 continue
             return data if isinstance(data, dict) else {"items": data}
         raise SyncOffline(f"The sync server cannot be reached ({type(last).__name__}).") from last
+
+
+def _json(response: httpx.Response) -> Any:
+    """The answer's JSON: read by orjson (a pulled page of a thousand resources in a few
+    milliseconds), by ``json`` where orjson is stricter (an integer beyond 64 bits, another
+    encoding); ``ValueError`` when it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def _message(response: httpx.Response) -> str:

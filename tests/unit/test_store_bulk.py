@@ -1,0 +1,86 @@
+"""Rows inserted through the driver's executemany (the pull's new records) are stored exactly as
+SQLAlchemy's own insert stores them, defaults included, and a clash is SQLAlchemy's error."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
+
+from pms_desktop.context import AppContext
+from pms_desktop.store.bulk import insert_rows
+from pms_desktop.store.models import Base
+
+
+def _stored(ctx: AppContext, table: str, ids: list[str]) -> list[tuple[Any, ...]]:
+    names = ", ".join(c.name for c in Base.metadata.tables[table].c if c.name != "id")
+    with ctx.db.engine.connect() as conn:  # as the file holds them: no type processing
+        marks = ",".join("?" * len(ids))
+        rows = conn.exec_driver_sql(f"SELECT {names} FROM {table} WHERE id IN ({marks}) "
+                                    "ORDER BY id", tuple(ids)).all()
+    return [tuple(r) for r in rows]
+
+
+def _clinic(ctx: AppContext) -> str:
+    with ctx.db.engine.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT id FROM clinic LIMIT 1").scalar_one())
+
+
+def _pair(table: Table, make: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return [make(f"a{n}") for n in range(3)], [make(f"b{n}") for n in range(3)]
+
+
+def test_the_same_rows_are_stored_as_sqlalchemy_stores_them(ctx: AppContext) -> None:
+    patient = Base.metadata.tables["patient"]
+    when = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    clinic = _clinic(ctx)
+
+    def make(rid: str) -> dict[str, Any]:  # dates, an aware time, booleans; defaults left out
+        return {"id": rid, "clinic_id": clinic, "given": "Áine", "family": "Ó Briain",
+                "birth_date": date(1990, 1, 2), "sex": "female", "active": True,
+                "local_revision": 1, "updated_at": when}
+
+    core, bulk = _pair(patient, make)
+    with ctx.db.sessions()() as s, s.begin():
+        s.execute(insert(patient), core)
+        insert_rows(s, patient, bulk)
+    assert _stored(ctx, "patient", [r["id"] for r in core]) == \
+        _stored(ctx, "patient", [r["id"] for r in bulk])
+
+
+def test_decimals_and_callable_defaults_match_too(ctx: AppContext) -> None:
+    fee = Base.metadata.tables["fee_item"]
+    now = datetime.now(UTC)
+    clinic = _clinic(ctx)
+
+    def make(rid: str) -> dict[str, Any]:  # no updated_at: each row gets utcnow(), as in Core
+        return {"id": rid, "clinic_id": clinic, "code": f"C-{rid}",
+                "description": "Consultation", "price_minor": 6510,
+                "tax_rate": Decimal("0.135"), "local_revision": 1}  # active: its default
+
+    core, bulk = _pair(fee, make)
+    with ctx.db.sessions()() as s, s.begin():
+        s.execute(insert(fee), core)
+        insert_rows(s, fee, bulk)
+    a, b = _stored(ctx, "fee_item", [r["id"] for r in core]), \
+        _stored(ctx, "fee_item", [r["id"] for r in bulk])
+    columns = [c.name for c in fee.c if c.name != "id"]
+    stamp = columns.index("updated_at")
+    strip = [tuple(v for i, v in enumerate(r) if i != stamp and columns[i] != "code") for r in a]
+    assert strip == [tuple(v for i, v in enumerate(r) if i != stamp and columns[i] != "code")
+                     for r in b]
+    assert all(datetime.fromisoformat(str(r[stamp])).replace(tzinfo=UTC) >= now.replace(
+        microsecond=0) - timedelta(seconds=1) for r in b)  # the default ran, as UTC text
+
+
+def test_a_clash_is_sqlalchemys_integrity_error(ctx: AppContext) -> None:
+    fee = Base.metadata.tables["fee_item"]
+    row = {"id": "x1", "clinic_id": _clinic(ctx), "code": "DUP", "description": "d",
+           "price_minor": 100, "tax_rate": Decimal("0"), "active": True, "local_revision": 1}
+    with pytest.raises(IntegrityError), ctx.db.sessions()() as s, s.begin():
+        insert_rows(s, fee, [row, {**row, "id": "x2"}])
+    assert _stored(ctx, "fee_item", ["x1", "x2"]) == []  # the transaction rolled back whole
