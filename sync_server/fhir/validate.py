@@ -17,6 +17,7 @@ from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from sync_server.errors import BadRequest, NotFound
+from sync_server.fhir.shapes import ShapeCache
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 # Types a client may not store: containers, protocol resources and abstract bases.
@@ -41,6 +42,11 @@ REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
     ("Invoice", "status"): frozenset({"draft", "issued", "balanced", "cancelled",
                                       "entered-in-error"}),
 }
+
+
+# Resources of a structure validated before are checked by their primitive values only (the
+# same decision as the models', several times cheaper: see ``shapes``).
+SHAPES = ShapeCache()
 
 
 @lru_cache(maxsize=256)
@@ -105,7 +111,7 @@ def validate_resource(data: Any, expected_type: str | None = None) -> dict[str, 
     if "id" in data and (not isinstance(data["id"], str) or not ID_PATTERN.match(data["id"])):
         raise BadRequest("invalid resource id", expression=f"{resource_type}.id")
     try:
-        model.model_validate(data)
+        SHAPES.validate(model, data, lambda: model.model_validate(data))
     except ValidationError as exc:
         raise BadRequest(_describe(resource_type, exc), expression=resource_type) from exc
     except (ValueError, TypeError, RecursionError) as exc:

@@ -1,0 +1,261 @@
+"""The same R4B validation as ``fhir.resources``, without its per-element Python work when a
+resource's structure has been validated before.
+
+``fhir.resources`` decides a resource's validity from two things: its *structure* (which keys
+each element has, lists and their lengths, which values are null or JSON objects, and the
+``resourceType`` values that choose a class) and each primitive value checked against its own
+field's type (a date's pattern, a code's, a decimal's). Its model validators (required elements,
+one of a choice, no null in a list of elements, a primitive's ``_x`` extension) look only at the
+structure. The cost is in building a model for every nested element, about 25 of them in a
+typical resource, each through several Python validators: ~0.65 ms a resource.
+
+So the first resource of a structure is validated whole by ``fhir.resources``; when it passes,
+its structure is kept (the *shape*, an exact nested tuple: no two structures share one) with a
+*plan*: for every primitive value, in order, the pydantic schema of its field's own annotation
+(what the model runs for that field), compiled into one validator of a tuple. A later resource
+of the same shape passes when every primitive in the plan passes, as it would in the model.
+Anything else goes the whole way: an unknown shape, a shape whose validity could depend on more
+than that (a contained resource, whose class comes from a value; an element given as JSON text),
+and every failure (so the error message is the library's, and a check stricter than the model's
+could only cost time, never refuse a valid resource). ``tests/server/test_validation_shapes.py``
+compares the decisions with the library's on resources with changed values.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+import typing
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from fhir_core.types import FhirBase, FhirElementOrResourceBase
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import CoreSchema, SchemaError, SchemaValidator, core_schema
+
+Shape = tuple[Any, ...]
+
+MAX_SHAPES = 2048  # per process; a full cache is emptied (the next pushes refill it)
+MAX_NODES = 4000  # larger resources are validated whole, their shape not kept (memory)
+# Keys whose value chooses a class or is checked against one: part of the shape, not a value.
+_TYPE_KEYS = frozenset({"resourceType", "resource_type"})
+_DICT, _LIST, _STR = dict, list, str
+
+
+class _Uncacheable(Exception):
+    """The resource's validity may depend on more than its shape and primitive values."""
+
+
+def shape_of(data: Any, values: list[Any]) -> Shape:
+    """The structure of JSON data as a nested tuple (equal tuples: the same structure); its
+    primitive values, nulls and type names aside, are appended to ``values`` in order."""
+    shape: Shape = _shape(data, values)
+    return shape
+
+
+def _shape(value: Any, values: list[Any]) -> Any:
+    # A scalar's shape is its type (str, int, float, bool, NoneType); scalars are handled
+    # inline, not by a call each: this walk is most of what a known shape costs.
+    kind = type(value)
+    if kind is _DICT:
+        out: list[Any] = ["{"]
+        for k, v in value.items():
+            t = type(v)
+            if t is _DICT or t is _LIST:
+                out.append((k, _shape(v, values)))
+            elif t is _STR and k in _TYPE_KEYS:
+                out.append((k, "=", v))
+            else:
+                if v is not None:
+                    values.append(v)
+                out.append((k, t))
+        return tuple(out)
+    if kind is _LIST:
+        out = ["["]
+        for v in value:
+            t = type(v)
+            if t is _DICT or t is _LIST:
+                out.append(_shape(v, values))
+            else:
+                if v is not None:
+                    values.append(v)
+                out.append(t)
+        return tuple(out)
+    if value is not None:
+        values.append(value)
+    return kind
+
+
+class ShapeCache:
+    """Plans of the shapes validated so far (thread-safe: the push runs in worker threads).
+
+    A plan is one pydantic validator of a tuple: the value validators of the fields, in the
+    order ``shape_of`` lists the values."""
+
+    def __init__(self, max_shapes: int = MAX_SHAPES) -> None:
+        self._plans: dict[tuple[type, Shape], SchemaValidator | None] = {}
+        self._max = max_shapes
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def validate(self, model: type, data: dict[str, Any],
+                 validate_whole: Callable[[], Any]) -> None:
+        """Validate ``data`` as ``model``: by its plan when its shape is known, otherwise (and
+        on any doubt) with ``validate_whole``, which raises what the library raises."""
+        values: list[Any] = []
+        try:
+            key = (model, shape_of(data, values))
+        except RecursionError:
+            validate_whole()
+            return
+        if key in self._plans:
+            plan = self._plans.get(key)
+            if plan is not None and _passes(plan, values):
+                self.hits += 1
+                return
+            validate_whole()  # an uncacheable shape, or a value failed: the library decides
+            return
+        self.misses += 1
+        validate_whole()
+        if _nodes(key[1], MAX_NODES) > MAX_NODES:
+            return
+        new_plan = _compile(model, data, len(values))
+        with self._lock:
+            if len(self._plans) >= self._max:
+                self._plans.clear()
+            self._plans[key] = new_plan
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+
+def _nodes(shape: Any, limit: int) -> int:
+    """The nodes of a shape, counted up to just past ``limit``."""
+    if type(shape) is not tuple:
+        return 1
+    count = 1
+    for part in shape:
+        count += _nodes(part, limit - count)
+        if count > limit:
+            break
+    return count
+
+
+def _passes(plan: SchemaValidator, values: list[Any]) -> bool:
+    try:
+        checked = plan.validate_python(values)
+    except (PydanticValidationError, ValueError, TypeError):
+        return False
+    # A value the model would hold as null would not be of this shape (none do): refuse.
+    return all(v is not None for v in checked)
+
+
+def _compile(model: type, data: dict[str, Any], count: int) -> SchemaValidator | None:
+    """The plan of a resource the library accepted, None when its shape is not to be kept."""
+    try:
+        schemas = _plan(model, data)
+        if len(schemas) != count:  # cannot happen; if it did, trust no plan
+            return None
+        return SchemaValidator(core_schema.tuple_schema(schemas))
+    except (_Uncacheable, SchemaError):
+        return None
+
+
+def _plan(model: type, element: dict[str, Any]) -> list[CoreSchema]:
+    """The schemas of an element's primitive values (in ``shape_of``'s order), for an element
+    the library accepted as ``model``."""
+    fields = _fields(model)
+    out: list[CoreSchema] = []
+    for key, value in element.items():
+        if key in _TYPE_KEYS:
+            if type(value) is not str:
+                raise _Uncacheable
+            continue
+        field = fields.get(key)
+        if field is None:
+            raise _Uncacheable  # the library accepted a key we cannot place: keep out
+        if value is None:
+            continue  # null: part of the shape
+        kind, whole, item = field
+        if kind == "primitive":
+            if type(value) is list:
+                if item is None:
+                    raise _Uncacheable
+                for entry in value:
+                    if type(entry) in (dict, list):
+                        raise _Uncacheable
+                    if entry is not None:
+                        out.append(item)
+            elif type(value) is dict:
+                raise _Uncacheable
+            else:
+                out.append(whole)
+        elif type(value) is dict:
+            out += _plan(whole, value)
+        elif type(value) is list:
+            for entry in value:
+                if type(entry) is dict:
+                    out += _plan(whole, entry)
+                elif entry is not None:
+                    raise _Uncacheable  # an element as JSON text, say: parsed by the library
+        else:
+            raise _Uncacheable
+    return out
+
+
+@cache
+def _fields(model: type) -> dict[str, tuple[str, Any, Any]]:
+    """Each key a model takes (alias and field name) and how its value is checked: a primitive
+    field by validators of its own annotation (the value; an item of its list), an element
+    field by recursing into its model. Fields of a resource chosen by a value (``contained``)
+    are left out: shapes that hold them are not kept."""
+    out: dict[str, tuple[str, Any, Any]] = {}
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+        entry = _field_entry(info.annotation)  # the metadata of R4B's fields is empty
+        if entry is None:
+            continue
+        out[name] = entry
+        if info.alias:
+            out[info.alias] = entry
+    return out
+
+
+def _field_entry(annotation: Any) -> tuple[str, Any, Any] | None:
+    leaves = _leaf_types(annotation)
+    bases = [t for t in leaves if isinstance(t, type) and issubclass(t, FhirBase)]
+    if not bases:
+        lists = [a for a in _members(annotation) if typing.get_origin(a) is list]
+        item = (_schema(typing.get_args(lists[0])[0])
+                if len(lists) == 1 and len(typing.get_args(lists[0])) == 1 else None)
+        return ("primitive", _schema(annotation), item)
+    if len(bases) != 1 or issubclass(bases[0], FhirElementOrResourceBase):
+        return None
+    # Only X, list[X] and their optional forms, with X an element type.
+    if any(t is not bases[0] and t is not type(None) for t in leaves):
+        return None
+    return ("element", bases[0].get_model_klass(), None)
+
+
+def _schema(annotation: Any) -> CoreSchema:
+    """The core schema pydantic builds for a field of this annotation (self-contained for the
+    primitive types: a tuple of them compiles)."""
+    return TypeAdapter(annotation).core_schema
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The members of a union (optional included), or the annotation itself."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return list(typing.get_args(annotation))
+    return [annotation]
+
+
+def _leaf_types(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation]
+    if origin is typing.Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    return [t for arg in typing.get_args(annotation) for t in _leaf_types(arg)]
