@@ -6,6 +6,7 @@ see ``Settings.from_env``); the command line builds settings from its options in
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,4 +60,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
 def factory() -> FastAPI:
     """uvicorn ``--factory`` entry point for worker processes."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    settle_memory()
+    return app
+
+
+def settle_memory() -> None:
+    """In a server process, once the application is built: what is alive then (modules, the
+    FHIR models, the app) stays for the process's life, so the garbage collector is told to
+    leave it alone (``gc.freeze``). Its full collections, started by the many objects of a
+    push's JSON, otherwise walk those few hundred thousand objects each time: ~200 ms of CPU
+    a time, ~5 ms a 100-change push on average. Not for processes that build many apps
+    (tests): what it freezes is never collected."""
+    gc.collect()
+    gc.freeze()

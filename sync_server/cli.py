@@ -80,7 +80,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sync_server import logs
-    from sync_server.app import create_app
+    from sync_server.app import create_app, settle_memory
     from sync_server.store import migrate
     from sync_server.store.db import Database
 
@@ -101,7 +101,9 @@ def serve(args: argparse.Namespace) -> int:
                                                       "run_migrations": False}).to_env()
         uvicorn.run("sync_server.app:factory", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.run(create_app(settings), **common)
+        app = create_app(settings)
+        settle_memory()
+        uvicorn.run(app, **common)
     return 0
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
@@ -99,23 +99,25 @@ class ResourceWriter:
         event.listen(session, "before_commit", self._before_commit)
 
     def lock_current(self, keys: Iterable[Key]) -> None:
-        """Read and lock the current versions of many resources at once (one query per type
-        and 500 ids); later ``current`` calls for them are answered from memory."""
-        wanted: dict[str, set[str]] = {}
-        for rtype, rid in keys:
-            if (rtype, rid) not in self._cache:
-                wanted.setdefault(rtype, set()).add(rid)
-        for rtype, ids in wanted.items():
-            ordered = sorted(ids)
-            for start in range(0, len(ordered), _CHUNK):
-                chunk = ordered[start:start + _CHUNK]
-                rows = self.session.execute(select(ResourceCurrent).where(
-                    ResourceCurrent.clinic_id == self.clinic_id,
-                    ResourceCurrent.resource_type == rtype,
-                    ResourceCurrent.resource_id.in_(chunk)).with_for_update()).scalars()
-                found = {row.resource_id: stored_from_row(row) for row in rows}
-                for rid in chunk:
-                    self._cache[(rtype, rid)] = found.get(rid)
+        """Read and lock the current versions of many resources at once (one query per 500
+        resources, whatever their types); later ``current`` calls for them are answered from
+        memory."""
+        wanted = sorted({key for key in keys if key not in self._cache})
+        table = core_table(ResourceCurrent)
+        columns = (table.c.resource_type, table.c.resource_id, table.c.version,
+                   table.c.deleted, table.c.last_updated, table.c.content)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            rows = self.session.execute(select(*columns).where(
+                table.c.clinic_id == self.clinic_id,
+                tuple_(table.c.resource_type, table.c.resource_id).in_(chunk))
+                .with_for_update())
+            for key in chunk:
+                self._cache[key] = None
+            for rtype, rid, version, deleted, last_updated, content in rows:
+                self._cache[(rtype, rid)] = Stored(
+                    rtype, rid, version, deleted, last_updated, 0,
+                    json.loads(content) if content else None)
 
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
