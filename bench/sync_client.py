@@ -183,9 +183,9 @@ def pulled_resources(base_url: str, token: str, limit: int) -> list[dict[str, An
 
 @dataclass
 class PullClock:
-    """When a sync's pull ended (the access-log upload starts right after it) and the rates of
-    its pages (changes per second from one page request to the next: the fetch and the local
-    apply of that page)."""
+    """When a sync's pull ended and the rates of its pages (changes per second from one page's
+    arrival to the next one's, or to the pull's end: the apply of that page, while the next
+    one is fetched)."""
 
     rates: list[float] = field(default_factory=list)
     pull_done: float | None = None
@@ -196,29 +196,31 @@ def pull_clock() -> Iterator[PullClock]:
     from pms_desktop.sync.engine import SyncEngine
     from pms_desktop.sync.transport import SyncClient
 
-    original_pull, original_ship = SyncClient.pull, SyncEngine.ship_audit
+    original_pull, original_engine_pull = SyncClient.pull, SyncEngine.pull
     marks: list[tuple[float, int]] = []
     clock = PullClock()
 
     def pull(self: SyncClient, cursor: int, limit: int) -> Any:
-        marks.append((time.perf_counter(), 0))
         page = original_pull(self, cursor, limit)
-        marks[-1] = (marks[-1][0], len(page.get("changes") or ()))
+        marks.append((time.perf_counter(), len(page.get("changes") or ())))
         return page
 
-    def ship_audit(self: SyncEngine, report: Any) -> None:
-        if clock.pull_done is None:
-            clock.pull_done = time.perf_counter()
-            marks.append((clock.pull_done, 0))
-        original_ship(self, report)
+    def engine_pull(self: SyncEngine, *args: Any, **kwargs: Any) -> None:
+        try:
+            original_engine_pull(self, *args, **kwargs)
+        finally:
+            if clock.pull_done is None:
+                clock.pull_done = time.perf_counter()
+                marks.append((clock.pull_done, 0))
 
     SyncClient.pull = pull  # type: ignore[method-assign]
-    SyncEngine.ship_audit = ship_audit  # type: ignore[method-assign]
+    SyncEngine.pull = engine_pull  # type: ignore[method-assign]
     try:
         yield clock
     finally:
         SyncClient.pull = original_pull  # type: ignore[method-assign]
-        SyncEngine.ship_audit = original_ship  # type: ignore[method-assign]
+        SyncEngine.pull = original_engine_pull  # type: ignore[method-assign]
+        marks.sort()  # arrivals (a page fetched ahead may be recorded from another thread)
         clock.rates += [n / (t1 - t0) for (t0, n), (t1, _) in zip(marks, marks[1:], strict=False)
                         if n and t1 > t0]
 
