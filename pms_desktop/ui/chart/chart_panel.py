@@ -134,13 +134,13 @@ class ChartPanel(QWidget):
         self.encounter_label.clear()
         self.start_button.setVisible(False)
         self.start_button.setEnabled(True)
+        self.tabs.setCurrentIndex(0)  # first: a tab emptied while hidden draws nothing now
         self.timeline_tab.clear()
         self.note_editor.set_patient(patient_id)
         self.vitals_tab.set_patient(patient_id)
         self.results_tab.set_patient(patient_id)
         self.letters_tab.set_patient(patient_id)
         self.tabs.setTabText(3, self.tr("Results"))
-        self.tabs.setCurrentIndex(0)
         self.refresh()
 
     def _current(self, fn: Any) -> Any:
