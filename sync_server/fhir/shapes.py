@@ -174,11 +174,14 @@ def _plan(model: type, element: dict[str, Any]) -> list[CoreSchema]:
             if type(value) is not str:
                 raise _Uncacheable
             continue
-        field = fields.get(key)
-        if field is None:
+        name = fields.get(key)
+        if name is None:
             raise _Uncacheable  # the library accepted a key we cannot place: keep out
         if value is None:
             continue  # null: part of the shape
+        field = _field(model, name)
+        if field is None:
+            raise _Uncacheable
         kind, whole, item = field
         if kind == "primitive":
             if type(value) is list:
@@ -207,20 +210,23 @@ def _plan(model: type, element: dict[str, Any]) -> list[CoreSchema]:
 
 
 @cache
-def _fields(model: type) -> dict[str, tuple[str, Any, Any]]:
-    """Each key a model takes (alias and field name) and how its value is checked: a primitive
-    field by validators of its own annotation (the value; an item of its list), an element
-    field by recursing into its model. Fields of a resource chosen by a value (``contained``)
-    are left out: shapes that hold them are not kept."""
-    out: dict[str, tuple[str, Any, Any]] = {}
+def _fields(model: type) -> dict[str, str]:
+    """The field name of each key a model takes (its alias and its name)."""
+    out: dict[str, str] = {}
     for name, info in model.model_fields.items():  # type: ignore[attr-defined]
-        entry = _field_entry(info.annotation)  # the metadata of R4B's fields is empty
-        if entry is None:
-            continue
-        out[name] = entry
+        out[name] = name
         if info.alias:
-            out[info.alias] = entry
+            out[info.alias] = name
     return out
+
+
+@cache
+def _field(model: type, name: str) -> tuple[str, Any, Any] | None:
+    """How a field's value is checked: a primitive field by the schemas of its own annotation
+    (of the value; of an item of its list), an element field by recursing into its model.
+    None for a field of a resource chosen by a value (``contained``): shapes holding it are
+    not kept. Built when first met (the metadata of R4B's fields is empty)."""
+    return _field_entry(model.model_fields[name].annotation)  # type: ignore[attr-defined]
 
 
 def _field_entry(annotation: Any) -> tuple[str, Any, Any] | None:
