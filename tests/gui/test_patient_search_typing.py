@@ -118,3 +118,34 @@ def test_quick_book_searches_like_the_patients_screen(qtbot, quick, make_patient
     gate.set()
     qtbot.waitUntil(lambda: picked == [murphy], timeout=WAIT)
     assert calls == ["m", "ma", "mary mur"]  # keys typed during a search: searched together
+
+
+def test_the_patient_picker_searches_at_once_and_enter_before_the_answer_chooses(
+    qtbot, ctx, actors, make_patient, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from pms_desktop.ui.patients.patient_picker import PatientPickerDialog
+
+    pid = make_patient("Sorcha", "Ní Bhriain")
+    real = ctx.patients.search
+    calls: list[str] = []
+    gate = threading.Event()
+
+    def search(who, text, limit=30):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        assert gate.wait(WAIT / 1000)
+        return real(who, text, limit=limit)
+
+    monkeypatch.setattr(ctx.patients, "search", search)
+    picker = PatientPickerDialog(ctx, actors[Role.RECEPTION], "New invoice")
+    qtbot.addWidget(picker)
+    picker.show()
+    qtbot.keyClicks(picker.search, "so")
+    qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # typed on before the answer came
+    try:  # searched at once, no pause-in-typing timer ("s" alone is too short to search)
+        qtbot.waitUntil(lambda: calls == ["so"], timeout=WAIT)
+        assert picker.isVisible() and picker.chosen is None
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: picker.result() == picker.DialogCode.Accepted, timeout=WAIT)
+    assert picker.chosen is not None and picker.chosen.id == pid
+    ops.wait_for_idle()

@@ -1,15 +1,15 @@
 """Choose one patient: type a name, date of birth or phone, pick from the results.
 
 Used wherever a task starts from "which patient?" outside the patient file (a standalone
-invoice on the Billing screen, ...). The search runs off the GUI thread, 150 ms after the last
-keystroke; Enter or a double click takes the highlighted patient.
+invoice on the Billing screen, ...). It searches as the Patients screen does (``LiveSearch``: at
+each keystroke, off the GUI thread, stale answers dropped); Enter or a double click takes the
+highlighted patient, and Enter typed before the answer takes the first one found.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...services.patients_dto import PatientSummary
-from ..ops import run_op
+from ..errors import show_error
+from .live_search import LiveSearch
 from .patient_table_model import PatientTableModel
 
 
@@ -65,21 +66,20 @@ class PatientPickerDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         v.addWidget(self.buttons)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(150)
-        self.timer.timeout.connect(self.run_search)
-        self.search.textChanged.connect(lambda _t: self.timer.start())
+        self.choose_when_answered = False  # Enter typed while the search ran
+        patients, who = ctx.patients, session
+        self.live = LiveSearch(self, self.search, lambda text: (
+            patients.search(who, text, limit=30) if len(text) >= 2 else []))
+        self.live.answered.connect(self._answered)
+        self.live.failed.connect(lambda e: show_error(self, e))
         self.search.returnPressed.connect(self._enter)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
-    def run_search(self) -> None:
-        text = self.search.text().strip()
-        if len(text) < 2:
-            self._found([], quiet=True)
-            return
-        patients, who = self.ctx.patients, self.session
-        run_op(self, lambda: patients.search(who, text, limit=30), self._found)
+    def _answered(self, text: str, rows: list[PatientSummary]) -> None:
+        self._found(rows, quiet=len(text) < 2)
+        if self.choose_when_answered:
+            self.choose_when_answered = False
+            self.accept()
 
     def _found(self, rows: list[PatientSummary], quiet: bool = False) -> None:
         self.model.set_rows(rows)
@@ -100,9 +100,8 @@ class PatientPickerDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self.chosen is not None)
 
     def _enter(self) -> None:
-        if self.timer.isActive():  # Enter before the search ran: search now, choose after
-            self.timer.stop()
-            self.run_search()
+        if self.live.busy():  # Enter before the answer: choose the first one found
+            self.choose_when_answered = True
             return
         self.accept()
 
