@@ -168,8 +168,21 @@ class SyncService:
         self.keystore = keystore or KeyStore()
         self.keys = ClinicKeys(core)
         self.workstations = WorkstationRegistry(core)
-        self.rmap = rmap or default_resource_map(self.keys.box)
+        self._rmap = rmap
         self.online: bool | None = None
+
+    @property
+    def rmap(self) -> ResourceMap:
+        """The FHIR mapping, built when first needed: importing it costs ~0.2 s, which the
+        application's start would pay before its sign-in window otherwise (the first sync asks
+        for it on the sync thread)."""
+        if self._rmap is None:
+            self._rmap = default_resource_map(self.keys.box)
+        return self._rmap
+
+    @rmap.setter
+    def rmap(self, value: ResourceMap) -> None:
+        self._rmap = value
 
     # -- the device --------------------------------------------------------------------------
 

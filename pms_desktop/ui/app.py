@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -24,12 +24,14 @@ from ..services.accounts_startup import (
     open_database,
 )
 from . import startup_probe
-from .auth.first_run_wizard import FirstRunWizard
 from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
 from .backup_scheduler import BackupScheduler
 from .sync.sync_controller import SyncController
 from .theme import apply_theme
+
+if TYPE_CHECKING:
+    from .auth.first_run_wizard import FirstRunWizard
 
 
 def open_clinic_interactively(data_dir: Path) -> Any:
@@ -104,6 +106,8 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
         return 1
     try:
         if not database_exists(data_dir):
+            from .auth.first_run_wizard import FirstRunWizard  # once in a workstation's life
+
             wizard = FirstRunWizard(data_dir)
             if not wizard.exec() or wizard.ctx is None:
                 return 0
