@@ -404,6 +404,7 @@ class SyncEngine:
                     start: int, limit: int, merged: set[str] | None,
                     total_hint: int | None) -> None:
         page, asked = self.client.pull(cursor, limit), limit
+        total: int | None = None
         while True:
             following = fetcher.submit(self.client.pull, int(page["next_cursor"]), limit) \
                 if page.get("more") else None
@@ -433,9 +434,13 @@ class SyncEngine:
             report.pulled += pulled
             report.conflicts += applier.new_conflicts
             limit = _next_limit(asked, len(page["changes"]), time.monotonic() - began)
-            # Progress in sequence numbers: the server's latest one is the end of this pull.
-            total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
-            self.progress("pull", cursor - start if following else total, total)
+            # Progress in sequence numbers: the server's latest one when the pull began is its
+            # end. Kept for the whole pull: what arrives meanwhile (this sync's own access log,
+            # uploaded while it pulls, takes sequence numbers too) is pulled as well, but a bar
+            # whose end moves away as it fills would tell a person nothing.
+            if total is None:
+                total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
+            self.progress("pull", min(cursor - start, total) if following else total, total)
             if following is None:
                 break
             page, asked = following.result(), following_asked
