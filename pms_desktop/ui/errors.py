@@ -2,14 +2,17 @@
 
 User errors (their message is written for people) are shown as they are; ``Cancelled`` is
 silent; anything else is a bug: logged without patient data, shown as a calm generic message.
+A refused form marks its fields with ``mark_invalid`` / ``show_field_errors`` (style.qss draws
+``[invalid="true"]``); what was typed stays.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Mapping, Sequence
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from ..domain.errors import Cancelled, UserError
 
@@ -40,3 +43,21 @@ def show_error(parent: QWidget | None, error: BaseException, title: str = "Clini
     box.setText(text)
     box.setObjectName("errorBox")
     box.open()
+
+
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Draw ``widget`` as refused (or as normal again): the property style.qss keys on, and a
+    re-polish so the change shows at once."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+def show_field_errors(fields: Mapping[str, QWidget | Sequence[QWidget]],
+                      errors: Mapping[str, str], summary: QLabel) -> None:
+    """Mark the fields named in ``errors`` (a name may stand for several widgets), clear the
+    others, and put the messages in ``summary``. Nothing typed is touched."""
+    for name, widgets in fields.items():
+        for widget in widgets if isinstance(widgets, Sequence) else (widgets,):
+            mark_invalid(widget, name in errors)
+    summary.setText("\n".join(errors.values()))

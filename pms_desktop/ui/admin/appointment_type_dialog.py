@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error
+from ..errors import show_error, show_field_errors
 from ..ops import run_op
 
 # Soft colours that keep the book's dark text readable.
@@ -35,12 +35,6 @@ def swatch(colour: str, size: int = 14) -> QIcon:
     pix = QPixmap(size, size)
     pix.fill(QColor(colour))
     return QIcon(pix)
-
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class AppointmentTypeDialog(QDialog):
@@ -126,6 +120,4 @@ class AppointmentTypeDialog(QDialog):
         if not isinstance(error, ValidationError):
             show_error(self, error)
             return
-        for name, widget in self.fields.items():
-            _mark(widget, name in error.field_errors)
-        self.error.setText("\n".join(error.field_errors.values()))
+        show_field_errors(self.fields, error.field_errors, self.error)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error
+from ..errors import show_error, show_field_errors
 from ..ops import run_op
 
 
@@ -36,12 +36,6 @@ def _date(q: QDate) -> date:
 
 def _qdate(d: date) -> QDate:
     return QDate(d.year, d.month, d.day)
-
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class LeaveDialog(QDialog):
@@ -132,10 +126,6 @@ class LeaveDialog(QDialog):
         if not isinstance(error, ValidationError):
             show_error(self, error)
             return
-        errors = error.field_errors
-        fields = {"start_at": (self.from_date, self.from_time),
-                  "end_at": (self.to_date, self.to_time), "reason": (self.reason,)}
-        for name, widgets in fields.items():
-            for w in widgets:
-                _mark(w, name in errors)
-        self.error.setText("\n".join(errors.values()))
+        show_field_errors({"start_at": (self.from_date, self.from_time),
+                           "end_at": (self.to_date, self.to_time), "reason": self.reason},
+                          error.field_errors, self.error)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from ...domain.enums import Role
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error
+from ..errors import show_error, show_field_errors
 from ..ops import run_op
 from .users_table_model import ROLE_NAMES
 
@@ -68,7 +68,4 @@ class UserEditDialog(QDialog):
         if not isinstance(error, ValidationError):
             show_error(self, error)
             return
-        for name, widget in self.fields.items():
-            widget.setProperty("invalid", name in error.field_errors)
-            widget.style().polish(widget)
-        self.error.setText("\n".join(error.field_errors.values()))
+        show_field_errors(self.fields, error.field_errors, self.error)

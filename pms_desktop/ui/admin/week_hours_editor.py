@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..errors import mark_invalid
+
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SESSIONS = 6
 
@@ -31,12 +33,6 @@ def _qtime(t: time) -> QTime:
 
 def _pytime(q: QTime) -> time:
     return time(q.hour(), q.minute())
-
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class SessionEdit(QWidget):
@@ -71,8 +67,8 @@ class SessionEdit(QWidget):
         return _pytime(self.start.time()), _pytime(self.end.time())
 
     def set_invalid(self, invalid: bool) -> None:
-        _mark(self.start, invalid)
-        _mark(self.end, invalid)
+        mark_invalid(self.start, invalid)
+        mark_invalid(self.end, invalid)
 
 
 class DayRow:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
 
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error
+from ..errors import mark_invalid, show_error
 from ..ops import run_op
 
 
@@ -64,8 +64,7 @@ class BreakGlassDialog(QDialog):
 
     def _mark(self, text: str) -> None:
         self.error.setText(text)
-        self.reason.setProperty("invalid", True)
-        self.reason.style().polish(self.reason)
+        mark_invalid(self.reason, True)
 
     def _done(self, grant: Any) -> None:
         self.grant = grant

@@ -23,16 +23,10 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import AccountLocked, ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error
+from ..errors import mark_invalid, show_error
 from ..ops import run_op
 
 MIN_LENGTH = 12  # security.passwords.MIN_LENGTH; the service's check is the law
-
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class ChangePasswordDialog(QDialog):
@@ -101,7 +95,7 @@ class ChangePasswordDialog(QDialog):
             label.setText(text)
             label.setVisible(bool(text))
         for key, edit in (("current", self.current), ("new", self.new), ("repeat", self.repeat)):
-            _mark(edit, key in errors)
+            mark_invalid(edit, key in errors)
 
     def attempt(self) -> None:
         current, new, repeat = self.current.text(), self.new.text(), self.repeat.text()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
 from ...services.patients_dto import DuplicateCandidate, PatientDetail, PatientDraft
-from ..errors import show_error
+from ..errors import mark_invalid, show_error
 from ..ops import run_op
 
 SEXES = (("unknown", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
@@ -285,9 +285,7 @@ class PatientEditDialog(QDialog):
     def _mark(self, name: str, message: str | None) -> None:
         widget, label = self.inputs.get(name), self.errors.get(name)
         if widget is not None:
-            widget.setProperty("invalid", message is not None)
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
+            mark_invalid(widget, message is not None)
         if label is not None:
             label.setText(message or "")
             label.setVisible(message is not None)

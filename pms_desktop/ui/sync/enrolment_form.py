@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import UserError, ValidationError
 from ...sync.transport import SyncOffline, SyncRefused, SyncUntrusted
+from ..errors import mark_invalid
 
 FIELDS = ("server_url", "code", "ca_file", "device_name", "clinic_key_code")
 
@@ -103,9 +104,7 @@ class EnrolmentForm(QWidget):
 
     def mark(self, name: str, message: str | None) -> None:
         widget, label = self.inputs[name], self.errors[name]
-        widget.setProperty("invalid", message is not None)
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
+        mark_invalid(widget, message is not None)
         label.setText(message or "")
         self.form.setRowVisible(label, message is not None and name not in self.hidden)
 
