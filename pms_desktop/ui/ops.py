@@ -9,6 +9,9 @@ touches the network, never renders PDFs.
 Work that must not queue the person's database calls behind it for long (a sync waits on the
 network for most of its time) passes an ``executor`` of its own; it shares the database's one
 connection with the worker at transaction granularity (the pool hands it to one thread at a time).
+
+A widget that shows one patient after another keeps a ``Generation``: ``bump()`` when another
+patient is shown, and ``guard(on_done)`` drops an answer that was asked for an earlier one.
 """
 
 from __future__ import annotations
@@ -187,6 +190,29 @@ class Op(QObject):
             from .errors import show_error
 
             show_error(self.parent_widget, error)
+
+
+class Generation:
+    """Counts what a widget has shown (patients, usually). ``guard(fn)`` wraps a callback so it
+    runs only if nothing else has been shown since it was made; otherwise ``stale`` runs, or
+    nothing."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+    def guard(self, fn: Callable[..., Any],
+              stale: Callable[..., Any] | None = None) -> Callable[..., Any]:
+        asked = self.value
+
+        def answer(*args: Any) -> Any:
+            if asked == self.value:
+                return fn(*args)
+            return stale(*args) if stale is not None else None
+
+        return answer
 
 
 def run_op(

@@ -6,7 +6,7 @@ loaded off the GUI thread in one background job; ``loaded`` fires after each loa
 
 ``set_patient(id)`` shows another patient in the same widgets (building and styling a chart's
 few hundred widgets costs more than the budget of opening one): every tab is emptied first,
-and an answer that was asked for the previous patient is dropped when it arrives (``_gen``).
+and an answer that was asked for the previous patient is dropped when it arrives (``_gen``, a ``Generation``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.permissions import Permission, allows
-from ..ops import run_op
+from ..ops import Generation, run_op
 from .chart_entry_dialog import ChartEntryDialog
 from .chart_format import ACCENT, MUTED, ClinicClock
 from .chart_summary_column import ChartSummaryColumn
@@ -64,7 +64,7 @@ class ChartPanel(QWidget):
         self._loading = False
         self._again = False
         self._templates_loaded = False
-        self._gen = 0  # bumped when another patient is shown: answers for the last one dropped
+        self._gen = Generation()  # bumped when another patient is shown
         self.can_write = allows(session.role, Permission.WRITE_CLINICAL)
         self._build()
         self.refresh()
@@ -126,7 +126,7 @@ class ChartPanel(QWidget):
     def set_patient(self, patient_id: str) -> None:
         """Show ``patient_id`` instead: nothing of the previous patient stays on any tab (a
         draft being written is saved for the patient it belongs to first)."""
-        self._gen += 1
+        self._gen.bump()
         self.patient_id = patient_id
         self.summary = None
         self._loading = self._again = False
@@ -142,11 +142,6 @@ class ChartPanel(QWidget):
         self.letters_tab.set_patient(patient_id)
         self.tabs.setTabText(3, self.tr("Results"))
         self.refresh()
-
-    def _current(self, fn: Any) -> Any:
-        """``fn`` for an answer that is dropped if another patient is shown by then."""
-        gen = self._gen
-        return lambda *args: fn(*args) if gen == self._gen else None
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -168,7 +163,7 @@ class ChartPanel(QWidget):
                 c.list_templates(who) if want_templates else None,
                 c.vital_trends(who, patient_id=pid), c.list_results(who, patient_id=pid))
 
-        run_op(self, load, self._current(self._loaded), self._current(self._failed))
+        run_op(self, load, self._gen.guard(self._loaded), self._gen.guard(self._failed))
 
     def _failed(self, error: BaseException) -> None:
         self._loading = False
@@ -239,7 +234,7 @@ class ChartPanel(QWidget):
                          else self.tr("Medication stopped"))
             self.refresh()
 
-        run_op(self, work, self._current(done), self._show_error)
+        run_op(self, work, self._gen.guard(done), self._show_error)
 
     def select_tab(self, name: str) -> None:
         if name in TABS:
@@ -248,10 +243,8 @@ class ChartPanel(QWidget):
     def start_consultation(self) -> None:
         c, who, pid = self.ctx.clinical, self.session, self.patient_id
         self.start_button.setEnabled(False)
-        gen = self._gen
         run_op(self, lambda: c.start_encounter(who, patient_id=pid),
-               lambda enc: self._started(enc) if gen == self._gen else None,
-               self._start_failed)
+               self._gen.guard(self._started), self._start_failed)
 
     def _started(self, enc: Any) -> None:
         self.start_button.setEnabled(True)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import ValidationError
 from ..errors import show_error
-from ..ops import run_op
+from ..ops import Generation, run_op
 from ..widgets import printing
 from .chart_format import ALERT_RED, MUTED, OK_GREEN
 
@@ -50,7 +50,7 @@ class LettersTab(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.patient_id = ctx, session, patient_id
         self.can_write = can_write
-        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
+        self._gen = Generation()  # bumped when another patient is shown
         self.kind_box = QComboBox()
         self.kind_box.setObjectName("letterKind")
         self.kind_box.setAccessibleName(self.tr("Kind of letter"))
@@ -93,17 +93,13 @@ class LettersTab(QWidget):
 
     def set_patient(self, patient_id: str) -> None:
         """Another patient: every field empty, no message."""
-        self._gen += 1
+        self._gen.bump()
         self.patient_id = patient_id
         for widget in self.inputs.values():
             widget.clear()
             widget.setStyleSheet("")
         self.status.clear()
         self._busy(False)
-
-    def _current(self, fn: Callable[..., None]) -> Callable[..., None]:
-        gen = self._gen
-        return lambda *args: fn(*args) if gen == self._gen else None
 
     def kind(self) -> str:
         return str(self.kind_box.currentData())
@@ -140,7 +136,7 @@ class LettersTab(QWidget):
     def fill_from_chart(self) -> None:
         clinical, who, pid, kind = self.ctx.clinical, self.session, self.patient_id, self.kind()
         run_op(self, lambda: clinical.letter_draft(who, patient_id=pid, kind=kind),
-               self._current(lambda draft: self._filled(kind, draft)))
+               self._gen.guard(lambda draft: self._filled(kind, draft)))
 
     def _filled(self, kind: str, draft: Any) -> None:
         if kind == self.kind():
@@ -170,7 +166,7 @@ class LettersTab(QWidget):
             return
         self._busy(True)
         printing.print_pdf(self, make, self.kind_box.currentText(),
-                           self._current(lambda _p: self._done(self.tr("Sent to the printer."))),
+                           self._gen.guard(lambda _p: self._done(self.tr("Sent to the printer."))),
                            printer=chosen, failed=self._when_current_failed())
 
     def save_pdf(self, out: Path | None = None) -> None:
@@ -182,7 +178,7 @@ class LettersTab(QWidget):
             return
         self._busy(True)
         printing.save_pdf(self, make, target.name,
-                          self._current(lambda p: self._done(self.tr("Saved %s") % p)),
+                          self._gen.guard(lambda p: self._done(self.tr("Saved %s") % p)),
                           path=target, failed=self._when_current_failed())
 
     def _done(self, text: str) -> None:
@@ -192,8 +188,7 @@ class LettersTab(QWidget):
 
     def _when_current_failed(self) -> Callable[[BaseException], None]:
         """A failure about another patient's letter: only the message, no field marked."""
-        gen = self._gen
-        return lambda e: self._failed(e) if gen == self._gen else show_error(self, e)
+        return self._gen.guard(self._failed, lambda e: show_error(self, e))
 
     def _failed(self, error: BaseException) -> None:
         self._busy(False)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import show_error
-from ..ops import run_op
+from ..ops import Generation, run_op
 from .chart_format import MUTED, ClinicClock
 from .reports_table_model import ReportsTableModel
 from .result_rows_table_model import ResultRowsTableModel
@@ -49,7 +49,7 @@ class ResultsTab(QWidget):
         super().__init__(parent)
         self.ctx, self.session, self.patient_id, self.clock = ctx, session, patient_id, clock
         self.can_write = can_write
-        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
+        self._gen = Generation()  # bumped when another patient is shown
         self.reports = ReportsTableModel(clock, self)
         self.rows = ResultRowsTableModel(self)
         self.report_table = _table("reportsTable")
@@ -84,7 +84,7 @@ class ResultsTab(QWidget):
 
     def set_patient(self, patient_id: str) -> None:
         """Another patient: no reports until their chart loads."""
-        self._gen += 1
+        self._gen.bump()
         self.patient_id = patient_id
         self.report_table.clearSelection()
         self.reports.set_reports([])
@@ -121,10 +121,9 @@ class ResultsTab(QWidget):
             return
         clinical, who, pid = self.ctx.clinical, self.session, self.patient_id
         self.review_button.setEnabled(False)
-        gen = self._gen
         run_op(self, lambda: clinical.mark_reviewed(who, patient_id=pid, report_id=r.id),
-               lambda report: self._reviewed(report) if gen == self._gen else None,
-               lambda e: self._failed(e) if gen == self._gen else show_error(self, e))
+               self._gen.guard(self._reviewed),
+               self._gen.guard(self._failed, lambda e: show_error(self, e)))
 
     def _failed(self, error: BaseException) -> None:
         self._show()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from ...domain import vitals as V
 from ...domain.errors import ValidationError
 from ..errors import show_error
-from ..ops import run_op
+from ..ops import Generation, run_op
 from .chart_format import ALERT_RED, MUTED, OK_GREEN, ClinicClock
 from .vitals_trend_chart import VitalsTrendChart
 
@@ -41,7 +41,7 @@ class VitalsTab(QWidget):
         self.ctx, self.session, self.patient_id, self.clock = ctx, session, patient_id, clock
         self.encounter_id: str | None = None
         self.can_write = can_write
-        self._gen = 0  # bumped when another patient is shown: a late answer is not shown
+        self._gen = Generation()  # bumped when another patient is shown
         self.inputs: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
         form_box = QFrame()
@@ -86,7 +86,7 @@ class VitalsTab(QWidget):
 
     def set_patient(self, patient_id: str) -> None:
         """Another patient: an empty form, no message, no trend until their chart loads."""
-        self._gen += 1
+        self._gen.bump()
         self.patient_id, self.encounter_id = patient_id, None
         for field, edit in self.inputs.items():
             edit.clear()
@@ -155,11 +155,10 @@ class VitalsTab(QWidget):
         clinical, who = self.ctx.clinical, self.session
         pid, enc = self.patient_id, self.encounter_id
         self.record_button.setEnabled(False)
-        gen = self._gen
         run_op(self, lambda: clinical.record_vitals(who, patient_id=pid, encounter_id=enc,
                                                     values=values),
-               lambda obs: self._recorded(obs) if gen == self._gen else None,
-               lambda e: self._failed(e) if gen == self._gen else show_error(self, e))
+               self._gen.guard(self._recorded),
+               self._gen.guard(self._failed, lambda e: show_error(self, e)))
 
     def _recorded(self, observations: list[Any]) -> None:
         self.record_button.setEnabled(True)

@@ -8,9 +8,9 @@ button asks for a reason first. The "Account" tab comes from billing's PatientAc
 The main window keeps one patient file and shows the next patient in it (``set_patient``):
 building and styling its few hundred widgets again cost more than DESIGN.md's 100 ms for
 opening a chart. Everything of the previous patient is emptied before the next one loads, and
-an answer asked for the previous patient is dropped when it arrives (``_gen``). The parts that
-cannot be emptied safely are made anew: the account tab, and a chart opened by breaking the
-glass (that grant was for the previous patient).
+an answer asked for the previous patient is dropped when it arrives (``_gen``, a
+``Generation``). The parts that cannot be emptied safely are made anew: the account tab, and a
+chart opened by breaking the glass (that grant was for the previous patient).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from shiboken6 import isValid
 from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ...services.patients_dto import PatientDetail
-from ..ops import run_op
+from ..ops import Generation, run_op
 from ..schedule.appointment_table_model import AppointmentTableModel
 from ..widgets.change_bus import change_bus
 
@@ -72,7 +72,7 @@ class PatientFile(QWidget):
         )
         self.setObjectName("patientFile")
         self.detail: PatientDetail | None = None
-        self._gen = 0  # bumped when another patient is shown: answers for the last one dropped
+        self._gen = Generation()  # bumped when another patient is shown
         self.tabs = QTabWidget()
         self.tabs.setObjectName("patientTabs")
         self.tab_keys: list[str] = []
@@ -106,7 +106,7 @@ class PatientFile(QWidget):
     def set_patient(self, patient_id: str, tab: str | None = None) -> None:
         """Show ``patient_id`` in this file: nothing of the previous patient stays on any tab.
         It opens on ``tab`` (else the details), without showing another tab on the way."""
-        self._gen += 1
+        self._gen.bump()
         self.patient_id = patient_id
         self.detail = None
         for label in self.cards.values():
@@ -264,15 +264,16 @@ class PatientFile(QWidget):
             return
 
         def opened(_result: Any) -> None:
-            if gen != self._gen or self.tabs.indexOf(page) < 0:
-                return  # another patient is shown now: the grant was not for them
+            if self.tabs.indexOf(page) < 0:
+                return
             panel = chart(self.ctx, self.session, pid, self.main_window)
             self._replace_tab("clinical", panel, "Clinical")
             self.tabs.setCurrentIndex(self.tab_keys.index("clinical"))
 
-        accounts, who, pid, gen = self.ctx.accounts, self.session, self.patient_id, self._gen
-        run_op(
-            self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason.strip()), opened
+        accounts, who, pid = self.ctx.accounts, self.session, self.patient_id
+        run_op(  # another patient shown by then: the grant was not for them
+            self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason.strip()),
+            self._gen.guard(opened),
         )
 
     # --- loading ---------------------------------------------------------------------------
@@ -298,8 +299,7 @@ class PatientFile(QWidget):
                 m.reverted_at is None for m in patients.merges(who, patient_id=pid))
             return detail, banner, (tz, appts), merged
 
-        gen = self._gen
-        run_op(self, load, lambda result: self._loaded(result) if gen == self._gen else None)
+        run_op(self, load, self._gen.guard(self._loaded))
 
     def _loaded(self, result: tuple[PatientDetail, Any, Any, bool]) -> None:
         detail, banner, (tz, appts), merged = result
