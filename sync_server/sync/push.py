@@ -50,7 +50,8 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
         for c in checked:
             if c.change_id in seen:
                 first_hash, first = seen[c.change_id]
-                same = first_hash in (c.digest, legacy_request_hash(c.change))
+                same = (first_hash == c.digest
+                        or first_hash == legacy_request_hash(c.change))
                 results.append(json.loads(first) if same else _rejected(
                     c.change_id, c.change, 409, "conflict",
                     "change_id was already used for a different change"))
