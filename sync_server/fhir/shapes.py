@@ -44,18 +44,16 @@ _TYPE_KEYS = frozenset({"resourceType", "resource_type"})
 _DICT, _LIST, _STR = dict, list, str
 
 
+_UNKNOWN = object()  # a shape not met yet (None is a shape met but not kept)
+
+
 class _Uncacheable(Exception):
     """The resource's validity may depend on more than its shape and primitive values."""
 
 
-def shape_of(data: Any, values: list[Any]) -> Shape:
+def shape_of(value: Any, values: list[Any]) -> Any:
     """The structure of JSON data as a nested tuple (equal tuples: the same structure); its
     primitive values, nulls and type names aside, are appended to ``values`` in order."""
-    shape: Shape = _shape(data, values)
-    return shape
-
-
-def _shape(value: Any, values: list[Any]) -> Any:
     # A scalar's shape is its type (str, int, float, bool, NoneType); scalars are handled
     # inline, not by a call each: this walk is most of what a known shape costs.
     kind = type(value)
@@ -64,7 +62,7 @@ def _shape(value: Any, values: list[Any]) -> Any:
         for k, v in value.items():
             t = type(v)
             if t is _DICT or t is _LIST:
-                out.append((k, _shape(v, values)))
+                out.append((k, shape_of(v, values)))
             elif t is _STR and k in _TYPE_KEYS:
                 out.append((k, "=", v))
             else:
@@ -77,7 +75,7 @@ def _shape(value: Any, values: list[Any]) -> Any:
         for v in value:
             t = type(v)
             if t is _DICT or t is _LIST:
-                out.append(_shape(v, values))
+                out.append(shape_of(v, values))
             else:
                 if v is not None:
                     values.append(v)
@@ -110,9 +108,9 @@ class ShapeCache:
         except RecursionError:
             validate_whole()
             return
-        if key in self._plans:
-            plan = self._plans.get(key)
-            if plan is not None and _passes(plan, values):
+        plan = self._plans.get(key, _UNKNOWN)  # one lookup: a shape's hash walks all of it
+        if plan is not _UNKNOWN:
+            if plan is not None and _passes(plan, values):  # type: ignore[arg-type]
                 self.hits += 1
                 return
             validate_whole()  # an uncacheable shape, or a value failed: the library decides
@@ -126,10 +124,6 @@ class ShapeCache:
             if len(self._plans) >= self._max:
                 self._plans.clear()
             self._plans[key] = new_plan
-
-    def clear(self) -> None:
-        with self._lock:
-            self._plans.clear()
 
 
 def _nodes(shape: Any, limit: int) -> int:
