@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import Row, Table, bindparam, delete, event, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
@@ -59,7 +59,10 @@ def dumps(data: Any) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def stored_from_row(row: ResourceVersion | ResourceCurrent, seq: int = 0) -> Stored:
+def stored_from_row(row: ResourceVersion | ResourceCurrent | Row[*tuple[Any, ...]],
+                    seq: int = 0) -> Stored:
+    """A stored version from a model row or a Core row of the same columns (``seq`` when it
+    has none)."""
     content = json.loads(row.content) if row.content else None
     return Stored(row.resource_type, row.resource_id, row.version, row.deleted,
                   row.last_updated, getattr(row, "seq", seq), content)
@@ -114,10 +117,8 @@ class ResourceWriter:
                 .with_for_update())
             for key in chunk:
                 self._cache[key] = None
-            for rtype, rid, version, deleted, last_updated, content in rows:
-                self._cache[(rtype, rid)] = Stored(
-                    rtype, rid, version, deleted, last_updated, 0,
-                    json.loads(content) if content else None)
+            for row in rows:
+                self._cache[(row.resource_type, row.resource_id)] = stored_from_row(row)
 
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
