@@ -147,9 +147,8 @@ def _reanchor(session: Any, allowed: AuditReanchor, lineage: Lineage, head: Audi
     """Start the device's new stream after ``fork``; the old head and entries stay."""
     stamp = now_instant()
     stream = str(uuid.uuid5(_NAMESPACE, f"{allowed.device_id}:stream:{allowed.id}"))
-    allowed.done_at, allowed.stream_id, allowed.from_stream_id = stamp, stream, lineage[-1][0]
+    allowed.done_at, allowed.stream_id = stamp, stream
     allowed.fork_seq, allowed.fork_hash = fork["seq"], fork["hash"]
-    allowed.old_head_seq, allowed.old_head_hash = head.seq, head.hash
     new_head = AuditHead(device_id=stream, clinic_id=allowed.clinic_id, seq=fork["seq"],
                          hash=fork["hash"], updated_at=stamp)
     session.add(new_head)

@@ -194,8 +194,9 @@ class AuditReanchor(Base):
     Allowed by the admin (``allowed_*``), then done at the device's next upload, which is
     checked against what the server holds: the log goes on in a new *stream* of the device
     (``stream_id``, its entries and head stored under that id) after ``fork_seq``, the last
-    entry both copies share. What the device sent before, ``old_head_*`` included, stays as it
-    was. Both steps are in the server's own access chain."""
+    entry both copies share. What the device sent before, its old head included, stays as it
+    was. Both steps are in the server's own access chain (with the stream it parted from and
+    that stream's head)."""
 
     __tablename__ = "audit_reanchors"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -206,11 +207,8 @@ class AuditReanchor(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     done_at: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
     stream_id: Mapped[str | None] = mapped_column(ID, nullable=True)
-    from_stream_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     fork_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     fork_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    old_head_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    old_head_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ServerAuditHead(Base):

@@ -176,7 +176,7 @@ def test_admin_audit_verify_finds_tampering(client: TestClient, clinic_a: Tenant
     assert "first bad entry" in captured.err
 
 
-def _reanchor_allowed(client: TestClient, tenant: Tenant, database_url: str,
+def _reanchor_allowed(tenant: Tenant, database_url: str,
                       capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["admin", "device-re-anchor", "--database-url", database_url, tenant.device_id,
@@ -198,7 +198,7 @@ def test_a_restored_log_is_re_anchored_once_the_admin_allows_it(
 
     assert main(["admin", "device-re-anchor", "--database-url", database_url,
                  "no-such-device"]) == 2
-    _reanchor_allowed(client, clinic_a, database_url, capsys)
+    _reanchor_allowed(clinic_a, database_url, capsys)
     # An upload that matches but stops short of the head (more follows) moves on, no re-anchor.
     partial = client.post("/sync/audit", json={"entries": original[:2], "last": False},
                           headers=clinic_a.headers)
@@ -226,7 +226,7 @@ def test_a_restored_log_is_re_anchored_once_the_admin_allows_it(
     # Restored again, from further back (seq 2): a second stream, parting from the first.
     again = original[:2] + chain(1, start=3, prev=original[1]["hash"], user="second")
     assert upload(client, clinic_a, again[1:]).status_code == 409
-    _reanchor_allowed(client, clinic_a, database_url, capsys)
+    _reanchor_allowed(clinic_a, database_url, capsys)
     second = client.post("/sync/audit", json={"entries": again[1:], "last": True},
                          headers=clinic_a.headers)
     assert second.status_code == 200 and second.json()["reanchored"]["fork_seq"] == 2

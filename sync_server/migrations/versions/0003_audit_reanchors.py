@@ -27,11 +27,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("done_at", sa.String(length=32), nullable=True),
         sa.Column("stream_id", sa.String(length=64), nullable=True),
-        sa.Column("from_stream_id", sa.String(length=64), nullable=True),
         sa.Column("fork_seq", sa.BigInteger(), nullable=True),
         sa.Column("fork_hash", sa.String(length=64), nullable=True),
-        sa.Column("old_head_seq", sa.BigInteger(), nullable=True),
-        sa.Column("old_head_hash", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_reanchors_device_id", "audit_reanchors", ["device_id"])
