@@ -52,7 +52,9 @@ class PatientPickerDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.hideColumn(5)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()  # at most 30 rows: sized to what they hold
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.accept())
         v.addWidget(self.table, 1)
         self.note = QLabel(self.tr("Type at least two characters to search."))

@@ -1,7 +1,8 @@
 """The conflicts window's panel for a possible duplicate: one MRN registered twice offline.
 
-Both patients side by side (this workstation's, and the other workstation's, held here under a
-temporary MRN until a person decides). "Same person — merge…" opens the merge of the two
+Both patients, one card above the other (this workstation's, and the other workstation's, held
+here under a temporary MRN until a person decides): side by side, two long names in the
+buttons made the panel wider than the window, and its right side was cut off. "Same person — merge…" opens the merge of the two
 records; "Two people — give … a new MRN" opens that patient's details at the MRN. The panel
 only asks (``acted``: action, patient id); the window opens the dialogs. The conflict closes
 itself at the next sync once the clash is gone, on every workstation.
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QPushButton, QVBoxLayout
 
 from .conflict_panels import ConflictPanel, _label
 from .conflict_table_model import ConflictGroup
@@ -34,7 +35,7 @@ class PossibleDuplicatePanel(ConflictPanel):
             "are kept; until a person decides, the one from the other workstation has a "
             "temporary MRN here (ending in “~dup-…”). If they are the same person, merge the "
             "two records; if they are two people, give one of them a new MRN."))
-        cards = QHBoxLayout()
+        cards = QVBoxLayout()
         self.renumber_buttons: dict[str, QPushButton] = {}
         for side, value, title in (("local", self.local, self.tr("Registered here")),
                                    ("remote", self.remote,
@@ -66,7 +67,7 @@ class PossibleDuplicatePanel(ConflictPanel):
         button.clicked.connect(self._renumber)
         button.setDisabled(not p.get("patient_id"))
         self.renumber_buttons[side] = button
-        box.addWidget(button)
+        box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         return frame
 
     def _merge(self) -> None:
