@@ -68,7 +68,12 @@ class SyncServer:
             command = ["timeout", "14400" if LONG else "1800", *command]
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        self.wait_ready(30, 0.1)
+
+    def wait_ready(self, seconds: float, poll: float) -> None:
+        """Until the started server answers ``/readyz`` (fails if it exits or takes too long)."""
+        assert self.proc is not None
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "the sync server exited"
             try:
@@ -76,7 +81,7 @@ class SyncServer:
                     return
             except httpx.TransportError:
                 pass
-            time.sleep(0.1)
+            time.sleep(poll)
         raise AssertionError("the sync server did not become ready")
 
     def stop(self) -> None:

@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, func, select, text
 
 from pms_desktop.context import AppContext, build_context
@@ -107,16 +106,7 @@ class KillableServer(SyncServer):
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env,  # noqa: S603
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "the sync server exited"
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the sync server did not become ready")
+        self.wait_ready(60, 0.05)
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check of the store (after a kill); PostgreSQL keeps its own."""
