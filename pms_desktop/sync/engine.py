@@ -68,6 +68,15 @@ class _Batch:
 
 
 @dataclass
+class _Answered:
+    """The outbox changes some answers of a push are about, and what handling them needs."""
+
+    changes: dict[str, OutboxChange]  # by change id
+    later: dict[tuple[str, str], list[OutboxChange]]  # pending changes of their records
+    rows: list[Any]  # their records, held: the session's identity map keeps them only weakly
+
+
+@dataclass
 class SyncReport:
     pushed: int = 0
     pulled: int = 0
@@ -89,11 +98,6 @@ class SyncEngine:
         self.now, self.progress = clock, progress or (lambda *_: None)
         self._sending: tuple[_Batch, Future[list[Json]]] | None = None  # sent, not handled
         self._sender: ThreadPoolExecutor | None = None
-        self._last_round = False
-        self._batch: dict[str, OutboxChange] = {}
-        self._later: dict[tuple[str, str], list[OutboxChange]] = {}
-        self._rows: list[Any] = []  # held: the session's identity map keeps them only weakly
-        self._quarantined = 0  # changes whose body could not be built, not yet reported
 
     @collecting_less
     def run(self) -> SyncReport:
@@ -105,7 +109,7 @@ class SyncEngine:
                 OutboxChange.status == OutboxStatus.PENDING)) or 0
         try:
             for _ in range(5 + -(-pending // PUSH_BATCH)):
-                if not self.push(report):
+                if not self.push(report, ahead=True):
                     break
             self.finish_push(report)
         finally:
@@ -138,22 +142,23 @@ class SyncEngine:
 
     # -- push --------------------------------------------------------------------------------
 
-    def push(self, report: SyncReport) -> int:
-        """Push one batch and handle its answers; 0 when nothing is pending. A big batch's
-        successor is read and recorded while the server works on it, and sent before its
-        answers are handled (the two never change the same record), so the workstation and
-        the server work at the same time; ``finish_push`` handles a batch still on its way."""
+    def push(self, report: SyncReport, *, ahead: bool = False) -> int:
+        """Push one batch and handle its answers; 0 when nothing is pending. ``ahead``: a big
+        batch's successor is read and recorded while the server works on it, and sent before
+        its answers are handled (the two never change the same record), so the workstation
+        and the server work at the same time; ``finish_push`` handles a batch still on its
+        way."""
         if self._sending is None:
-            batch = self._prepare_batch()
+            batch = self._prepare_batch(report)
             if not batch.bodies:
-                report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
                 return 0
             self._sending = (batch, self._send(batch))
         batch, sending = self._sending
         following = None
-        if len(batch.bodies) >= PUSH_AHEAD_FROM and not self._last_round:
+        if ahead and len(batch.bodies) >= PUSH_AHEAD_FROM:
             try:
-                following = self._prepare_batch(after=batch.last_seq, busy=batch.records)
+                following = self._prepare_batch(report, after=batch.last_seq,
+                                                busy=batch.records)
             finally:
                 results = sending.result()
         else:
@@ -162,7 +167,6 @@ class SyncEngine:
             following.bodies else None
         for start in range(0, len(results), ACK_CHUNK):
             self._record_answers(results[start:start + ACK_CHUNK], report)
-        report.quarantined, self._quarantined = report.quarantined + self._quarantined, 0
         report.pushed += sum(1 for r in results if r.get("status") == "applied")
         self.progress("push", report.pushed, report.pushed)
         return len(results)
@@ -173,15 +177,13 @@ class SyncEngine:
         change ids and answered as the first time)."""
         with self.sessions() as s, s.begin():
             applier = RemoteApplier(s, self.rmap, self.ws, self.now)
-            self._batch = self._load_answered(s, results)
+            answered = self._load_answered(s, results)
             for result in results:
-                self._handle_result(s, applier, result, report)
+                self._handle_result(s, applier, answered, result, report)
             report.conflicts += applier.new_conflicts
-        self._batch, self._later, self._rows = {}, {}, []
 
     def finish_push(self, report: SyncReport) -> None:
         """Handle the answers of a batch still on its way (sending nothing more)."""
-        self._last_round = True
         while self._sending is not None:
             self.push(report)
 
@@ -197,7 +199,8 @@ class SyncEngine:
             self._sender = ThreadPoolExecutor(1, thread_name_prefix="sync-push")
         return self._sender.submit(self.client.push, batch.bodies)  # sent as recorded
 
-    def _prepare_batch(self, after: int = 0, busy: frozenset[str] = frozenset()) -> _Batch:
+    def _prepare_batch(self, report: SyncReport, after: int = 0,
+                       busy: frozenset[str] = frozenset()) -> _Batch:
         """Record each change's exact body before it leaves (resent verbatim after a crash).
         The records of a batch are read together, a few queries per table. ``after`` and
         ``busy``: the batch on its way (its changes, and the records they change: a later
@@ -224,6 +227,7 @@ class SyncEngine:
                         raise
                     except Exception as e:  # noqa: BLE001 - this change's, not the sync's
                         self._unsendable(s, change, e)
+                        report.quarantined += 1
                         continue
                 size += len(change.sent_body)
                 if batch.bodies and size > PUSH_BYTES:
@@ -269,7 +273,6 @@ class SyncEngine:
         s.add(SyncConflict(kind="unsendable", resource_type=change.resource_type,
                            resource_id=change.resource_id, field=None, detail=reason,
                            local_value=None, created_at=self.now()))
-        self._quarantined += 1
 
     def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json | Exception]]
               ) -> str:
@@ -289,7 +292,7 @@ class SyncEngine:
                 "resource": resource}
         return canonical_json(body)
 
-    def _load_answered(self, s: Session, results: list[Json]) -> dict[str, OutboxChange]:
+    def _load_answered(self, s: Session, results: list[Json]) -> _Answered:
         """The outbox changes a push answered, with what handling them needs (their records,
         merge bases and later pending changes), read in a few queries for the whole batch."""
         ids = [str(r.get("change_id")) for r in results]
@@ -300,27 +303,27 @@ class SyncEngine:
         by_table: dict[str, list[str]] = {}
         for c in batch.values():
             by_table.setdefault(c.table_name, []).append(c.resource_id)
-        self._later, self._rows = {}, []
+        answered = _Answered(batch, {}, [])
         for table, rids in by_table.items():
             model = self.rmap.model(table)
             for start in range(0, len(rids), 500):
                 chunk = rids[start:start + 500]
-                self._rows += s.scalars(select(model).where(model.id.in_(chunk))).all()
+                answered.rows += s.scalars(select(model).where(model.id.in_(chunk))).all()
                 for later in s.scalars(select(OutboxChange).where(
                         OutboxChange.table_name == table, OutboxChange.resource_id.in_(chunk),
                         OutboxChange.status == OutboxStatus.PENDING)):
-                    self._later.setdefault((table, later.resource_id), []).append(later)
+                    answered.later.setdefault((table, later.resource_id), []).append(later)
         st.load_bases(s, ((c.resource_type, c.resource_id) for c in batch.values()))
-        return batch
+        return answered
 
-    def _handle_result(self, s: Session, applier: RemoteApplier, result: Json,
-                       report: SyncReport) -> None:
-        change = self._batch.get(str(result.get("change_id")))
+    def _handle_result(self, s: Session, applier: RemoteApplier, answered: _Answered,
+                       result: Json, report: SyncReport) -> None:
+        change = answered.changes.get(str(result.get("change_id")))
         if change is None or change.status != OutboxStatus.PENDING:
             return
         status = result.get("status")
         if status == "applied":
-            self._applied(s, change, int(result["version"]))
+            self._applied(s, change, int(result["version"]), answered)
         elif status == "conflict":
             self._conflicted(s, applier, change, result)
         else:
@@ -331,7 +334,8 @@ class SyncEngine:
                                local_value=change.sent_body, created_at=self.now()))
             report.quarantined += 1
 
-    def _applied(self, s: Session, change: OutboxChange, version: int) -> None:
+    def _applied(self, s: Session, change: OutboxChange, version: int,
+                 answered: _Answered) -> None:
         change.status, change.last_error = OutboxStatus.SENT, None
         sent = json.loads(change.sent_body or "{}")
         resource = sent.get("resource")
@@ -341,7 +345,7 @@ class SyncEngine:
         row = s.get(self.rmap.model(change.table_name), change.resource_id)
         if row is not None:
             row.server_version = version
-        for later in self._later.get((change.table_name, change.resource_id), ()):
+        for later in answered.later.get((change.table_name, change.resource_id), ()):
             if later.status == OutboxStatus.PENDING and later.seq > change.seq:
                 later.base_version = version
 
@@ -381,15 +385,13 @@ class SyncEngine:
     def pull(self, report: SyncReport, total_hint: int | None = None) -> None:
         with self.sessions() as s:
             cursor = int(st.get(s, st.PULL_CURSOR, "0") or 0)
-        start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
-        merged: set[str] | None = None  # merged-away patients, carried from page to page
         # The next page is asked for while this one is applied (the server reads it as the
         # workstation writes): a page is only data until its own transaction applies it, with
         # its cursor, so a crash or a lost answer loses nothing. Its size follows the page
         # before (one page late).
         fetcher = ThreadPoolExecutor(1, thread_name_prefix="sync-pull")
         try:
-            self._pull_pages(report, fetcher, cursor, start, limit, merged, total_hint)
+            self._pull_pages(report, fetcher, cursor, total_hint)
         finally:
             fetcher.shutdown(wait=False, cancel_futures=True)  # after an error: dropped
         with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
@@ -401,8 +403,9 @@ class SyncEngine:
                 report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)
 
     def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
-                    start: int, limit: int, merged: set[str] | None,
                     total_hint: int | None) -> None:
+        start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
+        merged: set[str] | None = None  # merged-away patients, carried from page to page
         page, asked = self.client.pull(cursor, limit), limit
         total: int | None = None
         while True:

@@ -90,9 +90,9 @@ def install(point: str, n: int) -> None:
         state = {"push": 0}
         original_push = engine.SyncEngine.push
 
-        def push(self: Any, report: Any) -> int:
+        def push(self: Any, report: Any, **kwargs: Any) -> int:
             state["push"] += 1
-            return original_push(self, report)
+            return original_push(self, report, **kwargs)
 
         original_handle = engine.SyncEngine._handle_result
 
