@@ -47,7 +47,7 @@ from .workstation_registry import NAME as WORKSTATION_NAME
 from .workstation_registry import WorkstationRegistry
 
 __all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus",
-           "device_credential_name"]
+           "device_credential_name", "enrolment_problems"]
 
 if TYPE_CHECKING:
     from ..domain.session import StaffSession
@@ -64,6 +64,18 @@ SYNC_STOPPED = "the sync stopped and nothing was lost"
 def device_credential_name(database_id: str) -> str:
     """The keyring entry of a workstation's device credential (one per database)."""
     return f"device:{database_id}"
+
+
+def enrolment_problems(server_url: str, code: str, ca_file: Path | None) -> dict[str, str]:
+    """What is wrong with an enrolment's fields before anything is sent (a code works once)."""
+    errors = {}
+    if not server_url.startswith(("https://", "http://")):
+        errors["server_url"] = "Enter the server address, starting with https://"
+    if not code.strip():
+        errors["code"] = "Enter the enrolment code from your administrator."
+    if ca_file is not None and not Path(ca_file).is_file():
+        errors["ca_file"] = "No file at this path: choose the server's CA certificate file."
+    return errors
 
 
 class NotEnrolled(UserError):
@@ -204,13 +216,7 @@ class SyncService:
         in use (not needed for the clinic's first workstation). A wrong code leaves the
         workstation enrolled and raises a ``ValidationError`` on ``clinic_key_code``: enter it
         again with ``enter_clinic_key_code``."""
-        errors = {}
-        if not server_url.startswith(("https://", "http://")):
-            errors["server_url"] = "Enter the server address, starting with https://"
-        if not code.strip():
-            errors["code"] = "Enter the enrolment code from your administrator."
-        if ca_file is not None and not Path(ca_file).is_file():
-            errors["ca_file"] = "No file at this path: choose the server's CA certificate file."
+        errors = enrolment_problems(server_url, code, ca_file)
         if errors:
             raise ValidationError(errors)
         settings = TransportSettings(server_url, ca_file, retries=0)

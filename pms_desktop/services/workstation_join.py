@@ -25,7 +25,7 @@ from ..store.database import ClinicDatabase
 from ..store.engine import DB_FILENAME
 from ..store.keys import KEYINFO_FILENAME, KeyInfo, KeyStore
 from .base import ServiceCore
-from .sync_service import SyncService, device_credential_name
+from .sync_service import SyncService, device_credential_name, enrolment_problems
 
 STAGING = ".joining"
 UNREGISTERED = "unregistered"  # the workstation id until its record exists (as in context.py)
@@ -42,13 +42,7 @@ class JoinRequest:
 
 def join_problems(request: JoinRequest) -> dict[str, str]:
     """What is wrong with the form before anything is sent (an enrolment code works once)."""
-    errors: dict[str, str] = {}
-    if not request.server_url.strip().startswith(("https://", "http://")):
-        errors["server_url"] = "Enter the server address, starting with https://"
-    if not request.code.strip():
-        errors["code"] = "Enter the enrolment code from your administrator."
-    if request.ca_file is not None and not Path(request.ca_file).is_file():
-        errors["ca_file"] = "No file at this path: choose the server's CA certificate file."
+    errors = enrolment_problems(request.server_url.strip(), request.code, request.ca_file)
     if not request.workstation_name.strip():
         errors["device_name"] = "Name this workstation, e.g. Consulting room 2."
     if not request.clinic_key_code.strip():
