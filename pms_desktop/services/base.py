@@ -177,11 +177,11 @@ def operation(
     ``(self, actor, ...)`` and opens its own units of work, writing its own audit entries.
 
     A refusal the work itself decides (``PermissionDenied``, and the errors named in
-    ``refusals``, e.g. ``NotFound`` for "already resolved elsewhere") is logged the same way:
-    the work's transaction is rolled back, then the refusal is written in one of its own, with
-    the error's kind and message (so an operation names in ``refusals`` only errors whose
-    messages hold no patient data). ``resource_arg``: the keyword argument naming the record
-    acted on, logged as the refusal's resource id.
+    ``refusals``, e.g. ``NotFound`` for "already resolved elsewhere") is logged the same way as
+    the policy's: the work's transaction is rolled back, then the refusal is written in one of
+    its own, with the error's kind and message (so an operation names in ``refusals`` only
+    errors whose messages hold no patient data). ``resource_arg``: the keyword argument naming
+    the record acted on, logged as the refusal's resource id.
     """
     refused_by_work: tuple[type[UserError], ...] = (PermissionDenied, *refusals)
 
@@ -205,34 +205,25 @@ def operation(
 
         @functools.wraps(fn)
         def wrapper(self: Any, actor: StaffSession, *args: Any, **kwargs: Any) -> T:
-            core: ServiceCore = self.core
-            patient_id = kwargs.get(patient_arg) if patient_arg else None
             try:
-                return work(self, core, actor, patient_id, *args, **kwargs)
+                return work(self, actor, *args, **kwargs)
             except refused_by_work as e:
                 if not getattr(e, "audited", False):
-                    log_refusal(core, actor, kwargs, e)
+                    log_refusal(self.core, actor, kwargs, e)
                 raise
 
-        def work(self: Any, core: ServiceCore, actor: StaffSession, patient_id: Any, /,
-                 *args: Any, **kwargs: Any) -> T:
+        def work(self: Any, actor: StaffSession, *args: Any, **kwargs: Any) -> T:
+            core: ServiceCore = self.core
+            patient_id = kwargs.get(patient_arg) if patient_arg else None
             with unit_of_work(core, actor, durable=permission not in READ_PERMISSIONS) as uow:
                 glass: str | None = None
                 allowed = permission is None or allows(actor.role, permission)
                 if not allowed and permission in BREAK_GLASS_GRANTS and patient_id:
                     glass = _break_glass_reason(core, uow.session, actor, patient_id)
                     allowed = glass is not None
-                if not allowed:
-                    rid = kwargs.get(resource_arg) if resource_arg else None
-                    uow.audit(
-                        action,
-                        outcome=AuditOutcome.REFUSED,
-                        resource_type=resource_type,
-                        resource_id=rid if isinstance(rid, str) and len(rid) <= 36 else None,
-                        patient_id=patient_id,
-                        detail={"permission": permission.value if permission else None},
-                    )
-                elif transactional:
+                if not allowed:  # rolled back, then logged by the wrapper
+                    raise PermissionDenied(permission.value if permission else "")
+                if transactional:
                     uow.break_glass_reason = glass
                     result = fn(self, uow, *args, **kwargs)
                     if not uow.audited:
@@ -242,10 +233,6 @@ def operation(
                             resource_id=_result_id(result),
                             patient_id=patient_id,
                         )
-            if not allowed:
-                denied = PermissionDenied(permission.value if permission else "")
-                denied.audited = True  # type: ignore[attr-defined]  # logged just above
-                raise denied
             if not transactional:
                 return fn(self, actor, *args, **kwargs)
             return result
