@@ -36,7 +36,7 @@ from .scheduling_dto import (
 )
 from .scheduling_free import find_free_slot
 from .scheduling_print import SchedulePrintOps
-from .scheduling_setup import ScheduleSetupOps
+from .scheduling_setup import ScheduleSetupOps, type_info
 
 SCHED = Permission.SCHEDULE
 NEXT: dict[str, set[str]] = {
@@ -78,7 +78,7 @@ class SchedulingService(ScheduleSetupOps, SchedulePrintOps):
             .where(AppointmentType.active.is_(True))
             .order_by(AppointmentType.name)
         )
-        return [_type_info(t) for t in rows]
+        return [type_info(t) for t in rows]
 
     # --- views -----------------------------------------------------------------------------
 
@@ -489,10 +489,6 @@ class SchedulingService(ScheduleSetupOps, SchedulePrintOps):
     def _info(self, uow: UnitOfWork, appointment_id: str) -> AppointmentInfo:
         uow.session.flush()
         return rules.load_info(uow.session, appointment_id)
-
-
-def _type_info(t: AppointmentType) -> AppointmentTypeInfo:
-    return AppointmentTypeInfo(t.id, t.name, t.duration_minutes, t.colour, t.active)
 
 
 def _label(status: str) -> str:

@@ -75,7 +75,7 @@ def _hours_info(wh: WorkingHours) -> WorkingHoursInfo:
     return WorkingHoursInfo(wh.id, wh.practitioner_id, wh.weekday, wh.start_time, wh.end_time)
 
 
-def _type_info(t: AppointmentType) -> AppointmentTypeInfo:
+def type_info(t: AppointmentType) -> AppointmentTypeInfo:
     return AppointmentTypeInfo(t.id, t.name, t.duration_minutes, t.colour, bool(t.active))
 
 
@@ -269,7 +269,7 @@ class ScheduleSetupOps:
                 AppointmentType.active.desc(), func.lower(AppointmentType.name)
             )
         )
-        return [_type_info(t) for t in rows]
+        return [type_info(t) for t in rows]
 
     @operation(SETUP, "schedule.type_add", resource_type="HealthcareService")
     def add_appointment_type(
@@ -286,7 +286,7 @@ class ScheduleSetupOps:
         uow.session.add(t)
         uow.changed(t)
         self.core.notify("schedule.changed")
-        return _type_info(t)
+        return type_info(t)
 
     @operation(SETUP, "schedule.type_update", resource_type="HealthcareService")
     def update_appointment_type(
@@ -299,7 +299,7 @@ class ScheduleSetupOps:
         t.name, t.duration_minutes, t.colour = name.strip(), duration_minutes, colour.lower()
         uow.changed(t)
         self.core.notify("schedule.changed")
-        return _type_info(t)
+        return type_info(t)
 
     @operation(SETUP, "schedule.type_retire", resource_type="HealthcareService")
     def retire_appointment_type(self, uow: UnitOfWork, *, type_id: str) -> AppointmentTypeInfo:
@@ -317,7 +317,7 @@ class ScheduleSetupOps:
             t.active = active
             uow.changed(t)
             self.core.notify("schedule.changed")
-        return _type_info(t)
+        return type_info(t)
 
     def _check_type(
         self,
