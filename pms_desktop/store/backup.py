@@ -50,6 +50,7 @@ from .keys import (
     new_database_key,
     open_sealed,
     seal_to_public,
+    write_atomic,
 )
 from .scratch import scratch_dir, sweep
 
@@ -120,23 +121,9 @@ def _write_backup(db: ClinicDatabase, out: Path, label: str) -> Path:
         export_copy(db.engine, copy, backup_key)
         payload = copy.read_bytes()
         copy.unlink()
-        _write_into_place(out, tmp / "backup.partial", _backup_file(db, payload, backup_key, label))
+        # Staged in the scratch folder: a crash leaves no partial file beside the backups.
+        write_atomic(out, _backup_file(db, payload, backup_key, label), tmp=tmp / "backup.partial")
     return out
-
-
-def _write_into_place(out: Path, partial: Path, data: bytes) -> None:
-    """Whole file or nothing: written and synced in the scratch folder, then renamed."""
-    with open(partial, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, out)
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(out.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _backup_file(db: ClinicDatabase, payload: bytes, backup_key: bytes, label: str) -> bytes:

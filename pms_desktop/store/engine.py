@@ -228,7 +228,7 @@ def convert_legacy_format(path: Path, key: bytes) -> bool | None:
         Path(str(path) + "-shm").unlink(missing_ok=True)
         wal.unlink(missing_ok=True)
         os.replace(copy, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except (OSError, sqlcipher3.dbapi2.Error):
         drop_conversion_leftovers(path)
         return False
@@ -240,7 +240,8 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform can sync a directory)."""
     if hasattr(os, "O_DIRECTORY"):
         fd = os.open(folder, os.O_DIRECTORY)
         try:

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..domain.errors import KeyringUnavailable, StoreError, WrongKeyError
 from ..domain.ids import new_id
-from .engine import key_check
+from .engine import fsync_dir, key_check
 
 KEYINFO_FILENAME = "keyinfo.json"
 KEYRING_SERVICE = "clinic-pms"
@@ -159,9 +159,10 @@ class KeyInfo:
             raise StoreError(f"{path} is damaged ({type(e).__name__}).") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a small file so that a crash leaves either the old or the new content."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def write_atomic(path: Path, data: bytes, *, tmp: Path | None = None) -> None:
+    """Write a file so that a crash leaves either the old or the new content. ``tmp``: where
+    the new content is staged (same file system); beside ``path`` by default."""
+    tmp = tmp or path.with_suffix(path.suffix + ".tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -171,12 +172,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not keep the half-written copy
         raise
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_dir(path.parent)
 
 
 def new_keyinfo(key: bytes, recovery_secret: str) -> KeyInfo:
