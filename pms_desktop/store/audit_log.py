@@ -70,33 +70,16 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Link a new entry to the chain. The caller's transaction (BEGIN IMMEDIATE) serialises it."""
-    last_seq, prev = _head(session)
-    seq = last_seq + 1
-    when = (at or datetime.now(UTC)).astimezone(UTC)
-    # Stored at microsecond precision so that the hash input survives the round trip.
-    row = AuditEntry(
-        seq=seq,
-        id=new_id(),
-        at=when,
-        workstation_id=workstation_id,
-        user_id=user_id,
-        username=username,
-        role=role,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        patient_id=patient_id,
-        outcome=outcome,
-        break_glass=break_glass,
-        reason=reason,
-        detail=json.dumps(detail, sort_keys=True) if detail else None,
-        prev_hash=prev,
-        hash="",
-    )
-    row.hash = entry_hash(entry_dict(row))
+    seq, prev = _head(session)
+    row = AuditEntry(**_linked(seq + 1, prev, {
+        "workstation_id": workstation_id, "action": action, "outcome": outcome, "at": at,
+        "user_id": user_id, "username": username, "role": role,
+        "resource_type": resource_type, "resource_id": resource_id, "patient_id": patient_id,
+        "break_glass": break_glass, "reason": reason, "detail": detail,
+    }))
     session.add(row)
-    _advance_high_water(session, seq, prev, row.hash)
-    _remember(session, seq, row.hash)
+    _advance_high_water(session, row.seq, prev, row.hash)
+    _remember(session, row.seq, row.hash)
     return row
 
 
@@ -112,31 +95,40 @@ def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     rows = []
     for e in entries:
         seq += 1
-        detail = e.get("detail")
-        row = {
-            "seq": seq,
-            "id": new_id(),
-            "at": (e.get("at") or datetime.now(UTC)).astimezone(UTC),
-            "workstation_id": e["workstation_id"],
-            "user_id": e.get("user_id"),
-            "username": e.get("username"),
-            "role": e.get("role"),
-            "action": e["action"],
-            "resource_type": e.get("resource_type"),
-            "resource_id": e.get("resource_id"),
-            "patient_id": e.get("patient_id"),
-            "outcome": e["outcome"],
-            "break_glass": bool(e.get("break_glass", False)),
-            "reason": e.get("reason"),
-            "detail": json.dumps(detail, sort_keys=True) if detail else None,
-            "prev_hash": prev,
-            "hash": "",
-        }
-        row["hash"] = prev = entry_hash(entry_dict(SimpleNamespace(**row)))  # type: ignore[arg-type]
+        row = _linked(seq, prev, e)
+        prev = row["hash"]
         rows.append(row)
     insert_rows(session, cast(Table, AuditEntry.__table__), rows)  # flushes those before
     _advance_high_water(session, first[0], first[1], prev, last_seq=seq)
     _remember(session, seq, prev)
+
+
+def _linked(seq: int, prev: str, e: dict[str, Any]) -> dict[str, Any]:
+    """The columns of entry ``seq`` (``append``'s keyword arguments in ``e``) linked after the
+    entry whose hash is ``prev``, with its own hash."""
+    detail = e.get("detail")
+    row = {
+        "seq": seq,
+        "id": new_id(),
+        # Stored at microsecond precision so that the hash input survives the round trip.
+        "at": (e.get("at") or datetime.now(UTC)).astimezone(UTC),
+        "workstation_id": e["workstation_id"],
+        "user_id": e.get("user_id"),
+        "username": e.get("username"),
+        "role": e.get("role"),
+        "action": e["action"],
+        "resource_type": e.get("resource_type"),
+        "resource_id": e.get("resource_id"),
+        "patient_id": e.get("patient_id"),
+        "outcome": e["outcome"],
+        "break_glass": bool(e.get("break_glass", False)),
+        "reason": e.get("reason"),
+        "detail": json.dumps(detail, sort_keys=True) if detail else None,
+        "prev_hash": prev,
+        "hash": "",
+    }
+    row["hash"] = entry_hash(entry_dict(SimpleNamespace(**row)))  # type: ignore[arg-type]
+    return row
 
 
 def _head(session: Session) -> tuple[int, str]:
