@@ -60,11 +60,13 @@ def merged_sources(s: Session, patient_id: str) -> list[str]:
 
 
 class NoteSeals:
-    """Checks signed notes; remembers each patient's merge sources for the notes of one list."""
+    """Checks signed notes; remembers each patient's merge sources (and each merged record's
+    label) for the notes of one list."""
 
     def __init__(self, session: Session | None) -> None:
         self.s = session
         self._sources: dict[str, list[str]] = {}
+        self._labels: dict[str, str] = {}
 
     def check(self, n: ClinicalNote) -> Verdict:
         if n.status != "signed":
@@ -89,6 +91,11 @@ class NoteSeals:
         A merge moves the record's identifiers to the survivor and remembers their ids; where
         that no longer names one MRN (the survivor was merged on in turn), the record's name
         and date of birth say it."""
+        if patient_id not in self._labels:
+            self._labels[patient_id] = self._label(patient_id)
+        return self._labels[patient_id]
+
+    def _label(self, patient_id: str) -> str:
         assert self.s is not None
         mrns = self._mrns(patient_id)
         if len(mrns) == 1:
