@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..domain.enums import OutboxStatus
 from ..domain.errors import (
@@ -296,20 +297,23 @@ class SyncService:
     def device_status(self) -> SyncStatus:
         """Status for the status bar: no patient data, so not an audited read."""
         with self.core.sessions() as s:
-            pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
-                OutboxChange.status == OutboxStatus.PENDING)) or 0
-            # Open ones only: a refused change a person has dismissed stops being counted.
-            open_ = SyncConflict.resolved_at.is_(None)
-            refused = SyncConflict.kind.in_(("rejected", "unsendable"))  # changes not sent
-            quarantined = s.scalar(select(func.count()).select_from(SyncConflict).where(
-                open_, refused)) or 0
-            conflicts = s.scalar(select(func.count()).select_from(SyncConflict).where(
-                open_, ~refused)) or 0
-            url, last, err = (st.get(s, st.SERVER_URL), st.get(s, st.LAST_SYNC),
-                              st.get(s, st.LAST_ERROR))
-            key_held = self.keys.held(s) is not None
-            device_id = st.get(s, st.DEVICE_ID)
-            audit_refused = st.get(s, st.AUDIT_REFUSED)
+            return self._status(s)
+
+    def _status(self, s: Session) -> SyncStatus:
+        pending = s.scalar(select(func.count()).select_from(OutboxChange).where(
+            OutboxChange.status == OutboxStatus.PENDING)) or 0
+        # Open ones only: a refused change a person has dismissed stops being counted.
+        open_ = SyncConflict.resolved_at.is_(None)
+        refused = SyncConflict.kind.in_(("rejected", "unsendable"))  # changes not sent
+        quarantined = s.scalar(select(func.count()).select_from(SyncConflict).where(
+            open_, refused)) or 0
+        conflicts = s.scalar(select(func.count()).select_from(SyncConflict).where(
+            open_, ~refused)) or 0
+        url, last, err = (st.get(s, st.SERVER_URL), st.get(s, st.LAST_SYNC),
+                          st.get(s, st.LAST_ERROR))
+        key_held = self.keys.held(s) is not None
+        device_id = st.get(s, st.DEVICE_ID)
+        audit_refused = st.get(s, st.AUDIT_REFUSED)
         return SyncStatus(enrolled=url is not None, server_url=url, online=self.online,
                           last_sync_at=datetime.fromisoformat(last) if last else None,
                           last_error=err, pending_changes=pending, conflicts=conflicts,
@@ -344,7 +348,9 @@ class SyncService:
 
     @operation(Permission.READ_DEMOGRAPHICS, "sync.status")
     def status(self, uow: UnitOfWork) -> SyncStatus:
-        return self.device_status()
+        # In the operation's own session: the store has one connection, so a second session
+        # here would wait for it until the pool's timeout.
+        return self._status(uow.session)
 
     @operation(Permission.READ_DEMOGRAPHICS, "sync.conflicts", resource_type="SyncConflict")
     def conflicts(self, uow: UnitOfWork) -> list[ConflictInfo]:
