@@ -86,12 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     from pms_desktop.domain.enums import Role
     from pms_desktop.store.database import ClinicDatabase
     from pms_desktop.ui import ops
+    from pms_desktop.ui.gui_gc import GuiThreadCollector
     from pms_desktop.ui.main_window import MainWindow
     from pms_desktop.ui.theme import apply_theme
 
     from .workstation import actor, sample_patients
 
     app = QApplication.instance() or QApplication(sys.argv)
+    GuiThreadCollector(app)  # as run_gui does
     apply_theme(app)  # type: ignore[arg-type]
     ctx = build_context(ClinicDatabase.open(args.data_dir))
     people = sample_patients(ctx, max(args.charts, args.searches), random.Random(7))

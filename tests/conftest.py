@@ -84,6 +84,21 @@ def _build_template(folder: Path) -> bytes:
     return db.key
 
 
+@pytest.fixture(autouse=True)
+def _gc_on_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test driving widgets collects garbage on the GUI thread only, as the application does
+    (``ui/gui_gc.py``); other tests keep CPython's own collection."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from pms_desktop.ui.gui_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector(request.getfixturevalue("qapp"))
+    yield
+    collector.stop()
+    collector.deleteLater()
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     folder = tmp_path_factory.mktemp("template") / "clinic"

@@ -27,6 +27,7 @@ from . import startup_probe
 from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
 from .backup_scheduler import BackupScheduler
+from .gui_gc import GuiThreadCollector
 from .sync.sync_controller import SyncController
 from .theme import apply_theme
 
@@ -97,6 +98,7 @@ def start_sync_controller(ctx: Any, controller: SessionController) -> SyncContro
 def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Clinic PMS")
+    GuiThreadCollector(app)  # garbage collected on this thread only (see gui_gc.py)
     apply_theme(app)  # type: ignore[arg-type]
     data_dir = Path(data_dir)
     try:
