@@ -92,18 +92,19 @@ class RemoteApplier:
         return done
 
     def _hold_possible_duplicate(self, rid: str, version: int, resource: Json) -> bool:
-        """A pulled patient whose MRN another patient here has: held with a temporary value
-        (locally only; its merge base keeps the real one) and a ``possible-duplicate``
-        conflict naming both (``possible_duplicates``). False: not an MRN clash."""
+        """A pulled patient with an identifier (MRN, PPSN ...) another patient here has: held
+        with a temporary value (locally only; its merge base keeps the real one) and a
+        ``possible-duplicate`` conflict per identifier naming both (``possible_duplicates``).
+        False: not an identifier clash."""
         found = dup.clashes(self.s, rid, resource)
         if not found:
             return False
-        self.apply("Patient", rid, version, "upsert", dup.marked(resource, rid, set(found)))
+        self.apply("Patient", rid, version, "upsert", dup.marked(resource, rid, found))
         st.set_base(self.s, "Patient", rid, version, resource)
-        for mrn, other in found.items():
+        for c in found:
             self.record_conflict("Patient", rid, version, FieldConflict(
-                dup.FIELD, None, dup.summary(self.s, other, mrn), dup.summary(self.s, rid, mrn)),
-                kind=dup.KIND, detail={"patient_id": rid, "other_id": other, "mrn": mrn})
+                c.field, None, dup.summary(self.s, c.holder, c), dup.summary(self.s, rid, c)),
+                kind=dup.KIND, detail=c.detail(rid))
         return True
 
     def _unapplied(self, rtype: str, rid: str, version: int, resource: Json | None,
@@ -186,13 +187,13 @@ class RemoteApplier:
         return applied
 
     def settle_possible_duplicates(self) -> None:
-        """Close the ``possible-duplicate`` conflicts whose clash is over (one patient
-        renumbered or merged away: the real MRN comes back where it was held temporarily)."""
+        """Close the ``possible-duplicate`` conflicts whose clash is over (one patient's
+        identifier corrected or the patient merged away: the real value comes back where it
+        was held temporarily)."""
         for c in self.s.scalars(select(SyncConflict).where(
                 SyncConflict.kind == dup.KIND, SyncConflict.resolved_at.is_(None))).all():
             d = json.loads(c.detail or "{}")
-            if dup.settle(self.s, str(d.get("patient_id")), str(d.get("other_id")),
-                          str(d.get("mrn"))):
+            if dup.settle(self.s, str(d.get("patient_id")), dup.Clash.of(d)):
                 c.resolved_at, c.resolution = self.now(), "settled"
 
     def retry_unapplied(self) -> int:
