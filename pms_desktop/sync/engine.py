@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..domain.enums import OutboxStatus
 from ..domain.errors import NotFound, PmsError, StoreError, UserError, ValidationError
 from ..domain.ids import new_id
+from ..store import search_index
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncConflict
 from . import sync_state as st
@@ -416,6 +417,7 @@ class SyncEngine:
             applier: RemoteApplier
             try:
                 with self.sessions() as s, s.begin():
+                    search_index.pause(s)  # the page's patients are indexed once, at its end
                     applier = PageApplier(s, self.rmap, self.ws, self.now)
                     applier.merged_patients = merged
                     applier.prefetch(page["changes"])
@@ -427,6 +429,7 @@ class SyncEngine:
                     applier.finish()
                     merged = applier.merged_patients
                     applier.settle()
+                    search_index.resume(s)
                     cursor = int(page["next_cursor"])
                     st.put(s, st.PULL_CURSOR, str(cursor))
             except (IntegrityError, ValidationError):
