@@ -1,25 +1,29 @@
 """``pms-sync-server admin ...``: tenants, devices, admins, system clients and the audit check.
 
 Each command migrates the store first, so it works on a fresh data directory. Commands that
-create something print the new identifier or secret as their last line, for scripts.
+create something print the new identifier or secret as their last line, for scripts. Every
+command leaves an entry in the server's own access chain (``admin_log``), refused ones too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import io
 import os
 import sys
 from typing import Any
 
 import pyotp
 
+from sync_server import admin_log
 from sync_server.audit import reanchor
 from sync_server.audit.verify import verify_all
 from sync_server.auth import service as auth
 from sync_server.auth import tenancy
 from sync_server.cli import add_store_options, database_url, load_config
-from sync_server.errors import BadRequest
+from sync_server.errors import BadRequest, ClientError, ServerError
 from sync_server.store import migrate
 from sync_server.store.db import Database
 
@@ -67,15 +71,51 @@ def _open(args: argparse.Namespace) -> Database:
 def run_admin(args: argparse.Namespace) -> int:
     db = _open(args)
     try:
-        return _dispatch(db, args)
+        return _run_audited(db, args)
     finally:
         db.dispose()
 
 
-def _dispatch(db: Database, args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace) -> str:
+    return "audit verify" if args.admin_command == "audit" else str(args.admin_command)
+
+
+def _target(args: argparse.Namespace) -> dict[str, Any]:
+    """What the command acts on, for its audit entry: ids and names, never a secret."""
+    keys = {"clinic": "clinic_id", "device_id": "device_id", "client_id": "client_id",
+            "username": "username", "ttl_hours": "ttl_hours", "scope": "scopes",
+            "reason": "reason"}
+    target = {entry: getattr(args, arg) for arg, entry in keys.items()
+              if getattr(args, arg, None) is not None}
+    if args.admin_command in ("clinic-add", "system-client-add"):
+        target["name"] = args.name
+    return target
+
+
+def _run_audited(db: Database, args: argparse.Namespace) -> int:
+    """Run the command, then append its entry to the server's chain before anything it printed
+    (an id, a code, a secret) is shown: nothing leaves unaudited."""
+    command, target = _command(args), _target(args)
+    shown = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(shown):
+            code = _dispatch(db, args, target)
+    except ServerError as exc:
+        admin_log.record(db, command, outcome="refused", target=target,
+                         error=exc.message if isinstance(exc, ClientError) else None)
+        raise
+    if command != "device-re-anchor" or target.get("already"):
+        # (a re-anchor allowed now is in the chain already: reanchor.allow wrote it with the work)
+        admin_log.record(db, command, outcome="done" if code == 0 else "failed", target=target)
+    sys.stdout.write(shown.getvalue())
+    return code
+
+
+def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) -> int:
     command = args.admin_command
     if command == "clinic-add":
-        print(tenancy.add_clinic(db, args.name))
+        target["clinic_id"] = tenancy.add_clinic(db, args.name)
+        print(target["clinic_id"])
     elif command == "clinic-list":
         for clinic_id, name in tenancy.list_clinics(db):
             print(f"{clinic_id}\t{name}")
@@ -91,7 +131,8 @@ def _dispatch(db: Database, args: argparse.Namespace) -> int:
         tenancy.revoke_device(db, args.device_id)
         print(f"revoked {args.device_id}")
     elif command == "device-re-anchor":
-        done = reanchor.allow(db, args.device_id, reason=args.reason)
+        done = reanchor.allow(db, args.device_id, reason=args.reason, by=admin_log.actor())
+        target["already"] = done.already
         head = "nothing yet" if done.head_seq is None else f"up to seq {done.head_seq}"
         print(("already allowed" if done.already else "allowed")
               + f": device {done.device_id}'s next access-log upload re-anchors its log. What "
@@ -101,6 +142,7 @@ def _dispatch(db: Database, args: argparse.Namespace) -> int:
         return _admin_add(db, args.username)
     elif command == "system-client-add":
         client_id, secret = auth.add_system_client(db, args.clinic, args.name, args.scope)
+        target["client_id"] = client_id
         print(f"client_id={client_id}")
         print(f"client_secret={secret}")
     elif command == "system-client-list":
@@ -111,7 +153,9 @@ def _dispatch(db: Database, args: argparse.Namespace) -> int:
         tenancy.revoke_system_client(db, args.client_id)
         print(f"revoked {args.client_id}")
     elif command == "audit":
-        return _audit_verify(db)
+        verdict = _audit_verify(db)
+        target["intact"] = verdict == 0
+        return verdict
     return 0
 
 

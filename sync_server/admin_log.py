@@ -1,0 +1,104 @@
+"""The admin command line's entries in the server's own access chain.
+
+``pms-sync-server admin ...`` runs as an OS user with the store open, so no HTTP request (and no
+access middleware) sees it. Every command appends one entry to the server's chain through
+``server_log.append_in``: who ran it (``cli:<OS user>@<host>``), the command, its target (clinic,
+device, system client, admin name) and its outcome, never a secret (an enrolment code, a client
+secret, a password or a TOTP secret). A refused command is recorded too, with its safe message.
+An entry that names a clinic is also stored as a FHIR ``AuditEvent`` of that clinic, so that
+the clinic's own AuditEvent search shows what a central admin did to its devices and clients;
+the chain entry is kept verbatim in ``entity.detail`` (as for workstation entries).
+
+The entry is appended right after the command's own transaction commits, as the access
+middleware does for the admin HTTP API (both sides of the command then read the same store).
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync_server.audit import server_log
+from sync_server.store.clock import now_instant
+from sync_server.store.db import Database
+from sync_server.store.models import Clinic, Device, ServerAuditEntry, SystemClient
+from sync_server.store.resources import ResourceWriter
+
+INTERACTION = "admin-cli"
+_NAMESPACE = uuid.UUID("0b8d1c52-52a4-4d2e-9d3c-2f6f0f6a4e11")
+_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+# Commands that change who can reach a clinic's data ("U"pdate); the rest read ("R").
+CHANGES = frozenset({"clinic-add", "enrol-code", "device-revoke", "admin-add",
+                     "system-client-add", "system-client-revoke"})
+
+
+def actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "unknown"
+    return f"cli:{user}@{socket.gethostname()}"[:200]
+
+
+def record(db: Database, command: str, *, outcome: str, target: dict[str, Any],
+           error: str | None = None) -> int:
+    """Append the command's entry (and its clinic's AuditEvent); returns the entry's seq."""
+    with db.write() as session:
+        clinic_id = _clinic_of(session, target)
+        fields: dict[str, Any] = {
+            "at": now_instant(), "actor": actor(), "interaction": INTERACTION,
+            "command": command, "outcome": outcome, "clinic_id": clinic_id,
+            **{k: v for k, v in target.items() if v is not None}}
+        if error is not None:
+            fields["error"] = error[:500]
+        writer = ResourceWriter(session, clinic_id) if clinic_id else None
+        seq = server_log.append_in(session, fields)
+        if writer is not None:
+            entry = {**fields, "seq": seq}
+            writer.save("AuditEvent", str(uuid.uuid5(_NAMESPACE, f"server:{seq}")),
+                        _audit_event(entry, session), None)
+        return seq
+
+
+def _clinic_of(session: Session, target: dict[str, Any]) -> str | None:
+    """The existing clinic the target belongs to, or None (admin-add, clinic-list, a typo)."""
+    clinic_id = target.get("clinic_id")
+    if isinstance(clinic_id, str) and session.get(Clinic, clinic_id) is not None:
+        return clinic_id
+    if isinstance(target.get("device_id"), str):
+        device = session.get(Device, target["device_id"])
+        return device.clinic_id if device is not None else None
+    if isinstance(target.get("client_id"), str):
+        client = session.get(SystemClient, target["client_id"])
+        return client.clinic_id if client is not None else None
+    return None
+
+
+def _audit_event(entry: dict[str, Any], session: Session) -> dict[str, Any]:
+    # The full chain entry (hash included) lets anyone check the event against the chain.
+    verbatim = session.execute(select(ServerAuditEntry.entry)
+                               .where(ServerAuditEntry.seq == entry["seq"])).scalar_one()
+    entities: list[dict[str, Any]] = []
+    if entry.get("device_id"):
+        entities.append({"what": {"identifier": {"value": entry["device_id"]},
+                                  "display": f"Device {entry['device_id']}"}})
+    entities.append({"what": {"display": f"server audit seq {entry['seq']}"},
+                     "detail": [{"type": "pms-chain-entry", "valueString": verbatim}]})
+    return {
+        "resourceType": "AuditEvent",
+        "type": {"system": _DCM, "code": "110113", "display": "Security Alert"},
+        "subtype": [{"system": _DCM, "code": "110129", "display": "Security Configuration"}],
+        "action": "U" if entry["command"] in CHANGES else "R",
+        "recorded": entry["at"],
+        "outcome": "0" if entry["outcome"] == "done" else "4",
+        "outcomeDesc": f"pms-sync-server admin {entry['command']}: {entry['outcome']}",
+        "agent": [{"requestor": True, "who": {"display": entry["actor"]},
+                   "role": [{"text": "central admin (command line)"}]}],
+        "source": {"observer": {"display": "pms-sync-server admin"}},
+        "entity": entities,
+    }
