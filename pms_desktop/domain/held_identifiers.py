@@ -1,11 +1,12 @@
 """A patient identifier held under a temporary value on this workstation only.
 
-Two offline workstations may register two patients with the same MRN. A workstation that pulls
-the other's patient cannot hold that MRN twice (it is unique here), so it keeps the pulled
-patient with the value marked as temporary (``MRN-77~dup-0b6f``) and raises a
-``possible-duplicate`` conflict for a person: the same person (merge) or two people (renumber
-one). The mark never leaves the workstation: the FHIR mapping sends the value without it, so
-the central copy and the other workstations keep the real MRN.
+Two offline workstations may register two patients with the same MRN, or the same PPSN (any
+identifier the store keeps unique per system). A workstation that pulls the other's patient
+cannot hold that value twice, so it keeps the pulled patient with the value marked as temporary
+(``MRN-77~dup-0b6f``) and raises a ``possible-duplicate`` conflict for a person: the same person
+(merge) or two people (a new MRN for one; a PPSN corrected where it is wrong). The mark never
+leaves the workstation: the FHIR mapping sends the value without it, so the central copy and
+the other workstations keep the real value.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...domain.session import StaffSession
+from ...services.patients_dto import IDENTIFIER_KINDS
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
@@ -145,11 +146,12 @@ class ConflictsWindow(QDialog):
         if topic == "sync.pulled" and not self.saving:
             self.reload()
 
-    # -- a possible duplicate: merge the two, or renumber one ---------------------------------
+    # -- a possible duplicate: merge the two, or renumber / correct one ----------------------
 
     def act_on_duplicate(self, action: str, patient_id: str) -> None:
-        """Open the merge of the two records, or the patient's details at the MRN. What the
-        person saves syncs like any edit; the flag closes at the next sync, everywhere."""
+        """Open the merge of the two records, or the patient's details at the identifier
+        (an MRN emptied for a new one; a PPSN as registered, to correct). What the person
+        saves syncs like any edit; the flag closes at the next sync, everywhere."""
         panel = self.panel
         if not patient_id or not isinstance(panel, PossibleDuplicatePanel):
             return
@@ -158,22 +160,33 @@ class ConflictsWindow(QDialog):
 
             self.dialog: QDialog = MergeDialog(self.ctx, self.session, patient_id, self)
             self.dialog.merged.connect(lambda _m: self._decided(self.tr("Records merged.")))
-            self.dialog.search.setText(panel.mrn)  # finds the other record of the pair
+            self.dialog.search.setText(panel.value)  # finds the other record of the pair
             self.dialog.open()
             return
+        field = next((name for name, (system, _label) in IDENTIFIER_KINDS.items()
+                      if system == panel.system), None)
+        if field is None:
+            return  # an identifier the form does not offer: merge, or correct it where it came from
         patients, who = self.ctx.patients, self.session
         run_op(self, lambda: patients.get_patient(who, patient_id=patient_id),
-               self._renumber)
+               lambda detail: self._edit_identifier(detail, field, panel))
 
-    def _renumber(self, detail: Any) -> None:
+    def _edit_identifier(self, detail: Any, field: str, panel: PossibleDuplicatePanel) -> None:
         from ..patients.patient_edit_dialog import PatientEditDialog
 
         self.dialog = PatientEditDialog(self.ctx, self.session, detail, self)
-        self.dialog.patient_saved.connect(lambda _pid: self._decided(self.tr("New MRN saved.")))
-        self.dialog.set_field("mrn", "")
-        self.dialog.show_errors({"mrn": self.tr("Enter the new MRN of this patient.")})
+        if panel.is_mrn:
+            saved, error = self.tr("New MRN saved."), self.tr("Enter the new MRN of this patient.")
+            self.dialog.set_field(field, "")
+        else:  # the person's real number: shown as registered (never its mark), to correct
+            saved = self.tr("%s corrected.") % panel.label
+            error = self.tr("The same %s is on another patient: correct it if it is wrong for "
+                            "this one.") % panel.label
+            self.dialog.set_field(field, panel.value)
+        self.dialog.patient_saved.connect(lambda _pid: self._decided(saved))
+        self.dialog.show_errors({field: error})
         self.dialog.open()
-        self.dialog.inputs["mrn"].setFocus()
+        self.dialog.inputs[field].setFocus()
 
     def _decided(self, text: str) -> None:
         self.summary.setText(text + " " + self.tr("The flag clears at the next sync."))
