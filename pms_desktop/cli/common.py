@@ -7,9 +7,10 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..context import AppContext, open_context
-from ..domain.errors import AuthenticationError
+from ..domain.errors import AuthenticationError, PasswordChangeRequired
 from ..domain.session import StaffSession
 
 
@@ -34,12 +35,25 @@ def _secret(env: str, prompt: str) -> str:
 
 
 def sign_in(ctx: AppContext, username: str) -> StaffSession:
-    """Sign a staff member in for one command (same checks, lockout and log as the GUI)."""
+    """Sign a staff member in for one command (same checks, lockout and log as the GUI).
+
+    An account whose password an admin set (new, or reset) is refused: the services would
+    refuse its every command anyway, and a command line offers no way to choose a new password,
+    so the person is told to do that in the application first (the session is signed out, so
+    the access log shows it closed)."""
     password = _secret("PMS_PASSWORD", f"Password for {username}: ")
     code = os.environ.get("PMS_TOTP") or (
         input("Authenticator code: ") if sys.stdin.isatty() else ""
     )
-    return ctx.accounts.sign_in(username=username, password=password, totp_code=code)  # type: ignore[attr-defined,no-any-return]
+    accounts: Any = ctx.accounts
+    session: StaffSession = accounts.sign_in(username=username, password=password, totp_code=code)
+    if accounts.my_account(session).must_change_password:
+        accounts.sign_out(session)
+        raise PasswordChangeRequired(
+            f"The password of {session.username} was set by an administrator: sign in to the "
+            "application and choose a new password there first; commands refuse this account "
+            "until then.")
+    return session
 
 
 def open_ctx(args: argparse.Namespace) -> AppContext:

@@ -4,6 +4,7 @@ PmsError
   UserError                  its message is safe to show a person as it is
     ValidationError          field errors: {field name: message}; a form marks those fields
     PermissionDenied         the policy refuses the acting user (already in the access log)
+      PasswordChangeRequired an admin set this account's password: only changing it is open
     NotFound
     ConflictError            a concurrent or contradictory change (double-booking, stale edit)
     AuthenticationError      wrong password, code or account (deliberately vague)
@@ -45,6 +46,14 @@ class PermissionDenied(UserError):
     def __init__(self, permission: str, message: str | None = None) -> None:
         self.permission = permission
         super().__init__(message or f"Your role does not allow this ({permission}).")
+
+
+class PasswordChangeRequired(PermissionDenied):
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            "must_change_password",
+            message or "An administrator set this account's password. Choose a new one "
+            "(Change password, or sign in again) before doing anything else.")
 
 
 class NotFound(UserError):

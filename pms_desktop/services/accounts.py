@@ -189,24 +189,28 @@ class AccountsService(UserAdminMixin):
         return AccountLocked(user.locked_until)
 
     # --- the signed-in person's own account -------------------------------------------------
+    # Open to a session whose password an admin set (``before_password_change``): the forced
+    # first steps (MFA enrolment, then a password of one's own), lock and sign-out. Everything
+    # else is refused by ``services.base`` until ``change_password`` clears the flag.
 
-    @operation(None, "session.lock")
+    @operation(None, "session.lock", before_password_change=True)
     def record_lock(self, uow: UnitOfWork, *, reason: str = "idle") -> None:
         """The workstation locked (idle or on request): a fact for the log."""
         uow.audit("session.lock", detail={"reason": reason})
 
-    @operation(None, "session.sign_out")
+    @operation(None, "session.sign_out", before_password_change=True)
     def sign_out(self, uow: UnitOfWork) -> None:
         uow.audit("session.sign_out")
 
-    @operation(None, "account.read")
+    @operation(None, "account.read", before_password_change=True)
     def my_account(self, uow: UnitOfWork) -> StaffUserInfo:
         return user_info(self._me(uow))
 
     def needs_mfa_enrolment(self, info: StaffUserInfo) -> bool:
         return info.role in MFA_REQUIRED and not info.totp_enabled
 
-    @operation(None, "account.password.change", transactional=False)
+    @operation(None, "account.password.change", transactional=False,
+               before_password_change=True)
     def change_password(self, actor: StaffSession, *, current: str, new: str) -> None:
         """The signed-in person's own password. A wrong current password counts as a failed
         sign-in (logged, and the account locks after the policy's number of failures), so an
@@ -238,7 +242,7 @@ class AccountsService(UserAdminMixin):
         if error is not None:
             raise error
 
-    @operation(None, "account.mfa.begin")
+    @operation(None, "account.mfa.begin", before_password_change=True)
     def begin_totp_enrolment(self, uow: UnitOfWork) -> TotpEnrolment:
         """A new secret to scan; MFA stays off until ``confirm_totp_enrolment`` sees one code."""
         user = self._me(uow)
@@ -249,7 +253,7 @@ class AccountsService(UserAdminMixin):
         uri = provisioning_uri(user.totp_secret, user.username, issuer=f"{clinic} (PMS)")
         return TotpEnrolment(user.totp_secret, uri, user.username)
 
-    @operation(None, "account.mfa.enable")
+    @operation(None, "account.mfa.enable", before_password_change=True)
     def confirm_totp_enrolment(self, uow: UnitOfWork, *, code: str) -> RecoveryCodes:
         user = self._me(uow)
         if user.totp_enabled or not user.totp_secret:

@@ -3,6 +3,12 @@
 ``@operation(permission, action)`` declares what an operation needs. The registry it fills is
 what the RBAC matrix test enumerates, so an operation without a declared permission cannot
 slip in unnoticed.
+
+A session of an account whose password an admin set (a new account, a reset:
+``must_change_password``) may do nothing but what its operation declares
+``before_password_change`` (its own password, sign-out, lock, its own MFA enrolment): the
+check is made here, on the account's row in the operation's own transaction, so a caller that
+skips the UI's forced dialog (or holds a session older than the reset) is refused the same way.
 """
 
 from __future__ import annotations
@@ -18,12 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import AuditOutcome, OutboxOp
-from ..domain.errors import PermissionDenied, UserError
+from ..domain.errors import PasswordChangeRequired, PermissionDenied, UserError
 from ..domain.permissions import BREAK_GLASS_GRANTS, Permission, allows
 from ..domain.session import StaffSession
 from ..store import audit_log, outbox
 from ..store.engine import RELAXED, translate_errors
-from ..store.models import BreakGlassGrant, SyncMixin
+from ..store.models import BreakGlassGrant, StaffUser, SyncMixin
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +47,7 @@ class OperationSpec:
     permission: Permission | None  # None: allowed to every signed-in user (e.g. own profile)
     action: str
     patient_scoped: bool
+    before_password_change: bool = False  # open to a session whose password must change
 
 
 REGISTRY: dict[str, OperationSpec] = {}
@@ -164,6 +171,7 @@ def operation(
     transactional: bool = True,
     refusals: tuple[type[UserError], ...] = (),
     resource_arg: str | None = None,
+    before_password_change: bool = False,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Declare a service operation: its permission, its access-log action, its patient argument.
 
@@ -182,12 +190,17 @@ def operation(
     its own, with the error's kind and message (so an operation names in ``refusals`` only
     errors whose messages hold no patient data). ``resource_arg``: the keyword argument naming
     the record acted on, logged as the refusal's resource id.
+
+    ``before_password_change``: the operation stays open to a session whose account must change
+    the password an admin set (every other one refuses it with ``PasswordChangeRequired``,
+    logged as a refusal).
     """
     refused_by_work: tuple[type[UserError], ...] = (PermissionDenied, *refusals)
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         name = fn.__qualname__
-        REGISTRY[name] = OperationSpec(name, permission, action, patient_arg is not None)
+        REGISTRY[name] = OperationSpec(name, permission, action, patient_arg is not None,
+                                       before_password_change)
 
         def log_refusal(core: ServiceCore, actor: StaffSession, kwargs: dict[str, Any],
                         error: UserError) -> None:
@@ -216,6 +229,8 @@ def operation(
             core: ServiceCore = self.core
             patient_id = kwargs.get(patient_arg) if patient_arg else None
             with unit_of_work(core, actor, durable=permission not in READ_PERMISSIONS) as uow:
+                if not before_password_change and _must_change_password(uow.session, actor):
+                    raise PasswordChangeRequired()  # rolled back, then logged by the wrapper
                 glass: str | None = None
                 allowed = permission is None or allows(actor.role, permission)
                 if not allowed and permission in BREAK_GLASS_GRANTS and patient_id:
@@ -241,6 +256,12 @@ def operation(
         return wrapper
 
     return decorate
+
+
+def _must_change_password(session: Session, actor: StaffSession) -> bool:
+    """Whether the acting account still has the password an admin set (one indexed read)."""
+    return bool(session.scalar(
+        select(StaffUser.must_change_password).where(StaffUser.id == actor.user_id)))
 
 
 def _result_id(result: Any) -> str | None:
