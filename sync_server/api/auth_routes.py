@@ -1,5 +1,6 @@
 """Unauthenticated entry points, all rate limited: device enrolment, admin sign-in, and the
-OAuth2 client-credentials token endpoint for system clients.
+OAuth2 client-credentials token endpoint for system clients; and the one way back out of an
+enrolment: a device withdrawing its own credential.
 
 Each attempt names the account it tried (an enrolment code by a prefix of its hash, never the
 code) and the caller's address in the access record, so that the server's audit chain holds
@@ -17,10 +18,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sync_server.api.deps import access, call, client_ip, context, json_body
+from sync_server.api.deps import DeviceCaller, access, call, client_ip, context, json_body
 from sync_server.auth import service as auth
+from sync_server.auth import tenancy
 from sync_server.auth.secrets import code_hash
-from sync_server.errors import BadRequest
+from sync_server.errors import BadRequest, Forbidden
 
 router = APIRouter(tags=["auth"])
 
@@ -50,6 +52,22 @@ async def enrol(request: Request) -> JSONResponse:
     return JSONResponse({"device_id": result.device_id, "clinic_id": result.clinic_id,
                          "clinic_name": result.clinic_name, "token": result.token,
                          "token_type": "Bearer"}, status_code=201)
+
+
+@router.post("/sync/devices/{device_id}/withdraw")
+async def withdraw_device(device_id: str, request: Request, who: DeviceCaller) -> JSONResponse:
+    """A device gives its credential back (a workstation whose join was cancelled or failed
+    after the enrolment code was spent): revoked as a central admin would, so no credential is
+    left that no workstation holds. Authenticated by that credential, so a device withdraws
+    itself only; the enrolment code stays spent. The access record puts it in the server's
+    audit chain (refused attempts too)."""
+    record = access(request)
+    record.interaction = "device-withdraw"
+    record.detail = {"device": device_id[:64]}
+    if device_id != who.id:
+        raise Forbidden("a device may withdraw only its own credential")
+    await call(tenancy.revoke_device, context(request).db, who.id)
+    return JSONResponse({"id": who.id, "withdrawn": True})
 
 
 @router.post("/admin/token")
