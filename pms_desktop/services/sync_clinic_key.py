@@ -5,6 +5,9 @@ The key lives in the encrypted database (``sync_state``), so it is in the workst
 encrypted backups and nowhere else on disk. The exchange with the server (the wrapped key in
 the clinic key mailbox) is described in docs/sync-protocol.md; the cryptography is in
 ``security/clinic_key.py``. Used by ``SyncService``; no Qt, no staff permission checks here.
+
+A code is good for one workstation: the one that opens the key with it spends it (``_spend``),
+and a newer code replaces it; either way it opens nothing after.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..security.clinic_key import (
     wrap_clinic_key,
 )
 from ..sync import sync_state as st
-from ..sync.transport import SyncClient, SyncRefused
+from ..sync.transport import SyncClient, SyncOffline, SyncRefused
 from .base import ServiceCore, unit_of_work
 
 if TYPE_CHECKING:
@@ -35,6 +38,11 @@ CLINIC_KEY = "clinic_key"  # sync_state: base64 of the 32-byte clinic key
 # answer or a crash after the server took it does not leave the clinic a key nobody holds;
 # never used to seal until the server has it (then it becomes CLINIC_KEY).
 CANDIDATE_KEY = "clinic_key_candidate"
+# The code that brought the key here is for this workstation only. Once the key is kept, the
+# workstation leaves it on the server wrapped under a code nobody is told, so the code opens
+# nothing any more ("spent"). Kept (the nonce of the wrapping it opened) with the key, in one
+# transaction, until the server has the new wrapping: a lost answer is retried at the next sync.
+CODE_TO_SPEND = "clinic_key_code_to_spend"
 
 
 class ClinicKeyNeeded(UserError):
@@ -65,10 +73,12 @@ class ClinicKeys:
             self._box = ClinicSecretBox(key) if key else None
         return self._box
 
-    def _store(self, key: bytes, action: str, actor: StaffSession | None = None) -> None:
+    def _store(self, key: bytes, action: str, actor: StaffSession | None = None, *,
+               spend: str | None = None) -> None:
         with unit_of_work(self.core, actor) as uow:
             st.put(uow.session, CLINIC_KEY, base64.b64encode(key).decode("ascii"))
             st.put(uow.session, CANDIDATE_KEY, None)
+            st.put(uow.session, CODE_TO_SPEND, spend)
             uow.audit(action, detail={"key_id": clinic_key_id(key)})
         self._box = ClinicSecretBox(key)
 
@@ -93,6 +103,7 @@ class ClinicKeys:
         """Before a sync: the key is held, or made here as the clinic's first; else
         ``ClinicKeyNeeded``. Costs no request once the key is held."""
         if self._local() is not None:
+            self._spend(client, clinic_id)
             return
         remote = client.get_clinic_key()
         if remote is not None:
@@ -132,7 +143,33 @@ class ClinicKeys:
         if held is not None and held != key:
             raise ConflictError("This workstation already holds another clinic key.")
         if held is None:
-            self._store(key, "sync.clinic_key.received")
+            opened = str((remote.get("wrapped") or {}).get("nonce"))
+            self._store(key, "sync.clinic_key.received", spend=opened)
+            try:
+                self._spend(client, clinic_id)
+            except (SyncOffline, SyncRefused):
+                pass  # the key is kept; the next sync spends the code
+
+    def _spend(self, client: SyncClient, clinic_id: str) -> None:
+        """Leave the key wrapped under a code nobody is told, unless an admin issued a newer
+        code meanwhile (the wrapping on the server is no longer the one opened here: the
+        code used here opens nothing already, and the newer one must keep working)."""
+        with self.core.sessions() as s:
+            opened = st.get(s, CODE_TO_SPEND)
+        if not opened:
+            return
+        key = self._local()
+        assert key is not None
+        remote = client.get_clinic_key()
+        if remote is not None and str((remote.get("wrapped") or {}).get("nonce")) == opened:
+            try:
+                client.put_clinic_key(clinic_key_id(key), wrap_clinic_key(
+                    key, new_transfer_code(), clinic_id=clinic_id))
+            except SyncRefused as e:
+                if e.status != 409:  # 409: the server holds another key; nothing to spend
+                    raise
+        with self.core.sessions() as s, s.begin():
+            st.put(s, CODE_TO_SPEND, None)
 
     def issue(self, client: SyncClient, clinic_id: str, actor: StaffSession) -> str:
         """A new code for the clinic key (the previous code stops working)."""

@@ -211,16 +211,18 @@ def make_workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server
         clinic = sync_server.new_clinic(f"Clinic {new_id()[:8]}")
         tag = new_id()[:6]  # a test may make several clinics
         out = []
-        key_code = None  # the clinic key: made by the first, received by the others
+        # The clinic key: made by the first, received by each other with a code of its own
+        # (a code opens the key for one workstation), issued on the first.
+        key_code = None
         for name in NAMES[:n]:
             ctx = _copy(_template, tmp_path / f"{name}-{tag}", name)
             made.append(ctx)
             ctx.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
                                   code=sync_server.enrol_code(clinic), device_name=name,
                                   clinic_key_code=key_code)
-            if key_code is None:
-                sync = ctx.sync  # type: ignore[attr-defined]
-                key_code = sync.issue_clinic_key_code(_actor(ctx, "admin"))
+            first: AppContext = out[0].ctx if out else ctx
+            if key_code is None or len(out) + 1 < n:
+                key_code = first.sync.issue_clinic_key_code(_actor(first, "admin"))  # type: ignore[attr-defined]
             out.append(Workstation_(ctx, _actor(ctx), name))
         return out
 
