@@ -8,8 +8,9 @@ A folder with no database yet joins a clinic that already syncs, as the first-ru
 on a workstation in use (``pms-desktop clinic-key issue``), from ``--clinic-key``,
 ``PMS_CLINIC_KEY`` or a prompt. The store is made in a staging folder and moved into place only
 once the workstation is enrolled and holds the clinic key; a wrong code, a server out of reach
-or an interrupted command leaves nothing in the folder (and no keyring entry). Its first
-``pms-desktop sync`` fills it; its recovery secret is printed once, at the end.
+or an interrupted command leaves nothing in the folder (and no keyring entry), and an enrolment
+already made is withdrawn at the server (or, offline, named for the central admin to revoke).
+Its first ``pms-desktop sync`` fills it; its recovery secret is printed once, at the end.
 
 A folder that holds a clinic already (the clinic's first workstation) is enrolled in place.
 """
@@ -83,7 +84,10 @@ def _join(args: argparse.Namespace, key_code: str | None) -> int:
                     "Clinic key code (from a clinic admin): ")})
     except BaseException as e:
         enrolled = join.enrolled
-        join.abandon()
+        withdrawal = join.abandon()  # an enrolment made is given back to the server
+        if withdrawal is not None:
+            print(("" if withdrawal.withdrawn else "warning: ") + withdrawal.message,
+                  file=sys.stderr)
         if made_folder and not any(args.data_dir.iterdir()):
             args.data_dir.rmdir()
         if enrolled and isinstance(e, ValidationError):

@@ -15,7 +15,7 @@ import json
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,6 +236,24 @@ class SyncService:
         if clinic_key_code:
             self.enter_clinic_key_code(clinic_key_code)
         return enrolled.clinic_name
+
+    def withdraw_device(self) -> str:
+        """As the workstation: give its device credential back to the server, which refuses it
+        from then on (a join abandoned after its enrolment code was spent), then forget it.
+        Returns the device id. Raises SyncOffline when the server is out of reach (one try, so
+        that a cancel does not wait), SyncRefused when it refuses."""
+        with self.core.sessions() as s:
+            device_id = st.get(s, st.DEVICE_ID)
+        if not device_id:
+            raise NotEnrolled()
+        token = self.keystore.get(self._credential_name())
+        if token is None:
+            raise NotEnrolled()
+        settings = replace(self._settings(), retries=0)
+        with SyncClient(settings, token.decode()) as client:
+            client.withdraw(str(device_id))
+        self.keystore.delete(self._credential_name())
+        return str(device_id)
 
     @contextmanager
     def _client(self) -> Iterator[SyncClient]:

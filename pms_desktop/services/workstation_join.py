@@ -8,6 +8,11 @@ folder: the application would open it as a clinic with nobody to sign in. An att
 it has done across retries (the store, the enrolment: an enrolment code works once); the next
 attempt after a cancel or a crash discards what the last one left and starts clean.
 
+An enrolment code works once, so a join given up after it was redeemed (cancelled, or failed
+for good) would leave the server an enrolled device that no workstation holds: ``abandon``
+gives the credential back (the server's ``/sync/devices/{id}/withdraw``, authenticated by that
+credential), best effort; offline, it names the device for the central admin to revoke.
+
 The workstation's own record (the series code of its invoice numbers) is made by its first
 sync, once the clinic's other workstations are known (``workstation_registry``).
 """
@@ -19,13 +24,16 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..domain.errors import StoreError, ValidationError
+from ..domain.errors import PmsError, StoreError, ValidationError
 from ..security.clinic_key import normalise_transfer_code
 from ..store.database import ClinicDatabase
 from ..store.engine import DB_FILENAME
 from ..store.keys import KEYINFO_FILENAME, KeyInfo, KeyStore
+from ..sync import sync_state as st
+from ..sync.transport import SyncRefused
 from .base import ServiceCore
 from .sync_service import SyncService, device_credential_name, enrolment_problems
+from .workstation_registry import NAME as WORKSTATION_NAME
 
 STAGING = ".joining"
 UNREGISTERED = "unregistered"  # the workstation id until its record exists (as in context.py)
@@ -95,12 +103,57 @@ class ClinicJoin:
         db, self.db = self.db, None
         return move_into_place(self.data_dir, db, self.keystore)
 
-    def abandon(self) -> None:
-        """Cancelled before the end: nothing of this attempt stays (the server keeps the device
-        it enrolled, which a central admin may revoke)."""
+    @property
+    def holds_enrolment(self) -> bool:
+        """Enrolled, not finished: abandoning gives the credential back (network: off the GUI
+        thread)."""
+        return self.enrolled and self.db is not None
+
+    def abandon(self) -> Withdrawal | None:
+        """Cancelled (or failed) before the end: nothing of this attempt stays. An enrolment it
+        made is withdrawn at the server with the device's own credential, so no credential is
+        left that no workstation holds; when that cannot be done (offline), the answer says
+        which device the central admin should revoke. None when nothing was enrolled."""
         db, self.db = self.db, None
+        withdrawal = _withdraw(db, self.keystore) if db is not None and self.enrolled else None
         discard_staged(self.data_dir, db, keystore=self.keystore)
         self.enrolled = False
+        return withdrawal
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What became of an abandoned join's enrolment; ``message`` is for the person."""
+
+    device_id: str
+    server_url: str
+    withdrawn: bool
+    message: str
+
+
+def _withdraw(db: ClinicDatabase, keystore: KeyStore) -> Withdrawal:
+    sync = SyncService(ServiceCore(db.sessions(), UNREGISTERED), db, keystore=keystore)
+    with db.sessions()() as s:
+        device_id = str(st.get(s, st.DEVICE_ID) or "")
+        server_url = str(st.get(s, st.SERVER_URL) or "")
+        name = str(st.get(s, WORKSTATION_NAME) or "")
+    try:
+        sync.withdraw_device()
+    except SyncRefused as e:
+        if e.status != 401:  # 401: the credential is refused already (revoked meanwhile)
+            return _not_withdrawn(device_id, name, server_url, str(e))
+    except PmsError as e:  # offline, untrusted, the credential lost
+        return _not_withdrawn(device_id, name, server_url, str(e))
+    return Withdrawal(device_id, server_url, True,
+                      "This computer's enrolment was withdrawn at the sync server. The "
+                      "enrolment code is used up: ask the central admin for a new one to join.")
+
+
+def _not_withdrawn(device_id: str, name: str, server_url: str, why: str) -> Withdrawal:
+    return Withdrawal(device_id, server_url, False,
+                      f"This computer could not withdraw its enrolment at the sync server "
+                      f"({why.rstrip('.')}). Ask the central admin to revoke device {device_id} "
+                      f"(\"{name}\") on {server_url}: until then that enrolment stays valid.")
 
 
 def discard_staged(data_dir: Path, db: ClinicDatabase | None = None, *,

@@ -129,6 +129,10 @@ class SyncClient:
         return Enrolment(str(body["device_id"]), str(body["clinic_id"]),
                          str(body.get("clinic_name") or ""), str(body["token"]))
 
+    def withdraw(self, device_id: str) -> Json:
+        """Give this device's credential back (the server refuses it from then on)."""
+        return self._call("POST", f"/sync/devices/{device_id}/withdraw", retry=False)
+
     def push(self, changes: Sequence[Json | str]) -> list[Json]:
         """Push changes: objects, or their JSON text as recorded (sent as it is: not parsed
         and written again)."""
