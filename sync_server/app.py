@@ -15,7 +15,15 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
-from sync_server.api import admin_routes, auth_routes, errors, fhir_routes, health, sync_routes
+from sync_server.api import (
+    admin_routes,
+    auth_routes,
+    device_routes,
+    errors,
+    fhir_routes,
+    health,
+    sync_routes,
+)
 from sync_server.api.deps import AppContext
 from sync_server.api.middleware import BodyLimit, access_middleware
 from sync_server.settings import Settings
@@ -52,7 +60,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.middleware("http")(access_middleware)
-    for module in (health, auth_routes, sync_routes, admin_routes, fhir_routes):
+    for module in (health, auth_routes, sync_routes, device_routes, admin_routes,
+                   fhir_routes):
         app.include_router(module.router)
     logging.getLogger("sync_server").setLevel(settings.log_level)
     return app
