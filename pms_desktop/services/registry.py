@@ -22,6 +22,7 @@ def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
         **_accounts(core),
         "backups": BackupService(core, db),
         "sync": __import__("pms_desktop.services.sync_service", fromlist=["x"]).SyncService(core, db),
+        "workstation": _workstation(core),
     }
     return services
 
@@ -53,3 +54,9 @@ def _clinical(core: ServiceCore) -> dict[str, object]:
     from .clinical import ClinicalService
 
     return {"clinical": ClinicalService(core)}
+
+
+def _workstation(core: ServiceCore) -> object:
+    from .workstation_names import WorkstationNamesService
+
+    return WorkstationNamesService(core)

@@ -44,6 +44,7 @@ from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
 from .sync_clinic_key import ClinicKeys
 from .sync_conflicts import ConflictInfo, conflict_infos, may_resolve
+from .workstation_names import send_pending_name
 from .workstation_registry import NAME as WORKSTATION_NAME
 from .workstation_registry import WorkstationRegistry
 
@@ -285,6 +286,7 @@ class SyncService:
         try:  # a full disk or a read-only folder mid-sync: told as such, like any save
             with translate_errors(self.db.data_dir, SYNC_STOPPED), self._client() as client:
                 self.keys.ensure(client, clinic_id)
+                send_pending_name(self.core, client)
                 engine = SyncEngine(self.core.sessions, client, self.core.workstation_id,
                                     rmap=self.rmap, clock=self.core.now, progress=progress)
                 report = engine.run()

@@ -177,6 +177,10 @@ class SyncClient:
         """Leave the wrapped clinic key on the server (SyncRefused 409: another key is there)."""
         return self._call("PUT", "/sync/clinic-key", json={"key_id": key_id, "wrapped": wrapped})
 
+    def rename_device(self, device_id: str, name: str) -> Json:
+        """This workstation's name as the central admin sees it (a device renames itself)."""
+        return self._call("PUT", f"/sync/devices/{device_id}/name", json={"name": name})
+
     def upload_audit(self, entries: list[Json], *, last: bool = False) -> Json:
         """``last``: the upload reaches the log's last entry (a re-anchor needs to know)."""
         return self._call("POST", "/sync/audit", json={"entries": entries, "last": last})
