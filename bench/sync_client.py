@@ -228,6 +228,65 @@ def pull_clock() -> Iterator[PullClock]:
 # -- the figures ----------------------------------------------------------------------------
 
 
+@contextmanager
+def push_clock() -> Iterator[list[float]]:
+    """When each sync's push ended (its pull began), as ``time.perf_counter()`` values."""
+    from pms_desktop.sync.engine import SyncEngine
+
+    original = SyncEngine.pull
+    marks: list[float] = []
+
+    def engine_pull(self: SyncEngine, *args: Any, **kwargs: Any) -> None:
+        marks.append(time.perf_counter())
+        original(self, *args, **kwargs)
+
+    SyncEngine.pull = engine_pull  # type: ignore[method-assign]
+    try:
+        yield marks
+    finally:
+        SyncEngine.pull = original  # type: ignore[method-assign]
+
+
+def push_figure(src: AppContext, server: sync_env.Server, changes: int, repeat: int) -> Figure:
+    """``changes`` edits of records the server holds, one ``run_sync()`` timed whole, ``repeat``
+    times; the note gives the median CPU of the client and the server for one, and the time to
+    the end of the push (the pull, access-log upload and drift check follow)."""
+    walls, pushes, client_cpu, server_cpu = [], [], [], []
+    for _ in range(repeat):
+        n = queue(src, only_held=True, limit=changes)
+        assert n == changes, f"the server holds only {n:,} of this clinic's records"
+        c0, s0, t0 = time.process_time(), server.cpu(), time.perf_counter()
+        with push_clock() as marks:
+            ms, result = _sync(src)
+        client_cpu.append(time.process_time() - c0)
+        server_cpu.append(server.cpu() - s0)
+        assert result.pushed == n, (result.pushed, n)
+        walls.append(ms)
+        pushes.append((marks[0] - t0) * 1000 if marks else ms)
+    median = statistics.median
+    note = (f"CPU client {median(client_cpu):.1f} s, server {median(server_cpu):.1f} s; "
+            f"push part {median(pushes) / 1000:.1f} s")
+    if changes != 10_000:
+        note += "; budget scaled from 10,000 in 10 s"
+    return timed_once(f"sync pushing {changes:,} local changes", 10_000 * changes / 10_000,
+                      walls, note=note)
+
+
+def measure_push(demo_dir: Path, work: Path, store: sync_env.Store, server: sync_env.Server,
+                 *, patients: int, changes: int, repeat: int) -> Figure:
+    """The push figure alone: a clinic whose first ``patients`` patients' records the server
+    holds (pushed first, untimed), then ``push_figure``."""
+    work.mkdir(parents=True, exist_ok=True)
+    clinic = sync_env.new_clinic(store.url, "Bench clinic")
+    with closing(copy_clinic(demo_dir, work / "source", "source")) as src:
+        src.sync.enrol_device(  # type: ignore[attr-defined]
+            server_url=server.url, code=sync_env.enrolment_code(store.url, clinic),
+            device_name="bench source")
+        queue(src, patients=patients)
+        _sync(src)
+        return push_figure(src, server, changes, repeat)
+
+
 def measure(demo_dir: Path, work: Path, scale: SyncScale, store: sync_env.Store,
             server: sync_env.Server, *, keep_resources: int) -> ClientRun:
     """The client figures, on one clinic of ``server`` (its store ``store``, migrated)."""
@@ -244,16 +303,7 @@ def measure(demo_dir: Path, work: Path, scale: SyncScale, store: sync_env.Store,
             f"first sync of a clinic: push {queued:,} records", "-", queued / ms * 1000,
             None, "/s", None, note=f"{result.pushed:,} applied in {ms / 1000:.1f} s"))
 
-        pushes = []
-        for _ in range(scale.push_repeat):
-            n = queue(src, only_held=True, limit=scale.push_changes)
-            ms, result = _sync(src)
-            assert result.pushed == n, (result.pushed, n)
-            pushes.append(ms)
-        run.figures.append(timed_once(
-            f"sync pushing {scale.push_changes:,} local changes",
-            10_000 * scale.push_changes / 10_000, pushes,
-            note="" if scale.push_changes == 10_000 else "budget scaled from 10,000 in 10 s"))
+        run.figures.append(push_figure(src, server, scale.push_changes, scale.push_repeat))
 
         noop = [_sync(src)[0] for _ in range(scale.noop_repeat + 1)][1:]
         run.figures.append(timed_once("sync with nothing to do", 100, noop))
