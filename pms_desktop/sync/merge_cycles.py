@@ -11,6 +11,13 @@ it as in any merge (``MergeFollower``). Each change syncs like any other; two wo
 settling the same ring push the same values. A ``merge-ring`` notice on the survivor (conflicts
 window) tells a person what happened; the other record's merge can be undone from the patient's
 merges (Undo merge) if the clinic wanted the other number kept.
+
+The workstation that pushed into the clash three-way merged the other's merge with its own
+first, which raised conflicts the settlement makes moot (``_close_settled``): the phones, emails
+and identifiers each merge moved the opposite way (both sides hold the same ones across the
+ring: after the settlement they are all the survivor's, on every workstation), and an edit
+"lost" to a merge on the record that survives after all. A unit both sides truly changed stays
+a conflict for a person, as a choice between the two values.
 """
 
 from __future__ import annotations
@@ -26,10 +33,13 @@ from sqlalchemy.orm import Session
 
 from ..store import audit_log, outbox
 from ..store.models import Patient, PatientIdentifier, PatientTelecom, SyncConflict
-from .merge_follow import MergeFollower
+from . import sync_state as st
+from .merge import units_of
+from .merge_follow import MERGE_UNITS, MergeFollower
 from .resources import ResourceMap
 
 PARTS = (PatientIdentifier, PatientTelecom)
+PART_UNITS = frozenset({"identifier", "phone", "email"})  # the merge units PARTS make
 PART_IDS = uuid.UUID("6f3c1f0e-8d53-4a55-9a3c-2b7d43f1c0aa")  # namespace of moved parts' ids
 RING = "merge-ring"  # the conflict's kind
 REASON = ("These records were merged into each other on two workstations. They are one record "
@@ -86,7 +96,52 @@ def _settle(s: Session, rmap: ResourceMap, ws: str, now: Callable[[], datetime],
     audit_log.append(s, workstation_id=ws, at=now(), action="sync.merge_ring", outcome="success",
                      resource_type="Patient", resource_id=survivor_id, patient_id=survivor_id,
                      detail={"merged": losers, "moved": follow.moved})
+    _close_settled(s, rmap, ring, survivor_id, now())
     _notice(s, survivor, losers, now())
+
+
+def _close_settled(s: Session, rmap: ResourceMap, ring: list[str], survivor_id: str,
+                   at: datetime) -> None:
+    """Close the ring's conflicts that the settlement made moot; a "merged" conflict on the
+    survivor that both sides changed becomes a choice between the two values ("field")."""
+    open_ = s.scalars(select(SyncConflict).where(
+        SyncConflict.resource_type == "Patient", SyncConflict.resource_id.in_(ring),
+        SyncConflict.kind.in_(("field", "merged")), SyncConflict.resolved_at.is_(None))).all()
+    if not open_:
+        return
+    here = [rmap.resource_for(s, "patient", rid) for rid in ring]
+    there = [st.base_resource(s, "Patient", rid) for rid in ring]  # as the other side sent
+    for c in open_:
+        unit = c.field or ""
+        if unit in MERGE_UNITS or (unit in PART_UNITS and
+                                   _entries(here, unit, rmap) == _entries(there, unit, rmap)):
+            c.resolved_at, c.resolution = at, "settled"
+        elif c.kind == "merged" and c.resource_id == survivor_id:
+            if _same_text(c.base_value, c.remote_value):  # changed here only: the survivor has it
+                c.resolved_at, c.resolution = at, "settled"
+            else:
+                c.kind, c.detail = "field", None
+
+
+def _entries(resources: list[Any], unit: str, rmap: ResourceMap) -> list[str]:
+    """The unit's entries over all the ring's records, without their row ids (a merge copies a
+    part under a new id): what the survivor holds once the ring is settled."""
+    out: list[str] = []
+    for resource in resources:
+        if not resource or resource.get("deleted"):
+            continue
+        value = units_of(resource, rmap.derived).get(unit)
+        lists = value.values() if isinstance(value, dict) else [value]
+        for entries in lists:
+            if isinstance(entries, list):
+                out += [json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True)
+                        for e in entries if isinstance(e, dict)]
+    return sorted(out)
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return json.dumps(json.loads(a or "null"), sort_keys=True) == \
+        json.dumps(json.loads(b or "null"), sort_keys=True)
 
 
 def _move_parts(s: Session, from_id: str, to_id: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync.test_sync_semantics import DRAFT, converged, sync_all
+from tests.sync.test_sync_semantics import DRAFT, converged, edit, sync_all
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +98,69 @@ def test_a_pair_merged_both_ways_offline_ends_as_one_record_with_a_notice(
     w, notice = notices[0]
     w.ctx.sync.resolve_conflict(w.actor, conflict_id=notice.id, choice="dismiss")
     assert notice.id not in {c.id for c in w.ctx.sync.conflicts(w.actor)}
+
+
+def _open(w: Any) -> list[tuple[str, str, str | None]]:
+    """What the workstation asks a person to decide (the merge-ring notice aside)."""
+    return sorted((c.kind, c.resource_id, c.field) for c in w.ctx.sync.conflicts(w.actor)
+                  if c.kind != "merge-ring")
+
+
+def _pair_merged_both_ways(a: Any, b: Any, *, a_keeps_smaller: bool,
+                           cities: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Two records of one person (each with its own MRN, phone and email) synced to both
+    workstations, then merged in opposite directions offline (``cities``: the smaller id's
+    city first edited differently on A and on B); returns (smaller id, larger id)."""
+    one = a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, mrn="R-1")).id
+    two = a.ctx.patients.register_patient(
+        a.actor, draft=replace(DRAFT, phone="0870000000", email="ab@example.ie", mrn="R-2")).id
+    sync_all(a, b, rounds=1)
+    small, large = sorted((one, two))
+    if cities is not None:
+        for w, city in zip((a, b), cities, strict=True):
+            edit(w, small, city=city)
+    keep_a, gone_a = (small, large) if a_keeps_smaller else (large, small)
+    a.ctx.patients.merge_patients(a.actor, survivor_id=keep_a, merged_id=gone_a)
+    b.ctx.patients.merge_patients(b.actor, survivor_id=gone_a, merged_id=keep_a)
+    sync_all(a, b, rounds=3)
+    return small, large
+
+
+@pytest.mark.parametrize("a_keeps_smaller", [True, False], ids=["b-keeps-larger",
+                                                                 "b-keeps-smaller"])
+def test_a_pair_merged_both_ways_leaves_nothing_to_decide(workstations: Any,
+                                                          a_keeps_smaller: bool) -> None:
+    """The phones, emails and MRNs the two merges moved in opposite directions end the same on
+    both workstations once the ring is settled: neither asks a person to choose between them
+    (before: the workstation that pushed into the clash kept six such conflicts)."""
+    a, b = workstations()
+    small, large = _pair_merged_both_ways(a, b, a_keeps_smaller=a_keeps_smaller)
+
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert _open(w) == [], w.name
+        for found_by in ("R-1", "R-2", "0871234567", "0870000000"):
+            assert [p.id for p in w.ctx.patients.search(w.actor, found_by)] == [small], (
+                w.name, found_by)
+
+
+@pytest.mark.parametrize("a_keeps_smaller", [True, False], ids=["b-keeps-larger",
+                                                                 "b-keeps-smaller"])
+def test_a_pair_merged_both_ways_still_raises_a_field_both_changed(workstations: Any,
+                                                                   a_keeps_smaller: bool) -> None:
+    """The same, the surviving record's city first changed differently on the two workstations:
+    that conflict is still raised on the workstation that pushed into the clash (and only it),
+    as a choice between the two cities; the person's choice reaches both workstations."""
+    a, b = workstations()
+    small, _large = _pair_merged_both_ways(a, b, a_keeps_smaller=a_keeps_smaller,
+                                           cities=("Galway", "Limerick"))
+
+    assert (_open(a), [(kind, rid) for kind, rid, _ in _open(b)]) == ([], [("field", small)])
+    [conflict] = [c for c in b.ctx.sync.conflicts(b.actor) if c.kind == "field"]
+    assert "Limerick" in conflict.local_text and "Galway" in conflict.remote_text
+    b.ctx.sync.resolve_conflict(b.actor, conflict_id=conflict.id, choice="remote")
+    sync_all(b, a, rounds=2)
+    assert converged(a, b) == []
+    for w in (a, b):
+        assert w.ctx.patients.get_patient(w.actor, patient_id=small).draft.city == "Galway"
+        assert _open(w) == [], w.name
