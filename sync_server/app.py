@@ -25,7 +25,7 @@ from sync_server.api import (
     sync_routes,
 )
 from sync_server.api.deps import AppContext
-from sync_server.api.middleware import BodyLimit, access_middleware
+from sync_server.api.middleware import AccessLog, BodyLimit, ChainWriter
 from sync_server.settings import Settings
 from sync_server.store import migrate
 from sync_server.store.db import Database
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.ctx = AppContext(settings=settings, db=db, version=_version())
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.middleware("http")(access_middleware)
+    app.add_middleware(AccessLog, writer=ChainWriter(db))
     for module in (health, auth_routes, sync_routes, device_routes, admin_routes,
                    fhir_routes):
         app.include_router(module.router)

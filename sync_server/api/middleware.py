@@ -4,32 +4,39 @@ The access log line has method, route template, status, duration and caller; nev
 string or a body (they can name a patient). Calls to the FHIR, sync and admin APIs, and every
 attempt at the authentication doors (enrolment, admin sign-in, client tokens: granted, failed or
 refused by the rate limit, with the account tried and the caller's address) are also appended to
-the server's audit chain before the answer leaves; if that write fails the answer is replaced by
-a 503, so no data leaves unaudited.
+the server's audit chain before the answer leaves: the answer's first message is held until its
+entry is committed, and if that write fails the answer is replaced by a 503, so no data leaves
+unaudited.
+
+Both are plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` ran every request through a
+task group and a memory stream). The chain entries of requests that finish while one write is
+under way are written together in the next transaction (``ChainWriter``: one commit for all of
+them, in the order they finished); a request alone is written at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync_server.api.deps import ACCESS_KEY, AccessRecord, call, context
+from sync_server.api.deps import ACCESS_KEY, AccessRecord, call
 from sync_server.api.errors import outcome_response
 from sync_server.audit import server_log
 from sync_server.errors import PayloadTooLarge, ServerError
 from sync_server.store.clock import now_instant
+from sync_server.store.db import Database
 
 log = logging.getLogger("sync_server.access")
 _AUDITED = ("/fhir", "/sync", "/admin", "/auth")
 _NOT_AUDITED = ("/fhir/metadata",)
+_MOST_A_WRITE = 200  # chain entries in one transaction
 
 
 class BodyLimit:
@@ -70,52 +77,120 @@ def _route(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
-async def access_middleware(request: Request,
-                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    record = AccessRecord()
-    request.scope[ACCESS_KEY] = record
-    started = time.perf_counter()
-    request_id = str(uuid.uuid4())
-    try:
-        response = await call_next(request)
-        status = response.status_code
-    except Exception:
-        _log_line(request, record, 500, started, request_id)
-        raise
-    if _audited(request.url.path):
+class ChainWriter:
+    """Appends the access middleware's entries to the server's chain, several a transaction.
+
+    ``append`` returns once its entry is committed (or raises what the write raised). While a
+    write runs in a worker thread, entries of other requests wait and go together in the next
+    one. Lives on one event loop (its callers' tasks); nothing here needs a lock.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def append(self, fields: dict[str, Any]) -> int:
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((fields, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_all())
+        return await done
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch = self._waiting[:_MOST_A_WRITE]
+            del self._waiting[:_MOST_A_WRITE]
+            try:
+                seqs = await call(server_log.append_many, self.db, [f for f, _ in batch])
+            except asyncio.CancelledError:  # the loop is closing: nobody is answered
+                for _, done in [*batch, *self._waiting]:
+                    done.cancel()
+                self._waiting.clear()
+                raise
+            except Exception as exc:  # noqa: BLE001 -- handed to each waiting request
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), seq in zip(batch, seqs, strict=True):
+                if not done.done():
+                    done.set_result(seq)
+
+
+class AccessLog:
+    """The access log line of every request, and the chain entry of every audited one."""
+
+    def __init__(self, app: ASGIApp, writer: ChainWriter) -> None:
+        self.app, self.writer = app, writer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        record = AccessRecord()
+        scope[ACCESS_KEY] = record
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        audited = _audited(scope["path"])
+        replaced = False
+        status: int | None = None
+
+        async def answer(message: Message) -> None:
+            nonlocal replaced, status
+            if replaced:
+                return  # the rest of an answer that was replaced by the 503
+            if message["type"] != "http.response.start":
+                await send(message)
+                return
+            status = int(message["status"])
+            if audited:
+                try:
+                    await self.writer.append(_audit_fields(scope, record, status, request_id))
+                except (ServerError, OSError, RuntimeError) as exc:
+                    log.error("server audit write failed: %s", type(exc).__name__)
+                    replaced, status = True, 503
+                    response = outcome_response(503, "the access log cannot be written; "
+                                                "retry later", code="transient")
+                    response.headers["X-Request-Id"] = request_id
+                    _log_line(scope, record, status, started, request_id)
+                    await response(scope, receive, send)
+                    return
+            headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            _log_line(scope, record, status, started, request_id)
+            await send({**message, "headers": headers})
+
         try:
-            await call(server_log.append, context(request).db,
-                       _audit_fields(request, record, status, request_id))
-        except (ServerError, OSError, RuntimeError) as exc:
-            log.error("server audit write failed: %s", type(exc).__name__)
-            response = outcome_response(503, "the access log cannot be written; retry later",
-                                        code="transient")
-            status = 503
-    response.headers["X-Request-Id"] = request_id
-    _log_line(request, record, status, started, request_id)
-    return response
+            await self.app(scope, receive, answer)
+        except Exception:
+            if status is None:
+                _log_line(scope, record, 500, started, request_id)
+            raise
 
 
-def _audit_fields(request: Request, record: AccessRecord, status: int,
+def _audit_fields(scope: Scope, record: AccessRecord, status: int,
                   request_id: str) -> dict[str, Any]:
     who = record.principal
+    query = QueryParams(scope.get("query_string", b""))
     return {
-        "at": now_instant(), "request_id": request_id, "method": request.method,
-        "route": _route(request.scope), "status": status,
+        "at": now_instant(), "request_id": request_id, "method": scope["method"],
+        "route": _route(scope), "status": status,
         "actor": who.label if who else None, "clinic_id": who.clinic_id if who else None,
         "interaction": record.interaction, "resource_type": record.resource_type,
         "entities": record.entities[:1000],
-        "query_params": sorted({k for k, _ in request.query_params.multi_items()})[:50],
+        "query_params": sorted({k for k, _ in query.multi_items()})[:50],
         **record.detail,
     }
 
 
-def _log_line(request: Request, record: AccessRecord, status: int, started: float,
+def _log_line(scope: Scope, record: AccessRecord, status: int, started: float,
               request_id: str) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
     who = record.principal
     log.info(json.dumps({
-        "event": "request", "request_id": request_id, "method": request.method,
-        "route": _route(request.scope), "status": status,
+        "event": "request", "request_id": request_id, "method": scope["method"],
+        "route": _route(scope), "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 1),
         "actor": who.label if who else None, "clinic_id": who.clinic_id if who else None,
     }, separators=(",", ":")))
