@@ -68,6 +68,8 @@ def test_join_retries_then_invoices_never_share_a_number(  # type: ignore[no-unt
     first.ctx.accounts.create_user(  # type: ignore[attr-defined]
         _actor(first.ctx, "admin"), username="nora", display_name="Nora Manager",
         role="practice_manager", password=TEST_PASSWORD)
+    first.ctx.accounts.change_password(  # type: ignore[attr-defined]
+        _actor(first.ctx, "nora"), current=TEST_PASSWORD, new="Quiet-Harbour-73-Meadow")
     first.sync.run_sync()
     key_code = _key_code(first)
     folder = tmp_path / "joined"

@@ -8,7 +8,9 @@ and ``session`` hold the open clinic and the signed-in admin.
 Join (``join_clinic_pages``): server, codes and this workstation's name; the encrypted store,
 enrolment and clinic key (``services.workstation_join``), the recovery secret, then the first
 sync with a progress bar. On success ``ctx`` holds the joined clinic and ``session`` is None:
-the clinic's staff sign in next (``ui/app.py``).
+the clinic's staff sign in next (``ui/app.py``). Cancelled once enrolled, the wizard gives the
+device credential back to the server before it closes (or says what the central admin should
+revoke).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWizard,
@@ -221,6 +224,7 @@ class FirstRunWizard(QWizard):
         self.joining = ClinicJoin(self.data_dir)  # kept across retries of the join
         self.joined = False
         self.busy = False
+        self.withdraw_notice: QMessageBox | None = None  # offline cancel: what to revoke
         self._sync: SyncController | None = None
         self.setObjectName("firstRunWizard")
         self.setWindowTitle(self.tr("Set up this computer"))
@@ -301,6 +305,9 @@ class FirstRunWizard(QWizard):
     def done(self, result: int) -> None:
         if self.busy and result != QWizard.DialogCode.Accepted:
             return  # a join is under way: cancel once it has answered
+        if result != QWizard.DialogCode.Accepted and self.joining.holds_enrolment:
+            self._withdraw_then_close(result)
+            return
         if self._sync is not None:
             self._sync.shutdown(timeout_s=15)
             self._sync = None
@@ -310,6 +317,34 @@ class FirstRunWizard(QWizard):
                 self.ctx.close()
                 self.ctx = None
         super().done(result)
+
+    def _withdraw_then_close(self, result: int) -> None:
+        """Cancelled once enrolled: the enrolment code is spent, so the device credential is
+        given back to the server (off the GUI thread) before the wizard closes; when that
+        cannot be done, the person is told which device the central admin should revoke."""
+        self._set_busy(True)
+        self.join_page.say(self.tr("Withdrawing this computer's enrolment at the sync "
+                                   "server…"), error=False)
+
+        def given_back(withdrawal: Any) -> None:
+            self._set_busy(False)
+            if withdrawal is None or withdrawal.withdrawn:
+                self.done(result)
+                return
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Enrolment not withdrawn"),
+                              withdrawal.message, QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("enrolmentNotWithdrawn")
+            box.finished.connect(lambda _code: self.done(result))
+            self.withdraw_notice = box
+            box.open()
+
+        def failed(error: BaseException) -> None:
+            self._set_busy(False)
+            show_error(self, error)
+            self.done(result)
+
+        run_op(self, self.joining.abandon, given_back, failed,
+               label=self.tr("Withdrawing the enrolment…"))
 
     def create_clinic(self, page: AdminPage) -> None:
         """Create the database, the clinic and the admin, sign the admin in: off the GUI thread."""
