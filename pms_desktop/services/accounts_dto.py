@@ -58,6 +58,7 @@ class AuditEntryInfo:
     reason: str | None
     workstation_id: str
     detail: str | None
+    workstation_name: str | None = None  # as the workstation is called now (None: unknown)
 
 
 @dataclass(frozen=True)

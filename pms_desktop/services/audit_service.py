@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..domain.errors import NotFound, ValidationError
 from ..domain.permissions import Permission
 from ..domain.session import StaffSession
 from ..store import audit_log
-from ..store.models import AuditEntry, Clinic, Patient, Setting
+from ..store.models import AuditEntry, Clinic, Patient, Setting, Workstation
 from .accounts_dto import AuditEntryInfo, AuditPage, ChainCheck
 from .base import ServiceCore, UnitOfWork, operation
 from .clinic_letterhead import clinic_letterhead
@@ -43,10 +44,18 @@ class AuditFilter:
     date_to: date | None = None
 
 
-def _info(r: AuditEntry) -> AuditEntryInfo:
+def _info(r: AuditEntry, names: dict[str, str] | None = None) -> AuditEntryInfo:
     return AuditEntryInfo(r.seq, r.at, r.username, r.role, r.action, r.outcome, r.resource_type,
                           r.resource_id, r.patient_id, bool(r.break_glass), r.reason,
-                          r.workstation_id, r.detail)
+                          r.workstation_id, r.detail, (names or {}).get(r.workstation_id))
+
+
+def _workstation_names(s: Session, rows: Sequence[AuditEntry]) -> dict[str, str]:
+    """The current names of the workstations that wrote ``rows`` (renamed ones included: the
+    entry keeps the id, the name shown is the one the workstation has now)."""
+    ids = {r.workstation_id for r in rows}
+    rows_ = s.execute(select(Workstation.id, Workstation.name).where(Workstation.id.in_(ids)))
+    return {ws_id: name for ws_id, name in rows_} if ids else {}
 
 
 def export_mac_key(s: Session) -> bytes:
@@ -110,7 +119,8 @@ class AuditService:
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.order_by(AuditEntry.seq.desc()).offset(max(offset, 0))
                          .limit(max(1, min(limit, 1000)))).all()
-        return AuditPage(tuple(_info(r) for r in rows), total, offset, limit)
+        names = _workstation_names(s, rows)
+        return AuditPage(tuple(_info(r, names) for r in rows), total, offset, limit)
 
     @operation(Permission.VIEW_AUDIT, "audit.export.csv", patient_arg="patient_id")
     def export_csv(self, uow: UnitOfWork, *, out: Path, patient_id: str | None = None,

@@ -86,6 +86,7 @@ class WorkstationNamesService:
                 st.put(s, PENDING, clean)
             uow.audit("workstation.rename", resource_type="Device",
                       resource_id=ws.id if ws else None, detail={"old": old, "new": clean})
+            self.core.notify("workstation.renamed", name=clean)
         return _read(s)
 
 

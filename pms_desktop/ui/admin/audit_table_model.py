@@ -16,7 +16,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class AuditTableModel(QAbstractTableModel):
-    HEADERS = ("#", "Time", "User", "Role", "Action", "Outcome", "Patient", "Reason")
+    HEADERS = ("#", "Time", "User", "Role", "Action", "Outcome", "Patient", "Reason",
+               "Workstation")
 
     def __init__(self, zone: str = "UTC") -> None:
         super().__init__()
@@ -68,12 +69,15 @@ class AuditTableModel(QAbstractTableModel):
                 e.seq, e.at.astimezone(self.zone).strftime("%d %b %Y %H:%M:%S"), e.username or "",
                 (e.role or "").replace("_", " "), e.action, e.outcome, (e.patient_id or "")[:8],
                 ("⚠ " + (e.reason or "")) if e.break_glass else (e.reason or ""),
+                e.workstation_name or e.workstation_id[:8],
             )[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole:
             if e.break_glass or e.outcome in ("refused", "failure"):
                 return QColor("#b3261e")
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 6:
             return e.patient_id
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 8:
+            return e.workstation_id
         if role == Qt.ItemDataRole.UserRole:
             return e
         return None

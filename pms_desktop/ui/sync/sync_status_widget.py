@@ -1,6 +1,7 @@
 """The sync state in the main window's status bar: online or not, last sync, what waits.
 
-"● Synced 2 min ago · 3 to send · ⚠ 1 conflict · Sync now". The conflicts button opens the
+"Reception 1 │ ● Synced 2 min ago · 3 to send · ⚠ 1 conflict · Sync now" (this workstation's
+name first, as a clinic admin set it). The conflicts button opens the
 conflicts window; "Sync now" asks the controller for a sync as the signed-in person. A bar shows
 the progress of a long download (a new workstation's first sync). It shows counts, never
 patient data, and is disabled while the window is locked.
@@ -15,6 +16,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from ...domain.session import StaffSession
+from ..ops import run_op
+from ..widgets.change_bus import change_bus
 from .conflict_format import relative
 from .sync_controller import SyncController
 
@@ -33,6 +36,10 @@ class SyncStatusWidget(QWidget):
         self.controller, self.ctx, self.session = controller, ctx, session
         self.setObjectName("syncStatus")
         self.conflicts_window: Any = None
+        self.workstation = QLabel()
+        self.workstation.setObjectName("syncWorkstation")
+        self.workstation.setToolTip(self.tr("This workstation's name (Administration › Sync)"))
+        self.workstation.hide()
         self.state = QLabel()
         self.state.setObjectName("syncState")
         self.progress = QProgressBar()
@@ -57,8 +64,11 @@ class SyncStatusWidget(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 4, 0)
         row.setSpacing(2)
-        for w in (self.state, self.progress, self.pending, self.attention, self.sync_button):
+        for w in (self.workstation, self.state, self.progress, self.pending, self.attention,
+                  self.sync_button):
             row.addWidget(w)
+        change_bus(ctx).changed.connect(self._changed)
+        run_op(self, ctx.workstation.current, lambda ws: self._named(ws.name))
         controller.status_changed.connect(self._render)
         controller.sync_started.connect(self._render)
         controller.sync_finished.connect(self._finished)
@@ -70,6 +80,14 @@ class SyncStatusWidget(QWidget):
         self._render()
 
     # -- showing -------------------------------------------------------------------------------
+
+    def _named(self, name: str | None) -> None:
+        self.workstation.setText(f"{name} │" if name else "")
+        self.workstation.setVisible(bool(name))
+
+    def _changed(self, topic: str, info: dict[str, Any]) -> None:
+        if topic == "workstation.renamed":
+            self._named(info.get("name"))
 
     def _render(self, *_: Any) -> None:
         c, status = self.controller, self.controller.status

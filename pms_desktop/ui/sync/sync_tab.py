@@ -1,5 +1,6 @@
-"""Administration › Sync: this workstation's server, last sync, what waits; enrol it; sync now;
-make a clinic key code for a workstation joining the clinic, or enter one here.
+"""Administration › Sync: this workstation's name and server, last sync, what waits; rename it
+(clinic admins); enrol it; sync now; make a clinic key code for a workstation joining the
+clinic, or enter one here.
 
 The background ``SyncController`` is the main window's (``main_window.sync_controller``);
 without one (a window built on its own) the tab still reads the status and can enrol.
@@ -25,8 +26,10 @@ from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ..errors import show_error
 from ..ops import run_op
+from ..widgets.change_bus import change_bus
 from .conflict_format import relative
 from .enrolment_dialog import EnrolmentDialog
+from .workstation_name_dialog import WorkstationNameDialog
 
 
 class SyncTab(QWidget):
@@ -38,6 +41,8 @@ class SyncTab(QWidget):
         self.setObjectName("syncTab")
         self.status: Any = None
         self.dialog: EnrolmentDialog | None = None
+        self.name_dialog: WorkstationNameDialog | None = None
+        self.workstation: Any = None  # WorkstationName, once read
         self._connected: Any = None
         intro = QLabel(self.tr(
             "This workstation keeps the clinic's records and works without a network. When the "
@@ -52,9 +57,25 @@ class SyncTab(QWidget):
         self.conflicts = QLabel()
         for label in (self.server, self.device, self.last, self.pending, self.conflicts):
             label.setWordWrap(True)
+        self.name = QLabel()
+        self.name.setObjectName("workstationName")
+        self.name.setTextFormat(Qt.TextFormat.PlainText)
+        self.name.setStyleSheet("font-weight: 600")
         form = QFormLayout()
         form.addRow(self.tr("Server"), self.server)
-        form.addRow(self.tr("This workstation"), self.device)
+        self.rename_button = QPushButton(self.tr("Rename…"))
+        self.rename_button.setObjectName("renameWorkstation")
+        self.rename_button.setToolTip(self.tr("Give this workstation a clear name, such as "
+                                              "Reception 1"))
+        self.rename_button.clicked.connect(self.open_rename)
+        self.rename_button.setVisible(allows(session.role, Permission.SETTINGS))
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name)
+        name_row.addSpacing(12)
+        name_row.addWidget(self.rename_button)
+        name_row.addStretch(1)
+        form.addRow(self.tr("This workstation"), name_row)
+        form.addRow(self.tr("On the server"), self.device)
         form.addRow(self.tr("Last sync"), self.last)
         form.addRow(self.tr("Changes to send"), self.pending)
         form.addRow(self.tr("Conflicts"), self.conflicts)
@@ -82,6 +103,7 @@ class SyncTab(QWidget):
         layout.addLayout(form)
         layout.addLayout(row)
         layout.addStretch(1)
+        change_bus(ctx).changed.connect(self._changed)
         self.refresh()
 
     @property
@@ -89,11 +111,25 @@ class SyncTab(QWidget):
         controller = getattr(self.main_window, "sync_controller", None)
         if controller is not None and controller is not self._connected:
             controller.status_changed.connect(self._show)
+            controller.status_changed.connect(self._reload_name)  # sent to the server?
             self._connected = controller
         return controller
 
     def refresh(self) -> None:
         run_op(self, self.ctx.sync.device_status, self._show)
+        self._reload_name()
+
+    def _changed(self, topic: str, _info: dict[str, Any]) -> None:
+        if topic == "workstation.renamed":
+            self._reload_name()
+
+    def _reload_name(self, *_: Any) -> None:
+        run_op(self, self.ctx.workstation.current, self._show_name)
+
+    def _show_name(self, workstation: Any) -> None:
+        self.workstation = workstation
+        if self.status is not None:
+            self._show(self.status)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -102,14 +138,17 @@ class SyncTab(QWidget):
 
     def _show(self, status: Any) -> None:
         self.status = status
+        self.name.setText(getattr(self.workstation, "name", None) or self.tr("(no name yet)"))
         if not status.enrolled:
             self.server.setText(self.tr("Not enrolled: this workstation does not sync yet."))
             self.device.setText("—")
         else:
             self.server.setText(status.server_url or "")
             device = getattr(status, "device_id", None)
-            self.device.setText(self.tr("Enrolled (device %s)") % device if device
-                                else self.tr("Enrolled"))
+            where = self.tr("Enrolled as device %s") % device if device else self.tr("Enrolled")
+            if self.workstation is not None and not self.workstation.on_server:
+                where += self.tr(". The server learns the new name at the next sync.")
+            self.device.setText(where)
         last = status.last_sync_at
         exact = last.astimezone().strftime("%d %b %Y %H:%M") if last else ""
         self.last.setText(f"{relative(last, datetime.now(UTC))} ({exact})" if last
@@ -135,6 +174,21 @@ class SyncTab(QWidget):
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def open_rename(self) -> WorkstationNameDialog:
+        current = getattr(self.workstation, "name", None)
+        dialog = WorkstationNameDialog(self.ctx, self.session, current, self)
+        dialog.accepted.connect(self._renamed)
+        self.name_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _renamed(self) -> None:
+        saved = self.name_dialog.saved if self.name_dialog is not None else None
+        if saved is not None:
+            self._show_name(saved)
+            if self.status_message is not None:
+                self.status_message(self.tr("This workstation is now called %s") % saved.name)
 
     def open_key_entry(self) -> EnrolmentDialog:
         return self.open_enrolment(key_only=True)
