@@ -83,6 +83,7 @@ def _join(args: argparse.Namespace, key_code: str | None) -> int:
                 request = JoinRequest(**{**request.__dict__, "clinic_key_code": getpass.getpass(
                     "Clinic key code (from a clinic admin): ")})
     except BaseException as e:
+        _tell_earlier(join)
         enrolled = join.enrolled
         withdrawal = join.abandon()  # an enrolment made is given back to the server
         if withdrawal is not None:
@@ -96,7 +97,14 @@ def _join(args: argparse.Namespace, key_code: str | None) -> int:
                                   "new one.") from e
         raise
     db.close()
+    _tell_earlier(join)
     print(f"recovery-secret={join.recovery_secret}")
     print("a new workstation: keep the recovery secret above somewhere safe, offline")
     print(f"enrolled with {args.server} for clinic {join.clinic_name!r}")
     return 0
+
+
+def _tell_earlier(join: ClinicJoin) -> None:
+    """An interrupted earlier attempt's enrolment, given back or (offline) to be revoked."""
+    if join.earlier is not None and not join.earlier.withdrawn:
+        print(f"warning: {join.earlier.message}", file=sys.stderr)

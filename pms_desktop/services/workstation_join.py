@@ -76,6 +76,8 @@ class ClinicJoin:
         self.recovery_secret: str | None = None
         self.clinic_name: str | None = None
         self.enrolled = False
+        # What became of the enrolment a crashed attempt left (None: there was none).
+        self.earlier: Withdrawal | None = None
 
     @property
     def staging(self) -> Path:
@@ -90,6 +92,8 @@ class ClinicJoin:
         if self.db is None:
             if ClinicDatabase.exists(self.data_dir):
                 raise StoreError(f"{self.data_dir} already holds a clinic database.")
+            # A crashed try's enrolment is given back before its staging folder goes.
+            self.earlier = withdraw_leftover(self.data_dir, self.keystore)
             discard_staged(self.data_dir, keystore=self.keystore)  # a cancelled or crashed try
             self.db, self.recovery_secret = ClinicDatabase.create(self.staging, self.keystore)
         sync = SyncService(ServiceCore(self.db.sessions(), UNREGISTERED), self.db,
@@ -131,12 +135,34 @@ class Withdrawal:
     message: str
 
 
-def _withdraw(db: ClinicDatabase, keystore: KeyStore) -> Withdrawal:
+def withdraw_leftover(data_dir: Path, keystore: KeyStore) -> Withdrawal | None:
+    """Give back the enrolment an unfinished join left in the staging folder (the process was
+    killed before it could): None when there is none, or it cannot be read."""
+    folder = Path(data_dir) / STAGING
+    try:
+        info = KeyInfo.load(folder)
+    except StoreError:
+        return None
+    if keystore.get(device_credential_name(info.database_id)) is None:
+        return None
+    try:
+        db = ClinicDatabase.open(folder, keystore)
+    except PmsError:
+        return None
+    try:
+        return _withdraw(db, keystore)
+    finally:
+        db.close()
+
+
+def _withdraw(db: ClinicDatabase, keystore: KeyStore) -> Withdrawal | None:
     sync = SyncService(ServiceCore(db.sessions(), UNREGISTERED), db, keystore=keystore)
     with db.sessions()() as s:
         device_id = str(st.get(s, st.DEVICE_ID) or "")
         server_url = str(st.get(s, st.SERVER_URL) or "")
         name = str(st.get(s, WORKSTATION_NAME) or "")
+    if not device_id:
+        return None  # stopped before the server's answer was kept: nothing is known to revoke
     try:
         sync.withdraw_device()
     except SyncRefused as e:

@@ -124,3 +124,26 @@ def test_the_command_line_gives_a_failed_join_back(  # type: ignore[no-untyped-d
     assert not ClinicDatabase.exists(folder)
     [made] = set(_device_states(sync_server, clinic_id)) - before
     assert _device_states(sync_server, clinic_id)[made].startswith("revoked")
+
+
+def test_the_next_attempt_gives_back_what_a_killed_one_enrolled(  # type: ignore[no-untyped-def]
+        make_workstations: Callable[[int], list[Workstation_]], sync_server: SyncServer,
+        tmp_path: Path) -> None:
+    [first] = make_workstations(1)
+    first.sync.run_sync()
+    clinic_id = _clinic_id(first.ctx)
+    folder = tmp_path / "joined"
+    killed, device_id, token = _enrolled_join(folder, sync_server, first)
+    assert killed.db is not None
+    killed.db.close()  # the process dies here: no abandon, the staging folder stays
+    again = ClinicJoin(folder)
+    key_code = str(first.sync.issue_clinic_key_code(_actor(first.ctx, "admin")))
+    db = again.run(JoinRequest(server_url=sync_server.url, code=sync_server.enrol_code(clinic_id),
+                               clinic_key_code=key_code, workstation_name="Reception 2"))
+    db.close()
+    assert again.earlier is not None and again.earlier.withdrawn
+    assert again.earlier.device_id == device_id
+    assert _pull(sync_server, token) == 401
+    states = _device_states(sync_server, clinic_id)
+    assert states[device_id].startswith("revoked")
+    assert sum(state == "active" for state in states.values()) == 2  # the first, the new one

@@ -268,6 +268,7 @@ class FirstRunWizard(QWizard):
 
         def done(ctx: Any) -> None:
             self._set_busy(False)
+            self._tell_earlier()
             self.ctx, self.joined = ctx, True
             self.recovery_secret = joining.recovery_secret
             self.clinic_name = joining.clinic_name or ""
@@ -276,6 +277,7 @@ class FirstRunWizard(QWizard):
 
         def failed(error: BaseException) -> None:
             self._set_busy(False)
+            self._tell_earlier()
             self.start_page.refresh()
             if not page.failed(error, enrolled=joining.enrolled, clinic_name=joining.clinic_name):
                 show_error(self, error)
@@ -284,6 +286,16 @@ class FirstRunWizard(QWizard):
         page.show_errors({})
         page.say(self.tr("Connecting to the sync server…"), error=False)
         run_op(self, work, done, failed, label=self.tr("Joining the clinic…"))
+
+    def _tell_earlier(self) -> None:
+        """An interrupted earlier attempt (the application was killed) left an enrolment that
+        could not be given back: say once which device the central admin should revoke."""
+        earlier, self.joining.earlier = self.joining.earlier, None
+        if earlier is not None and not earlier.withdrawn:
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Earlier enrolment not withdrawn"),
+                              earlier.message, QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("earlierEnrolmentNotWithdrawn")
+            box.open()
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
