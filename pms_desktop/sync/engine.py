@@ -13,14 +13,16 @@ import logging
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +31,7 @@ from ..domain.errors import NotFound, PmsError, StoreError, UserError, Validatio
 from ..domain.ids import new_id
 from ..store import search_index
 from ..store.audit_log import entry_dict
-from ..store.models import AuditEntry, OutboxChange, SyncConflict
+from ..store.models import AuditEntry, OutboxChange, SyncBase, SyncConflict
 from . import sync_state as st
 from .collect_less import collecting_less
 from .digest import DigestRepair
@@ -61,6 +63,11 @@ AUDIT_BATCH = 500
 # change's body is built is that change's fault and sets it aside.
 _THE_DATABASE = (SQLAlchemyError, StoreError)
 log = logging.getLogger(__name__)
+_OUTBOX = cast(Table, OutboxChange.__table__)
+# What a push reads of an outbox change (columns: an ORM object only where one is changed alone)
+_CHANGE_COLUMNS = tuple(_OUTBOX.c[name] for name in (
+    "seq", "change_id", "resource_type", "table_name", "resource_id", "op", "base_version",
+    "sent_body"))
 
 
 @dataclass
@@ -177,13 +184,98 @@ class SyncEngine:
     def _record_answers(self, results: list[Json], report: SyncReport) -> None:
         """Some of a batch's answers, recorded in one short transaction (the write lock is
         held briefly, and a crash loses at most these: the rest are resent under the same
-        change ids and answered as the first time)."""
+        change ids and answered as the first time). A change applied whose record no other
+        answer here is about (nearly all) is recorded with a few statements for all of them
+        (``_applied_together``); the rest change by change, as ORM objects."""
         with self.sessions() as s, s.begin():
-            applier = RemoteApplier(s, self.rmap, self.ws, self.now)
-            answered = self._load_answered(s, results)
+            changes = self._answered_changes(s, results)
+            records = Counter((c.table_name, c.resource_id) for c in changes.values())
+            together: list[tuple[Row[Any], int]] = []
+            one_by_one: list[Json] = []
             for result in results:
-                self._handle_result(s, applier, answered, result, report)
-            report.conflicts += applier.new_conflicts
+                change = changes.get(str(result.get("change_id")))
+                if change is None:
+                    continue  # not (or no longer) pending here: answered before
+                if result.get("status") == "applied" and \
+                        records[change.table_name, change.resource_id] == 1:
+                    together.append((change, int(result["version"])))
+                else:
+                    one_by_one.append(result)
+            if one_by_one:
+                applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+                answered = self._load_answered(s, one_by_one)
+                for result in one_by_one:
+                    self._handle_result(s, applier, answered, result, report)
+                report.conflicts += applier.new_conflicts
+            self._applied_together(s, together)
+
+    def _answered_changes(self, s: Session, results: list[Json]) -> dict[str, Row[Any]]:
+        """The pending outbox changes some answers are about, by change id (columns)."""
+        ids = [str(r.get("change_id")) for r in results]
+        out: dict[str, Row[Any]] = {}
+        for start in range(0, len(ids), 500):
+            out.update((c.change_id, c) for c in s.execute(select(*_CHANGE_COLUMNS).where(
+                _OUTBOX.c.change_id.in_(ids[start:start + 500]),
+                _OUTBOX.c.status == OutboxStatus.PENDING)))
+        return out
+
+    def _applied_together(self, s: Session, applied: list[tuple[Row[Any], int]]) -> None:
+        """What ``_applied`` records, for many changes whose records no other change of these
+        answers is about, as a few executemany statements: the changes sent, the versions
+        agreed on as merge bases, the records' server versions, and the base version of
+        their records' later pending changes."""
+        if not applied:
+            return
+        db = s.connection()
+        db.execute(update(_OUTBOX).where(_OUTBOX.c.seq == bindparam("b_seq")).values(
+            status=OutboxStatus.SENT.value, last_error=None),
+            [{"b_seq": c.seq} for c, _ in applied])
+        by_table: dict[str, list[tuple[Row[Any], int]]] = {}
+        for c, version in applied:
+            by_table.setdefault(c.table_name, []).append((c, version))
+        later: list[dict[str, Any]] = []
+        for table, some in by_table.items():
+            rows = self.rmap.model(table).__table__
+            db.execute(update(rows).where(rows.c.id == bindparam("b_id")).values(
+                server_version=bindparam("b_version")),
+                [{"b_id": c.resource_id, "b_version": v} for c, v in some])
+            versions = {c.resource_id: (c.seq, v) for c, v in some}
+            ids = list(versions)
+            for start in range(0, len(ids), 500):
+                for seq, rid in db.execute(select(_OUTBOX.c.seq, _OUTBOX.c.resource_id).where(
+                        _OUTBOX.c.table_name == table, _OUTBOX.c.resource_id.in_(
+                            ids[start:start + 500]), _OUTBOX.c.status == OutboxStatus.PENDING)):
+                    if seq > versions[rid][0]:
+                        later.append({"b_seq": seq, "b_version": versions[rid][1]})
+        if later:
+            db.execute(update(_OUTBOX).where(_OUTBOX.c.seq == bindparam("b_seq")).values(
+                base_version=bindparam("b_version")), later)
+        self._bases_together(s, [(c.resource_type, c.resource_id, v, _sent_resource(
+            c.sent_body, v) or {"deleted": True}) for c, v in applied])
+
+    @staticmethod
+    def _bases_together(s: Session, bases: list[tuple[str, str, int, Json]]) -> None:
+        """Merge bases set for records none of which another base here is about: the
+        existing ones updated, the others added."""
+        table = cast(Table, SyncBase.__table__)
+        held: set[tuple[str, str]] = set()
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid, _, _ in bases:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, rids in by_type.items():
+            for start in range(0, len(rids), 500):
+                held.update((rtype, rid) for rid in s.scalars(select(table.c.resource_id).where(
+                    table.c.resource_type == rtype, table.c.resource_id.in_(
+                        rids[start:start + 500]))))
+        known = [b for b in bases if (b[0], b[1]) in held]
+        if known:
+            s.connection().execute(update(table).where(
+                table.c.resource_type == bindparam("b_type"),
+                table.c.resource_id == bindparam("b_id")).values(
+                version=bindparam("b_version"), resource=bindparam("b_resource")),
+                [{"b_type": t, "b_id": i, "b_version": v, "b_resource": st.base_text(r)}
+                 for t, i, v, r in known])
+        st.add_bases(s, [b for b in bases if (b[0], b[1]) not in held])
 
     def finish_push(self, report: SyncReport) -> None:
         """Handle the answers of a batch still on its way (sending nothing more)."""
@@ -209,36 +301,43 @@ class SyncEngine:
         ``busy``: the batch on its way (its changes, and the records they change: a later
         change of one waits for its answer, which sets its base version)."""
         with self.sessions() as s, s.begin():
-            query = select(OutboxChange).where(
-                OutboxChange.status == OutboxStatus.PENDING,
-                OutboxChange.table_name.in_(self.rmap.tables), OutboxChange.seq > after)
+            query = select(*_CHANGE_COLUMNS).where(
+                _OUTBOX.c.status == OutboxStatus.PENDING,
+                _OUTBOX.c.table_name.in_(self.rmap.tables), _OUTBOX.c.seq > after)
             if busy:
-                query = query.where(OutboxChange.resource_id.not_in(busy))
-            changes = s.scalars(query.order_by(OutboxChange.seq).limit(PUSH_BATCH)).all()
+                query = query.where(_OUTBOX.c.resource_id.not_in(busy))
+            changes = s.execute(query.order_by(_OUTBOX.c.seq).limit(PUSH_BATCH)).all()
             wanted: dict[str, list[str]] = {}
             for change in changes:
                 if change.sent_body is None and change.op != "delete":
                     wanted.setdefault(change.table_name, []).append(change.resource_id)
             resources = {table: self._resources(s, table, ids) for table, ids in wanted.items()}
             batch = _Batch()
+            sending: list[dict[str, Any]] = []
             size = 0
             for change in changes:
-                if change.sent_body is None:
+                body = change.sent_body
+                if body is None:
                     try:
-                        change.sent_body = self._body(change, resources)
+                        body = self._body(change, resources)
                     except _THE_DATABASE:
                         raise
                     except Exception as e:  # noqa: BLE001 - this change's, not the sync's
-                        self._unsendable(s, change, e)
+                        self._unsendable(s, s.get_one(OutboxChange, change.seq), e)
                         report.quarantined += 1
                         continue
-                size += len(change.sent_body)
+                size += len(body)
                 if batch.bodies and size > PUSH_BYTES:
                     break  # the rest go in the next push, their recorded bodies unchanged
-                change.attempts += 1
-                batch.bodies.append(change.sent_body)
+                sending.append({"b_seq": change.seq, "b_body": body})
+                batch.bodies.append(body)
                 batch.last_seq = change.seq
                 batch.records.add(change.resource_id)
+            if sending:  # a recorded body is never changed
+                s.connection().execute(update(_OUTBOX).where(
+                    _OUTBOX.c.seq == bindparam("b_seq")).values(
+                    attempts=_OUTBOX.c.attempts + 1,
+                    sent_body=func.coalesce(_OUTBOX.c.sent_body, bindparam("b_body"))), sending)
         batch.records = frozenset(batch.records)
         return batch
 
@@ -277,7 +376,7 @@ class SyncEngine:
                            resource_id=change.resource_id, field=None, detail=reason,
                            local_value=None, created_at=self.now()))
 
-    def _body(self, change: OutboxChange, resources: dict[str, dict[str, Json | Exception]]
+    def _body(self, change: Row[Any], resources: dict[str, dict[str, Json | Exception]]
               ) -> str:
         resource = None
         if change.op != "delete":
@@ -340,11 +439,8 @@ class SyncEngine:
     def _applied(self, s: Session, change: OutboxChange, version: int,
                  answered: _Answered) -> None:
         change.status, change.last_error = OutboxStatus.SENT, None
-        sent = json.loads(change.sent_body or "{}")
-        resource = sent.get("resource")
-        if resource is not None:
-            resource["meta"] = {"versionId": str(version)}
-        st.set_base(s, change.resource_type, change.resource_id, version, resource)
+        st.set_base(s, change.resource_type, change.resource_id, version,
+                    _sent_resource(change.sent_body, version))
         row = s.get(self.rmap.model(change.table_name), change.resource_id)
         if row is not None:
             row.server_version = version
@@ -544,6 +640,23 @@ def canonical_json(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=exact)
     return _DECIMAL_TEXT.sub(r"\1", text) if _DECIMAL_MARK in text else text
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")  # an integer orjson would read as a float: json reads it
+
+
+def _sent_resource(body: str | None, version: int) -> Json | None:
+    """The resource a recorded body sent, with ``version`` as its ``meta`` (as the merge base
+    of that version); None for a deletion."""
+    text = body or "{}"
+    try:
+        sent = json.loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN, say: json reads what json wrote
+        sent = json.loads(text)
+    resource = sent.get("resource")
+    if resource is not None:
+        resource["meta"] = {"versionId": str(version)}
+    return resource  # type: ignore[no-any-return]
 
 
 def _reason(result: Json) -> str:

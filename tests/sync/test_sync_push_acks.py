@@ -35,20 +35,20 @@ def test_answers_recorded_before_a_stop_are_kept_and_only_the_rest_resent(
             for i in range(10)]
     monkeypatch.setattr(engine, "PUSH_BATCH", 4)
     monkeypatch.setattr(engine, "ACK_CHUNK", 2)
-    handled, sent = [0], []
-    original_handle, original_push = engine.SyncEngine._handle_result, SyncClient.push
+    recorded, sent = [0], []
+    original_record, original_push = engine.SyncEngine._applied_together, SyncClient.push
 
-    def handle(self: Any, *args: Any) -> None:
-        handled[0] += 1
-        if handled[0] == 7:  # the second batch's second few: recording stops here
+    def record(self: Any, *args: Any) -> None:
+        original_record(self, *args)
+        recorded[0] += 1
+        if recorded[0] == 4:  # the second batch's second few, written: their transaction stops
             raise Stopped
-        original_handle(self, *args)
 
     def push(self: SyncClient, changes: Any) -> Any:
         sent.extend(json.loads(c) if isinstance(c, str) else c for c in changes)
         return original_push(self, changes)
 
-    monkeypatch.setattr(engine.SyncEngine, "_handle_result", handle)
+    monkeypatch.setattr(engine.SyncEngine, "_applied_together", record)
     monkeypatch.setattr(SyncClient, "push", push)
     with pytest.raises(Stopped):
         a.sync.run_sync()
@@ -63,7 +63,7 @@ def test_answers_recorded_before_a_stop_are_kept_and_only_the_rest_resent(
     assert all(versions[pid] == 1 for pid in kept)
     assert all(versions[pid] is None for pid in made if pid not in kept)
 
-    monkeypatch.setattr(engine.SyncEngine, "_handle_result", original_handle)
+    monkeypatch.setattr(engine.SyncEngine, "_applied_together", original_record)
     sent.clear()
     result = a.sync.run_sync()
     b.sync.run_sync()
