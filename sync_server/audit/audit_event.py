@@ -9,6 +9,7 @@ the chain.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sync_server.audit.chain import canonical
@@ -31,12 +32,25 @@ def _first(entry: dict[str, Any], *keys: str) -> Any:
 
 def _recorded(entry: dict[str, Any], received: str) -> str:
     value = _first(entry, "at", "time", "timestamp", "recorded", "occurred_at")
-    bounds = date_range(value) if isinstance(value, str) else None
-    return bounds[0] if bounds else received
+    return (_instant(value) if isinstance(value, str) else None) or received
+
+
+# An upload's entries share few moments and actions (a pulled page's ``sync.apply`` entries
+# have one of each): each is worked out once.
+@functools.lru_cache(maxsize=1024)
+def _instant(value: str) -> str | None:
+    bounds = date_range(value)
+    return bounds[0] if bounds else None
 
 
 def _action(entry: dict[str, Any]) -> str:
-    word = str(_first(entry, "action", "event", "kind") or "").strip().lower()
+    word = _first(entry, "action", "event", "kind")
+    return _action_code(word if isinstance(word, str) else str(word or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _action_code(text: str) -> str:
+    word = text.strip().lower()
     if word in _ACTIONS:
         return _ACTIONS[word]
     for prefix, code in _ACTION_WORDS.items():
@@ -58,7 +72,10 @@ def _entities(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"what": {"reference": ref}} for ref in refs]
 
 
-def to_audit_event(entry: dict[str, Any], device_id: str, received: str) -> dict[str, Any]:
+def to_audit_event(entry: dict[str, Any], device_id: str, received: str, *,
+                   verbatim: str | None = None) -> dict[str, Any]:
+    """The event of one entry; ``verbatim`` is the entry's canonical text when the caller has
+    it already."""
     who = _first(entry, "user", "actor", "username", "staff", "user_id")
     role = _first(entry, "role")
     agent: dict[str, Any] = {"requestor": True,
@@ -66,8 +83,9 @@ def to_audit_event(entry: dict[str, Any], device_id: str, received: str) -> dict
     if role is not None:
         agent["role"] = [{"text": str(role)[:100]}]
     entities = _entities(entry)
+    text = verbatim if verbatim is not None else canonical(entry)
     entities.append({"what": {"display": f"workstation audit seq {entry['seq']}"},
-                     "detail": [{"type": "pms-chain-entry", "valueString": canonical(entry)}]})
+                     "detail": [{"type": "pms-chain-entry", "valueString": text}]})
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",

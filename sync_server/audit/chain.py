@@ -5,6 +5,12 @@ An entry is a JSON object with ``seq`` (1, 2, 3 ...), ``prev_hash`` (the previou
 UTF-8 bytes of ``json.dumps(entry_without_hash, sort_keys=True, separators=(",", ":"),
 ensure_ascii=False)`` -- ``prev_hash`` and ``seq`` included, ``hash`` left out.
 Pure functions: no I/O.
+
+That text is written by orjson (sorted keys) when the entry holds only strings, integers,
+booleans, nulls, lists and objects: for those its bytes are the ``json`` module's, ~10x faster
+(``tests/server/test_chain_canonical.py`` compares them on every code point and on generated
+values). Floats (the two libraries write some differently), integers beyond 64 bits and
+anything else go through ``json`` itself.
 """
 
 from __future__ import annotations
@@ -14,17 +20,46 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 GENESIS_HASH = "0" * 64
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Only values whose JSON text orjson writes exactly as ``json`` does."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) not in _SCALARS and not _plain(item):
+                return False
+        return True
+    return kind in _SCALARS
+
+
+def canonical_bytes(fields: dict[str, Any]) -> bytes:
+    if _plain(fields):
+        try:
+            return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, deep nesting
+            pass
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
 
 
 def canonical(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_bytes(fields).decode("utf-8")
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
     fields = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256(canonical(fields).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
 def link_problem(entries: list[dict[str, Any]], *, start_seq: int = 1,

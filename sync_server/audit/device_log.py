@@ -74,14 +74,17 @@ def upload(db: Database, principal: Principal, body: Any, *, max_entries: int
             stream = head.device_id
             fresh = _check_against_head(session, lineage, head, entries)
         stamp = now_instant()
+        texts = [canonical(entry) for entry in fresh]  # kept as it is, and in each event
         if fresh:
             bulk_insert(session, core_table(AuditEntry), [
                 {"device_id": stream, "seq": entry["seq"], "clinic_id": clinic_id,
                  "hash": entry["hash"], "prev_hash": entry["prev_hash"],
-                 "entry": canonical(entry), "received_at": stamp} for entry in fresh])
-        for entry in fresh:
+                 "entry": text, "received_at": stamp} for entry, text in zip(fresh, texts,
+                                                                             strict=True)])
+        for entry, text in zip(fresh, texts, strict=True):
             event_id = str(uuid.uuid5(_NAMESPACE, f"{stream}:{entry['seq']}"))
-            writer.save("AuditEvent", event_id, to_audit_event(entry, device_id, stamp), None)
+            writer.save("AuditEvent", event_id,
+                        to_audit_event(entry, device_id, stamp, verbatim=text), None)
         writer.flush()
         if fresh:
             last = fresh[-1]
