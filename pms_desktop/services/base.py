@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.enums import AuditOutcome, OutboxOp
@@ -258,10 +258,19 @@ def operation(
     return decorate
 
 
+_STAFF = StaffUser.__table__
+assert isinstance(_STAFF, Table)
+# Read before every operation: the driver's statement (SQLCipher, qmark) costs ~17 us of CPU
+# where the ORM select of the same column cost ~120 us, 4-5% of a 2-3 ms patient search.
+_MUST_CHANGE_SQL = (f"SELECT {_STAFF.c.must_change_password.name} FROM {_STAFF.name} "
+                    f"WHERE {_STAFF.c.id.name} = ?")
+
+
 def _must_change_password(session: Session, actor: StaffSession) -> bool:
-    """Whether the acting account still has the password an admin set (one indexed read)."""
-    return bool(session.scalar(
-        select(StaffUser.must_change_password).where(StaffUser.id == actor.user_id)))
+    """Whether the acting account still has the password an admin set (one primary-key read
+    in the operation's transaction)."""
+    row = session.connection().exec_driver_sql(_MUST_CHANGE_SQL, (actor.user_id,)).first()
+    return bool(row[0]) if row is not None else False
 
 
 def _result_id(result: Any) -> str | None:
