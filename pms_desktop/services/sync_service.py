@@ -44,8 +44,7 @@ from ..sync.transport import SyncClient, SyncOffline, TransportSettings
 from .base import ServiceCore, UnitOfWork, operation, unit_of_work
 from .sync_clinic_key import ClinicKeys
 from .sync_conflicts import ConflictInfo, conflict_infos, may_resolve
-from .workstation_names import send_pending_name
-from .workstation_registry import NAME as WORKSTATION_NAME
+from .workstation_names import enrolled_as, local_name, send_pending_name
 from .workstation_registry import WorkstationRegistry
 
 __all__ = ["ConflictInfo", "NotEnrolled", "SyncResult", "SyncService", "SyncStatus",
@@ -223,15 +222,15 @@ class SyncService:
             raise ValidationError(errors)
         settings = TransportSettings(server_url, ca_file, retries=0)
         with SyncClient(settings) as client:
-            name = (device_name or socket.gethostname())[:100]
+            name = (device_name or local_name(self.core) or socket.gethostname())[:100]
             enrolled = client.enrol(code.strip(), name)
         self.keystore.put(self._credential_name(), enrolled.token.encode())
         with unit_of_work(self.core, None) as uow:
             for key, value in ((st.SERVER_URL, server_url), (st.DEVICE_ID, enrolled.device_id),
                                (st.CLINIC_ID, enrolled.clinic_id),
-                               (st.CA_FILE, str(ca_file) if ca_file else None),
-                               (WORKSTATION_NAME, name)):
+                               (st.CA_FILE, str(ca_file) if ca_file else None)):
                 st.put(uow.session, key, value)
+            enrolled_as(uow, name)
             uow.audit("sync.enrol", detail={"device_id": enrolled.device_id,
                                             "server": server_url})
         if clinic_key_code:

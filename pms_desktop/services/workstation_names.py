@@ -90,6 +90,24 @@ class WorkstationNamesService:
         return _read(s)
 
 
+def local_name(core: ServiceCore) -> str | None:
+    """The name this workstation goes by here, for an enrolment that names none."""
+    with core.sessions() as s:
+        return _read(s).name
+
+
+def enrolled_as(uow: UnitOfWork, name: str) -> None:
+    """In the enrolment's transaction: the server knows the workstation by ``name`` now, so
+    the workstation's own record takes it too (one name, wherever it is shown)."""
+    s = uow.session
+    ws = _local(s)
+    if ws is not None and ws.name != name:
+        ws.name = name
+        uow.changed(ws)
+    st.put(s, NAME, name)
+    st.put(s, PENDING, None)
+
+
 def send_pending_name(core: ServiceCore, client: SyncClient) -> None:
     """During a sync, as the workstation: give the server the name a clinic admin set. A name
     the server refuses is dropped (logged): it must not stop the sync."""

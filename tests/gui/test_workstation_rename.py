@@ -64,6 +64,14 @@ def controllers(qtbot: Any) -> Iterator[Callable[..., SyncController]]:
     wait_for_idle()
 
 
+def _device_list(server: SyncServer, clinic: str, capsys: Any) -> str:
+    """What the central admin sees: ``pms-sync-server admin device-list``."""
+    capsys.readouterr()
+    assert server_admin(["admin", "device-list", "--data-dir", str(server.data),
+                         "--clinic", clinic]) == 0
+    return str(capsys.readouterr().out)
+
+
 def _rename(qtbot: Any, tab: SyncTab, name: str) -> WorkstationNameDialog:
     qtbot.mouseClick(tab.rename_button, Qt.MouseButton.LeftButton)
     dialog = tab.name_dialog
@@ -147,6 +155,7 @@ def test_the_server_device_list_shows_the_name_after_a_sync(  # type: ignore[no-
     tab.resize(900, 420)
     tab.show()
     qtbot.waitUntil(lambda: "Enrolled as device" in tab.device.text(), timeout=WAIT)
+    assert tab.name.text() == "Front desk"  # the name it was enrolled with, here too
 
     dialog = _rename(qtbot, tab, "Room 3")
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
@@ -159,10 +168,7 @@ def test_the_server_device_list_shows_the_name_after_a_sync(  # type: ignore[no-
     bar.grab().save(str(SHOTS / "sync-status-workstation.png"))
 
     def device_list() -> str:
-        capsys.readouterr()
-        assert server_admin(["admin", "device-list", "--data-dir", str(sync_server.data),
-                             "--clinic", clinic]) == 0
-        return capsys.readouterr().out
+        return _device_list(sync_server, clinic, capsys)
 
     assert "\tFront desk\t" in device_list()  # not sent yet
     syncs = controller.syncs
@@ -171,3 +177,13 @@ def test_the_server_device_list_shows_the_name_after_a_sync(  # type: ignore[no-
     listed = device_list()
     assert "\tRoom 3\t" in listed and "Front desk" not in listed
     qtbot.waitUntil(lambda: "next sync" not in tab.device.text(), timeout=WAIT)
+
+
+@pytest.mark.e2e
+def test_an_enrolment_that_names_nothing_uses_the_workstations_name(  # type: ignore[no-untyped-def]
+        ctx, actors, sync_server, capsys) -> None:
+    ctx.workstation.rename_workstation(actors[Role.CLINIC_ADMIN], name="Room 7")
+    clinic = sync_server.new_clinic("Unnamed enrolment clinic")
+    ctx.sync.enrol_device(server_url=sync_server.url, code=sync_server.enrol_code(clinic))
+    assert "\tRoom 7\t" in _device_list(sync_server, clinic, capsys)
+    assert ctx.workstation.current().on_server  # nothing left to send
