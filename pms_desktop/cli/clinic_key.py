@@ -3,7 +3,9 @@
 The clinic key seals staff passwords and authenticator secrets on their way between the
 clinic's workstations. ``issue`` makes a new code on a workstation that holds the key (the
 previous code stops working) and prints it as the last line; ``enter`` gives the code to a
-workstation enrolled without it (from ``--code``, ``PMS_CLINIC_KEY`` or a prompt).
+workstation enrolled without it (from ``--code``, ``PMS_CLINIC_KEY`` or a prompt). A code opens
+the key for one workstation: a wrong, replaced or already used code exits 1 with one line and
+leaves the workstation as it was (tests/sync/test_clinic_key_enter.py).
 """
 
 from __future__ import annotations
