@@ -14,6 +14,7 @@ from sqlalchemy import select
 from pms_desktop.domain.enums import Role
 from pms_desktop.security.totp import current_code
 from pms_desktop.store.models import AuditEntry
+from pms_desktop.ui import ops
 from pms_desktop.ui.auth.break_glass_dialog import BreakGlassDialog
 from pms_desktop.ui.auth.mfa_enrolment_dialog import MfaEnrolmentDialog
 from pms_desktop.ui.auth.session_controller import SessionController
@@ -107,10 +108,9 @@ def test_mfa_enrolment_shows_a_qr_code_then_recovery_codes(qtbot, ctx, actors) -
     assert ctx.accounts.my_account(nina).totp_enabled
 
 
-@pytest.fixture
-def signed_in(qtbot, ctx):  # type: ignore[no-untyped-def]
+def _signed_in(qtbot, ctx, idle_ms: int):  # type: ignore[no-untyped-def]
     now = [datetime.now(UTC)]
-    controller = SessionController(ctx, idle_ms=200, clock=lambda: now[0], clinic_name="Riverside", timezone="UTC")
+    controller = SessionController(ctx, idle_ms=idle_ms, clock=lambda: now[0], clinic_name="Riverside", timezone="UTC")
     dialog = controller.show_sign_in()
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(controller.signed_in, timeout=WAIT):
@@ -119,6 +119,27 @@ def signed_in(qtbot, ctx):  # type: ignore[no-untyped-def]
     controller.idle.stop()
     if controller.main_window is not None:
         controller.main_window.close()
+
+
+@pytest.fixture
+def signed_in(qtbot, ctx):  # type: ignore[no-untyped-def]
+    yield from _signed_in(qtbot, ctx, 200)
+
+
+@pytest.fixture
+def signed_in_settled(qtbot, ctx):  # type: ignore[no-untyped-def]
+    """Signed in, the idle period 200 ms counted from when the main window has settled (shown,
+    its first loads done and painted). Counted from sign-in, as ``signed_in`` does, it ran
+    while the window painted and loaded for the first time, which on a busy machine took longer
+    than 200 ms: the workstation locked before a test could press a key."""
+    for controller, now in _signed_in(qtbot, ctx, 600_000):
+        window = controller.main_window
+        qtbot.waitExposed(window, timeout=WAIT)
+        qtbot.waitUntil(lambda: not ops._PENDING, timeout=WAIT)  # its loads ran and were shown
+        assert controller.lock_screen is None
+        controller.idle.set_timeout(200)
+        qtbot.keyClick(window, Qt.Key.Key_Shift)  # activity: the short period starts now
+        yield controller, now
 
 
 def test_idle_workstation_locks_and_unlocks_with_the_password(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
@@ -142,12 +163,13 @@ def test_idle_workstation_locks_and_unlocks_with_the_password(qtbot, ctx, signed
     assert [e.outcome for e in _entries(ctx, "session.unlock")] == ["failure", "success"]
 
 
-def test_activity_keeps_the_workstation_unlocked(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
-    controller, _now = signed_in
-    for _ in range(6):
+def test_activity_keeps_the_workstation_unlocked(qtbot, ctx, signed_in_settled) -> None:  # type: ignore[no-untyped-def]
+    controller, _now = signed_in_settled
+    for _ in range(6):  # 360 ms of activity, a key every 60 ms: longer than the 200 ms period
         qtbot.wait(60)
         qtbot.keyClick(controller.main_window, Qt.Key.Key_Shift)
     assert controller.lock_screen is None
+    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=WAIT)  # once it stops
 
 
 def test_after_a_long_absence_unlocking_needs_the_code_too(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
