@@ -79,6 +79,9 @@ class PageApplier(RemoteApplier):
             by_table.setdefault(table, []).append(rid)
         pending: dict[Key, list[OutboxChange]] = {}
         wanted: set[Key] = set()  # records this page may change (not held yet, or older here)
+        queued = set(self.s.scalars(select(OutboxChange.table_name).where(  # tables with any
+            OutboxChange.status == OutboxStatus.PENDING,  # pending change (a first pull: none)
+            OutboxChange.table_name.in_(by_table)).distinct()))
         for table, ids in by_table.items():
             model = self.rmap.model(table)
             for start in range(0, len(ids), CHUNK):
@@ -100,6 +103,8 @@ class PageApplier(RemoteApplier):
                 if older:
                     self._held_rows += self.s.scalars(select(model).where(
                         model.id.in_(older)).options(*_children(model))).all()
+                if table not in queued:
+                    continue
                 for change in self.s.scalars(select(OutboxChange).where(
                         OutboxChange.table_name == table,
                         OutboxChange.resource_id.in_([r for r in chunk if (table, r) in wanted]),

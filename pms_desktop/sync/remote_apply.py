@@ -31,6 +31,7 @@ from .resources import ResourceMap, table_holding
 
 Json = dict[str, Any]
 INACTIVE_APPOINTMENT = ("cancelled", "noshow", "entered-in-error")
+SETTLED_KINDS = ("double-booking", "unapplied", dup.KIND)  # conflicts a later change may close
 
 
 class RemoteApplier:
@@ -174,10 +175,16 @@ class RemoteApplier:
             self.new_conflicts += 1
 
     def settle(self) -> None:
-        """After a page: close the conflicts that no longer hold."""
-        self.settle_double_bookings()
-        self.settle_unapplied()
-        self.settle_possible_duplicates()
+        """After a page: close the conflicts that no longer hold (the kinds open, asked once:
+        most pages have none)."""
+        open_kinds = set(self.s.scalars(select(SyncConflict.kind).where(
+            SyncConflict.resolved_at.is_(None), SyncConflict.kind.in_(SETTLED_KINDS)).distinct()))
+        if "double-booking" in open_kinds:
+            self.settle_double_bookings()
+        if "unapplied" in open_kinds:
+            self.settle_unapplied()
+        if dup.KIND in open_kinds:
+            self.settle_possible_duplicates()
 
     def after_pull(self) -> int:
         """At the end of every pull: what was held back is tried again, and the clashes
