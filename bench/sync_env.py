@@ -81,27 +81,86 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(root: int) -> float:
-    """CPU time (user + system) used so far by a process and all its descendants (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
+def _processes() -> dict[int, list[str]]:
+    """The fields of ``/proc/PID/stat`` after the command name, by pid (Linux)."""
+    out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                out[int(name)] = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        parents[int(name)] = int(fields[1])
-        used[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _tree(root: int, processes: dict[int, list[str]]) -> set[int]:
     tree, grew = {root}, True
     while grew:
-        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        more = {pid for pid, f in processes.items() if int(f[1]) in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(used.get(pid, 0.0) for pid in tree)
+    return tree
+
+
+def cpu_by_process(root: int) -> dict[int, float]:
+    """CPU time (user + system) used so far by a process and each of its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    processes = _processes()
+    return {pid: (int(processes[pid][11]) + int(processes[pid][12])) / tick
+            for pid in _tree(root, processes) if pid in processes}
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants (Linux)."""
+    return sum(cpu_by_process(root).values())
+
+
+def _tcp_sockets() -> Iterator[tuple[int, int, str, str]]:
+    """(local port, remote port, state, 'socket:[inode]') of every TCP socket (Linux)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as handle:
+            for line in handle.readlines()[1:]:
+                f = line.split()
+                yield (int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16), f[3],
+                       f"socket:[{f[9]}]")
+
+
+def _holders(root: int, wanted: set[str]) -> dict[str, set[int]]:
+    """The processes of a tree that hold each of the ``wanted`` sockets open."""
+    out: dict[str, set[int]] = {}
+    for pid in _tree(root, _processes()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target in wanted:
+                out.setdefault(target, set()).add(pid)
+    return out
+
+
+def serving_pids(root: int, server_port: int, client_ports: list[int]) -> dict[int, int]:
+    """Which process of the server's tree holds the server's end of the connection from each
+    local port in ``client_ports`` (Linux: the kernel's TCP table and each process's file
+    descriptors), by client port; a connection not found is left out."""
+    wanted = set(client_ports)
+    ends = {inode: remote for local, remote, state, inode in _tcp_sockets()
+            if local == server_port and remote in wanted and state == "01"}  # established
+    return {ends[inode]: min(pids) for inode, pids in _holders(root, set(ends)).items()}
+
+
+def listening_pids(root: int, port: int) -> list[set[int]]:
+    """The processes of the server's tree that hold each socket listening on ``port``: one
+    set per socket (Linux)."""
+    listening = {inode for local, _, state, inode in _tcp_sockets()
+                 if local == port and state == "0A"}
+    return list(_holders(root, listening).values())
 
 
 @dataclass
@@ -109,8 +168,21 @@ class Server:
     url: str
     pid: int
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
+
+    def cpu_by_process(self) -> dict[int, float]:
+        return cpu_by_process(self.pid)
+
+    def serving_pids(self, client_ports: list[int]) -> dict[int, int]:
+        return serving_pids(self.pid, self.port, client_ports)
+
+    def listening_pids(self) -> list[set[int]]:
+        return listening_pids(self.pid, self.port)
 
 
 @contextmanager

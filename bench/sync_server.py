@@ -17,6 +17,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,13 +70,18 @@ def client(base_url: str, token: str) -> Iterator[httpx.Client]:
 
 def push(http: httpx.Client, body: bytes) -> float:
     """One push; its wall time in ms. Every change must be applied."""
+    return traced_push(http, body)[0]
+
+
+def traced_push(http: httpx.Client, body: bytes) -> tuple[float, int]:
+    """One push: its wall time in ms and the local port of the connection it went over."""
     t0 = time.perf_counter()
     answer = http.post("/sync/push", content=body)
     ms = (time.perf_counter() - t0) * 1000
     answer.raise_for_status()
     bad = [r for r in answer.json()["results"] if r["status"] != "applied"]
     assert not bad, bad[0]
-    return ms
+    return ms, int(answer.extensions["network_stream"].get_extra_info("client_addr")[1])
 
 
 def ingest(store: sync_env.Store, server: sync_env.Server, pool: list[dict[str, Any]],
@@ -119,35 +125,63 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
     work = [bodies(pool, 100 * scale.rounds, 100) for _ in devices]
     warm = [bodies(pool, 20, 20)[0][1] for _ in devices]
     times: list[float] = []
+    ports: list[int] = []  # the local port of each timed push's connection
     lock = threading.Lock()
     start = threading.Barrier(len(devices) + 1)
+    finished = threading.Barrier(len(devices) + 1)
+    traced = threading.Event()
 
     def clinic(device: sync_env.Device, mine: list[tuple[int, bytes]], first: bytes) -> None:
         with client(server.url, device.token) as http:
-            # Connected, authenticated and its worker warm (a server that has been running)
-            # before the start: a first push of 20 changes, not timed.
-            push(http, first)
-            start.wait(timeout=120)
-            for _count, body in mine:
-                ms = push(http, body)
-                with lock:
-                    times.append(ms)
+            try:
+                # Connected, authenticated and its worker warm (a server that has been
+                # running) before the start: a first push of 20 changes, not timed.
+                push(http, first)
+                start.wait(timeout=120)
+                for _count, body in mine:
+                    ms, port = traced_push(http, body)
+                    with lock:
+                        times.append(ms)
+                        ports.append(port)
+            except BaseException:
+                start.abort()
+                finished.abort()
+                raise
+            finished.wait(timeout=600)
+            traced.wait(timeout=60)  # still connected while the main thread traces workers
 
     threads = [threading.Thread(target=clinic, args=job, daemon=True)
                for job in zip(devices, work, warm, strict=True)]
     for t in threads:
         t.start()
     start.wait(timeout=120)
-    cpu0 = server.cpu()
+    cpu0 = server.cpu_by_process()
+    finished.wait(timeout=600)
+    cpu1 = server.cpu_by_process()
+    owner = server.serving_pids(sorted(set(ports)))
+    traced.set()
     for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a clinic did not finish in 10 minutes"
-    cpu = server.cpu() - cpu0
+        t.join(timeout=60)
+    cpu = sum(cpu1.values()) - sum(cpu0.values())
     q = p95(times)
     return Figure(f"{scale.clinics} clinics syncing at once: a 100-change push", "p95 < 500 ms",
                   statistics.median(times), q, "ms", q < 500,
                   note=f"PostgreSQL, 2 workers; {len(times)} pushes, each clinic's back to back "
-                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push")
+                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push; "
+                       + spread(ports, owner, cpu0, cpu1))
+
+
+def spread(ports: list[int], owner: dict[int, int], cpu0: dict[int, float],
+           cpu1: dict[int, float]) -> str:
+    """Pushes and CPU seconds per server process (a push whose connection was not found
+    counts under '?')."""
+    pushes = Counter(str(owner.get(port, "?")) for port in ports)
+    used = {pid: cpu1[pid] - cpu0[pid] for pid in cpu1 if pid in cpu0}
+    busy = {str(pid): s for pid, s in used.items() if s >= 0.01}
+    return "pushes by worker pid " + ", ".join(
+        f"{pid}: {n} ({busy.get(pid, 0.0):.2f} s CPU)" for pid, n in sorted(pushes.items())) + (
+        "; others " + ", ".join(f"{pid}: {s:.2f} s" for pid, s in sorted(busy.items())
+                                if pid not in pushes) if set(busy) - set(pushes) else "")
 
 
 def measure_postgres(pool: list[dict[str, Any]], scale: ServerScale) -> list[Figure]:
