@@ -79,7 +79,7 @@ def settings_from(args: argparse.Namespace, config: dict[str, Any]) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from sync_server import logs
+    from sync_server import logs, workers
     from sync_server.app import create_app, settle_memory
     from sync_server.store import migrate
     from sync_server.store.db import Database
@@ -96,14 +96,16 @@ def serve(args: argparse.Namespace) -> int:
         "proxy_headers": True, "log_config": None,
         "forwarded_allow_ips": args.forwarded_allow_ips or config.get("forwarded_allow_ips")
         or "127.0.0.1"}
-    if settings.workers > 1:
+    if settings.workers > 1:  # uvicorn's supervisor; see sync_server/workers.py
         os.environ["PMS_SYNC_SETTINGS"] = Settings(**{**settings.__dict__,
                                                       "run_migrations": False}).to_env()
-        uvicorn.run("sync_server.app:factory", factory=True, workers=settings.workers, **common)
-    else:
-        app = create_app(settings)
-        settle_memory()
-        uvicorn.run(app, **common)
+        return workers.run(uvicorn.Config(
+            "sync_server.app:factory", factory=True, workers=settings.workers,
+            timeout_worker_healthcheck=workers.HEALTHCHECK_SECONDS,
+            **{**common, "log_config": workers.log_config(settings.log_level)}))
+    app = create_app(settings)
+    settle_memory()
+    uvicorn.run(app, **common)
     return 0
 
 

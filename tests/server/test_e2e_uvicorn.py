@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from sync_server import workers
 from sync_server.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -132,11 +139,45 @@ def test_enrol_push_pull_against_real_server(tmp_path: Path,
     assert main(["admin", "audit", "verify", "--data-dir", data]) == 0
 
 
-@pytest.mark.postgres
-def test_several_workers_on_postgres(capsys: pytest.CaptureFixture[str]) -> None:
-    """Two uvicorn workers, racing pushes: unique sequence numbers and one winner per version."""
-    from concurrent.futures import ThreadPoolExecutor
+@dataclass
+class _Workers:
+    """A two-worker server on its own PostgreSQL schema; its JSON log in ``log``."""
 
+    base: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    codes: list[str]
+
+    def lines(self) -> list[dict[str, Any]]:
+        content = self.log.read_text(errors="replace")
+        return [json.loads(line) for line in content.splitlines() if line.startswith("{")]
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the workers that started, in order (uvicorn logs each one's start)."""
+        return [int(m.group(1)) for line in self.lines()
+                if (m := re.fullmatch(r"Started server process \[(\d+)\]", line.get("msg", "")))]
+
+    def wait_workers(self, count: int, seconds: float = 90) -> None:
+        """Until ``count`` workers have finished their start-up (in the server's lifetime)."""
+        deadline = time.monotonic() + seconds
+        while sum(line.get("msg") == "Application startup complete."
+                  for line in self.lines()) < count:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited with {self.proc.returncode}: "
+                                     f"{self.log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} workers not started: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def auth(self, i: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}
+
+    tokens: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[_Workers]:
     from sqlalchemy import create_engine, text
 
     base_url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -163,42 +204,127 @@ def test_several_workers_on_postgres(capsys: pytest.CaptureFixture[str]) -> None
         command = [sys.executable, "-m", "sync_server", "serve", "--database-url", url,
                    "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
         if shutil.which("timeout"):
-            command = ["timeout", "120", *command]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
-                                stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, proc)
-        tokens = [httpx.post(f"{base}/sync/enrol", json={"code": c}).json()["token"]
-                  for c in codes]
+            command = ["timeout", "180", *command]
+        log = tmp_path / "server.log"
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
+                                    stderr=sink)
+        server = _Workers(f"http://127.0.0.1:{port}", port, proc, log, codes)
+        # Both workers serving before the clock of any check starts: on a loaded machine the
+        # second one can take many seconds to import the app.
+        server.wait_workers(2)
+        with httpx.Client(base_url=server.base, timeout=60) as http:
+            server.tokens = [http.post("/sync/enrol", json={"code": c}).json()["token"]
+                             for c in codes]
+        yield server
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_several_workers_on_postgres(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Two uvicorn workers, racing pushes: unique sequence numbers and one winner per version."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _two_workers(tmp_path, capsys) as server:
         shared = str(uuid.uuid4())
 
         def push(i: int) -> list[dict]:
-            auth = {"Authorization": f"Bearer {tokens[i % 2]}"}
             changes = [_change(str(uuid.uuid4()), None) for _ in range(5)]
             changes.append(_change(shared, "1", family=f"Racer{i}"))
-            with httpx.Client(base_url=base, timeout=30) as http:
-                return list(http.post("/sync/push", json={"changes": changes},
-                                      headers=auth).json()["results"])
+            with httpx.Client(base_url=server.base, timeout=60) as http:
+                answer = http.post("/sync/push", json={"changes": changes},
+                                   headers=server.auth(i))
+                assert answer.status_code == 200, answer.text
+                return list(answer.json()["results"])
 
-        first = httpx.post(f"{base}/sync/push", json={"changes": [_change(shared, None)]},
-                           headers={"Authorization": f"Bearer {tokens[0]}"}).json()
-        assert first["results"][0]["status"] == "applied"
+        with httpx.Client(base_url=server.base, timeout=60) as http:
+            first = http.post("/sync/push", json={"changes": [_change(shared, None)]},
+                              headers=server.auth(0)).json()["results"][0]
+        assert first["status"] == "applied"
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = [r for batch in pool.map(push, range(8)) for r in batch]
         on_shared = [r for r in results if r["resource_id"] == shared]
         assert sorted(r["status"] for r in on_shared) == ["applied"] + ["conflict"] * 7
-        seqs = [1] + [r["seq"] for r in results if r["status"] == "applied"]
-        assert sorted(seqs) == list(range(1, 43))  # 1 + 40 new + 1 winner, no duplicate
+        # The admin commands' AuditEvents took the clinic's first numbers: count from the
+        # first push's. 1 + 40 new + 1 winner, no duplicate and no gap.
+        seqs = [first["seq"]] + [r["seq"] for r in results if r["status"] == "applied"]
+        assert sorted(seqs) == list(range(first["seq"], first["seq"] + 42))
+
+
+def _serving(server: _Workers, connections: int) -> set[int]:
+    """The worker pids that accepted ``connections`` new connections (each pushes a change
+    that must be applied), as the kernel reports the connections' owners (Linux)."""
+    from bench.sync_env import serving_pids
+
+    clients = [httpx.Client(base_url=server.base, timeout=60) for _ in range(connections)]
+    try:
+        ports = []
+        for i, http in enumerate(clients):
+            answer = http.post("/sync/push", json={"changes": [_change(str(uuid.uuid4()), None)]},
+                               headers=server.auth(i))
+            assert answer.json()["results"][0]["status"] == "applied"
+            ports.append(answer.extensions["network_stream"].get_extra_info("client_addr")[1])
+        owners = serving_pids(server.proc.pid, server.port, ports)
+        assert len(owners) == connections
+        return set(owners.values())
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        for http in clients:
+            http.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals: SIGKILL a worker, SIGTERM the server")
+def test_workers_share_connections_restart_and_stop(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The kernel spreads new connections over both workers (each listens on its own
+    SO_REUSEPORT socket on Linux; with one shared socket a burst can land on one worker); a
+    killed worker is replaced and serves; SIGTERM stops every process cleanly (exit 0)."""
+    balanced = workers.balances_connections()
+    with _two_workers(tmp_path, capsys) as server:
+        pids = server.worker_pids()
+        assert len(pids) == 2
+        if balanced:
+            _assert_own_sockets(server, pids)
+            # 32 connections all on one of two sockets: a chance of 2 in 2**32.
+            assert _serving(server, 32) == set(pids)
+        os.kill(pids[0], signal.SIGKILL)
+        server.wait_workers(3)
+        replacement = server.worker_pids()[2]
+        if balanced:
+            _assert_own_sockets(server, [pids[1], replacement])
+            assert _serving(server, 32) == {pids[1], replacement}
+        else:
+            _serving_anywhere(server)
+        server.proc.terminate()
+        assert server.proc.wait(timeout=60) == 0
+        finished = [line["msg"] for line in server.lines()
+                    if line.get("msg", "").startswith("Finished server process")]
+        assert sorted(finished) == sorted(f"Finished server process [{pid}]"
+                                          for pid in (pids[1], replacement))
+
+
+def _assert_own_sockets(server: _Workers, pids: list[int]) -> None:
+    """Each worker listens on a socket of its own (with uvicorn's shared socket, one socket
+    is held by every worker)."""
+    from bench.sync_env import listening_pids
+
+    held = listening_pids(server.proc.pid, server.port)
+    assert sorted(sorted(holders & set(pids)) for holders in held) == sorted(
+        [pid] for pid in pids)
+
+
+def _serving_anywhere(server: _Workers) -> None:
+    with httpx.Client(base_url=server.base, timeout=60) as http:
+        answer = http.post("/sync/push", json={"changes": [_change(str(uuid.uuid4()), None)]},
+                           headers=server.auth(0))
+    assert answer.json()["results"][0]["status"] == "applied"
 
 
 def _change(resource_id: str, base: str | None, family: str = "Busy") -> dict:
