@@ -25,7 +25,7 @@ from ..security.totp import matching_step
 from ..store.backup import restore_backup
 from ..store.database import ClinicDatabase, acquire_lock
 from ..store.models import StaffUser
-from .common import _secret, add_data_dir, add_user, open_ctx, sign_in
+from .common import _secret, add_data_dir, add_user, open_ctx, password_change_first, sign_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -62,6 +62,8 @@ def _check_admin_in_backup(username: str, password: str, code: str) -> Callable[
             if not ok:
                 raise AuthenticationError("The user name, password or code is not right for this backup.")
             assert user is not None
+            if user.must_change_password:  # as every signed-in command (cli/common.sign_in)
+                raise password_change_first(user.username)
             if not allows(Role(user.role), Permission.BACKUPS):
                 raise PermissionDenied(Permission.BACKUPS.value, "Only a clinic admin can restore a backup.")
 

@@ -49,11 +49,14 @@ def sign_in(ctx: AppContext, username: str) -> StaffSession:
     session: StaffSession = accounts.sign_in(username=username, password=password, totp_code=code)
     if accounts.my_account(session).must_change_password:
         accounts.sign_out(session)
-        raise PasswordChangeRequired(
-            f"The password of {session.username} was set by an administrator: sign in to the "
-            "application and choose a new password there first; commands refuse this account "
-            "until then.")
+        raise password_change_first(session.username)
     return session
+
+
+def password_change_first(username: str) -> PasswordChangeRequired:
+    return PasswordChangeRequired(
+        f"The password of {username} was set by an administrator: sign in to the application "
+        "and choose a new password there first; commands refuse this account until then.")
 
 
 def open_ctx(args: argparse.Namespace) -> AppContext:

@@ -17,6 +17,7 @@ from pms_desktop.domain.enums import Role
 from pms_desktop.domain.errors import PasswordChangeRequired, PermissionDenied
 from pms_desktop.security.totp import current_code
 from pms_desktop.services.base import REGISTRY
+from pms_desktop.store.backup import write_backup
 from pms_desktop.store.models import AuditEntry, StaffUser
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
 from tests.unit.test_rbac_matrix import OPERATIONS, _arguments, _bound
@@ -133,3 +134,19 @@ def test_every_operation_against_a_password_that_must_change(  # type: ignore[no
                   and json.loads(e.detail or "{}").get("refused") == "PasswordChangeRequired"]
     assert [(e.action, e.user_id) for e in logged] == (
         [(spec.action, admin.user_id)] if refused else []), name
+
+
+def test_restore_refuses_an_admin_whose_password_must_change(  # type: ignore[no-untyped-def]
+        data_dir: Path, monkeypatch, capsys) -> None:
+    """``restore`` checks the sign-in against the backup's own staff: the same refusal there."""
+    ctx = open_context(data_dir)
+    with ctx.db.sessions()() as s, s.begin():
+        s.execute(update(StaffUser).where(StaffUser.username == "admin")
+                  .values(must_change_password=True))
+    path = write_backup(ctx.db, data_dir / "backups")
+    ctx.close()
+    monkeypatch.setenv("PMS_PASSWORD", TEST_PASSWORD)
+    monkeypatch.setenv("PMS_TOTP", current_code(TOTP_SECRETS[Role.CLINIC_ADMIN], datetime.now(UTC)))
+    code = main(["restore", "--data-dir", str(data_dir), "--from", str(path), "--user", "admin"])
+    err = capsys.readouterr().err
+    assert code == 1 and "set by an administrator" in err
