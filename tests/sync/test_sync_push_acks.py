@@ -76,3 +76,45 @@ def test_answers_recorded_before_a_stop_are_kept_and_only_the_rest_resent(
         assert s.scalars(select(OutboxChange).where(
             OutboxChange.status == OutboxStatus.PENDING)).all() == []
     assert {p.id for p in b.ctx.patients.search(b.actor, "Byrne")} == set(made)  # once each
+
+
+def test_plain_edits_answered_with_a_conflict_are_the_base_of_the_next_merge(
+        workstations: Any) -> None:
+    """One few of answers holds a conflict (merged change by change) and plain edits (recorded
+    together): both are recorded, and the version a plain edit made is the base of a later
+    three-way merge of that record, so edits of other fields on each side are both kept and
+    nothing is asked of a person."""
+    a, b = workstations()
+    one, two = (a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, given=g)).id
+                for g in ("One", "Two"))
+    a.sync.run_sync()
+    b.sync.run_sync()
+    edit(b, one, phone="0851111111")
+    b.sync.run_sync()
+    edit(a, one, phone="0862222222")
+    edit(a, two, city="Galway")
+    a.sync.run_sync()  # one: a conflict; two: applied, in the same few
+
+    assert [c.label for c in a.ctx.sync.conflicts(a.actor)] == ["Phone"]
+    with a.ctx.db.sessions()() as s:
+        assert s.scalar(select(Patient.server_version).where(Patient.id == two)) == 2
+        assert set(s.scalars(select(OutboxChange.status).where(
+            OutboxChange.resource_id == two))) == {OutboxStatus.SENT}
+    b.sync.run_sync()
+    edit(b, two, email="two@example.ie")
+    b.sync.run_sync()
+    edit(a, two, postal_code="H91 Y2")
+    a.sync.run_sync()  # answered with B's version: merged against the base of version 2
+    b.sync.run_sync()
+
+    for w in (a, b):
+        held = w.ctx.patients.get_patient(w.actor, patient_id=two).draft
+        assert (held.city, held.email, held.postal_code) == ("Galway", "two@example.ie",
+                                                             "H91 Y2")
+    assert [c.label for c in a.ctx.sync.conflicts(a.actor)] == ["Phone"]
+    assert b.ctx.sync.conflicts(b.actor) == []
+
+
+def edit(w: Any, pid: str, **changes: str) -> None:
+    detail = w.ctx.patients.get_patient(w.actor, patient_id=pid)
+    w.ctx.patients.update_patient(w.actor, patient_id=pid, draft=replace(detail.draft, **changes))
