@@ -119,10 +119,11 @@ class ClinicJoin:
         left that no workstation holds; when that cannot be done (offline), the answer says
         which device the central admin should revoke. None when nothing was enrolled."""
         db, self.db = self.db, None
-        withdrawal = _withdraw(db, self.keystore) if db is not None and self.enrolled else None
-        discard_staged(self.data_dir, db, keystore=self.keystore)
-        self.enrolled = False
-        return withdrawal
+        try:
+            return _withdraw(db, self.keystore) if db is not None and self.enrolled else None
+        finally:  # whatever the server said (or a bug): nothing of the attempt stays here
+            discard_staged(self.data_dir, db, keystore=self.keystore)
+            self.enrolled = False
 
 
 @dataclass(frozen=True)
