@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from sync_server.auth.principal import Principal
@@ -46,7 +47,7 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
         seen = _seen(session, clinic_id, [c.change_id for c in checked])
         writer.lock_current((c.fields[0], c.fields[1]) for c in checked
                             if c.fields is not None and c.change_id not in seen)
-        records = []
+        records, stamp = [], now_instant()
         for c in checked:
             if c.change_id in seen:
                 first_hash, first = seen[c.change_id]
@@ -60,7 +61,7 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
             seen[c.change_id] = (c.digest, dumps(result))
             records.append({"clinic_id": clinic_id, "change_id": c.change_id,
                             "device_id": principal.id, "request_hash": c.digest,
-                            "result": seen[c.change_id][1], "created_at": now_instant()})
+                            "result": seen[c.change_id][1], "created_at": stamp})
             results.append(result)
         writer.flush()
         if records:  # a Core insert: the ORM's bulk insert costs several times more
@@ -68,12 +69,24 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
     return {"results": results}
 
 
+_RECORDED = core_table(SyncChange)
+# On PostgreSQL the batch's ids travel as one array parameter (``= ANY``): an IN list binds,
+# converts and sends each of up to 1,000 ids as a parameter of its own, a statement of another
+# shape for each batch size that the server cannot keep prepared.
+_SEEN_ANY = select(_RECORDED.c.change_id, _RECORDED.c.request_hash, _RECORDED.c.result).where(
+    _RECORDED.c.clinic_id == bindparam("clinic_id"),
+    _RECORDED.c.change_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+_SEEN_IN = select(_RECORDED.c.change_id, _RECORDED.c.request_hash, _RECORDED.c.result).where(
+    _RECORDED.c.clinic_id == bindparam("clinic_id"),
+    _RECORDED.c.change_id.in_(bindparam("ids", expanding=True)))
+
+
 def _seen(session: Session, clinic_id: str, change_ids: list[str]
           ) -> dict[str, tuple[str, str]]:
     """The recorded (request hash, first answer) of the change ids already pushed."""
-    rows = session.execute(select(SyncChange.change_id, SyncChange.request_hash,
-                                  SyncChange.result).where(
-        SyncChange.clinic_id == clinic_id, SyncChange.change_id.in_(set(change_ids))))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_SEEN_ANY if postgres else _SEEN_IN,
+                           {"clinic_id": clinic_id, "ids": sorted(set(change_ids))})
     return {change_id: (digest, result) for change_id, digest, result in rows}
 
 
