@@ -73,6 +73,8 @@ def run(config: Config) -> int:
     supervisor = Multiprocess(config, sockets=sockets)
     try:
         supervisor.run()
+    except KeyboardInterrupt:  # before the supervisor took SIGINT over, as uvicorn.run does
+        pass
     finally:
         reserved.close()
     failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
