@@ -629,16 +629,26 @@ _DECIMAL_MARK = secrets.token_hex(12)  # unguessable: no text a person typed can
 _DECIMAL_TEXT = re.compile(f'"{_DECIMAL_MARK}([^"]*)"')
 
 
+# dates and dataclasses are not JSON: raised (through ``exact``), as ``json`` does
+_AS_JSON_TYPES = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | \
+    orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys; a ``Decimal`` (money, quantities) is written as a JSON
-    number digit for digit, never through a float."""
+    number digit for digit, never through a float. Written by orjson (the same text as
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, several times
+    faster), by ``json`` where orjson refuses (an integer beyond 64 bits, a key not text)."""
     def exact(item: Any) -> str:
         if isinstance(item, Decimal) and item.is_finite():
             return _DECIMAL_MARK + format(item, "f")
         raise TypeError(f"{type(item).__name__} cannot be written as JSON")
 
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=exact)
+    try:
+        text = orjson.dumps(value, default=exact, option=_AS_JSON_TYPES).decode()
+    except TypeError:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=exact)
     return _DECIMAL_TEXT.sub(r"\1", text) if _DECIMAL_MARK in text else text
 
 
