@@ -27,7 +27,6 @@ from .models import AuditEntry, Setting
 HIGH_WATER_KEY = "audit.high_water"
 _HEAD = "pms.audit_head"  # Session.info: (seq, hash) of the last entry, until the commit
 _MARK = "pms.audit_mark"  # Session.info: the high-water Setting row, until the commit
-_FORGET = "pms.audit_forget"  # Session.info: the listeners that drop both are in place
 
 
 def entry_dict(row: AuditEntry) -> dict[str, Any]:
@@ -144,22 +143,19 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 def _remember(session: Session, seq: int, hash_: str) -> None:
-    _until_commit(session)
     session.info[_HEAD] = (seq, hash_)
 
 
-def _until_commit(session: Session) -> None:
-    """What ``_HEAD`` and ``_MARK`` remember is dropped when the transaction ends."""
-    if _FORGET in session.info:
-        return
-
-    def forget(*_: Any) -> None:
-        for key in (_HEAD, _MARK, _FORGET):
-            session.info.pop(key, None)
-
-    session.info[_FORGET] = True
-    event.listen(session, "after_commit", forget, once=True)
-    event.listen(session, "after_rollback", forget, once=True)
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    """What ``_HEAD`` and ``_MARK`` remember is dropped when the transaction ends. One listener
+    for every session, registered once: registering a pair on each transaction's session cost
+    ~0.1 ms of every operation (SQLAlchemy joins instance listeners to the class's)."""
+    info = session.info
+    if _HEAD in info or _MARK in info:
+        info.pop(_HEAD, None)
+        info.pop(_MARK, None)
 
 
 def high_water(session: Session) -> tuple[int, str] | None:
@@ -186,7 +182,6 @@ def _advance_high_water(session: Session, seq: int, prev_hash: str, new_hash: st
         mark = Setting(key=HIGH_WATER_KEY, value="")
         session.add(mark)
     mark.value = json.dumps({"seq": seq if last_seq is None else last_seq, "hash": new_hash})
-    _until_commit(session)
     session.info[_MARK] = mark  # held for the transaction (the identity map holds it weakly)
 
 
