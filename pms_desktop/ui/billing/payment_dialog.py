@@ -17,6 +17,14 @@ from ...domain.money import parse_amount, to_decimal
 from .billing_format import METHODS, Money, tr
 
 
+def _primary(buttons: QDialogButtonBox, text: str) -> None:
+    """The OK button, marked primary before it is polished: its width then allows for the
+    bold text (as the default button only, its bold came after its width: "ecord paymen")."""
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(text)
+    ok.setProperty("primary", True)
+
+
 class PaymentDialog(QDialog):
     """Collects the payment; the caller sends it to ``ctx.payments.take_payment``."""
 
@@ -46,21 +54,21 @@ class PaymentDialog(QDialog):
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e")
         self.error.setObjectName("paymentError")
-        form.addRow(tr("Method"), self.method)
-        form.addRow(tr("Amount"), self.amount)
-        form.addRow(tr("Reference"), self.reference)
-        self.print_receipt = QCheckBox(tr("Print a receipt"))
+        form.addRow(tr("&Method"), self.method)  # Alt+M, Alt+A, Alt+E, Alt+P: the desk's keys
+        form.addRow(tr("&Amount"), self.amount)
+        form.addRow(tr("R&eference"), self.reference)
+        self.print_receipt = QCheckBox(tr("&Print a receipt"))
         self.print_receipt.setObjectName("paymentPrintReceipt")
         form.addRow("", self.print_receipt)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Record payment"))
+        _primary(buttons, tr("Record payment"))
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(440)
 
     def amount_minor(self) -> int | None:
         try:
@@ -106,19 +114,19 @@ class RefundDialog(QDialog):
         self.reference.setPlaceholderText(tr("Transfer or card reference (optional)"))
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e")
-        form.addRow(tr("Method"), self.method)
-        form.addRow(tr("Amount"), self.amount)
-        form.addRow(tr("Reason"), self.reason)
-        form.addRow(tr("Reference"), self.reference)
+        form.addRow(tr("&Method"), self.method)
+        form.addRow(tr("&Amount"), self.amount)
+        form.addRow(tr("Rea&son"), self.reason)
+        form.addRow(tr("R&eference"), self.reference)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Record refund"))
+        _primary(buttons, tr("Record refund"))
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.setMinimumWidth(400)
+        self.setMinimumWidth(440)
 
     def amount_minor(self) -> int | None:
         try:

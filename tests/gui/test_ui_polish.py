@@ -1,0 +1,51 @@
+"""Details a person at the desk notices: whole labels, keys that reach the busy fields, and no
+control offered that the role cannot use."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from pms_desktop.ui.billing.billing_format import Money
+from pms_desktop.ui.billing.payment_dialog import PaymentDialog, RefundDialog
+from pms_desktop.ui.theme import apply_theme
+
+
+@pytest.fixture(autouse=True)
+def _themed(qapp):  # type: ignore[no-untyped-def]
+    apply_theme(qapp)  # the stylesheet decides the bold primary button and its width
+
+
+def _bold_text_fits(button) -> bool:  # type: ignore[no-untyped-def]
+    font = QFont(button.font())
+    font.setWeight(QFont.Weight.DemiBold)
+    # the stylesheet's padding is 14 px a side and its border 1 px
+    return button.width() >= QFontMetrics(font).horizontalAdvance(button.text()) + 2 * 14 + 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: PaymentDialog(Money(), 9500, "INV-0001 · CLARKE, Louise"),
+    lambda: RefundDialog(Money(), 2500),
+])
+def test_the_record_button_shows_its_whole_bold_label(qtbot, make):  # type: ignore[no-untyped-def]
+    dialog = make()
+    qtbot.addWidget(dialog)
+    with qtbot.waitExposed(dialog):
+        dialog.show()
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.text().startswith("Record")
+    assert _bold_text_fits(ok)
+
+
+def test_payment_fields_have_alt_keys(qtbot):  # type: ignore[no-untyped-def]
+    dialog = PaymentDialog(Money(), 9500, "INV-0001")
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    for key, widget in ((Qt.Key.Key_E, dialog.reference), (Qt.Key.Key_A, dialog.amount),
+                        (Qt.Key.Key_M, dialog.method)):
+        qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is widget
