@@ -49,3 +49,33 @@ def test_payment_fields_have_alt_keys(qtbot):  # type: ignore[no-untyped-def]
                         (Qt.Key.Key_M, dialog.method)):
         qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
         assert QApplication.focusWidget() is widget
+
+
+@pytest.fixture
+def _isolated_settings(tmp_path):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
+
+
+@pytest.mark.usefixtures("_isolated_settings")
+def test_the_appointment_book_fits_a_1366_screen_and_shows_the_whole_date(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(ctx, actors[Role.RECEPTION])
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() == 1366
+    book = window.show_screen("appointments")
+    edit = book.date_edit
+    for day in ("2026-09-30", "2026-11-21"):  # the widest names of a day and a month
+        from PySide6.QtCore import QDate
+
+        edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
+        assert edit.text().endswith("2026")
+        assert edit.width() >= edit.fontMetrics().horizontalAdvance(edit.text()) + 40

@@ -91,8 +91,12 @@ class AppointmentBook(QWidget):
         self.next_button.clicked.connect(lambda: self.step(1))
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("dddd d MMMM yyyy")
-        self.date_edit.setMinimumWidth(210)
+        # As the rest of the app writes a day ("Thu 17 Dec 2026"), wide enough for the widest
+        # (the long form was cut to "Saturday 21 November 202" and made the book too wide
+        # for a 1366-pixel screen).
+        self.date_edit.setDisplayFormat("ddd d MMM yyyy")
+        widest = self.date_edit.fontMetrics().horizontalAdvance("Wed 30 Sep 2026")
+        self.date_edit.setMinimumWidth(widest + 48)  # padding, border and the drop-down arrow
         self.date_edit.dateChanged.connect(self._date_edited)
         self.day_button = QToolButton()
         self.day_button.setText(self.tr("Day"))
