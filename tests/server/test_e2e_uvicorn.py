@@ -148,6 +148,7 @@ class _Workers:
     proc: subprocess.Popen[bytes]
     log: Path
     codes: list[str]
+    tokens: list[str] = field(default_factory=list)  # a device of the clinic per code
 
     def lines(self) -> list[dict[str, Any]]:
         content = self.log.read_text(errors="replace")
@@ -172,8 +173,6 @@ class _Workers:
 
     def auth(self, i: int) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}
-
-    tokens: list[str] = field(default_factory=list)
 
 
 @contextmanager
