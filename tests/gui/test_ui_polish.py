@@ -79,3 +79,29 @@ def test_the_appointment_book_fits_a_1366_screen_and_shows_the_whole_date(qtbot,
         edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
         assert edit.text().endswith("2026")
         assert edit.width() >= edit.fontMetrics().horizontalAdvance(edit.text()) + 40
+
+
+def test_booking_tab_goes_field_by_field_and_alt_keys_reach_them(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.schedule.booking_dialog import BookingDialog
+
+    dialog = BookingDialog(ctx, actors[Role.RECEPTION], practitioners=[], types=[],
+                           timezone="Europe/Dublin")
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    dialog.patient_search.setFocus()
+    order = [dialog.patient_search, dialog.patient_table, dialog.practitioner, dialog.day,
+             dialog.time, dialog.next_free, dialog.type, dialog.duration, dialog.repeat]
+    for here in order[:-1]:
+        assert QApplication.focusWidget() is here
+        for _section in range(6):  # a date or time steps through its parts before leaving
+            qtbot.keyClick(here, Qt.Key.Key_Tab)  # the results table lets Tab leave it
+            if QApplication.focusWidget() is not here:
+                break
+    assert QApplication.focusWidget() is order[-1]
+    for key, widget in ((Qt.Key.Key_O, dialog.note), (Qt.Key.Key_H, dialog.day),
+                        (Qt.Key.Key_P, dialog.patient_search), (Qt.Key.Key_T, dialog.type)):
+        qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is widget

@@ -39,6 +39,13 @@ from ..ops import run_op
 from ..patients.patient_table_model import PatientTableModel
 
 
+def _buddy(text: str, widget: QWidget) -> QLabel:
+    """A form label whose Alt key reaches a field that shares its row with others."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
 class BookingDialog(QDialog):
     booked = Signal(object)  # list[AppointmentInfo]
 
@@ -77,9 +84,10 @@ class BookingDialog(QDialog):
         self.patient_table.setMaximumHeight(150)
         for col in (2, 3, 5):
             self.patient_table.hideColumn(col)
-        self.patient_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.patient_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # "Date of birth"
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_table.setTabKeyNavigation(False)  # Tab goes on to the next field
         self.patient_table.selectionModel().currentRowChanged.connect(self._patient_row)
         self.patient_label = QLabel()
         self.timer = QTimer(self)
@@ -133,7 +141,7 @@ class BookingDialog(QDialog):
             " border-radius: 4px; padding: 6px;"
         )
         self.error.hide()
-        self.next_free = QPushButton(self.tr("Next free slot"))
+        self.next_free = QPushButton(self.tr("Ne&xt free slot"))
         self.next_free.clicked.connect(self.find_next_free)
         when = QHBoxLayout()
         for w in (self.day, self.time, self.next_free):
@@ -142,15 +150,15 @@ class BookingDialog(QDialog):
         repeat.addWidget(self.repeat)
         repeat.addWidget(self.occurrences)
         form = QFormLayout()
-        form.addRow(self.tr("Patient"), self.patient_search)
+        form.addRow(self.tr("&Patient"), self.patient_search)  # Alt+letter reaches each field
         form.addRow("", self.patient_table)
         form.addRow("", self.patient_label)
-        form.addRow(self.tr("With"), self.practitioner)
-        form.addRow(self.tr("When"), when)
-        form.addRow(self.tr("Type"), self.type)
-        form.addRow(self.tr("Length"), self.duration)
-        form.addRow(self.tr("Repeat"), repeat)
-        form.addRow(self.tr("Note"), self.note)
+        form.addRow(self.tr("&With"), self.practitioner)
+        form.addRow(_buddy(self.tr("W&hen"), self.day), when)
+        form.addRow(self.tr("&Type"), self.type)
+        form.addRow(self.tr("&Length"), self.duration)
+        form.addRow(_buddy(self.tr("&Repeat"), self.repeat), repeat)
+        form.addRow(self.tr("N&ote"), self.note)
         self.override_row_label = QLabel(self.tr("Double-book"))
         form.addRow(self.override_row_label, self.override)
         self.override.hide()
