@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from ..widgets.button_row import button_row
 
 
 class BackupsTab(QWidget):
@@ -43,16 +45,22 @@ class BackupsTab(QWidget):
         self.now_button.clicked.connect(self.backup_now)
         self.last = QLabel()
         self.last.setObjectName("muted")
-        form = QFormLayout()
+        self.folder.setMinimumWidth(360)
+        schedule = QGroupBox(self.tr("Daily backup"))
+        form = QFormLayout(schedule)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("", self.enabled)
         form.addRow(self.tr("At"), self.hour)
         form.addRow(self.tr("Keep"), self.keep)
         form.addRow(self.tr("Folder"), folder_row)
-        form.addRow("", save)
+        form.addRow("", button_row(save))
+        now = QGroupBox(self.tr("Back up now"))
+        nv = QVBoxLayout(now)
+        nv.addWidget(button_row(self.now_button))
+        nv.addWidget(self.last)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.now_button)
-        layout.addWidget(self.last)
+        layout.addWidget(schedule)
+        layout.addWidget(now)
         layout.addStretch(1)
         available = "backups" in getattr(ctx, "services", {})
         for w in (self.enabled, self.hour, self.keep, self.folder, save, self.now_button):

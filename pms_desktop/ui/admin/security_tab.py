@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from ..widgets.button_row import button_row
 
 
 class SecurityTab(QWidget):
@@ -31,10 +32,11 @@ class SecurityTab(QWidget):
         save.clicked.connect(self.save_policy)
         sign_in = QGroupBox(self.tr("Sign-in and idle lock"))
         form = QFormLayout(sign_in)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(self.tr("Lock an account after"), self.max_failures)
         form.addRow(self.tr("Locked for"), self.lock_minutes)
         form.addRow(self.tr("Lock the workstation when idle for"), self.idle_minutes)
-        form.addRow("", save)
+        form.addRow("", button_row(save))
         key = QGroupBox(self.tr("Database key"))
         kv = QVBoxLayout(key)
         text = QLabel(self.tr("Re-encrypts the clinic's database under a new random key. The recovery "
@@ -44,7 +46,7 @@ class SecurityTab(QWidget):
         self.rotate_button.setEnabled(hasattr(ctx, "backups") or "backups" in getattr(ctx, "services", {}))
         self.rotate_button.clicked.connect(self.confirm_rotate)
         kv.addWidget(text)
-        kv.addWidget(self.rotate_button)
+        kv.addWidget(button_row(self.rotate_button))
         layout = QVBoxLayout(self)
         layout.addWidget(sign_in)
         layout.addWidget(key)
