@@ -114,6 +114,8 @@ class ReportsScreen(QWidget):
         self.split.addWidget(self.view)
         v.addWidget(self.split, 1)
         self._set_export_enabled(False)
+        self.chart_box.setVisible(False)  # until a report has a chart to show
+        self.basis.setText(tr("Choose a report and the dates, then press Show."))
 
     def _date(self, value: QDate) -> QDateEdit:
         d = QDateEdit(value)
