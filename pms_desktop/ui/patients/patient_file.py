@@ -247,12 +247,14 @@ class PatientFile(QWidget):
             )
         )
         text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         button = QPushButton(self.tr("Break glass…"))
+        button.setObjectName("breakGlassButton")
         button.setProperty("danger", True)
         button.clicked.connect(lambda: self._break_glass(page, chart))
         v.addStretch(1)
         v.addWidget(text)
-        v.addWidget(button)
+        v.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)  # a button, not a banner
         v.addStretch(2)
         return page
 
