@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -57,20 +56,18 @@ class PatientAccountPanel(QWidget):
             self._button(bar, tr("New invoice"), self._new_invoice)
         self._button(bar, tr("Take payment…"), self._take_payment)
         self._button(bar, tr("Open invoice"), self._open_selected)
-        self.receipt_button = QToolButton()
+        self.receipt_button = QPushButton()  # with a menu: framed like its neighbours
         self.receipt_button.setText(tr("Receipt"))
         self.receipt_button.setToolTip(tr("Print or save the receipt of the selected payment"))
-        self.receipt_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         receipt_menu = QMenu(self.receipt_button)
         receipt_menu.addAction(tr("Print receipt…"), self._print_receipt)
         receipt_menu.addAction(tr("Save receipt PDF…"), self._save_receipt)
         self.receipt_button.setMenu(receipt_menu)
         bar.addWidget(self.receipt_button)
-        self.credit_button = QToolButton()
+        self.credit_button = QPushButton()
         self.credit_button.setText(tr("Credit"))
         self.credit_button.setObjectName("accountCreditButton")
         self.credit_button.setToolTip(tr("Use or pay back the patient's credit"))
-        self.credit_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         credit_menu = QMenu(self.credit_button)
         self.apply_credit_action = credit_menu.addAction(
             tr("Apply credit to the selected invoice"), self._apply_credit
@@ -87,10 +84,9 @@ class PatientAccountPanel(QWidget):
                 tr("Cancel the selected payment or refund, recorded in error")
             )
         bar.addStretch(1)
-        statement = QToolButton()
+        statement = QPushButton()
         statement.setText(tr("Statement"))
         statement.setToolTip(tr("The patient's account statement"))
-        statement.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         statement_menu = QMenu(statement)
         statement_menu.addAction(
             tr("Print statement…"), lambda: print_pdf(self, self._statement, tr("statement"))
