@@ -105,3 +105,27 @@ def test_booking_tab_goes_field_by_field_and_alt_keys_reach_them(qtbot, ctx, act
                         (Qt.Key.Key_P, dialog.patient_search), (Qt.Key.Key_T, dialog.type)):
         qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
         assert QApplication.focusWidget() is widget
+
+
+def test_account_actions_are_offered_only_for_a_chosen_account_they_apply_to(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.admin.users_tab import UsersTab
+
+    admin, rita = actors[Role.CLINIC_ADMIN], actors[Role.RECEPTION]
+    tab = UsersTab(ctx, admin)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=10_000)
+    acting = ("role", "disable", "password", "mfa", "unlock")
+    assert tab.buttons["add"].isEnabled()
+    assert not any(tab.buttons[k].isEnabled() for k in acting)  # nothing chosen yet
+    row = next(r for r in range(tab.model.rowCount()) if tab.model.user_at(r).id == rita.user_id)
+    tab.table.selectRow(row)
+    assert all(tab.buttons[k].isEnabled() for k in ("role", "disable", "password"))
+    assert tab.buttons["disable"].text() == "Disable"
+    assert not tab.buttons["unlock"].isEnabled()  # Rita is not locked out
+    tab.buttons["disable"].click()
+    qtbot.waitUntil(lambda: not tab.model.user_at(row).active, timeout=10_000)
+    assert not tab.buttons["disable"].isEnabled()  # the list was read again: nothing chosen
+    tab.table.selectRow(row)
+    assert tab.buttons["disable"].text() == "Enable"

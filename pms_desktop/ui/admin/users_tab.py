@@ -40,7 +40,7 @@ class UsersTab(QWidget):
         bar = QHBoxLayout()
         for key, text, fn in (
             ("add", self.tr("Add…"), self.add_user), ("role", self.tr("Change role…"), self.change_role),
-            ("disable", self.tr("Disable / enable"), self.toggle_active),
+            ("disable", self.tr("Disable"), self.toggle_active),
             ("password", self.tr("Reset password…"), self.reset_password),
             ("mfa", self.tr("Reset two-step"), self.reset_mfa), ("unlock", self.tr("Unlock"), self.unlock),
         ):
@@ -53,7 +53,22 @@ class UsersTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.table)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.model.modelReset.connect(self._update_buttons)
+        self._update_buttons()
         self.reload()
+
+    def _update_buttons(self) -> None:
+        """What acts on an account is offered once one is chosen, and only where it can apply:
+        Disable or Enable as the account stands, Unlock for a locked account."""
+        user = self.selected()
+        for key in ("role", "disable", "password", "mfa", "unlock"):
+            self.buttons[key].setEnabled(user is not None)
+        active = user is None or user.active
+        self.buttons["disable"].setText(self.tr("Disable") if active else self.tr("Enable"))
+        if user is not None:
+            self.buttons["mfa"].setEnabled(bool(user.totp_enabled))
+            self.buttons["unlock"].setEnabled(bool(user.locked_until))
 
     def reload(self) -> None:
         accounts, who = self.ctx.accounts, self.session
