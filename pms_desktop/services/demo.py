@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,6 +51,7 @@ from ..store.models import (
     WorkingHours,
 )
 from .clinic_setup import ClinicSetupService
+from .clinical_seal import note_hash
 
 Progress = Callable[[str], None]
 
@@ -376,10 +378,13 @@ class DemoBuilder:
                          status="finished", start_at=start, end_at=end, reason=typ["name"],
                          local_revision=1, updated_at=now))
         s, o, a, p = rng.choice(SOAP)
-        notes.append(dict(id=new_id(), patient_id=patient, encounter_id=eid, author_id=self.clinician_user,
-                          kind="note", subjective=s, objective=o, assessment=a, plan=p, status="signed",
-                          created_at=start, signed_at=end, signed_by_id=self.clinician_user,
-                          local_revision=1, updated_at=now))
+        note = dict(id=new_id(), patient_id=patient, encounter_id=eid, author_id=self.clinician_user,
+                    kind="note", subjective=s, objective=o, assessment=a, plan=p, status="signed",
+                    created_at=start, signed_at=end.astimezone(UTC), signed_by_id=self.clinician_user,
+                    addendum_to_id=None, local_revision=1, updated_at=now)
+        # sealed as signing seals a note (without it every demo note showed as altered)
+        note["content_hash"] = note_hash(SimpleNamespace(**note))  # type: ignore[arg-type]
+        notes.append(note)
         if rng.random() < 0.5:
             oid = new_id()
             sys_, dia = rng.randint(105, 165), rng.randint(62, 98)

@@ -30,14 +30,18 @@ def test_demo_backup_restore_round_trip(tmp_path: Path) -> None:
     from sqlalchemy import func, select
 
     from pms_desktop.store.database import ClinicDatabase
-    from pms_desktop.store.models import Observation
+    from pms_desktop.services.clinical_seal import note_hash
+    from pms_desktop.store.models import ClinicalNote, Observation
 
     db = ClinicDatabase.open(data)
     with db.sessions()() as s:  # every heart rate recorded carries its value and unit
         rates = s.execute(select(func.count(), func.count(Observation.value), func.count(Observation.unit))
                           .where(Observation.code == "8867-4")).one()
+        notes = list(s.scalars(select(ClinicalNote).where(ClinicalNote.status == "signed")))
+        altered = [n.id for n in notes if n.content_hash != note_hash(n)]
     db.close()
     assert rates[0] > 0 and rates[0] == rates[1] == rates[2]
+    assert notes and not altered  # a signed demo note is sealed, not shown as altered
     admin = next(m for m in logins if m and m.group(2) == "clinic_admin")
     reception = next(m for m in logins if m and m.group(2) == "reception")
 
