@@ -29,6 +29,7 @@ from sync_server.audit.audit_event import to_audit_event
 from sync_server.audit.chain import GENESIS_HASH, HEX64, canonical, entry_hash
 from sync_server.auth.principal import Principal
 from sync_server.errors import BadRequest, Conflict, PayloadTooLarge, Unprocessable
+from sync_server.fhir.search_params import audit_event_rows
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import AuditEntry, AuditHead, AuditReanchor
@@ -83,8 +84,8 @@ def upload(db: Database, principal: Principal, body: Any, *, max_entries: int
                                                                              strict=True)])
         for entry, text in zip(fresh, texts, strict=True):
             event_id = str(uuid.uuid5(_NAMESPACE, f"{stream}:{entry['seq']}"))
-            writer.save("AuditEvent", event_id,
-                        to_audit_event(entry, device_id, stamp, verbatim=text), None)
+            event = to_audit_event(entry, device_id, stamp, verbatim=text)
+            writer.save("AuditEvent", event_id, event, None, index=audit_event_rows(event))
         writer.flush()
         if fresh:
             last = fresh[-1]

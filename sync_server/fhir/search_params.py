@@ -8,11 +8,12 @@ accent-folded value), ``token`` (``[system|]code``), ``reference`` (``Type/id``)
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sync_server.fhir.dates import HIGHEST, LOWEST, date_range
 
@@ -25,8 +26,9 @@ class Param:
     where: tuple[str, str] | None = None  # keep only elements with this (key, value)
 
 
-@dataclass(frozen=True)
-class IndexRow:
+class IndexRow(NamedTuple):
+    """One index row (a tuple: several times cheaper to make than a frozen dataclass)."""
+
     param: str
     text: str | None = None
     aux: str | None = None
@@ -159,7 +161,7 @@ def _rows(name: str, param: Param, value: Any, path: str) -> Iterator[IndexRow]:
     elif param.kind == "token":
         yield from _token_rows(name, value, phone=param.where == ("system", "phone"))
     elif param.kind == "reference" and isinstance(value, dict):
-        key = reference_key(str(value.get("reference", "")))
+        key = _reference_key(str(value.get("reference", "")))
         if key and (param.target is None or key.startswith(param.target + "/")):
             yield IndexRow(name, text=key[:500], aux=key.split("/", 1)[1][:500])
     elif param.kind == "date":
@@ -183,9 +185,49 @@ def _token_rows(name: str, value: Any, *, phone: bool) -> Iterator[IndexRow]:
                            aux=system[:500] if isinstance(system, str) else None)
 
 
+# The values of a batch repeat (one moment for a page's access-log entries, one reference for
+# many resources): each distinct one is worked out once. Both are pure and return immutables.
+_range_of = functools.lru_cache(maxsize=4096)(date_range)
+_reference_key = functools.lru_cache(maxsize=4096)(reference_key)
+
+
+def audit_event_rows(event: dict[str, Any]) -> list[IndexRow]:
+    """The rows ``extract`` makes, in its order, for an AuditEvent of the shape
+    ``audit/audit_event.to_audit_event`` builds (``type`` one Coding, ``action`` and
+    ``recorded`` strings, agents known only by display, one ``source.observer`` reference,
+    entities whose ``what`` is a reference or a display), read straight from their places
+    instead of by walking each parameter's paths (~5x cheaper; every uploaded access-log entry
+    is one). Anything else goes to ``extract``."""
+    refs = [what["reference"] for entity in event["entity"]
+            if "reference" in (what := entity["what"])]
+    keys = [_reference_key(ref) for ref in refs]
+    rows: list[IndexRow] = []
+    bounds = _range_of(event["recorded"])
+    if bounds:
+        rows.append(IndexRow("date", None, None, bounds[0], bounds[1]))
+    for key in keys:
+        if key and key.startswith("Patient/"):
+            rows.append(IndexRow("patient", key[:500], key.split("/", 1)[1][:500]))
+    for key in keys:
+        if key:
+            rows.append(IndexRow("entity", key[:500], key.split("/", 1)[1][:500]))
+    for agent in event["agent"]:
+        if "reference" in agent["who"]:
+            return extract(event)
+    key = _reference_key(str(event["source"]["observer"].get("reference", "")))
+    if key:
+        rows.append(IndexRow("source", key[:500], key.split("/", 1)[1][:500]))
+    rows.append(IndexRow("action", event["action"][:500]))
+    kind = event["type"]
+    system = kind.get("system")
+    rows.append(IndexRow("type", kind["code"][:500],
+                         system[:500] if isinstance(system, str) else None))
+    return rows
+
+
 def _date_bounds(value: Any) -> tuple[str, str] | None:
     if isinstance(value, str):
-        return date_range(value)
+        return _range_of(value)
     if isinstance(value, dict) and ("start" in value or "end" in value):
         start = date_range(str(value["start"])) if "start" in value else None
         end = date_range(str(value["end"])) if "end" in value else None
