@@ -70,10 +70,6 @@ def add_device(session: Session, clinic_id: str, name: str, hashed_token: str) -
     return device_id
 
 
-def device_by_token(session: Session, hashed: str) -> Device | None:
-    return session.execute(select(Device).where(Device.token_hash == hashed)).scalar_one_or_none()
-
-
 def list_devices(session: Session, clinic_id: str | None = None) -> list[DeviceInfo]:
     query = select(Device).order_by(Device.created_at)
     if clinic_id is not None:
