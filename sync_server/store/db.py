@@ -9,12 +9,13 @@ This module knows nothing of FHIR or HTTP.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.errors import Unavailable
@@ -26,7 +27,38 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection back in use after this long idle is checked first.
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle (``pool_pre_ping``
+    checked every checkout: a round trip for each of a request's three transactions).
+
+    Connections die mostly while idle (a database restart or an idle timeout in a quiet
+    spell): those are found here and replaced before any work (SQLAlchemy's pool takes a
+    ``DisconnectionError`` from a checkout handler as "discard it and connect again"). One
+    that dies while the pool is busy fails the statement that meets it: SQLAlchemy then
+    invalidates every pooled connection (its "optimistic" handling), ``_translated`` answers
+    503 "retry later", and the next request gets fresh connections."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or back from a request a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection lost while idle") from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:
