@@ -259,23 +259,21 @@ def test_several_workers_on_postgres(tmp_path: Path,
 
 def _serving(server: _Workers, connections: int) -> set[int]:
     """The worker pids that accepted ``connections`` new connections (each pushes a change
-    that must be applied), as the kernel reports the connections' owners (Linux)."""
+    that must be applied), as the kernel reports the connections' owners (Linux). Each is
+    traced right after its answer: an idle connection is closed after 5 s (keep-alive)."""
     from bench.sync_env import serving_pids
 
-    clients = [httpx.Client(base_url=server.base, timeout=60) for _ in range(connections)]
-    try:
-        ports = []
-        for i, http in enumerate(clients):
+    owners = set()
+    for i in range(connections):
+        with httpx.Client(base_url=server.base, timeout=60) as http:
             answer = http.post("/sync/push", json={"changes": [_change(str(uuid.uuid4()), None)]},
                                headers=server.auth(i))
             assert answer.json()["results"][0]["status"] == "applied"
-            ports.append(answer.extensions["network_stream"].get_extra_info("client_addr")[1])
-        owners = serving_pids(server.proc.pid, server.port, ports)
-        assert len(owners) == connections
-        return set(owners.values())
-    finally:
-        for http in clients:
-            http.close()
+            port = answer.extensions["network_stream"].get_extra_info("client_addr")[1]
+            owner = serving_pids(server.proc.pid, server.port, [port])
+            assert list(owner) == [port]
+            owners.add(owner[port])
+    return owners
 
 
 @pytest.mark.postgres
