@@ -139,7 +139,9 @@ def test_leave_refused_when_it_ends_first_then_recorded_shown_and_removed(qtbot,
     assert [u.reason for u in book.view.unavailable] == ["Conference in Galway"]
     screen.grab().save(str(_shot("admin-leave.png")))
 
+    assert not tab.remove_leave_button.isEnabled()  # nothing chosen to remove yet
     tab.leave_table.selectRow(0)
+    assert tab.remove_leave_button.isEnabled()
     with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
         tab.remove_leave_button.click()
     qtbot.waitUntil(lambda: tab.leave_model.rowCount() == 0, timeout=WAIT)

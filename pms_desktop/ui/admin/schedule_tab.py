@@ -118,7 +118,14 @@ class ScheduleTab(QWidget):
         v = QVBoxLayout(box)
         v.addLayout(bar)
         v.addWidget(self.leave_table)
+        # Remove acts on the chosen leave: offered once one is chosen
+        self.leave_table.selectionModel().selectionChanged.connect(lambda *_: self._leave_chosen())
+        self.leave_model.modelReset.connect(self._leave_chosen)
+        self._leave_chosen()
         return box
+
+    def _leave_chosen(self) -> None:
+        self.remove_leave_button.setEnabled(self.leave_table.selectionModel().hasSelection())
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.hours_box, self.leave_box):
