@@ -76,7 +76,10 @@ class NoteEditor(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # the summary takes what is left, cut with "…" (sized to its text it pushed the list
+        # into a sideways scroll, the summary out of sight)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setColumnHidden(2, True)  # the author is in the note's title
         self.table.clicked.connect(lambda i: self.open_note(self.model.note(i.row())))
         self.new_button = QPushButton(self.tr("New note"))
@@ -156,7 +159,8 @@ class NoteEditor(QWidget):
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([260, 700])
+        left.setMinimumWidth(300)
+        split.setSizes([380, 700])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(split)
