@@ -25,6 +25,7 @@ from ...domain.money import format_rate, parse_amount, to_decimal
 from ...services.billing_dto import FeeItemInfo
 from ..errors import show_error
 from ..ops import run_op
+from ..widgets.button_row import button_row
 from .billing_format import Money, tr
 from .rows_table_model import RowsTableModel
 
@@ -79,8 +80,9 @@ class FeeScheduleEditor(QWidget):
             form.addRow(label, w)
         save = QPushButton(tr("Save item"))
         save.clicked.connect(self._save)
+        save.setProperty("primary", True)
         form.addRow(self.errors)
-        form.addRow(save)
+        form.addRow("", button_row(save))  # under the fields, at its own width
         h.addWidget(form_box, 2)
         self._pick(None)
         self.reload()
