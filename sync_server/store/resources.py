@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, bindparam, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import Row, Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
@@ -104,22 +104,27 @@ class ResourceWriter:
 
     def lock_current(self, keys: Iterable[Key]) -> None:
         """Read and lock the current versions of many resources at once (one query per 500
-        resources, whatever their types); later ``current`` calls for them are answered from
-        memory."""
-        wanted = sorted({key for key in keys if key not in self._cache})
+        resources of a type); later ``current`` calls for them are answered from memory.
+
+        One type a query, ``resource_id IN (...)``: SQLite cannot use the primary key for a
+        row-value ``(type, id) IN (VALUES ...)`` and scanned the clinic's every resource for
+        each chunk (~110 ms of CPU a 500 on a clinic of 77,000 resources, ~4 ms this way)."""
+        by_type: dict[str, list[str]] = {}
+        for key in sorted({key for key in keys if key not in self._cache}):
+            by_type.setdefault(key[0], []).append(key[1])
         table = core_table(ResourceCurrent)
         columns = (table.c.resource_type, table.c.resource_id, table.c.version,
                    table.c.deleted, table.c.last_updated, table.c.content)
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start:start + _CHUNK]
-            rows = self.session.execute(select(*columns).where(
-                table.c.clinic_id == self.clinic_id,
-                tuple_(table.c.resource_type, table.c.resource_id).in_(chunk))
-                .with_for_update())
-            for key in chunk:
-                self._cache[key] = None
-            for row in rows:
-                self._cache[(row.resource_type, row.resource_id)] = stored_from_row(row)
+        for resource_type, ids in by_type.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                rows = self.session.execute(select(*columns).where(
+                    table.c.clinic_id == self.clinic_id, table.c.resource_type == resource_type,
+                    table.c.resource_id.in_(chunk)).with_for_update())
+                for resource_id in chunk:
+                    self._cache[(resource_type, resource_id)] = None
+                for row in rows:
+                    self._cache[(row.resource_type, row.resource_id)] = stored_from_row(row)
 
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
