@@ -129,3 +129,26 @@ def test_account_actions_are_offered_only_for_a_chosen_account_they_apply_to(qtb
     assert not tab.buttons["disable"].isEnabled()  # the list was read again: nothing chosen
     tab.table.selectRow(row)
     assert tab.buttons["disable"].text() == "Enable"
+
+
+def test_registration_tab_follows_the_form_and_alt_keys_reach_the_busy_fields(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.patients.patient_edit_dialog import PatientEditDialog
+
+    dialog = PatientEditDialog(ctx, actors[Role.RECEPTION], None)
+    qtbot.addWidget(dialog)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+        dialog.activateWindow()
+    f = dialog.inputs
+    order = ["prefix", "given", "middle", "family", "preferred_name", "birth_date", "sex",
+             "phone", "phone_home", "email", "address_line"]
+    f[order[0]].setFocus()
+    for here, there in zip(order, order[1:]):
+        assert QApplication.focusWidget() is f[here], here
+        qtbot.keyClick(f[here], Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is f[order[-1]]
+    for key, name in ((Qt.Key.Key_D, "birth_date"), (Qt.Key.Key_S, "family"),
+                      (Qt.Key.Key_M, "phone"), (Qt.Key.Key_F, "given"), (Qt.Key.Key_X, "sex")):
+        qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
+        assert QApplication.focusWidget() is f[name], name

@@ -38,32 +38,33 @@ from ..ops import run_op
 
 SEXES = (("unknown", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
 DUPLICATE_KEYS = {"given", "family", "birth_date", "phone", "mrn", "national_id"}
-# (group title, [(field, label, placeholder, columns)])
+# (group title, [(field, label, placeholder, columns)]); "&" marks the Alt key of the desk's
+# busiest fields
 LAYOUT: list[tuple[str, list[tuple[str, str, str, int]]]] = [
     (
         "Person",
         [
             ("prefix", "Title", "Ms, Mr, Dr", 1),
-            ("given", "First name *", "", 2),
+            ("given", "&First name *", "", 2),
             ("middle", "Middle name", "", 2),
-            ("family", "Surname *", "", 2),
-            ("preferred_name", "Known as", "", 2),
-            ("birth_date", "Date of birth *", "dd/mm/yyyy", 2),
-            ("sex", "Sex", "", 1),
+            ("family", "&Surname *", "", 2),
+            ("preferred_name", "&Known as", "", 2),
+            ("birth_date", "&Date of birth *", "dd/mm/yyyy", 2),
+            ("sex", "Se&x", "", 1),
         ],
     ),
     (
         "Contact",
         [
-            ("phone", "Mobile", "087 123 4567", 2),
-            ("phone_home", "Home phone", "", 2),
-            ("email", "E-mail", "name@example.com", 3),
+            ("phone", "&Mobile", "087 123 4567", 2),
+            ("phone_home", "&Home phone", "", 2),
+            ("email", "&E-mail", "name@example.com", 3),
         ],
     ),
     (
         "Address",
         [
-            ("address_line", "Address", "", 4),
+            ("address_line", "&Address", "", 4),
             ("address_line2", "", "", 3),
             ("city", "Town / city", "", 2),
             ("region", "County", "", 2),
