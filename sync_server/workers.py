@@ -12,7 +12,8 @@ worker and, as workstations keep their connection alive, stays there while the o
 idle (measured: one worker took a whole 20-clinic burst, 5.8 s of wall time for 1.5 s of
 CPU). On Linux each worker binds a socket of its own to the address with ``SO_REUSEPORT``
 instead, and the kernel spreads new connections over the listening sockets by a hash of each
-connection's addresses. The parent binds one too and never listens on it (a socket that does
+connection's addresses (a hash, not a count: 20 connections may well split 14/6). The
+parent binds one too and never listens on it (a socket that does
 not listen takes no connections): it holds the address while workers restart. macOS and the
 BSDs accept ``SO_REUSEPORT`` but hand every connection to one socket, and Windows has no such
 option: there the workers share the parent's socket, as uvicorn does by default.
@@ -36,7 +37,7 @@ from uvicorn.supervisors import Multiprocess
 log = logging.getLogger("sync_server.workers")
 
 # A worker that has not answered the supervisor's ping for this long is killed and replaced.
-# uvicorn's default (5 s) kills a healthy worker on a machine whose cores are shared with
+# uvicorn's default (5 s) can kill a healthy worker on a machine whose cores are shared with
 # other heavy work, in the middle of its requests; a crashed worker is seen at once anyway.
 HEALTHCHECK_SECONDS = 30
 
