@@ -356,5 +356,9 @@ def history(session: Session, clinic_id: str, *, resource_type: str | None = Non
 
 
 def clinic_seq(session: Session, clinic_id: str) -> int:
-    value = session.execute(select(Clinic.change_seq).where(Clinic.id == clinic_id)).scalar()
+    value = session.execute(_CLINIC_SEQ, {"clinic": clinic_id}).scalar()
     return int(value or 0)
+
+
+_CLINICS = core_table(Clinic)
+_CLINIC_SEQ = select(_CLINICS.c.change_seq).where(_CLINICS.c.id == bindparam("clinic"))

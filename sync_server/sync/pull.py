@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
 from sync_server.errors import BadRequest
 from sync_server.store import resources as store
@@ -20,6 +20,14 @@ from sync_server.store.db import Database
 from sync_server.store.models import ResourceVersion
 
 NOT_SYNCED = ("AuditEvent",)
+
+# Built once, on the Core table (an ORM statement is set up anew at each execution).
+_V = store.core_table(ResourceVersion)
+_PAGE = select(_V.c.seq, _V.c.resource_type, _V.c.resource_id, _V.c.version, _V.c.deleted,
+               _V.c.last_updated, _V.c.content).where(
+    _V.c.clinic_id == bindparam("clinic"), _V.c.seq > bindparam("cursor"),
+    _V.c.resource_type.not_in(NOT_SYNCED)).order_by(_V.c.seq).limit(
+    bindparam("rows", type_=Integer))
 
 
 def parse_paging(cursor: str | None, limit: str | None, *, limit_max: int) -> tuple[int, int]:
@@ -44,13 +52,8 @@ def pull(db: Database, clinic_id: str, *, cursor: int, limit: int) -> Page:
     """A page of the feed as JSON. The stored resources are JSON text already: they go into
     the answer as they are, never parsed and written again."""
     with db.read() as session:
-        rows = session.execute(select(
-            ResourceVersion.seq, ResourceVersion.resource_type, ResourceVersion.resource_id,
-            ResourceVersion.version, ResourceVersion.deleted, ResourceVersion.last_updated,
-            ResourceVersion.content).where(
-            ResourceVersion.clinic_id == clinic_id, ResourceVersion.seq > cursor,
-            ResourceVersion.resource_type.not_in(NOT_SYNCED))
-            .order_by(ResourceVersion.seq).limit(limit + 1)).all()
+        rows = session.execute(_PAGE, {"clinic": clinic_id, "cursor": cursor,
+                                       "rows": limit + 1}).all()
         latest = store.clinic_seq(session, clinic_id)  # one row: lets a client show progress
     page, more = rows[:limit], len(rows) > limit
     next_cursor = page[-1].seq if page else cursor
