@@ -154,8 +154,9 @@ def test_the_server_device_list_shows_the_name_after_a_sync(  # type: ignore[no-
     qtbot.addWidget(tab)
     tab.resize(900, 420)
     tab.show()
-    qtbot.waitUntil(lambda: "Enrolled as device" in tab.device.text(), timeout=WAIT)
-    assert tab.name.text() == "Front desk"  # the name it was enrolled with, here too
+    # The name it was enrolled with, here too.
+    qtbot.waitUntil(lambda: "Enrolled as device" in tab.device.text()
+                    and tab.name.text() == "Front desk", timeout=WAIT)
 
     dialog = _rename(qtbot, tab, "Room 3")
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)

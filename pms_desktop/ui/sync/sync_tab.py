@@ -138,7 +138,8 @@ class SyncTab(QWidget):
 
     def _show(self, status: Any) -> None:
         self.status = status
-        self.name.setText(getattr(self.workstation, "name", None) or self.tr("(no name yet)"))
+        if self.workstation is not None:  # (read apart from the status: it may come later)
+            self.name.setText(self.workstation.name or self.tr("(no name yet)"))
         if not status.enrolled:
             self.server.setText(self.tr("Not enrolled: this workstation does not sync yet."))
             self.device.setText("—")
