@@ -87,8 +87,7 @@ class ResourceWriter:
     def __init__(self, session: Session, clinic_id: str, *, buffered: bool = False) -> None:
         self.session = session
         self.clinic_id = clinic_id
-        seq = session.execute(select(Clinic.change_seq).where(Clinic.id == clinic_id)
-                              .with_for_update()).scalar_one_or_none()
+        seq = session.execute(_LOCK_CLINIC, {"clinic": clinic_id}).scalar_one_or_none()
         if seq is None:
             raise NotFound("unknown clinic")
         # The counter row stays locked until commit, so numbers can be handed out in memory
@@ -232,9 +231,7 @@ class ResourceWriter:
     def _before_commit(self, session: Session) -> None:
         self.flush()
         if self._seq != self._committed_seq:
-            session.execute(update(Clinic).where(Clinic.id == self.clinic_id)
-                            .values(change_seq=self._seq)
-                            .execution_options(synchronize_session=False))
+            session.execute(_SET_CLINIC_SEQ, {"clinic": self.clinic_id, "seq": self._seq})
             self._committed_seq = self._seq
 
     def _index_rows(self, resource_type: str, resource_id: str,
@@ -360,5 +357,10 @@ def clinic_seq(session: Session, clinic_id: str) -> int:
     return int(value or 0)
 
 
+# Statements of every write or pull, built once on the Core table (an ORM statement is set up
+# anew at each execution).
 _CLINICS = core_table(Clinic)
 _CLINIC_SEQ = select(_CLINICS.c.change_seq).where(_CLINICS.c.id == bindparam("clinic"))
+_LOCK_CLINIC = _CLINIC_SEQ.with_for_update()
+_SET_CLINIC_SEQ = update(_CLINICS).where(_CLINICS.c.id == bindparam("clinic")).values(
+    change_seq=bindparam("seq"))
