@@ -152,3 +152,51 @@ def test_registration_tab_follows_the_form_and_alt_keys_reach_the_busy_fields(qt
                       (Qt.Key.Key_M, "phone"), (Qt.Key.Key_F, "given"), (Qt.Key.Key_X, "sex")):
         qtbot.keyClick(dialog, key, Qt.KeyboardModifier.AltModifier)
         assert QApplication.focusWidget() is f[name], name
+
+
+@pytest.mark.usefixtures("_isolated_settings")
+def test_the_week_view_shows_one_practitioners_week_in_readable_columns(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.store.models import Practitioner
+    from pms_desktop.ui.schedule.appointment_book import AppointmentBook
+
+    with ctx.db.sessions()() as s, s.begin():  # a second practitioner beside the clinic's first
+        clinic_id = s.scalars(select(Practitioner.clinic_id)).first()
+        s.add(Practitioner(clinic_id=clinic_id, prefix="Dr", given="Niamh", family="Walsh",
+                           colour="#e0883a"))
+    rita = actors[Role.RECEPTION]
+    book = AppointmentBook(ctx, rita, None)
+    qtbot.addWidget(book)
+    book.resize(1366 - 210, 700)  # the book beside the navigation at 1366 pixels
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.show()
+    day_view = {p.name: p.id for p in book.view.practitioners}
+    assert len(day_view) == 2  # the day view keeps every practitioner
+    walsh = day_view["Dr Niamh Walsh"]
+    monday = date.today() + timedelta(days=7 - date.today().weekday())
+    book.set_date(monday)
+    qtbot.waitUntil(lambda: book.view.first_day == monday, timeout=20_000)
+    book.grid.select_slot(walsh, datetime.combine(monday, datetime.min.time(),
+                                                  tzinfo=ZoneInfo("Europe/Dublin")).replace(hour=10))
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.week_button.click()
+    # the week of the practitioner whose slot was selected: seven readable day columns
+    assert [p.id for p in book.view.practitioners] == [walsh]
+    assert book.practitioner_combo.isVisible()
+    assert book.practitioner_combo.currentData() == walsh
+    lay = book.grid.layout_
+    assert len(lay.columns) == 7 and lay.col_width >= 120
+    assert book.scroll.horizontalScrollBar().maximum() == 0  # the whole week without scrolling
+    kelly = next(i for n, i in day_view.items() if i != walsh)
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.practitioner_combo.activated.emit(book.practitioner_combo.findData(kelly))
+    assert [p.id for p in book.view.practitioners] == [kelly]
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.day_button.click()
+    assert {p.id for p in book.view.practitioners} == set(day_view.values())
+    assert not book.practitioner_combo.isVisible()

@@ -1,4 +1,7 @@
-"""The appointment book screen: day and week views, a column per practitioner.
+"""The appointment book screen: the day view, a column per practitioner; the week view, one
+practitioner's week (a column a day, chosen beside the Week button; at first the practitioner of
+the selected appointment or slot, else the first column), as ten practitioners times seven days
+left each booking too narrow to read on a 1366-pixel screen.
 
 Loads one ``BookView`` per date range off the GUI thread; refreshes when the schedule changes.
 Booking: click a free slot (or pick one with the arrow keys) and type a surname, Enter, pick;
@@ -68,6 +71,7 @@ class AppointmentBook(QWidget):
         self._scrolled = False
         self._pending_slot: tuple[str, datetime] | None = None
         self.columns: list[str] | None = self._saved_columns()
+        self.week_practitioner: str | None = None  # whose week the week view shows
         self._build()
         change_bus(ctx).changed.connect(self._on_changed)
         self.reload()
@@ -107,6 +111,21 @@ class AppointmentBook(QWidget):
         self.week_button.setText(self.tr("Week"))
         self.week_button.setCheckable(True)
         self.week_button.clicked.connect(lambda: self.set_days(7))
+        self.practitioner_combo = QComboBox()
+        self.practitioner_combo.setAccessibleName(self.tr("Practitioner for the week"))
+        self.practitioner_combo.setToolTip(self.tr("Whose week to show"))
+        # On the legend's row, where there is room (the bar above fills a 1366-pixel screen), at
+        # a set size kept while hidden in the day view: showing it, or filling it, neither widens
+        # the window nor moves the grid.
+        self.practitioner_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.practitioner_combo.setMinimumContentsLength(18)
+        keep = self.practitioner_combo.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.practitioner_combo.setSizePolicy(keep)
+        self.practitioner_combo.activated.connect(self._week_practitioner_picked)
+        self.practitioner_combo.setVisible(False)
         self.type_combo = QComboBox()
         self.type_combo.setAccessibleName(self.tr("Type for new bookings"))
         self.type_combo.setToolTip(self.tr("Appointment type for new bookings"))
@@ -152,6 +171,7 @@ class AppointmentBook(QWidget):
         self.quick.patient_picked.connect(self._quick_picked)
         self.quick.more_requested.connect(self._quick_more)
         legend_row = QHBoxLayout()
+        legend_row.addWidget(self.practitioner_combo)
         legend_row.addStretch(1)
         legend_row.addWidget(self.legend)
         v = QVBoxLayout(self)
@@ -212,10 +232,53 @@ class AppointmentBook(QWidget):
         self.set_date(self.day + timedelta(days=direction * self.days))
 
     def set_days(self, days: int) -> None:
+        if days == 7 and self.days != 7:
+            self.week_practitioner = self._current_practitioner() or self.week_practitioner
         self.days = days
         self.day_button.setChecked(days == 1)
         self.week_button.setChecked(days == 7)
+        self.practitioner_combo.setVisible(days == 7)
+        self.columns_button.setEnabled(days == 1)  # the day view's columns
+        self.grid.selected_slot = None  # its column index belonged to the other view
         self.reload()
+
+    def _current_practitioner(self) -> str | None:
+        """The practitioner of the selected appointment or slot, else the first column's."""
+        a = self.grid.selected()
+        if a is not None:
+            return a.practitioner_id
+        lay = self.grid.layout_
+        if self.grid.selected_slot is not None and lay is not None:
+            col = self.grid.selected_slot[0]
+            if col < len(lay.columns):
+                return lay.columns[col].practitioner.id
+        if self.view is not None and self.view.practitioners:
+            return self.view.practitioners[0].id
+        return None
+
+    def set_week_practitioner(self, practitioner_id: str) -> None:
+        if practitioner_id != self.week_practitioner:
+            self.week_practitioner = practitioner_id
+            self.grid.selected_slot = None
+            self.reload()
+
+    def _week_practitioner_picked(self, index: int) -> None:
+        pid = self.practitioner_combo.itemData(index)
+        if pid:
+            self.set_week_practitioner(pid)
+
+    def _fill_practitioner_combo(self) -> None:
+        by_id = {p.id: p for p in self.all_practitioners}
+        order = [i for i in (self.columns or []) if i in by_id] + [
+            p.id for p in self.all_practitioners if p.id not in (self.columns or [])
+        ]
+        combo = self.practitioner_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for pid in order:
+            combo.addItem(by_id[pid].name, pid)
+        combo.setCurrentIndex(max(0, combo.findData(self.week_practitioner)))
+        combo.blockSignals(False)
 
     def _sync_date_edit(self) -> None:
         self.date_edit.blockSignals(True)
@@ -237,7 +300,9 @@ class AppointmentBook(QWidget):
             self.session,
             self.first_day(),
             self.days,
-            self.columns,
+            [self.week_practitioner]
+            if self.days == 7 and self.week_practitioner
+            else self.columns,
         )
 
         def load() -> tuple[BookView, list[Any], list[Any]]:
@@ -260,6 +325,14 @@ class AppointmentBook(QWidget):
             self.reload()
             return
         self.view, types, self.all_practitioners = result
+        if self.days == 7 and self.week_practitioner is None and self.all_practitioners:
+            # the week before anything was loaded: the first practitioner's week
+            known = {p.id for p in self.all_practitioners}
+            shown = [i for i in self.columns or [] if i in known]
+            self.week_practitioner = (shown or [self.all_practitioners[0].id])[0]
+            self.reload()
+            return
+        self._fill_practitioner_combo()
         if types != self.types:  # added, retired or edited (name, length) in Administration
             current = self.type_combo.currentData()
             self.types = types

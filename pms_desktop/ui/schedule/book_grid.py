@@ -24,7 +24,7 @@ from ..theme import (
     STATUS_LABELS,
     UNAVAILABLE,
 )
-from .book_layout import SLOT_HEIGHT, TIME_AXIS, BookLayout
+from .book_layout import MIN_COLUMN, SLOT_HEIGHT, TIME_AXIS, BookLayout
 
 
 def _tint(colour: str, amount: float) -> QColor:
@@ -73,7 +73,7 @@ class BookGrid(QWidget):
             return
         parent = self.parentWidget()
         width = parent.width() if parent is not None else self.width()
-        self.layout_ = BookLayout(self.view, width, 120 if self.view.days == 1 else 44)
+        self.layout_ = BookLayout(self.view, width, MIN_COLUMN)
         self.setFixedHeight(self.layout_.height)
         self.setMinimumWidth(self.layout_.width)
         self.placed = self.layout_.placed()
@@ -88,7 +88,7 @@ class BookGrid(QWidget):
             and self.layout_ is not None
             and abs(self.layout_.width - self.width()) > 2
         ):
-            self.layout_ = BookLayout(self.view, self.width(), 120 if self.view.days == 1 else 44)
+            self.layout_ = BookLayout(self.view, self.width(), MIN_COLUMN)
             self.placed = self.layout_.placed()
 
     def selected(self) -> AppointmentInfo | None:

@@ -13,6 +13,9 @@ from ...services.scheduling_dto import AppointmentInfo, BookView, PractitionerIn
 
 TIME_AXIS = 58
 SLOT_HEIGHT = 22
+# Narrowest column, day or week view, in which a booking's time and patient stay readable; more
+# columns than fit scroll sideways.
+MIN_COLUMN = 120
 HIDDEN = ("cancelled",)
 
 
@@ -23,7 +26,7 @@ class Column:
 
 
 class BookLayout:
-    def __init__(self, view: BookView, width: int, min_column: int = 120) -> None:
+    def __init__(self, view: BookView, width: int, min_column: int = MIN_COLUMN) -> None:
         self.view = view
         self.tz = ZoneInfo(view.hours.timezone)
         self.slot = view.hours.slot_minutes
