@@ -40,6 +40,7 @@ def test_invoice_from_appointment_partial_payment_and_pdf(
     screen.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: screen.uninvoiced_model.rowCount() == 1, timeout=5000)
     assert "WALSH, Niamh" in screen.uninvoiced_model.rows[0]
+    assert screen.create_button.isEnabled()  # the first appointment is chosen for it
     screen.create_button.click()
     qtbot.waitUntil(
         lambda: screen.editor is not None and screen.editor.detail is not None, timeout=5000
@@ -53,6 +54,7 @@ def test_invoice_from_appointment_partial_payment_and_pdf(
     assert number and number in editor.heading.text()
     assert not editor.issue_button.isVisible() and editor.pay_button.isVisible()
     qtbot.waitUntil(lambda: screen.uninvoiced_model.rowCount() == 0, timeout=5000)
+    assert not screen.create_button.isEnabled()  # nothing left to invoice, nothing offered
 
     editor.pay_button.click()
     dialog = editor.payment_dialog

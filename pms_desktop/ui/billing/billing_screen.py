@@ -236,6 +236,10 @@ class BillingScreen(QWidget):
         self.create_button.setObjectName("createInvoiceButton")
         self.create_button.setShortcut(QKeySequence("Ctrl+N"))
         self.create_button.clicked.connect(self.create_selected_invoice)
+        self.create_button.setEnabled(False)  # offered once an appointment is chosen
+        self.uninvoiced_view.selectionModel().selectionChanged.connect(
+            lambda *_a: self._update_create_button()
+        )
         row.addWidget(self.uninvoiced_note)
         row.addStretch(1)
         row.addWidget(self.create_button)
@@ -271,6 +275,10 @@ class BillingScreen(QWidget):
         )
         if items:
             self.uninvoiced_view.selectRow(0)
+        self._update_create_button()  # a reset list may clear the choice without a signal
+
+    def _update_create_button(self) -> None:
+        self.create_button.setEnabled(self.uninvoiced_view.selectionModel().hasSelection())
 
     def create_selected_invoice(self) -> None:
         rows = self.uninvoiced_view.selectionModel().selectedRows()
