@@ -45,3 +45,28 @@ def test_reception_has_no_start_button(qtbot, ctx, actors):  # type: ignore[no-u
     panel = WaitingRoomPanel(ctx, actors[Role.RECEPTION], None)
     qtbot.addWidget(panel)
     assert not panel.start_button.isVisibleTo(panel)
+
+
+def test_columns_fit_their_entries_with_a_gap_and_the_patient_column_does_not_take_the_room(
+    qtbot, ctx, actors, make_patient
+):  # type: ignore[no-untyped-def]
+    rita = actors[Role.RECEPTION]
+    pid = make_patient("Mary", "Murphy")
+    prac = ctx.scheduling.practitioners(rita)[0].id
+    appt = ctx.scheduling.book(rita, patient_id=pid, practitioner_id=prac,
+                               start_at=datetime.now(UTC).replace(second=0, microsecond=0),
+                               override_reason="t")
+    ctx.scheduling.check_in(rita, appointment_id=appt.id)
+    panel = WaitingRoomPanel(ctx, rita, None)
+    qtbot.addWidget(panel)
+    panel.resize(1156, 700)  # beside the navigation on a 1366-pixel screen
+    panel.show()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=WAIT)
+    table, metrics = panel.table, panel.table.fontMetrics()
+    last = panel.model.columnCount() - 1
+    for col in range(last):  # every entry clear of the next column's by a gap
+        text = panel.model.index(0, col).data()
+        assert table.columnWidth(col) >= metrics.horizontalAdvance(text) + 16, text
+    # the room left over goes after Status, not into the Patient column
+    assert table.columnWidth(2) < table.viewport().width() / 3
+    assert table.columnWidth(last) > table.columnWidth(2)

@@ -31,6 +31,10 @@ from ..widgets.change_bus import change_bus
 from .waiting_room_table_model import WaitingRoomTableModel
 
 
+COLUMN_GAP = 24  # pixels between one column's widest entry and the next column
+PATIENT_MIN_WIDTH = 220  # a usual name without the columns moving as patients come and go
+
+
 class WaitingRoomPanel(QWidget):
     consultation_requested = Signal(str, str)  # appointment_id, patient_id
     refreshed = Signal()
@@ -70,8 +74,14 @@ class WaitingRoomPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # Each column as wide as its widest entry and a gap, headings over their text, the room
+        # left over after Status (a stretched Patient column pushed the rest to the right edge,
+        # Appointment and Status running together).
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.table.doubleClicked.connect(self._open_patient)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.start_button = QPushButton(self.tr("Start consultation"))
@@ -97,6 +107,7 @@ class WaitingRoomPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, self.start_selected)
+        self._fit_columns()
         self._update_buttons()
 
     def refresh(self) -> None:
@@ -124,6 +135,7 @@ class WaitingRoomPanel(QWidget):
         current = self.selected()
         self.model.tz = ZoneInfo(timezone)
         self.model.set_rows(rows)
+        self._fit_columns()
         waiting = sum(1 for r in rows if r.status == "arrived")
         self.count.setText(self.tr("%n waiting", "", waiting))
         if current:
@@ -132,6 +144,12 @@ class WaitingRoomPanel(QWidget):
                     self.table.selectRow(i)
         self._update_buttons()
         self.refreshed.emit()
+
+    def _fit_columns(self) -> None:
+        for col in range(self.model.columnCount() - 1):
+            self.table.resizeColumnToContents(col)
+            minimum = PATIENT_MIN_WIDTH if col == 2 else 0
+            self.table.setColumnWidth(col, max(minimum, self.table.columnWidth(col) + COLUMN_GAP))
 
     def _on_changed(self, topic: str, _info: dict[str, Any]) -> None:
         if topic.startswith(("schedule", "clinical", "sync.")):  # sync.: pulled or resolved
