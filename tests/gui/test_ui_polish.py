@@ -200,3 +200,21 @@ def test_the_week_view_shows_one_practitioners_week_in_readable_columns(qtbot, c
         book.day_button.click()
     assert {p.id for p in book.view.practitioners} == set(day_view.values())
     assert not book.practitioner_combo.isVisible()
+
+
+def test_patient_file_cards_start_at_the_top_of_their_boxes(qtbot, ctx, actors, make_patient):  # type: ignore[no-untyped-def]
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.patients.patient_file import PatientFile
+
+    pid = make_patient("Louise", "Clarke", mrn="RFP100121")
+    panel = PatientFile(ctx, actors[Role.RECEPTION], pid, None)
+    qtbot.addWidget(panel)
+    panel.resize(1156, 720)
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        panel.show()
+    ids, address = panel.cards["ids"], panel.cards["address"]
+    assert "MRN RFP100121" in ids.text()
+    # one identifier beside a four-line address: the boxes share a height, the MRN stays on top
+    assert ids.height() == address.height()
+    for label in panel.cards.values():
+        assert label.alignment() & Qt.AlignmentFlag.AlignTop

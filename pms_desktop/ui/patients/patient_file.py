@@ -155,6 +155,9 @@ class PatientFile(QWidget):
             label = QLabel()
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
+            # at the top of its box: a row's boxes share the taller one's height, and a short
+            # card (one identifier) floated in the middle of its box
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             QVBoxLayout(box).addWidget(label)
             self.cards[key] = label
             grid.addWidget(box, i // 2, i % 2)
