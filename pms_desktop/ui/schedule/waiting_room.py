@@ -30,7 +30,6 @@ from ..ops import run_op
 from ..widgets.change_bus import change_bus
 from .waiting_room_table_model import WaitingRoomTableModel
 
-
 COLUMN_GAP = 24  # pixels between one column's widest entry and the next column
 PATIENT_MIN_WIDTH = 220  # a usual name without the columns moving as patients come and go
 
