@@ -218,3 +218,26 @@ def test_patient_file_cards_start_at_the_top_of_their_boxes(qtbot, ctx, actors, 
     assert ids.height() == address.height()
     for label in panel.cards.values():
         assert label.alignment() & Qt.AlignmentFlag.AlignTop
+
+
+@pytest.mark.usefixtures("_isolated_settings")
+def test_every_screen_is_titled_as_its_navigation_entry(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(ctx, actors[Role.PRACTICE_MANAGER])
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    keys = {"appointments": "Appointments", "waiting_room": "Waiting room", "patients": "Patients",
+            "billing": "Billing", "reports": "Reports", "admin": "Administration"}
+    for key, text in keys.items():
+        screen = window.show_screen(key)
+        assert screen is not None, key
+        titles = [t for t in screen.findChildren(QLabel, "screenTitle") if t.isVisible()]
+        assert [t.text() for t in titles] == [text], key
+        # at the top of the screen, above everything else on it
+        assert titles[0].mapTo(screen, titles[0].rect().topLeft()).y() < 24, key
+    assert window.minimumSizeHint().width() <= 1366  # the titles widen no screen past 1366

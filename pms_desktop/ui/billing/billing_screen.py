@@ -69,7 +69,12 @@ class BillingScreen(QWidget):
         self.editor: InvoiceEditor | None = None
         self.picker: PatientPickerDialog | None = None
         self.tabs = QTabWidget()
-        QVBoxLayout(self).addWidget(self.tabs)
+        title = QLabel(tr("Billing"))
+        title.setObjectName("screenTitle")  # titled like Patients, Waiting room, Administration
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+        layout.addWidget(title)
+        layout.addWidget(self.tabs)
         self.tabs.addTab(self._invoices_tab(), tr("Invoices"))
         if self.can_bill:
             self.tabs.addTab(self._uninvoiced_tab(), tr("Not yet invoiced"))

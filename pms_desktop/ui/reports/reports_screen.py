@@ -51,6 +51,10 @@ class ReportsScreen(QWidget):
         self.report: ReportTable | None = None
         self.canvas: FigureCanvasQTAgg | None = None
         v = QVBoxLayout(self)
+        v.setContentsMargins(12, 10, 12, 8)  # as the appointment book: its tool bar is as full
+        screen_title = QLabel(tr("Reports"))
+        screen_title.setObjectName("screenTitle")  # like Patients, Waiting room, Administration
+        v.addWidget(screen_title)
         bar = QHBoxLayout()
         self.kind = QComboBox()
         self.kind.setObjectName("reportKind")

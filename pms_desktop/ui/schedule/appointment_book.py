@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QMenu,
     QPushButton,
     QScrollArea,
@@ -114,9 +115,9 @@ class AppointmentBook(QWidget):
         self.practitioner_combo = QComboBox()
         self.practitioner_combo.setAccessibleName(self.tr("Practitioner for the week"))
         self.practitioner_combo.setToolTip(self.tr("Whose week to show"))
-        # On the legend's row, where there is room (the bar above fills a 1366-pixel screen), at
-        # a set size kept while hidden in the day view: showing it, or filling it, neither widens
-        # the window nor moves the grid.
+        # Beside the screen's title, where there is room (the tool bar fills a 1366-pixel
+        # screen), at a set size kept while hidden in the day view: showing it, or filling it,
+        # neither widens the window nor moves the grid.
         self.practitioner_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -170,15 +171,21 @@ class AppointmentBook(QWidget):
         self.quick.hide()
         self.quick.patient_picked.connect(self._quick_picked)
         self.quick.more_requested.connect(self._quick_more)
-        legend_row = QHBoxLayout()
-        legend_row.addWidget(self.practitioner_combo)
-        legend_row.addStretch(1)
-        legend_row.addWidget(self.legend)
+        # The screen's title as on Patients, Waiting room and Administration, with whose week
+        # it is (week view) beside it and the status key on the right; the tool bar below.
+        title = QLabel(self.tr("Appointments"))
+        title.setObjectName("screenTitle")
+        title_row = QHBoxLayout()
+        title_row.addWidget(title)
+        title_row.addSpacing(12)
+        title_row.addWidget(self.practitioner_combo)
+        title_row.addStretch(1)
+        title_row.addWidget(self.legend)
         v = QVBoxLayout(self)
         v.setContentsMargins(12, 10, 12, 8)
         v.setSpacing(6)
+        v.addLayout(title_row)
         v.addLayout(bar)
-        v.addLayout(legend_row)
         v.addWidget(self.header)
         v.addWidget(self.scroll, 1)
         self._sync_date_edit()
