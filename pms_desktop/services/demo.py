@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from importlib import resources
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from ..domain.enums import Role
 from ..domain.ids import new_id
 from ..security.passwords import hash_password
 from ..security.totp import new_secret
+from ..store import search_index
 from ..store.database import ClinicDatabase
 from ..store.models import (
     Allergy,
@@ -177,6 +178,8 @@ class DemoBuilder:
         self.patient_ids = self._patients(patients)
         self.say("appointments, encounters, notes, vitals, invoices")
         n_appts = self._appointments()
+        with self.db.engine.begin() as conn:  # as a maintained store's index would be
+            search_index.optimize(conn)
         self.db.checkpoint()
         return DemoResult(logins, patients, n_appts)
 

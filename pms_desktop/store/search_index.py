@@ -11,11 +11,12 @@ is a row of that transaction: a rollback or a crash removes it with the rest, an
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 _PAUSE = text("INSERT INTO patient_search_pause(one) VALUES (1)")
 _RESUME = text("DELETE FROM patient_search_pause")
+_OPTIMIZE = text("INSERT INTO patient_search(patient_search) VALUES ('optimize')")
 
 
 def pause(session: Session) -> None:
@@ -29,3 +30,11 @@ def resume(session: Session) -> None:
     by row again. The session's pending changes are flushed first (they are written now)."""
     session.flush()
     session.execute(_RESUME)
+
+
+def optimize(db: Session | Connection) -> None:
+    """Merge the index's segments into one, dropping the entries of rewritten rows (FTS5's
+    ``optimize``). After many writes (a demo built, a first pull) those entries are checked by
+    every search: about a fifth of a search's work on a 100,000-patient store written row by
+    row. About 1 s of CPU for 100,000 patients, in the caller's transaction."""
+    db.execute(_OPTIMIZE)

@@ -58,6 +58,7 @@ PULL_PAGE = 1000  # the most asked for at once (the server's most)
 # a first page of 20 was 60 % fixed cost; 100 take ~30 ms, the bar moves at once.
 PULL_TXN_SECONDS = 0.25
 PULL_FIRST_PAGE, PULL_MIN_PAGE = 100, 10
+PULL_OPTIMIZE_AFTER = 5000  # pulled records after which the search index is optimized
 AUDIT_BATCH = 500
 # The database failing (a full disk, a lost lock) stops the sync; anything else raised while a
 # change's body is built is that change's fault and sets it aside.
@@ -500,6 +501,9 @@ class SyncEngine:
         if report.pulled or report.conflicts:
             with self.sessions() as s, s.begin():  # two workstations merged a pair both ways
                 report.conflicts += settle_rings(s, self.rmap, self.ws, self.now)
+        if report.pulled >= PULL_OPTIMIZE_AFTER:  # a first pull, say: the search index's
+            with self.sessions() as s, s.begin():  # segments of every page merged into one
+                search_index.optimize(s)
 
     def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
                     total_hint: int | None) -> None:

@@ -137,3 +137,26 @@ def test_a_store_at_0003_upgrades_and_keeps_its_patients_found(tmp_path: Path) -
             assert _found(s, "Fennelly") == {"po1", "pn1"}
     finally:
         db.close()
+
+
+def _segments(s: Session) -> int:
+    # rows of FTS5's %_idx table: one for each leaf of each segment; merged, fewer
+    return s.execute(text("SELECT count(*) FROM patient_search_idx")).scalar_one()
+
+
+def test_optimize_merges_the_index_and_searches_find_what_they_found(ctx) -> None:  # type: ignore[no-untyped-def]
+    sessions = ctx.db.sessions()
+    for i in range(30):  # thirty writers, each its own transaction: segments and dead entries
+        with sessions() as s, s.begin():
+            _add_patient(s, f"po{i}", "Ottoline", f"Merrow{i}", mrn=f"OP-{i}", phone=f"08700{i:05}")
+            s.execute(text("UPDATE patient SET given = 'Ottilie' WHERE id = :p"), {"p": f"po{i}"})
+    with sessions() as s:
+        before = {q: _found(s, q) for q in ("Ottilie", "Ottoline", "ottil merrow1", "OP-7",
+                                            "0870000012")}
+        rows_before = _segments(s)
+    assert len(before["Ottilie"]) == 30 and before["Ottoline"] == set()
+    with sessions() as s, s.begin():
+        search_index.optimize(s)
+    with sessions() as s:
+        assert {q: _found(s, q) for q in before} == before
+        assert _segments(s) < rows_before, "optimize merges the index's segments"

@@ -19,6 +19,7 @@ from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.services.patients_search import search_ids
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import Patient, PatientIdentifier, PatientTelecom
+from pms_desktop.sync import engine
 from tests.sync.conftest import SyncServer, Workstation_, _actor
 from tests.sync.test_sync_first_pull import _queue_unsynced
 from tests.sync.test_sync_semantics import DRAFT, edit, sync_all
@@ -66,7 +67,10 @@ QUERIES = ("Zbigniew", "Quartermaine", "zbig quart", "QZ-1001", "QZ-1002", "QZ-1
 
 
 def test_a_new_workstation_finds_what_the_clinic_finds_after_every_pull(
-        make_workstations: Any, tmp_path: Path, sync_server: SyncServer) -> None:
+        make_workstations: Any, tmp_path: Path, sync_server: SyncServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every pull here is "large": the index is optimized after it, as after a first pull.
+    monkeypatch.setattr(engine, "PULL_OPTIMIZE_AFTER", 1)
     [a] = make_workstations(1)
     _queue_unsynced(a.ctx)
 
