@@ -232,7 +232,13 @@ def test_timeline_filter_and_letter_pdf(qtbot, ctx, actors, make_patient, tmp_pa
 
 @pytest.mark.skipif(not os.environ.get("PMS_SCREENSHOTS"), reason="set PMS_SCREENSHOTS=1")
 def test_screenshots(qtbot, ctx, actors, make_patient):
-    """Writes docs/screenshots/chart-*.png from a realistic chart."""
+    """Writes docs/screenshots/chart-*.png from a realistic chart, styled as the application
+    styles itself (``ui/app.py`` applies the theme before any window)."""
+    from PySide6.QtWidgets import QApplication
+
+    from pms_desktop.ui.theme import apply_theme
+
+    apply_theme(QApplication.instance())
     doc = actors[Role.CLINICIAN]
     pid = populate(ctx, doc, make_patient)
     panel = open_chart(qtbot, ctx, doc, pid)
