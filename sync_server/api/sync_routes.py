@@ -77,16 +77,19 @@ async def upload_audit(request: Request, who: DeviceCaller) -> JSONResponse:
 @router.get("/clinic-key")
 async def get_clinic_key(request: Request, who: DeviceCaller) -> JSONResponse:
     access(request).interaction = "clinic-key-read"
-    return JSONResponse(await call(clinic_key.get, context(request).db, str(who.clinic_id)))
+    stored = await call(clinic_key.get, context(request).db, str(who.clinic_id))
+    return JSONResponse(stored, headers={"ETag": clinic_key.etag(stored)})
 
 
 @router.put("/clinic-key")
 async def put_clinic_key(request: Request, who: DeviceCaller) -> JSONResponse:
     access(request).interaction = "clinic-key-write"
     body = await json_body(request)
-    stored, created = await call(clinic_key.put, context(request).db, who, body)
+    stored, created = await call(clinic_key.put, context(request).db, who, body,
+                                 if_match=request.headers.get("if-match"))
     access(request).detail = {"key_id": stored["key_id"], "created": created}
-    return JSONResponse(stored, status_code=201 if created else 200)
+    return JSONResponse(stored, status_code=201 if created else 200,
+                        headers={"ETag": clinic_key.etag(stored)})
 
 
 @router.get("/resource/{resource_type}/{resource_id}")

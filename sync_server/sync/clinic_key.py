@@ -5,6 +5,11 @@ clinic admin types on the new workstation, which the server never sees. The serv
 the shape (sizes and bounded KDF parameters). Replacing the wrapping (a new code) is allowed
 for the same ``key_id``; a different key is refused with 409, because the accounts already
 sealed under the first key would no longer open anywhere.
+
+Each wrapping's ETag is its nonce (fresh for every wrapping). A PUT with ``If-Match`` replaces
+only the wrapping it names (412 otherwise): a workstation spending the code it opened the key
+with (GET, then PUT under a code nobody is told) cannot overwrite a newer code a clinic admin
+issued on another workstation between its two requests.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sync_server.auth.principal import Principal
-from sync_server.errors import BadRequest, Conflict, NotFound
+from sync_server.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import Clinic, ClinicKey
@@ -38,8 +43,15 @@ def get(db: Database, clinic_id: str) -> dict[str, Any]:
     return _answer(row)
 
 
-def put(db: Database, principal: Principal, body: Any) -> tuple[dict[str, Any], bool]:
-    """Store or re-wrap the clinic key; returns the stored record and whether it is new."""
+def etag(stored: dict[str, Any]) -> str:
+    """The ETag of a stored wrapping (``get``'s or ``put``'s answer)."""
+    return f'"{stored["wrapped"]["nonce"]}"'
+
+
+def put(db: Database, principal: Principal, body: Any, *,
+        if_match: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Store or re-wrap the clinic key; returns the stored record and whether it is new.
+    With ``if_match``, only if the wrapping stored now is the one it names."""
     key_id, wrapped = _checked(body)
     clinic_id, stamp = str(principal.clinic_id), now_instant()
     with db.write() as session:
@@ -47,6 +59,8 @@ def put(db: Database, principal: Principal, body: Any) -> tuple[dict[str, Any], 
         session.execute(select(Clinic.id).where(Clinic.id == clinic_id).with_for_update())
         row = session.get(ClinicKey, clinic_id)
         created = row is None
+        if if_match is not None and not _matches(if_match, row):
+            raise PreconditionFailed("the clinic key was wrapped anew since it was read")
         if row is None:
             row = ClinicKey(clinic_id=clinic_id, key_id=key_id, created_at=stamp)
             session.add(row)
@@ -55,6 +69,15 @@ def put(db: Database, principal: Principal, body: Any) -> tuple[dict[str, Any], 
         row.wrapped, row.device_id, row.updated_at = json.dumps(wrapped), principal.id, stamp
         session.flush()
         return _answer(row), created
+
+
+def _matches(if_match: str, row: ClinicKey | None) -> bool:
+    if row is None:
+        return False
+    if if_match.strip() == "*":
+        return True
+    current = etag(_answer(row))
+    return any(tag.strip() == current for tag in if_match.split(","))
 
 
 def _answer(row: ClinicKey) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from sync_server.auth import service as auth
+from sync_server.auth import tenancy
 from sync_server.store import migrate
 from sync_server.store.db import Database
-from tests.server.server_helpers import Tenant, db_of
+from tests.server.server_helpers import Tenant, db_of, enrol_device
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sync"
 
@@ -51,6 +52,40 @@ def test_first_key_then_new_code_then_no_other_key(client: TestClient, clinic_a:
     assert client.get("/sync/clinic-key", headers=clinic_b.headers).status_code == 404
     assert client.put("/sync/clinic-key", json=other, headers=clinic_b.headers).status_code == 201
     assert client.get("/sync/clinic-key", headers=h).json()["key_id"] == example()["key_id"]
+
+
+def test_a_spend_does_not_overwrite_a_code_issued_since_it_read(client: TestClient,
+                                                               clinic_a: Tenant) -> None:
+    """Workstation B opened the key with a code and spends it (GET, then PUT a wrapping under
+    a code nobody is told) while an admin on workstation A issues a newer code between B's
+    two requests: B's PUT names the wrapping it read and is refused, the newer code's wrapping
+    stays. Without If-Match B's PUT would strand the newer code."""
+    h = clinic_a.headers
+    first = client.put("/sync/clinic-key", json=example(), headers=h)
+    assert first.status_code == 201 and first.headers["etag"]
+    b = enrol_device(client, clinic_a.clinic_id, "B").headers
+    read = client.get("/sync/clinic-key", headers=b)
+    assert read.headers["etag"] == first.headers["etag"]
+    newer = example()
+    newer["wrapped"]["nonce"] = "ISEhISEhISEhISEh"
+    issued = client.put("/sync/clinic-key", json=newer, headers=h)
+    assert issued.status_code == 200 and issued.headers["etag"] != read.headers["etag"]
+    spend = example()
+    spend["wrapped"]["nonce"] = "IiIiIiIiIiIiIiIi"
+    stale = client.put("/sync/clinic-key", json=spend,
+                       headers={**b, "If-Match": read.headers["etag"]})
+    assert stale.status_code == 412 and stale.json()["resourceType"] == "OperationOutcome"
+    assert client.get("/sync/clinic-key", headers=h).json()["wrapped"]["nonce"] == \
+        "ISEhISEhISEhISEh"
+    # Naming the wrapping stored now, the spend goes through; If-Match with no key is a 412.
+    fresh = client.put("/sync/clinic-key", json=spend,
+                       headers={**b, "If-Match": issued.headers["etag"]})
+    assert fresh.status_code == 200, fresh.text
+    assert client.get("/sync/clinic-key", headers=h).json()["wrapped"]["nonce"] == \
+        "IiIiIiIiIiIiIiIi"
+    other = enrol_device(client, tenancy.add_clinic(db_of(client), "Clinic C"), "C")
+    assert client.put("/sync/clinic-key", json=example(),
+                      headers={**other.headers, "If-Match": "*"}).status_code == 412
 
 
 def _broken(change: Any) -> dict[str, Any]:
