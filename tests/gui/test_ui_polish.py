@@ -241,3 +241,31 @@ def test_every_screen_is_titled_as_its_navigation_entry(qtbot, ctx, actors):  # 
         # at the top of the screen, above everything else on it
         assert titles[0].mapTo(screen, titles[0].rect().topLeft()).y() < 24, key
     assert window.minimumSizeHint().width() <= 1366  # the titles widen no screen past 1366
+
+
+@pytest.mark.usefixtures("_isolated_settings")
+def test_new_appointment_from_a_practitioners_week_offers_every_practitioner(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from pms_desktop.domain.enums import Role
+    from pms_desktop.store.models import Practitioner
+    from pms_desktop.ui.schedule.appointment_book import AppointmentBook
+
+    with ctx.db.sessions()() as s, s.begin():
+        clinic_id = s.scalars(select(Practitioner.clinic_id)).first()
+        s.add(Practitioner(clinic_id=clinic_id, prefix="Dr", given="Niamh", family="Walsh",
+                           colour="#e0883a"))
+    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
+    qtbot.addWidget(book)
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.show()
+    walsh = next(p.id for p in book.view.practitioners if p.name == "Dr Niamh Walsh")
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.week_button.click()
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.set_week_practitioner(walsh)
+    dialog = book.new_appointment()
+    qtbot.addWidget(dialog)
+    assert dialog.practitioner.count() == 2  # not only the practitioner whose week is shown
+    assert dialog.practitioner.currentData() == walsh  # but theirs to begin with
+    dialog.reject()

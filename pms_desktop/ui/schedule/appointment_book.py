@@ -451,10 +451,14 @@ class AppointmentBook(QWidget):
         if start is None and self.grid.selected_slot is not None and self.grid.layout_ is not None:
             col, start = self.grid.selected_slot
             practitioner_id = self.grid.layout_.columns[col].practitioner.id
+        shown = list(self.view.practitioners)
+        if self.days == 7:  # one practitioner's week: theirs first, anyone can be chosen
+            practitioner_id = practitioner_id or self.week_practitioner
+            shown = []
         dialog = BookingDialog(
             self.ctx,
             self.session,
-            practitioners=list(self.view.practitioners) or self.all_practitioners,
+            practitioners=shown or self.all_practitioners,
             types=self.types,
             timezone=self.view.hours.timezone,
             practitioner_id=practitioner_id,
