@@ -118,3 +118,30 @@ def test_plain_edits_answered_with_a_conflict_are_the_base_of_the_next_merge(
 def edit(w: Any, pid: str, **changes: str) -> None:
     detail = w.ctx.patients.get_patient(w.actor, patient_id=pid)
     w.ctx.patients.update_patient(w.actor, patient_id=pid, draft=replace(detail.draft, **changes))
+
+
+def test_an_answer_given_twice_is_recorded_once(workstations: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A push answer listing a change twice (a faulty server or proxy) records it once, as
+    the first answer says: the sync goes on, one merge base per record, nothing resent."""
+    a, b = workstations()
+    a.sync.run_sync()
+    made = [a.ctx.patients.register_patient(a.actor, draft=replace(DRAFT, given=f"D{i}")).id
+            for i in range(3)]
+    original_push = SyncClient.push
+
+    def push(self: SyncClient, changes: Any) -> Any:
+        answers = original_push(self, changes)
+        return [*answers, *answers]
+
+    monkeypatch.setattr(SyncClient, "push", push)
+    a.sync.run_sync()
+    monkeypatch.setattr(SyncClient, "push", original_push)
+
+    with a.ctx.db.sessions()() as s:
+        assert all(s.scalar(select(Patient.server_version).where(Patient.id == pid)) == 1
+                   for pid in made)
+        assert s.scalars(select(OutboxChange).where(
+            OutboxChange.status == OutboxStatus.PENDING)).all() == []
+    b.sync.run_sync()
+    assert {p.id for p in b.ctx.patients.search(b.actor, "Byrne")} == set(made)
