@@ -194,9 +194,9 @@ class SyncEngine:
             together: list[tuple[Row[Any], int]] = []
             one_by_one: list[Json] = []
             for result in results:
-                change = changes.get(str(result.get("change_id")))
+                change = changes.pop(str(result.get("change_id")), None)
                 if change is None:
-                    continue  # not (or no longer) pending here: answered before
+                    continue  # not (or no longer) pending here, or answered twice: before
                 if result.get("status") == "applied" and \
                         records[change.table_name, change.resource_id] == 1:
                     together.append((change, int(result["version"])))
