@@ -44,6 +44,8 @@ class AuditTab(QWidget):
         self.ctx, self.session, self.status = ctx, session, status
         self.model = AuditTableModel(zone)
         self.model.request_page = self._load_page
+        self._search = 0  # which search the pages on their way belong to
+        self._filters: dict[str, Any] = {}  # the current search's, for its later pages
         self.patient = QLineEdit()
         self.patient.setPlaceholderText(self.tr("Patient id"))
         self.patient.setAccessibleName(self.tr("Filter by patient"))
@@ -110,18 +112,26 @@ class AuditTab(QWidget):
                     date_to=_date(self.date_to, self.use_to))
 
     def search(self) -> None:
+        """A new search: its filters are kept for its later pages, and a page of an earlier
+        search still on its way is dropped (it would add rows of other filters, or twice)."""
+        self._search += 1
+        self._filters = self.filters()
         self.model.reset()
         self.model.loading = True
         self._load_page(0)
 
     def _load_page(self, offset: int) -> None:
-        audit, who, f = self.ctx.audit, self.session, self.filters()
+        audit, who, f, search = self.ctx.audit, self.session, self._filters, self._search
 
         def loaded(page: Any) -> None:
+            if search != self._search:
+                return
             self.model.append_page(page)
             self.summary.setText(self.tr("{n} entries").format(n=page.total))
 
         def failed(error: BaseException) -> None:
+            if search != self._search:
+                return
             self.model.loading = False
             from ..errors import show_error
             show_error(self, error)
