@@ -26,7 +26,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from pms_desktop.sync.transport import (
     tls_context,
 )
 from sync_server.cli import main as server_cli
+from tests.readiness import wait_ready
 from tests.reliability.figures import record
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
@@ -136,14 +136,7 @@ class RealServer:
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,  # noqa: S603
                                      stderr=subprocess.DEVNULL)
         trust = ssl.create_default_context(cafile=str(self.pki.ca_file))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "the server exited"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/readyz", verify=trust, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise AssertionError("the server did not become ready")
+        wait_ready(self.proc, self.url, verify=trust)
 
     def stop(self) -> None:
         if self.proc is None:

@@ -18,7 +18,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from pms_desktop.services.billing_dto import LineInput
 from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.sync import transport
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+from tests.readiness import wait_ready
 from tests.reliability.figures import record
 from tests.reliability.leak_scan import scan, scan_bytes
 from tests.sync.conftest import SyncServer, _free_port
@@ -65,16 +65,8 @@ class LoggedServer(SyncServer):
                    "--log-level", "DEBUG"]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("the sync server did not become ready")
+        wait_ready(self.proc, self.url, what="the sync server",
+                   output=lambda: self.log.read_text()[-2000:])
 
 
 @pytest.fixture

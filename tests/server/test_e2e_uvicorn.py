@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ import pytest
 
 from sync_server import workers
 from sync_server.cli import main
+from tests.readiness import wait_ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -71,21 +71,6 @@ def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 30,
-                verify: ssl.SSLContext | bool = True) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1, verify=verify).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
-
-
 def test_enrol_push_pull_against_real_server(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     data = str(tmp_path / "server")
@@ -104,7 +89,7 @@ def test_enrol_push_pull_against_real_server(tmp_path: Path,
     base = f"https://127.0.0.1:{port}"
     try:
         trust = ssl.create_default_context(cafile=cert)
-        _wait_ready(base, proc, verify=trust)
+        wait_ready(proc, base, verify=trust)
         with httpx.Client(base_url=base, timeout=10, verify=trust) as http:
             enrolled = http.post("/sync/enrol", json={"code": code, "device_name": "desk"})
             assert enrolled.status_code == 201
@@ -159,17 +144,15 @@ class _Workers:
         return [int(m.group(1)) for line in self.lines()
                 if (m := re.fullmatch(r"Started server process \[(\d+)\]", line.get("msg", "")))]
 
-    def wait_workers(self, count: int, seconds: float = 90) -> None:
-        """Until ``count`` workers have finished their start-up (in the server's lifetime)."""
-        deadline = time.monotonic() + seconds
-        while sum(line.get("msg") == "Application startup complete."
-                  for line in self.lines()) < count:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the server exited with {self.proc.returncode}: "
-                                     f"{self.log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{count} workers not started: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    def wait_workers(self, count: int) -> None:
+        """Until ``count`` workers have finished their start-up (in the server's lifetime);
+        bounded by the processor time the server's processes spend (``tests.readiness``)."""
+        def started() -> bool:
+            return sum(line.get("msg") == "Application startup complete."
+                       for line in self.lines()) >= count
+
+        wait_until(self.proc, started, poll=0.2, what=f"the server ({count} workers)",
+                   output=lambda: self.log.read_text()[-2000:])
 
     def auth(self, i: int) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[i % len(self.tokens)]}"}

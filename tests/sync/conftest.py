@@ -16,13 +16,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -36,6 +34,7 @@ from pms_desktop.store.models import Clinic, StaffUser, Workstation
 from pms_desktop.store.outbox import record_change
 from pms_desktop.sync.transport import SyncClient
 from sync_server.cli import main as server_cli
+from tests.readiness import wait_ready
 from tests.reliability.figures import LONG
 
 
@@ -50,23 +49,6 @@ def _admin(*args: str) -> str:
     with contextlib.redirect_stdout(out):
         assert server_cli(["admin", *args]) == 0
     return out.getvalue().strip().splitlines()[-1]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """Processor time used so far by the process ``pid`` and its children (the server runs
-    under ``timeout``); where ``/proc`` is missing, the time on the clock."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return time.monotonic()
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (proc / str(current) / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in (proc / str(current) / "task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-    return total
 
 
 @dataclass
@@ -88,24 +70,12 @@ class SyncServer:
         self.wait_ready(30, 0.1)
 
     def wait_ready(self, seconds: float, poll: float) -> None:
-        """Until the started server answers ``/readyz``. Fails if it exits, or spends ``seconds``
-        of processor time without answering (or five times that on the clock, should it wait on
-        something). Its start is about 1 s of processor time (imports, migrations), which at a
-        load of 20 on this 2-core machine took 16-40 s on the clock: a bound of 30 s on the clock
-        failed healthy starts ('did not become ready', the first e2e test of a process, as
-        test_sync_restored_log run on its own, while the machine was busy)."""
+        """Until the started server answers ``/readyz``: fails if it exits, or spends
+        ``seconds`` of processor time (five times that on the clock) without answering
+        (``tests.readiness``: a bound on the clock failed healthy starts on a busy machine)."""
         assert self.proc is not None
-        deadline = time.monotonic() + 5 * seconds
-        started = _cpu_seconds(self.proc.pid)
-        while time.monotonic() < deadline and _cpu_seconds(self.proc.pid) - started < seconds:
-            assert self.proc.poll() is None, "the sync server exited"
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(poll)
-        raise AssertionError("the sync server did not become ready")
+        wait_ready(self.proc, self.url, cpu_seconds_allowed=seconds, poll=poll,
+                   what="the sync server")
 
     def stop(self) -> None:
         if self.proc is not None:
