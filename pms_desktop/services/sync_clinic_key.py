@@ -160,14 +160,14 @@ class ClinicKeys:
             return
         key = self._local()
         assert key is not None
-        remote = client.get_clinic_key()
-        if remote is not None and str((remote.get("wrapped") or {}).get("nonce")) == opened:
-            try:
-                client.put_clinic_key(clinic_key_id(key), wrap_clinic_key(
-                    key, new_transfer_code(), clinic_id=clinic_id))
-            except SyncRefused as e:
-                if e.status != 409:  # 409: the server holds another key; nothing to spend
-                    raise
+        try:  # only in place of the wrapping opened here: a newer code must keep working
+            client.put_clinic_key(clinic_key_id(key), wrap_clinic_key(
+                key, new_transfer_code(), clinic_id=clinic_id), replacing=opened)
+        except SyncRefused as e:
+            # 412: a newer code was issued (or no key is there); 409: the server holds another
+            # key. Either way the code opened here opens nothing any more.
+            if e.status not in (409, 412):
+                raise
         with self.core.sessions() as s, s.begin():
             st.put(s, CODE_TO_SPEND, None)
 

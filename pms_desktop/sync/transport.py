@@ -173,9 +173,13 @@ class SyncClient:
                 return None
             raise
 
-    def put_clinic_key(self, key_id: str, wrapped: Json) -> Json:
-        """Leave the wrapped clinic key on the server (SyncRefused 409: another key is there)."""
-        return self._call("PUT", "/sync/clinic-key", json={"key_id": key_id, "wrapped": wrapped})
+    def put_clinic_key(self, key_id: str, wrapped: Json, *, replacing: str | None = None) -> Json:
+        """Leave the wrapped clinic key on the server (SyncRefused 409: another key is there).
+        With ``replacing`` (a wrapping's nonce, its ETag), only in place of that wrapping
+        (SyncRefused 412: another wrapping is there now)."""
+        headers = {"If-Match": f'"{replacing}"'} if replacing is not None else None
+        return self._call("PUT", "/sync/clinic-key", headers=headers,
+                          json={"key_id": key_id, "wrapped": wrapped})
 
     def rename_device(self, device_id: str, name: str) -> Json:
         """This workstation's name as the central admin sees it (a device renames itself)."""

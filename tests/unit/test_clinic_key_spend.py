@@ -19,18 +19,20 @@ from pms_desktop.security.clinic_key import (
 )
 from pms_desktop.services.sync_clinic_key import CODE_TO_SPEND, ClinicKeys
 from pms_desktop.sync import sync_state as st
-from pms_desktop.sync.transport import SyncOffline
+from pms_desktop.sync.transport import SyncOffline, SyncRefused
 
 CLINIC = "3f1c2a9e-5b7d-4e21-9c0a-8d6f4b2e1a07"
 
 
 class Mailbox:
-    """The server's clinic key mailbox, in memory; ``on_get`` runs before each answer."""
+    """The server's clinic key mailbox, in memory (``If-Match`` as ``replacing``);
+    ``on_get`` and ``on_put`` run as a request arrives."""
 
     def __init__(self, key: bytes, code: str) -> None:
         self.key_id = clinic_key_id(key)
         self.wrapped = wrap_clinic_key(key, code, clinic_id=CLINIC)
         self.on_get: Any = None
+        self.on_put: Any = None
         self.put_fails = False
         self.puts = 0
 
@@ -39,10 +41,15 @@ class Mailbox:
             self.on_get()
         return {"key_id": self.key_id, "wrapped": self.wrapped}
 
-    def put_clinic_key(self, key_id: str, wrapped: dict[str, Any]) -> dict[str, Any]:
+    def put_clinic_key(self, key_id: str, wrapped: dict[str, Any], *,
+                       replacing: str | None = None) -> dict[str, Any]:
         if self.put_fails:
             raise SyncOffline("the sync server cannot be reached")
+        if self.on_put is not None:
+            self.on_put()
         assert key_id == self.key_id
+        if replacing is not None and replacing != str(self.wrapped["nonce"]):
+            raise SyncRefused(412, "the clinic key was wrapped again since")  # as the server
         self.puts += 1
         self.wrapped = wrapped
         return {}
@@ -75,14 +82,11 @@ def test_the_code_is_spent_once_the_key_is_kept(ctx: AppContext) -> None:
 def test_a_newer_code_issued_meanwhile_keeps_working(ctx: AppContext) -> None:
     key, code, newer = new_clinic_key(), new_transfer_code(), new_transfer_code()
     box = Mailbox(key, code)
-    gets = []
 
-    def admin_issues_a_newer_code() -> None:
-        gets.append(1)
-        if len(gets) == 2:  # after this workstation opened the key, before it spends the code
-            box.wrapped = wrap_clinic_key(key, newer, clinic_id=CLINIC)
+    def admin_issues_a_newer_code() -> None:  # after this workstation opened the key, as its
+        box.wrapped = wrap_clinic_key(key, newer, clinic_id=CLINIC)  # spend is on its way
 
-    box.on_get = admin_issues_a_newer_code
+    box.on_put = admin_issues_a_newer_code
     ClinicKeys(ctx.core).receive(box, CLINIC, code)  # type: ignore[arg-type]
     assert box.puts == 0 and box.opens(newer) and _to_spend(ctx) is None
 
