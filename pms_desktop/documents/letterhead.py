@@ -46,9 +46,9 @@ MUTED = colors.HexColor("#5f6b7a")
 RULE = colors.HexColor("#d5dce4")
 SHADE = colors.HexColor("#eef3f8")
 ALERT = colors.HexColor("#b00020")
-MARGIN = 18 * mm  # from the paper's edge to the text, left and right, every A4 document
-TOP_MARGIN = 15 * mm
-BOTTOM_MARGIN = 22 * mm  # room for the footer
+MARGIN: float = 18 * mm  # from the paper's edge to the text, left and right, every A4 document
+TOP_MARGIN: float = 15 * mm
+BOTTOM_MARGIN: float = 22 * mm  # room for the footer
 FRAME_PADDING = 6  # points: platypus frames pad their content; margins are net of it
 CONFIDENTIAL = "Confidential patient information"
 

@@ -282,7 +282,8 @@ def first_code(value: Any, system: str | None = None) -> str | None:
         return None
     for c in value.get("coding") or ():
         if system is None or c.get("system") == system:
-            return c.get("code")
+            code: str | None = c.get("code")
+            return code
     return None
 
 

@@ -77,7 +77,8 @@ def _from_telecom(res: Json) -> tuple[str | None, str | None]:
 def _ident(res: Json, system: str) -> str | None:
     for i in res.get("identifier") or ():
         if i.get("system") == system:
-            return i.get("value")
+            value: str | None = i.get("value")
+            return value
     return None
 
 

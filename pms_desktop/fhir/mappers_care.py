@@ -120,7 +120,9 @@ def appointment_in(c: Context, res: Json, row: Any) -> Parsed:
         actors.setdefault(kind.rsplit("/", 1)[-1], rid)
     if "Patient" not in actors or "Practitioner" not in actors:
         raise bad("participant", "an appointment needs a patient and a practitioner")
-    status = get_ext(res, "appointment-status") or _FROM_FHIR_STATUS.get(res.get("status"))
+    fhir_status = res.get("status")
+    status = get_ext(res, "appointment-status") or (
+        _FROM_FHIR_STATUS.get(fhir_status) if isinstance(fhir_status, str) else None)
     if status is None:
         raise bad("status", f"unknown appointment status {res.get('status')!r}")
     clinic = ext_ref(res, "clinic", "Organization")

@@ -393,8 +393,10 @@ def consent_in(c: Context, res: Json, row: Any) -> Parsed:
     if not kind:
         raise bad("category", "a consent needs its kind")
     period = (res.get("provision") or {}).get("period") or {}
-    status = get_ext(res, "local-status") or {v: k for k, v in _CONSENT_STATUS.items()}.get(
-        res.get("status"), res.get("status")
+    fhir_status = res.get("status")
+    status = get_ext(res, "local-status") or (
+        {v: k for k, v in _CONSENT_STATUS.items()}.get(fhir_status, fhir_status)
+        if isinstance(fhir_status, str) else fhir_status
     )
     return {
         "patient_id": req_ref(res.get("patient"), "patient", "Patient"),

@@ -190,9 +190,9 @@ def table_for(resource: Json) -> str:
             return table
     if rtype == "Basic":
         kind = ((resource.get("code") or {}).get("coding") or [{}])[0].get("code")
-        table = {"staff-user": "staff_user", "note-template": "note_template"}.get(str(kind))
-        if table:
-            return table
+        basic = {"staff-user": "staff_user", "note-template": "note_template"}.get(str(kind))
+        if basic:
+            return basic
     elif rtype == "Invoice":
         return "credit_note" if get_ext(resource, "credits-invoice") else "invoice"
     else:

@@ -236,7 +236,7 @@ class DemoBuilder:
 
     def _fee_schedule(self) -> dict[str, dict[str, Any]]:
         text = resources.files("pms_desktop").joinpath("resources/fee-schedule.csv").read_text("utf-8")
-        rows = []
+        rows: list[dict[str, Any]] = []
         for rec in csv.DictReader(text.splitlines()):
             rows.append(dict(id=new_id(), clinic_id=self.clinic_id, code=rec["code"],
                              description=rec["description"],
@@ -319,7 +319,8 @@ class DemoBuilder:
                                      WorkingHours.start_time, WorkingHours.end_time)).all()
             series = s.scalars(select(NumberSeries.series_code).where(NumberSeries.kind == "invoice")).first()
         by_prac: dict[tuple[str, int], tuple[time, time]] = {(h[0], h[1]): (h[2], h[3]) for h in hours}
-        appts, encs, notes, obs, comps, invoices, lines, pays, allocs = ([] for _ in range(9))
+        batches: list[list[dict[str, Any]]] = [[] for _ in range(9)]
+        appts, encs, notes, obs, comps, invoices, lines, pays, allocs = batches
         inv_no = 0
         rcp_no = 0
         for offset in range(-90, 31):

@@ -9,7 +9,7 @@ later is merged too. ``PatientMerge.moved`` keeps the ids per table so that an a
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
@@ -131,7 +131,7 @@ def revert(uow: UnitOfWork, merge_id: str) -> MergeInfo:
         if name in tables:
             table, cls = tables[name]
             _move(uow, table, cls, ids, record.merged_id)
-    _move(uow, ClinicalNote.__table__, ClinicalNote,
+    _move(uow, cast(Table, ClinicalNote.__table__), ClinicalNote,
           _notes_signed_for(s, record.survivor_id, record.merged_id), record.merged_id)
     s.expire_all()
     record = s.get(PatientMerge, merge_id)

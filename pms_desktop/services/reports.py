@@ -20,8 +20,8 @@ from . import billing_queries as q
 from . import reports_appointments as appts
 from . import reports_money as money
 from .base import ServiceCore, UnitOfWork, operation
-from .billing_documents import letterhead
 from .billing_period import local_time
+from .clinic_letterhead import letterhead
 
 KINDS = {
     "day-sheet": ("Day sheet", "Counted by appointment date"),

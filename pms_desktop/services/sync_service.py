@@ -419,6 +419,7 @@ class SyncService:
         changed = set_field(resource, c.field or "", json.loads(c.remote_value or "null"))
         self.rmap.apply(uow.session, changed, None)
         row = uow.session.get(self.rmap.model(table), c.resource_id)
+        assert row is not None  # applied just above
         uow.changed(row)
 
     def _table_holding(self, uow: UnitOfWork, resource_type: str, resource_id: str) -> str:

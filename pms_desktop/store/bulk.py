@@ -81,7 +81,8 @@ def _plan(table: Table, dialect: Any, keys: frozenset[str]) -> Plan | None:
     unknown = keys - {c.key for c in table.c}
     if unknown:
         raise KeyError(f"{table.name} has no column {sorted(unknown)}")
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    processors: list[Processor] = [
+        table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[n].name) for n in names)})"
            f" VALUES ({', '.join('?' * len(names))})")

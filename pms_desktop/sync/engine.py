@@ -452,17 +452,17 @@ class SyncEngine:
     def _conflicted(self, s: Session, applier: RemoteApplier, change: OutboxChange,
                     result: Json) -> None:
         change.status, change.last_error = OutboxStatus.SENT, "merged after a conflict"
-        current, version = result.get("current"), result.get("current_version")
+        current = result.get("current")
         if current is None:  # the server does not know it (any more): send it as new
             self._requeue(s, change, None)
             return
+        version_n = int(result["current_version"])
         if result.get("current_deleted"):
             local = self.rmap.resource_for(s, change.table_name, change.resource_id)
-            applier.record_conflict(change.resource_type, change.resource_id, int(version),
+            applier.record_conflict(change.resource_type, change.resource_id, version_n,
                                     FieldConflict("(deleted elsewhere)", None, local, None),
                                     kind="deleted")
             return
-        version_n = int(version)
         others = [c for c in applier.pending(change.table_name, change.resource_id)
                   if c.seq != change.seq]
         differs = applier.merge_into_local(change.table_name, change.resource_id, current,

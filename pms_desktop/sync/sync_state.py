@@ -100,10 +100,11 @@ def add_bases(session: Session,
     if rows:
         insert_rows(session, cast(Table, SyncBase.__table__), rows)
         cache = session.info.get(_BASES)
-        for row in rows if cache is not None else ():
-            # Known as "no base" until now: read again (a later change of the same page, the
-            # record's next version, must update this base, not add a second one).
-            cache.pop((row["resource_type"], row["resource_id"]), None)
+        if cache is not None:
+            for row in rows:
+                # Known as "no base" until now: read again (a later change of the same page,
+                # the record's next version, must update this base, not add a second one).
+                cache.pop((row["resource_type"], row["resource_id"]), None)
 
 
 def base_text(resource: dict[str, Any]) -> str:
