@@ -12,10 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar, QWidget
+from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar
 
 from ...domain.session import StaffSession
 from ..ops import run_op
@@ -24,6 +24,18 @@ from .idle_monitor import IdleMonitor
 from .lock_screen import LockScreen
 from .mfa_enrolment_dialog import MfaEnrolmentDialog
 from .sign_in_dialog import SignInDialog
+
+
+class SessionWindow(Protocol):
+    """What the controller uses of a main window (``MainWindow`` or ``PlainMainWindow``)."""
+
+    sign_out_requested: SignalInstance
+    lock_requested: SignalInstance
+    switch_user_requested: SignalInstance
+
+    def set_locked(self, locked: bool) -> None: ...
+
+    def show(self) -> None: ...
 
 
 class PlainMainWindow(QMainWindow):
@@ -46,13 +58,15 @@ class PlainMainWindow(QMainWindow):
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
-        self.centralWidget().setVisible(not locked)
+        central = self.centralWidget()
+        assert central is not None  # set in __init__
+        central.setVisible(not locked)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 5000)
 
 
-def main_window_class() -> type[QWidget]:
+def main_window_class() -> Callable[[Any, StaffSession], SessionWindow]:
     try:
         module = importlib.import_module("pms_desktop.ui.main_window")
     except ModuleNotFoundError as e:
