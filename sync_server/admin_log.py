@@ -9,8 +9,12 @@ An entry that names a clinic is also stored as a FHIR ``AuditEvent`` of that cli
 the clinic's own AuditEvent search shows what a central admin did to its devices and clients;
 the chain entry is kept verbatim in ``entity.detail`` (as for workstation entries).
 
-The entry is appended right after the command's own transaction commits, as the access
-middleware does for the admin HTTP API (both sides of the command then read the same store).
+A command that changes something (``CHANGES``) appends its entry inside the transaction of the
+change (``InWork``, the use case's ``audit`` hook), as every audited write of the project does:
+both commit or neither does, so a crash, a lock timeout or a lost connection between them cannot
+leave a change nobody recorded. If the entry cannot be written the change is undone and the
+command fails (``AuditFailed``). Refusals and read-only commands change nothing, so their entry
+(``record``) has a transaction of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync_server.audit import server_log
+from sync_server.errors import ServerError
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import Clinic, Device, ServerAuditEntry, SystemClient
@@ -45,24 +50,56 @@ def actor() -> str:
     return f"cli:{user}@{socket.gethostname()}"[:200]
 
 
+class AuditFailed(ServerError):
+    """A change's entry could not be written, so the change was undone."""
+
+
+class InWork:
+    """The ``audit`` hook of a state-changing use case: appends the command's "done" entry in
+    the change's own transaction, with what the change made (a new clinic or client id) added to
+    ``target``. ``seq`` is the entry's once written (it is committed when the call returns)."""
+
+    def __init__(self, command: str, target: dict[str, Any]) -> None:
+        self.command, self.target = command, target
+        self.seq: int | None = None
+
+    def __call__(self, session: Session, made: dict[str, Any]) -> None:
+        self.target.update(made)
+        try:
+            seq = record_in(session, self.command, outcome="done", target=self.target)
+        except Exception as exc:  # any failure: the change must not commit without its entry
+            raise AuditFailed(f"{self.command} not done: its entry in the server's access log "
+                              f"could not be written ({type(exc).__name__}); nothing was "
+                              "changed, retry later") from exc
+        self.seq = seq
+
+
 def record(db: Database, command: str, *, outcome: str, target: dict[str, Any],
            error: str | None = None) -> int:
-    """Append the command's entry (and its clinic's AuditEvent); returns the entry's seq."""
+    """Append the entry of a command that changed nothing, in a transaction of its own."""
     with db.write() as session:
-        clinic_id = _clinic_of(session, target)
-        fields: dict[str, Any] = {
-            "at": now_instant(), "actor": actor(), "interaction": INTERACTION,
-            "command": command, "outcome": outcome, "clinic_id": clinic_id,
-            **{k: v for k, v in target.items() if v is not None}}
-        if error is not None:
-            fields["error"] = error[:500]
-        writer = ResourceWriter(session, clinic_id) if clinic_id else None
-        seq = server_log.append_in(session, fields)
-        if writer is not None:
-            entry = {**fields, "seq": seq}
-            writer.save("AuditEvent", str(uuid.uuid5(_NAMESPACE, f"server:{seq}")),
-                        _audit_event(entry, session), None)
-        return seq
+        return record_in(session, command, outcome=outcome, target=target, error=error)
+
+
+def record_in(session: Session, command: str, *, outcome: str, target: dict[str, Any],
+              error: str | None = None) -> int:
+    """Append the command's entry (and its clinic's AuditEvent) in the open write transaction;
+    returns the entry's seq."""
+    session.flush()  # a clinic or client the same transaction added is then found
+    clinic_id = _clinic_of(session, target)
+    fields: dict[str, Any] = {
+        "at": now_instant(), "actor": actor(), "interaction": INTERACTION,
+        "command": command, "outcome": outcome, "clinic_id": clinic_id,
+        **{k: v for k, v in target.items() if v is not None}}
+    if error is not None:
+        fields["error"] = error[:500]
+    writer = ResourceWriter(session, clinic_id) if clinic_id else None
+    seq = server_log.append_in(session, fields)
+    if writer is not None:
+        entry = {**fields, "seq": seq}
+        writer.save("AuditEvent", str(uuid.uuid5(_NAMESPACE, f"server:{seq}")),
+                    _audit_event(entry, session), None)
+    return seq
 
 
 def _clinic_of(session: Session, target: dict[str, Any]) -> str | None:

@@ -93,34 +93,40 @@ def _target(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_audited(db: Database, args: argparse.Namespace) -> int:
-    """Run the command, then append its entry to the server's chain before anything it printed
-    (an id, a code, a secret) is shown: nothing leaves unaudited."""
+    """Run the command and append its entry to the server's chain before anything it printed
+    (an id, a code, a secret) is shown: nothing leaves unaudited. A command that changes
+    something writes its entry in the change's own transaction (``admin_log.InWork``): if the
+    entry cannot be written, nothing changes and the command fails."""
     command, target = _command(args), _target(args)
+    entry = admin_log.InWork(command, target)
     shown = io.StringIO()
     try:
         with contextlib.redirect_stdout(shown):
-            code = _dispatch(db, args, target)
+            code = _dispatch(db, args, target, entry)
+    except admin_log.AuditFailed:
+        raise  # nothing changed; the store refuses entries now, so none is tried again
     except ServerError as exc:
         admin_log.record(db, command, outcome="refused", target=target,
                          error=exc.message if isinstance(exc, ClientError) else None)
         raise
-    if command != "device-re-anchor" or target.get("already"):
+    if entry.seq is None and (command != "device-re-anchor" or target.get("already")):
         # (a re-anchor allowed now is in the chain already: reanchor.allow wrote it with the work)
         admin_log.record(db, command, outcome="done" if code == 0 else "failed", target=target)
     sys.stdout.write(shown.getvalue())
     return code
 
 
-def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) -> int:
+def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any],
+              entry: admin_log.InWork) -> int:
     command = args.admin_command
     if command == "clinic-add":
-        target["clinic_id"] = tenancy.add_clinic(db, args.name)
+        target["clinic_id"] = tenancy.add_clinic(db, args.name, audit=entry)
         print(target["clinic_id"])
     elif command == "clinic-list":
         for clinic_id, name in tenancy.list_clinics(db):
             print(f"{clinic_id}\t{name}")
     elif command == "enrol-code":
-        code = auth.new_enrolment_code(db, args.clinic, args.ttl_hours)
+        code = auth.new_enrolment_code(db, args.clinic, args.ttl_hours, audit=entry)
         print(f"expires in {args.ttl_hours} hours; use it once")
         print(code)
     elif command == "device-list":
@@ -128,7 +134,7 @@ def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) ->
             state = f"revoked {d.revoked_at}" if d.revoked_at else "active"
             print(f"{d.id}\t{d.clinic_id}\t{d.name}\t{state}\tlast seen {d.last_seen_at or '-'}")
     elif command == "device-revoke":
-        tenancy.revoke_device(db, args.device_id)
+        tenancy.revoke_device(db, args.device_id, audit=entry)
         print(f"revoked {args.device_id}")
     elif command == "device-re-anchor":
         done = reanchor.allow(db, args.device_id, reason=args.reason, by=admin_log.actor())
@@ -139,9 +145,10 @@ def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) ->
               f"the server holds ({head}) stays; the re-anchor is in the server's access log.")
         print(done.device_id)
     elif command == "admin-add":
-        return _admin_add(db, args.username)
+        return _admin_add(db, args.username, entry)
     elif command == "system-client-add":
-        client_id, secret = auth.add_system_client(db, args.clinic, args.name, args.scope)
+        client_id, secret = auth.add_system_client(db, args.clinic, args.name, args.scope,
+                                                   audit=entry)
         target["client_id"] = client_id
         print(f"client_id={client_id}")
         print(f"client_secret={secret}")
@@ -150,7 +157,7 @@ def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) ->
             print(f"{c['id']}\t{c['clinic_id']}\t{c['name']}\t{c['scopes']}\t"
                   f"{'revoked' if c['revoked_at'] else 'active'}")
     elif command == "system-client-revoke":
-        tenancy.revoke_system_client(db, args.client_id)
+        tenancy.revoke_system_client(db, args.client_id, audit=entry)
         print(f"revoked {args.client_id}")
     elif command == "audit":
         verdict = _audit_verify(db)
@@ -159,13 +166,13 @@ def _dispatch(db: Database, args: argparse.Namespace, target: dict[str, Any]) ->
     return 0
 
 
-def _admin_add(db: Database, username: str) -> int:
+def _admin_add(db: Database, username: str, entry: admin_log.InWork) -> int:
     password = os.environ.get("PMS_PASSWORD")
     if password is None:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             raise BadRequest("the passwords differ")
-    secret = auth.add_admin(db, username, password)
+    secret = auth.add_admin(db, username, password, audit=entry)
     uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="pms-sync-server")
     print(f"admin {username} added; enrol this TOTP secret in an authenticator app:")
     print(uri)

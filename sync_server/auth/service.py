@@ -22,6 +22,7 @@ from sync_server.store import tenants
 from sync_server.store.clock import later, now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import Device
+from sync_server.store.tenants import AuditHook
 
 SEEN_EVERY_SECONDS = 300
 # Every device request looks its credential up: the columns it needs, one statement built once
@@ -64,13 +65,16 @@ def check_rate(db: Database, settings: Settings, keys: list[str]) -> None:
             tenants.record_attempt(session, key)
 
 
-def new_enrolment_code(db: Database, clinic_id: str, ttl_hours: int) -> str:
+def new_enrolment_code(db: Database, clinic_id: str, ttl_hours: int, *,
+                       audit: AuditHook | None = None) -> str:
     code = sec.new_enrolment_code()
     with db.write() as session:
         if tenants.get_clinic(session, clinic_id) is None:
             raise NotFound("unknown clinic")
         tenants.add_enrolment_code(session, clinic_id, sec.code_hash(code),
                                    later(ttl_hours * 3600))
+        if audit is not None:
+            audit(session, {})
     return code
 
 
@@ -94,7 +98,8 @@ def _stand_in_hash() -> str:
     return sec.hash_password(sec.new_token("stand-in-"))
 
 
-def add_admin(db: Database, username: str, password: str) -> str:
+def add_admin(db: Database, username: str, password: str, *,
+              audit: AuditHook | None = None) -> str:
     """Create a central admin; returns the TOTP secret, shown once."""
     if len(password) < 12:
         raise BadRequest("admin passwords need at least 12 characters")
@@ -103,6 +108,8 @@ def add_admin(db: Database, username: str, password: str) -> str:
         if tenants.admin_by_name(session, username) is not None:
             raise BadRequest("an admin with that name exists")
         tenants.add_admin(session, username, sec.hash_password(password), secret)
+        if audit is not None:
+            audit(session, {})
     return secret
 
 
@@ -126,8 +133,8 @@ def admin_login(db: Database, settings: Settings, username: str, password: str,
     return IssuedToken(token, settings.token_ttl_seconds, "admin")
 
 
-def add_system_client(db: Database, clinic_id: str, name: str,
-                      scopes: list[str]) -> tuple[str, str]:
+def add_system_client(db: Database, clinic_id: str, name: str, scopes: list[str], *,
+                      audit: AuditHook | None = None) -> tuple[str, str]:
     """Register a system client; returns (client_id, client_secret), the secret shown once."""
     bad = [s for s in scopes if not valid_scope(s)]
     if not scopes or bad:
@@ -138,6 +145,8 @@ def add_system_client(db: Database, clinic_id: str, name: str,
             raise NotFound("unknown clinic")
         client_id = tenants.add_system_client(session, clinic_id, name, sec.token_hash(secret),
                                               " ".join(scopes))
+        if audit is not None:
+            audit(session, {"client_id": client_id})
     return client_id, secret
 
 

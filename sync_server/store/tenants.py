@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -22,6 +24,11 @@ from sync_server.store.models import (
     EnrolmentCode,
     SystemClient,
 )
+
+# A caller's audit hook: called by a state-changing use case inside its write transaction, once
+# the change is made, with what the change made (a new id); what it writes commits with the
+# change, and what it raises undoes the change. (The admin command line appends its entry so.)
+AuditHook = Callable[[Session, dict[str, Any]], object]
 
 
 @dataclass(frozen=True)
