@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..audit.chain import GENESIS, entry_hash
 from ..domain.enums import AuditOutcome
@@ -146,16 +146,25 @@ def _remember(session: Session, seq: int, hash_: str) -> None:
     session.info[_HEAD] = (seq, hash_)
 
 
-@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    """What ``_HEAD`` and ``_MARK`` remember is dropped when the transaction ends. One listener
-    for every session, registered once: registering a pair on each transaction's session cost
-    ~0.1 ms of every operation (SQLAlchemy joins instance listeners to the class's)."""
+    """What ``_HEAD`` and ``_MARK`` remember is dropped when the transaction ends, and when a
+    savepoint is rolled back (the entries it held are gone). One listener for every session,
+    registered once: registering a pair on each transaction's session cost ~0.1 ms of every
+    operation (SQLAlchemy joins instance listeners to the class's)."""
     info = session.info
     if _HEAD in info or _MARK in info:
         info.pop(_HEAD, None)
         info.pop(_MARK, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended: committed, rolled back, or closed with the session
+    (``close()`` rolls back without ``after_rollback``: a session used again after it would
+    link its next entry to one that was never kept). A released savepoint keeps the head."""
+    if transaction.parent is None:
+        _forget(session)
 
 
 def high_water(session: Session) -> tuple[int, str] | None:

@@ -41,3 +41,41 @@ def test_a_long_lived_session_links_after_other_writers_and_rollbacks(ctx) -> No
             assert row.seq == prev.seq + 1 and row.prev_hash == prev.hash
         assert audit_log.high_water(s) == (rows[-1].seq, rows[-1].hash)
         assert verify_database(s).intact
+
+
+def test_a_session_closed_without_commit_and_used_again_links_to_the_kept_chain(ctx) -> None:  # type: ignore[no-untyped-def]
+    """``close()`` rolls back without ``after_rollback``: the head of the entry it dropped must
+    not be remembered (the next entry would link to one never kept: a broken chain)."""
+    kept = ctx.db.sessions()()
+    try:
+        _add(kept, "never committed")  # autobegun
+        kept.flush()
+        kept.close()
+        with ctx.db.sessions()() as other, other.begin():
+            _add(other, "other session")
+        with kept.begin():
+            _add(kept, "after the close")
+    finally:
+        kept.close()
+    with ctx.db.sessions()() as s:
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        assert [r.action for r in rows[-2:]] == ["other session", "after the close"]
+        assert audit_log.high_water(s) == (rows[-1].seq, rows[-1].hash)
+        assert verify_database(s).intact
+
+
+def test_a_savepoint_rolled_back_drops_its_entries_from_the_head(ctx) -> None:  # type: ignore[no-untyped-def]
+    with ctx.db.sessions()() as s, s.begin():
+        _add(s, "before")
+        with pytest.raises(RuntimeError), s.begin_nested():
+            _add(s, "in a savepoint rolled back")
+            s.flush()
+            raise RuntimeError("the change could not be held")
+        with s.begin_nested():
+            _add(s, "in a savepoint kept")
+        _add(s, "after")
+    with ctx.db.sessions()() as s:
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        assert [r.action for r in rows[-3:]] == ["before", "in a savepoint kept", "after"]
+        assert audit_log.high_water(s) == (rows[-1].seq, rows[-1].hash)
+        assert verify_database(s).intact
