@@ -26,6 +26,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,14 @@ class RealServer:
     def url(self) -> str:
         return f"https://{HOST}:{self.port}"
 
+    def counted(self, at_least: int, timeout: float = 10.0) -> int:
+        """The handshakes completed, once at least ``at_least`` are counted (the listener's
+        thread counts a handshake after the client has seen it done; bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while self.handshakes < at_least and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.handshakes
+
     def start(self) -> None:
         cert, key = self.pki.leaf("server", HOST, "localhost")
         config = self.data.parent / "server.toml"
@@ -192,6 +201,14 @@ class Impostor:
     @property
     def url(self) -> str:
         return f"https://{HOST}:{self.port}"
+
+    def counted(self, at_least: int, timeout: float = 10.0) -> int:
+        """The handshakes completed, once at least ``at_least`` are counted (the listener's
+        thread counts a handshake after the client has seen it done; bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while self.handshakes < at_least and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.handshakes
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -314,7 +331,7 @@ def test_the_client_refuses_tls_below_1_2(pki: Pki, version: ssl.TLSVersion) -> 
             # own floor instead.
             assert tls_context(pki.ca_file).minimum_version >= ssl.TLSVersion.TLSv1_2
             pytest.skip(f"this platform cannot offer {version.name}: checked the client floor")
-        control = impostor.handshakes
+        control = impostor.counted(1)  # the probe's own handshake, counted
         error = _attempt_enrolment(impostor.url, pki.ca_file)
         handshakes = impostor.handshakes - control
     record("attacks", trials=1, faults=1, leaks=handshakes)
