@@ -1,5 +1,9 @@
 """The central admin API (bearer token from ``POST /admin/token``): clinics, enrolment codes,
 devices and the audit check. The same operations exist as ``pms-sync-server admin`` commands.
+
+A route that changes something writes its access entry in the change's own transaction
+(``audited_change``): the entry failing undoes the change and answers a 503. The entry names
+the target (clinic, device), never the enrolment code.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sync_server.api.deps import AdminCaller, access, call, context, json_body
+from sync_server.api.middleware import audited_change
 from sync_server.audit.verify import verify_all
 from sync_server.auth import service as auth
 from sync_server.auth import tenancy
@@ -31,8 +36,9 @@ async def add_clinic(request: Request, _who: AdminCaller) -> JSONResponse:
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str):
         raise BadRequest("name is required", expression="name")
-    clinic_id = await call(tenancy.add_clinic, context(request).db, name)
-    access(request).detail = {"clinic": clinic_id}
+    access(request).interaction = "clinic-add"
+    clinic_id = await audited_change(request, 201, tenancy.add_clinic, context(request).db,
+                                     name, made_as={"clinic_id": "clinic"})
     return JSONResponse({"id": clinic_id, "name": name.strip()}, status_code=201)
 
 
@@ -40,8 +46,10 @@ async def add_clinic(request: Request, _who: AdminCaller) -> JSONResponse:
 async def enrolment_code(clinic_id: str, request: Request,
                          _who: AdminCaller) -> JSONResponse:
     ctx = context(request)
-    code = await call(auth.new_enrolment_code, ctx.db, clinic_id[:64],
-                      ctx.settings.enrol_code_ttl_hours)
+    record = access(request)
+    record.interaction, record.detail = "enrolment-code-add", {"clinic": clinic_id[:64]}
+    code = await audited_change(request, 201, auth.new_enrolment_code, ctx.db, clinic_id[:64],
+                                ctx.settings.enrol_code_ttl_hours)
     return JSONResponse({"code": code, "expires_in_hours": ctx.settings.enrol_code_ttl_hours},
                         status_code=201, headers={"Cache-Control": "no-store"})
 
@@ -56,7 +64,10 @@ async def devices(clinic_id: str, request: Request,
 @router.post("/devices/{device_id}/revoke")
 async def revoke(device_id: str, request: Request,
                  _who: AdminCaller) -> JSONResponse:
-    await call(tenancy.revoke_device, context(request).db, device_id[:64])
+    record = access(request)
+    record.interaction, record.detail = "device-revoke", {"device": device_id[:64]}
+    await audited_change(request, 200, tenancy.revoke_device, context(request).db,
+                         device_id[:64])
     return JSONResponse({"id": device_id, "revoked": True})
 
 

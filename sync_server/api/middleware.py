@@ -12,6 +12,11 @@ Both are plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` ran every req
 task group and a memory stream). The chain entries of requests that finish while one write is
 under way are written together in the next transaction (``ChainWriter``: one commit for all of
 them, in the order they finished); a request alone is written at once.
+
+A route that changes something (the admin API's) writes its entry inside the change's own
+transaction instead (``audited_change``: the use case's ``audit`` hook), so a failed or lost
+entry cannot leave a committed change nobody recorded: the entry failing undoes the change and
+the answer is a 503. The middleware then does not append a second entry for that answer.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync_server.api.deps import ACCESS_KEY, AccessRecord, call
 from sync_server.api.errors import outcome_response
 from sync_server.audit import server_log
-from sync_server.errors import PayloadTooLarge, ServerError
+from sync_server.errors import PayloadTooLarge, ServerError, Unavailable
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 
@@ -37,6 +45,8 @@ log = logging.getLogger("sync_server.access")
 _AUDITED = ("/fhir", "/sync", "/admin", "/auth")
 _NOT_AUDITED = ("/fhir/metadata",)
 _MOST_A_WRITE = 200  # chain entries in one transaction
+_ENTRY_KEY = "pms.access.entry"
+T = TypeVar("T")
 
 
 class BodyLimit:
@@ -118,6 +128,53 @@ class ChainWriter:
                     done.set_result(seq)
 
 
+class _Entry:
+    """Per request: its id, and the status whose entry the route already committed (if any)."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.committed_for: int | None = None
+
+
+class _EntryInWork:
+    """The ``audit`` hook of a state-changing use case: appends the request's access entry (as
+    the middleware would write it for an answer of ``status``) in the change's transaction; what
+    the change made (a new id) goes into the entry's detail under ``made_as``'s names."""
+
+    def __init__(self, scope: Scope, entry: _Entry, status: int,
+                 made_as: dict[str, str]) -> None:
+        self.scope, self.entry, self.status, self.made_as = scope, entry, status, made_as
+        self.written = False
+
+    def __call__(self, session: Session, made: dict[str, Any]) -> None:
+        record = self.scope.get(ACCESS_KEY)
+        if not isinstance(record, AccessRecord):  # set by AccessLog before the route runs
+            record = self.scope[ACCESS_KEY] = AccessRecord()
+        record.detail.update({self.made_as[k]: v for k, v in made.items() if k in self.made_as})
+        try:
+            server_log.append_in(session, _audit_fields(self.scope, record, self.status,
+                                                        self.entry.request_id))
+        except Exception as exc:  # any failure: the change must not commit without its entry
+            log.error("server audit write failed: %s", type(exc).__name__)
+            raise Unavailable("the access log cannot be written; nothing was changed, "
+                              "retry later") from exc
+        self.written = True
+
+
+async def audited_change(request: Request, status: int, func: Callable[..., T], *args: Any,
+                         made_as: dict[str, str] | None = None) -> T:
+    """Run a state-changing use case (``func(*args, audit=hook)``) off the event loop, its
+    access entry (for an answer of ``status``) written in the change's own transaction."""
+    entry = request.scope.get(_ENTRY_KEY)
+    if not isinstance(entry, _Entry):  # no access middleware: nobody writes entries
+        return await call(func, *args)
+    hook = _EntryInWork(request.scope, entry, status, made_as or {})
+    result = await call(func, *args, audit=hook)
+    if hook.written:  # committed with the change: the answer needs no second entry
+        entry.committed_for = status
+    return result
+
+
 class AccessLog:
     """The access log line of every request, and the chain entry of every audited one."""
 
@@ -132,6 +189,7 @@ class AccessLog:
         scope[ACCESS_KEY] = record
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
+        entry = scope[_ENTRY_KEY] = _Entry(request_id)
         audited = _audited(scope["path"])
         replaced = False
         status: int | None = None
@@ -144,7 +202,7 @@ class AccessLog:
                 await send(message)
                 return
             status = int(message["status"])
-            if audited:
+            if audited and entry.committed_for != status:
                 try:
                     await self.writer.append(_audit_fields(scope, record, status, request_id))
                 except (ServerError, OSError, RuntimeError) as exc:
