@@ -14,10 +14,11 @@ merges (Undo merge) if the clinic wanted the other number kept.
 
 The workstation that pushed into the clash three-way merged the other's merge with its own
 first, which raised conflicts the settlement makes moot (``_close_settled``): the phones, emails
-and identifiers each merge moved the opposite way (both sides hold the same ones across the
-ring: after the settlement they are all the survivor's, on every workstation), and an edit
-"lost" to a merge on the record that survives after all. A unit both sides truly changed stays
-a conflict for a person, as a choice between the two values.
+and identifiers each merge moved the opposite way, closed only when the settled survivor holds
+every entry either side of the conflict offered (by system, value and use: a number one side
+changed and the other did not keep stays offered), and an edit "lost" to a merge on the record
+that survives after all. A unit both sides truly changed stays a conflict for a person, as a
+choice between the two values.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from ..store import audit_log, outbox
 from ..store.models import Patient, PatientIdentifier, PatientTelecom, SyncConflict
-from . import sync_state as st
 from .merge import units_of
 from .merge_follow import MERGE_UNITS, MergeFollower
 from .resources import ResourceMap
@@ -109,12 +109,11 @@ def _close_settled(s: Session, rmap: ResourceMap, ring: list[str], survivor_id: 
         SyncConflict.kind.in_(("field", "merged")), SyncConflict.resolved_at.is_(None))).all()
     if not open_:
         return
-    here = [rmap.resource_for(s, "patient", rid) for rid in ring]
-    there = [st.base_resource(s, "Patient", rid) for rid in ring]  # as the other side sent
+    survivor = rmap.resource_for(s, "patient", survivor_id)
     for c in open_:
         unit = c.field or ""
-        if unit in MERGE_UNITS or (unit in PART_UNITS and
-                                   _entries(here, unit, rmap) == _entries(there, unit, rmap)):
+        if unit in MERGE_UNITS or (unit in PART_UNITS and _all_held(
+                survivor, unit, rmap, (c.local_value, c.remote_value))):
             c.resolved_at, c.resolution = at, "settled"
         elif c.kind == "merged" and c.resource_id == survivor_id:
             if _same_text(c.base_value, c.remote_value):  # changed here only: the survivor has it
@@ -123,20 +122,44 @@ def _close_settled(s: Session, rmap: ResourceMap, ring: list[str], survivor_id: 
                 c.kind, c.detail = "field", None
 
 
-def _entries(resources: list[Any], unit: str, rmap: ResourceMap) -> list[str]:
-    """The unit's entries over all the ring's records, without their row ids (a merge copies a
-    part under a new id): what the survivor holds once the ring is settled."""
-    out: list[str] = []
-    for resource in resources:
-        if not resource or resource.get("deleted"):
-            continue
-        value = units_of(resource, rmap.derived).get(unit)
-        lists = value.values() if isinstance(value, dict) else [value]
-        for entries in lists:
-            if isinstance(entries, list):
-                out += [json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True)
-                        for e in entries if isinstance(e, dict)]
-    return sorted(out)
+def _all_held(survivor: Any, unit: str, rmap: ResourceMap,
+              offered: tuple[str | None, ...]) -> bool:
+    """Whether the settled survivor holds every entry either side of a conflict offered (by
+    system, value and use; not by row id, rank or other detail, which a merge may change): a
+    number or identifier it lacks keeps the conflict open for a person."""
+    held: set[tuple[Any, ...]] = set()
+    value = units_of(survivor, rmap.derived).get(unit) if survivor else None
+    for entry in _atoms(value):
+        if isinstance(entry, dict) and "system" in entry:
+            key = (entry.get("system"), entry.get("value"))
+            held |= {("any", entry.get("value")), ("any", _digits(entry)), key,
+                     (*key, entry.get("use"))}
+    for text in offered:
+        for entry in _atoms(json.loads(text or "null")):
+            if isinstance(entry, dict) and "system" in entry:
+                key = (entry.get("system"), entry.get("value"))
+                if (key if entry.get("use") is None else (*key, entry["use"])) not in held:
+                    return False
+            elif isinstance(entry, dict) and "valueString" in entry:  # a derived search digits
+                if ("any", entry["valueString"]) not in held:
+                    return False
+    return True
+
+
+def _atoms(value: Any) -> list[Any]:
+    """A unit's value as a flat list: its entries (a grouped unit's parts unpacked)."""
+    parts = value.values() if isinstance(value, dict) and "system" not in value else [value]
+    out: list[Any] = []
+    for part in parts:
+        out += part if isinstance(part, list) else [part] if part is not None else []
+    return out
+
+
+def _digits(entry: dict[str, Any]) -> Any:
+    for ext in entry.get("extension") or []:
+        if isinstance(ext, dict) and "valueString" in ext:
+            return ext["valueString"]
+    return None
 
 
 def _same_text(a: str | None, b: str | None) -> bool:

@@ -166,10 +166,6 @@ def test_a_pair_merged_both_ways_still_raises_a_field_both_changed(workstations:
         assert _open(w) == [], w.name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "merge_cycles._close_settled closes the phone conflict as 'settled' (the ring's pooled "
-    "phones compare equal here and in the bases): A's number is then held nowhere and offered "
-    "to nobody; passes with _close_settled a no-op (review of c6cda4f)"))
 @pytest.mark.parametrize("a_keeps_smaller", [True, False], ids=["b-keeps-larger",
                                                                  "b-keeps-smaller"])
 def test_a_pair_merged_both_ways_loses_no_phone_both_changed(workstations: Any,
