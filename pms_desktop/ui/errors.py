@@ -2,6 +2,9 @@
 
 User errors (their message is written for people) are shown as they are; ``Cancelled`` is
 silent; anything else is a bug: logged without patient data, shown as a calm generic message.
+``PasswordChangeRequired`` (an admin reset the password of someone already signed in) goes to
+the handler the session controller registers with ``on_password_change_required``: it opens the
+forced change once instead of an error box per refused call.
 A refused form marks its fields with ``mark_invalid`` / ``show_field_errors`` (style.qss draws
 ``[invalid="true"]``); what was typed stays.
 """
@@ -10,13 +13,24 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
-from ..domain.errors import Cancelled, UserError
+from ..domain.errors import Cancelled, PasswordChangeRequired, UserError
 
 log = logging.getLogger("pms_desktop.ui")
+
+# A weak reference: a controller that is gone (tests make several) is not kept alive by it.
+_password_change_handler: weakref.WeakMethod[Callable[[], bool]] | None = None
+
+
+def on_password_change_required(handler: Callable[[], bool] | None) -> None:
+    """Route ``PasswordChangeRequired`` to ``handler`` (a bound method): it returns True when it
+    took care of it (the forced change is open or about to be), False to show the message."""
+    global _password_change_handler
+    _password_change_handler = weakref.WeakMethod(handler) if handler is not None else None
 
 
 def message_for(error: BaseException) -> str | None:
@@ -34,6 +48,10 @@ def message_for(error: BaseException) -> str | None:
 
 
 def show_error(parent: QWidget | None, error: BaseException, title: str = "Clinic") -> None:
+    if isinstance(error, PasswordChangeRequired) and _password_change_handler is not None:
+        handler = _password_change_handler()
+        if handler is not None and handler():
+            return
     text = message_for(error)
     if text is None:
         return

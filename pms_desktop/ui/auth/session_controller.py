@@ -2,6 +2,12 @@
 one's own when an admin set it (new account, reset), the main window, idle lock and unlock,
 switch user, sign out.
 
+An admin may reset the password of someone already signed in: from then on the services refuse
+that session with ``PasswordChangeRequired``. ``ui.errors.show_error`` hands the first such
+refusal here (``require_password_change``): the screens are hidden behind the forced change
+once, further refusals stay silent while it is open, a changed password lets the screens load
+again, and cancelling signs out as at sign-in.
+
 Holds the one ``AppContext`` for the open clinic. The main window is reception's
 ``MainWindow(ctx, session)``; while it does not exist yet a plain window stands in. Locking
 first hides every patient datum (``set_locked(True)``), then shows the lock screen over it.
@@ -14,10 +20,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar
 
 from ...domain.session import StaffSession
+from ..errors import on_password_change_required
 from ..ops import run_op
 from .change_password_dialog import ChangePasswordDialog
 from .idle_monitor import IdleMonitor
@@ -96,8 +103,10 @@ class SessionController(QObject):
         self.mfa_dialog: MfaEnrolmentDialog | None = None
         self.password_dialog: ChangePasswordDialog | None = None
         self.account: Any = None
+        self.password_change_pending = False  # refused while locked: asked for after unlock
         self.idle = IdleMonitor(idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
+        on_password_change_required(self.require_password_change)
 
     # --- sign-in -------------------------------------------------------------------------------
 
@@ -143,6 +152,50 @@ class SessionController(QObject):
             return
         self._open_main_window()
 
+    # --- a password reset while signed in ---------------------------------------------------
+
+    def require_password_change(self) -> bool:
+        """A service refused this session because an admin reset its password. Opens the forced
+        change once (later refusals are swallowed while it is open); True when handled here."""
+        if self.session is None:
+            return False
+        if self.password_dialog is not None:
+            return True  # already asked (at sign-in, or by an earlier refusal)
+        if self.main_window is None:
+            return False  # mid sign-in: the sign-in flow asks for the password itself
+        if self.lock_screen is not None:
+            self.password_change_pending = True  # the lock screen stays on top; asked after unlock
+            return True
+        self.password_change_pending = False
+        self.idle.stop()
+        self.main_window.set_locked(True)  # nothing works until it is changed; show nothing
+        dialog = ChangePasswordDialog(self.ctx, self.session, self.main_window, forced=True)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.accepted.connect(self._password_changed)
+        dialog.rejected.connect(self.sign_out)
+        self.password_dialog = dialog
+        dialog.show()
+        return True
+
+    def _password_changed(self) -> None:
+        dialog, self.password_dialog = self.password_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+        window = self.main_window
+        if window is None:
+            return
+        window.set_locked(False)
+        self.idle.start()
+        # What was refused meanwhile is asked again.
+        for screen in getattr(window, "screens", {}).values():
+            load = getattr(screen, "refresh", None) or getattr(screen, "reload", None)
+            if callable(load):
+                load()
+        if hasattr(window, "refresh_patient"):
+            window.refresh_patient()
+        if hasattr(window, "show_status"):
+            window.show_status(self.tr("Your password was changed."))
+
     def _open_main_window(self) -> None:
         assert self.session is not None
         self.password_dialog = None
@@ -160,6 +213,8 @@ class SessionController(QObject):
     def lock(self, reason: str = "idle") -> None:
         if self.session is None or self.main_window is None or self.lock_screen is not None:
             return
+        if self.password_dialog is not None:
+            return  # the forced change already hides everything and asks for the password
         self.idle.stop()
         self.main_window.set_locked(True)
         accounts, who = self.ctx.accounts, self.session
@@ -176,6 +231,8 @@ class SessionController(QObject):
 
     def _unlocked(self) -> None:
         self._drop_lock_screen()
+        if self.password_change_pending and self.require_password_change():
+            return
         if self.main_window is not None:
             self.main_window.set_locked(False)
         self.idle.start()
@@ -203,6 +260,7 @@ class SessionController(QObject):
         self.idle.stop()
         self._drop_lock_screen()
         session, self.session, self.account = self.session, None, None
+        self.password_change_pending = False
         if self.password_dialog is not None:
             dialog, self.password_dialog = self.password_dialog, None
             dialog.hide()
