@@ -40,7 +40,10 @@ def _note(*patient_ids: str) -> str:
 
 def _resume() -> str:
     """Statements that rewrite the noted patients' index rows (a patient no longer here
-    loses its row and key, as the 0002 delete trigger does), then forget them."""
+    loses its row and key, as the 0002 delete trigger does), then forget them. ``CROSS JOIN``
+    makes SQLite read the few noted patients first: left to choose, it scanned every patient
+    and looked each up among the noted (~130 ms a page on 100,000 patients, even an empty
+    page: a sync with nothing to do took 200 ms)."""
     p = "pp"
     return f"""
         DELETE FROM patient_search WHERE rowid IN (SELECT k.k FROM patient_search_key AS k
@@ -50,12 +53,12 @@ def _resume() -> str:
             AND patient_id NOT IN (SELECT id FROM patient);
         INSERT OR IGNORE INTO patient_search_key(patient_id)
             SELECT t.patient_id FROM patient_search_stale AS t
-            JOIN patient AS p ON p.id = t.patient_id;
+            CROSS JOIN patient AS p ON p.id = t.patient_id;
         INSERT INTO patient_search(rowid, names, idents, phones)
             SELECT k.k, {NAMES.format(p=p)}, {IDENTS.format(id=p + '.id')},
                    {PHONES.format(p=p, id=p + '.id')}
-            FROM patient_search_stale AS t JOIN patient AS {p} ON {p}.id = t.patient_id
-            JOIN patient_search_key AS k ON k.patient_id = {p}.id;
+            FROM patient_search_stale AS t CROSS JOIN patient AS {p} ON {p}.id = t.patient_id
+            CROSS JOIN patient_search_key AS k ON k.patient_id = {p}.id;
         DELETE FROM patient_search_stale;
     """
 
