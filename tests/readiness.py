@@ -11,6 +11,7 @@ fails, in bounded time; one that exits fails at once.
 from __future__ import annotations
 
 import os
+import signal
 import ssl
 import subprocess
 import time
@@ -21,6 +22,32 @@ import httpx
 from bench.sync_env import cpu_seconds as _tree_cpu_seconds
 
 CLOCK_FACTOR = 5
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """End a server the tests started and every process it started: SIGTERM (``timeout``
+    passes it on to its command), then, after ``grace`` seconds, SIGKILL to its process group
+    when it leads one. ``timeout`` makes a group of its own; SIGKILL to ``timeout`` alone left
+    its command running for good (a busy child, a server and its workers, found alive hours
+    later)."""
+    try:
+        leads_group = os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:  # reaped already
+        leads_group = False
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    if leads_group:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the group is empty: everything ended
+            pass
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 def cpu_seconds(pid: int) -> float:

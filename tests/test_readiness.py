@@ -3,6 +3,7 @@ processor time of the whole process tree (a server runs under ``timeout``, in a 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -26,8 +27,7 @@ def _under_timeout(code: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.kill()
-        proc.wait()
+        readiness.stop(proc, grace=5)
 
 
 pytestmark = pytest.mark.skipif(shutil.which("timeout") is None or sys.platform != "linux",
@@ -68,3 +68,39 @@ def test_a_ready_server_is_waited_for() -> None:
     checks = iter([False, False, True])
     with _under_timeout(IDLE) as proc:
         readiness.wait_until(proc, lambda: next(checks), poll=0.01)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+        return [int(x) for x in f.read().split()]
+
+
+@pytest.mark.parametrize("code", [
+    BUSY,  # ends on the SIGTERM ``timeout`` passes on
+    "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: pass",  # does not
+], ids=["terminates", "ignores-sigterm"])
+def test_stopping_a_server_under_timeout_ends_its_command_too(code: str) -> None:
+    proc = subprocess.Popen(["timeout", "60", sys.executable, "-c", code])  # noqa: S603, S607
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(proc.pid):
+            assert time.monotonic() < deadline, "timeout did not start its command"
+            time.sleep(0.02)
+        [child] = _children(proc.pid)
+        time.sleep(0.3)  # the command has set up its handlers
+        readiness.stop(proc, grace=1)
+        gone = time.monotonic() + 10
+        while os.path.exists(f"/proc/{child}") and _state(child) != "Z":
+            assert time.monotonic() < gone, "the command outlived its timeout"
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"

@@ -48,7 +48,7 @@ from pms_desktop.sync.transport import (
     tls_context,
 )
 from sync_server.cli import main as server_cli
-from tests.readiness import wait_ready
+from tests.readiness import stop, wait_ready
 from tests.reliability.figures import record
 
 pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
@@ -150,12 +150,7 @@ class RealServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop(self.proc, grace=10)
         self.proc = None
 
     def cli(self, *args: str) -> str:

@@ -28,7 +28,7 @@ import pytest
 
 from sync_server import workers
 from sync_server.cli import main
-from tests.readiness import wait_ready, wait_until
+from tests.readiness import stop, wait_ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -201,9 +201,8 @@ def _two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator
                              for c in codes]
         yield server
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            stop(proc)
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()

@@ -34,7 +34,7 @@ from pms_desktop.store.models import Clinic, StaffUser, Workstation
 from pms_desktop.store.outbox import record_change
 from pms_desktop.sync.transport import SyncClient
 from sync_server.cli import main as server_cli
-from tests.readiness import wait_ready
+from tests.readiness import stop, wait_ready
 from tests.reliability.figures import LONG
 
 
@@ -79,12 +79,7 @@ class SyncServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop(self.proc, grace=10)
             self.proc = None
 
     def new_clinic(self, name: str) -> str:
