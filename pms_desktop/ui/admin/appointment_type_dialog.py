@@ -8,8 +8,6 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -17,10 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error, show_field_errors
-from ..ops import run_op
+from ..save_dialog import SaveDialog
 
 # Soft colours that keep the book's dark text readable.
 PRESETS = (
@@ -37,12 +33,11 @@ def swatch(colour: str, size: int = 14) -> QIcon:
     return QIcon(pix)
 
 
-class AppointmentTypeDialog(QDialog):
+class AppointmentTypeDialog(SaveDialog):
     def __init__(self, ctx: Any, session: StaffSession, parent: QWidget | None = None,
                  existing: Any = None) -> None:
         super().__init__(parent)
         self.ctx, self.session, self.existing = ctx, session, existing
-        self.saved: Any = None
         self.setObjectName("appointmentTypeDialog")
         self.setWindowTitle(self.tr("Edit appointment type") if existing
                             else self.tr("Add an appointment type"))
@@ -63,9 +58,6 @@ class AppointmentTypeDialog(QDialog):
         self.colour.activated.connect(self._colour_activated)
         self.fields: dict[str, QWidget] = {"name": self.name, "duration_minutes": self.duration,
                                            "colour": self.colour}
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow(self.tr("&Name"), self.name)
         form.addRow(self.tr("&Length"), self.duration)
@@ -75,12 +67,7 @@ class AppointmentTypeDialog(QDialog):
             note.setProperty("muted", True)
             form.addRow("", note)
         form.addRow("", self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        form.addRow(buttons)
+        self.add_buttons(form)
 
     def _colour_activated(self, index: int) -> None:
         if self.colour.itemData(index) != OTHER:
@@ -108,16 +95,7 @@ class AppointmentTypeDialog(QDialog):
         else:
             def work() -> Any:
                 return sched.add_appointment_type(who, **values)
-        self.save_button.setEnabled(False)
-        run_op(self, work, self._done, self._failed)
+        self.submit(work)
 
-    def _done(self, info: Any) -> None:
-        self.saved = info
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.save_button.setEnabled(True)
-        if not isinstance(error, ValidationError):
-            show_error(self, error)
-            return
-        show_field_errors(self.fields, error.field_errors, self.error)
+    def error_fields(self) -> dict[str, QWidget]:
+        return self.fields

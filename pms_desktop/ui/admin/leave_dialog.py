@@ -14,20 +14,15 @@ from PySide6.QtCore import QDate, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QTimeEdit,
     QWidget,
 )
 
-from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import show_error, show_field_errors
-from ..ops import run_op
+from ..save_dialog import SaveDialog
 
 
 def _date(q: QDate) -> date:
@@ -38,13 +33,12 @@ def _qdate(d: date) -> QDate:
     return QDate(d.year, d.month, d.day)
 
 
-class LeaveDialog(QDialog):
+class LeaveDialog(SaveDialog):
     def __init__(self, ctx: Any, session: StaffSession, practitioner: Any, timezone: str,
                  parent: QWidget | None = None, *, today: date | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.session, self.practitioner = ctx, session, practitioner
         self.zone = ZoneInfo(timezone)
-        self.saved: Any = None
         self.setObjectName("leaveDialog")
         self.setWindowTitle(self.tr("Leave for {name}").format(name=practitioner.name))
         self.setMinimumWidth(440)
@@ -54,8 +48,8 @@ class LeaveDialog(QDialog):
         for edit in (self.from_date, self.to_date):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("ddd d MMM yyyy")
-        for edit in (self.from_time, self.to_time):
-            edit.setDisplayFormat("HH:mm")
+        for clock in (self.from_time, self.to_time):
+            clock.setDisplayFormat("HH:mm")
         self.from_date.setAccessibleName(self.tr("First day"))
         self.to_date.setAccessibleName(self.tr("Last day"))
         self.whole_days = QCheckBox(self.tr("Whole days"))
@@ -65,21 +59,13 @@ class LeaveDialog(QDialog):
         self.reason = QLineEdit()
         self.reason.setPlaceholderText(self.tr("Annual leave, conference, course…"))
         self.reason.setMaxLength(200)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow(self.tr("&From"), self._pair(self.from_date, self.from_time))
         form.addRow(self.tr("&To"), self._pair(self.to_date, self.to_time))
         form.addRow("", self.whole_days)
         form.addRow(self.tr("&Reason"), self.reason)
         form.addRow("", self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        form.addRow(buttons)
+        self.add_buttons(form)
         self._whole_days_toggled(True)
 
     def _pair(self, a: QWidget, b: QWidget) -> QWidget:
@@ -113,19 +99,9 @@ class LeaveDialog(QDialog):
         start, end = self.period()
         sched, who = self.ctx.scheduling, self.session
         pid, reason = self.practitioner.id, self.reason.text()
-        self.save_button.setEnabled(False)
-        run_op(self, lambda: sched.add_leave(who, practitioner_id=pid, start_at=start, end_at=end,
-                                             reason=reason), self._done, self._failed)
+        self.submit(lambda: sched.add_leave(who, practitioner_id=pid, start_at=start,
+                                            end_at=end, reason=reason))
 
-    def _done(self, info: Any) -> None:
-        self.saved = info
-        self.accept()
-
-    def _failed(self, error: BaseException) -> None:
-        self.save_button.setEnabled(True)
-        if not isinstance(error, ValidationError):
-            show_error(self, error)
-            return
-        show_field_errors({"start_at": (self.from_date, self.from_time),
-                           "end_at": (self.to_date, self.to_time), "reason": self.reason},
-                          error.field_errors, self.error)
+    def error_fields(self) -> dict[str, QWidget | tuple[QWidget, QWidget]]:
+        return {"start_at": (self.from_date, self.from_time),
+                "end_at": (self.to_date, self.to_time), "reason": self.reason}

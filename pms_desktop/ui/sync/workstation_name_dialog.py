@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,16 +18,15 @@ from PySide6.QtWidgets import (
 
 from ...domain.errors import ValidationError
 from ...domain.session import StaffSession
-from ..errors import mark_invalid, show_error, show_field_errors
-from ..ops import run_op
+from ..errors import mark_invalid
+from ..save_dialog import SaveDialog
 
 
-class WorkstationNameDialog(QDialog):
+class WorkstationNameDialog(SaveDialog):
     def __init__(self, ctx: Any, session: StaffSession, current: str | None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.session = ctx, session
-        self.saved: Any = None
         self.setObjectName("workstationNameDialog")
         self.setWindowTitle(self.tr("Rename this workstation"))
         self.setMinimumWidth(420)
@@ -44,19 +41,11 @@ class WorkstationNameDialog(QDialog):
         self.name.setAccessibleName(self.tr("Workstation name"))
         self.name.selectAll()
         self.name.textEdited.connect(self._edited)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow(intro)
         form.addRow(self.tr("&Name"), self.name)
         form.addRow("", self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        form.addRow(buttons)
+        self.add_buttons(form)
 
     def _edited(self, _text: str) -> None:
         mark_invalid(self.name, False)
@@ -64,17 +53,10 @@ class WorkstationNameDialog(QDialog):
 
     def save(self) -> None:
         names, who, name = self.ctx.workstation, self.session, self.name.text()
-        self.save_button.setEnabled(False)
-        run_op(self, lambda: names.rename_workstation(who, name=name), self._done, self._failed)
+        self.submit(lambda: names.rename_workstation(who, name=name))
 
-    def _done(self, info: Any) -> None:
-        self.saved = info
-        self.accept()
+    def error_fields(self) -> dict[str, QWidget]:
+        return {"name": self.name}
 
-    def _failed(self, error: BaseException) -> None:
-        self.save_button.setEnabled(True)
-        if not isinstance(error, ValidationError):
-            show_error(self, error)
-            return
-        show_field_errors({"name": self.name}, error.field_errors, self.error)
+    def errors_shown(self, error: ValidationError) -> None:
         self.name.setFocus()

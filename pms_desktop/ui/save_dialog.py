@@ -1,0 +1,61 @@
+"""A dialog whose Save runs one service call off the GUI thread.
+
+Save is off while the call runs; its answer closes the dialog (``saved``); a validation error
+marks the fields it names (``error_fields``) with its messages under the form and keeps what was
+typed; any other error goes to ``show_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QWidget
+
+from ..domain.errors import ValidationError
+from .errors import show_error, show_field_errors
+from .ops import run_op
+
+
+class SaveDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.saved: Any = None
+        self.error = QLabel()
+        self.error.setObjectName("fieldError")
+        self.error.setWordWrap(True)
+
+    def add_buttons(self, form: QFormLayout) -> None:
+        """Save and Cancel as the form's last row."""
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        form.addRow(buttons)
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def error_fields(self) -> Mapping[str, QWidget | Sequence[QWidget]]:
+        """The widgets of each field a validation error may name."""
+        raise NotImplementedError
+
+    def submit(self, work: Callable[[], Any]) -> None:
+        self.save_button.setEnabled(False)
+        run_op(self, work, self._done, self._failed)
+
+    def _done(self, info: Any) -> None:
+        self.saved = info
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.save_button.setEnabled(True)
+        if not isinstance(error, ValidationError):
+            show_error(self, error)
+            return
+        show_field_errors(self.error_fields(), error.field_errors, self.error)
+        self.errors_shown(error)
+
+    def errors_shown(self, error: ValidationError) -> None:
+        """After the fields are marked (e.g. to put the cursor back in one)."""
