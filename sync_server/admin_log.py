@@ -7,7 +7,9 @@ device, system client, admin name) and its outcome, never a secret (an enrolment
 secret, a password or a TOTP secret). A refused command is recorded too, with its safe message.
 An entry that names a clinic is also stored as a FHIR ``AuditEvent`` of that clinic, so that
 the clinic's own AuditEvent search shows what a central admin did to its devices and clients;
-the chain entry is kept verbatim in ``entity.detail`` (as for workstation entries).
+the chain entry is kept verbatim in ``entity.detail`` (as for workstation entries). The admin
+API's changing routes (``api/middleware.audited_change``) write their entries through the same
+``append_in`` (``Concerning``), so a clinic's audit shows what was done to it by either door.
 
 A command that changes something (``CHANGES``) appends its entry inside the transaction of the
 change (``InWork``, the use case's ``audit`` hook), as every audited write of the project does:
@@ -22,6 +24,7 @@ from __future__ import annotations
 import getpass
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -85,25 +88,61 @@ def record_in(session: Session, command: str, *, outcome: str, target: dict[str,
               error: str | None = None) -> int:
     """Append the command's entry (and its clinic's AuditEvent) in the open write transaction;
     returns the entry's seq."""
-    session.flush()  # a clinic or client the same transaction added is then found
-    clinic_id = _clinic_of(session, target)
+    clinic_id = clinic_of(session, target)
     fields: dict[str, Any] = {
         "at": now_instant(), "actor": actor(), "interaction": INTERACTION,
         "command": command, "outcome": outcome, "clinic_id": clinic_id,
         **{k: v for k, v in target.items() if v is not None}}
     if error is not None:
         fields["error"] = error[:500]
-    writer = ResourceWriter(session, clinic_id) if clinic_id else None
+    concerning = None if clinic_id is None else Concerning(
+        clinic_id, command, outcome, changes=command in CHANGES,
+        device_id=target.get("device_id"), error=fields.get("error"), door=CLI)
+    return append_in(session, fields, concerning)
+
+
+@dataclass(frozen=True)
+class Door:
+    """How a central admin acted, as a clinic's AuditEvent names it."""
+
+    role: str
+    observer: str
+
+
+CLI = Door("central admin (command line)", "pms-sync-server admin")
+API = Door("central admin (admin API)", "pms-sync-server admin API")
+
+
+@dataclass(frozen=True)
+class Concerning:
+    """What a central admin's chain entry did to a clinic, for the clinic's AuditEvent."""
+
+    clinic_id: str
+    command: str  # the CLI command or the API interaction: "device-revoke", ...
+    outcome: str  # "done", "refused" or "failed"
+    changes: bool
+    device_id: str | None = None
+    error: str | None = None  # a refusal's safe message
+    door: Door = CLI
+
+
+def append_in(session: Session, fields: dict[str, Any], concerning: Concerning | None) -> int:
+    """Append a central admin's entry to the server's chain in the open write transaction and,
+    when it concerns a clinic, that clinic's AuditEvent carrying it verbatim; returns its seq.
+    The one path of both admin doors (command line and admin API)."""
+    # The clinic's lock before the chain's head, as every clinic write takes them.
+    writer = ResourceWriter(session, concerning.clinic_id) if concerning else None
     seq = server_log.append_in(session, fields)
-    if writer is not None:
-        entry = {**fields, "seq": seq}
+    if writer is not None and concerning is not None:
         writer.save("AuditEvent", str(uuid.uuid5(_NAMESPACE, f"server:{seq}")),
-                    _audit_event(entry, session), None)
+                    _audit_event(session, seq, fields, concerning), None)
     return seq
 
 
-def _clinic_of(session: Session, target: dict[str, Any]) -> str | None:
-    """The existing clinic the target belongs to, or None (admin-add, clinic-list, a typo)."""
+def clinic_of(session: Session, target: dict[str, Any]) -> str | None:
+    """The existing clinic the target (``clinic_id``, ``device_id`` or ``client_id``) belongs
+    to, or None (admin-add, clinic-list, a typo)."""
+    session.flush()  # a clinic or client the same transaction added is then found
     clinic_id = target.get("clinic_id")
     if isinstance(clinic_id, str) and session.get(Clinic, clinic_id) is not None:
         return clinic_id
@@ -116,26 +155,28 @@ def _clinic_of(session: Session, target: dict[str, Any]) -> str | None:
     return None
 
 
-def _audit_event(entry: dict[str, Any], session: Session) -> dict[str, Any]:
+def _audit_event(session: Session, seq: int, fields: dict[str, Any],
+                 what: Concerning) -> dict[str, Any]:
     # The full chain entry (hash included) lets anyone check the event against the chain.
     verbatim = session.execute(select(ServerAuditEntry.entry)
-                               .where(ServerAuditEntry.seq == entry["seq"])).scalar_one()
+                               .where(ServerAuditEntry.seq == seq)).scalar_one()
     entities: list[dict[str, Any]] = []
-    if entry.get("device_id"):
-        entities.append({"what": {"identifier": {"value": entry["device_id"]},
-                                  "display": f"Device {entry['device_id']}"}})
-    entities.append({"what": {"display": f"server audit seq {entry['seq']}"},
+    if what.device_id:
+        entities.append({"what": {"identifier": {"value": what.device_id},
+                                  "display": f"Device {what.device_id}"}})
+    entities.append({"what": {"display": f"server audit seq {seq}"},
                      "detail": [{"type": "pms-chain-entry", "valueString": verbatim}]})
+    said = f"{what.door.observer} {what.command}: {what.outcome}"
     return {
         "resourceType": "AuditEvent",
         "type": {"system": _DCM, "code": "110113", "display": "Security Alert"},
         "subtype": [{"system": _DCM, "code": "110129", "display": "Security Configuration"}],
-        "action": "U" if entry["command"] in CHANGES else "R",
-        "recorded": entry["at"],
-        "outcome": "0" if entry["outcome"] == "done" else "4",
-        "outcomeDesc": f"pms-sync-server admin {entry['command']}: {entry['outcome']}",
-        "agent": [{"requestor": True, "who": {"display": entry["actor"]},
-                   "role": [{"text": "central admin (command line)"}]}],
-        "source": {"observer": {"display": "pms-sync-server admin"}},
+        "action": "U" if what.changes else "R",
+        "recorded": fields["at"],
+        "outcome": "0" if what.outcome == "done" else "4",
+        "outcomeDesc": f"{said} ({what.error})" if what.error else said,
+        "agent": [{"requestor": True, "who": {"display": str(fields.get("actor") or "?")},
+                   "role": [{"text": what.door.role}]}],
+        "source": {"observer": {"display": what.door.observer}},
         "entity": entities,
     }

@@ -3,7 +3,8 @@ devices and the audit check. The same operations exist as ``pms-sync-server admi
 
 A route that changes something writes its access entry in the change's own transaction
 (``audited_change``): the entry failing undoes the change and answers a 503. The entry names
-the target (clinic, device), never the enrolment code.
+the target (clinic, device), never the enrolment code. As the command line's, an entry that
+concerns a clinic (done, or refused: nothing changed) is also that clinic's AuditEvent.
 """
 
 from __future__ import annotations

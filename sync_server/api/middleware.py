@@ -16,7 +16,9 @@ them, in the order they finished); a request alone is written at once.
 A route that changes something (the admin API's) writes its entry inside the change's own
 transaction instead (``audited_change``: the use case's ``audit`` hook), so a failed or lost
 entry cannot leave a committed change nobody recorded: the entry failing undoes the change and
-the answer is a 503. The middleware then does not append a second entry for that answer.
+the answer is a 503. The middleware then does not append a second entry for that answer. Such
+an entry goes through ``admin_log.append_in``, as the admin command line's do: when it concerns
+a clinic (its id, or a device of it) it is also that clinic's AuditEvent, done or refused.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync_server.api.deps import ACCESS_KEY, AccessRecord, call
+from sync_server import admin_log
+from sync_server.api.deps import ACCESS_KEY, AccessRecord, call, context
 from sync_server.api.errors import outcome_response
 from sync_server.audit import server_log
-from sync_server.errors import PayloadTooLarge, ServerError, Unavailable
+from sync_server.errors import ClientError, PayloadTooLarge, ServerError, Unavailable
 from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 
@@ -138,8 +141,9 @@ class _Entry:
 
 class _EntryInWork:
     """The ``audit`` hook of a state-changing use case: appends the request's access entry (as
-    the middleware would write it for an answer of ``status``) in the change's transaction; what
-    the change made (a new id) goes into the entry's detail under ``made_as``'s names."""
+    the middleware would write it for an answer of ``status``) in the change's transaction,
+    through ``admin_log.append_in``; what the change made (a new id) goes into the entry's
+    detail under ``made_as``'s names."""
 
     def __init__(self, scope: Scope, entry: _Entry, status: int,
                  made_as: dict[str, str]) -> None:
@@ -147,29 +151,66 @@ class _EntryInWork:
         self.written = False
 
     def __call__(self, session: Session, made: dict[str, Any]) -> None:
-        record = self.scope.get(ACCESS_KEY)
-        if not isinstance(record, AccessRecord):  # set by AccessLog before the route runs
-            record = self.scope[ACCESS_KEY] = AccessRecord()
+        record = self._record()
         record.detail.update({self.made_as[k]: v for k, v in made.items() if k in self.made_as})
         try:
-            server_log.append_in(session, _audit_fields(self.scope, record, self.status,
-                                                        self.entry.request_id))
+            self._append(session, record, self.status, "done", None)
         except Exception as exc:  # any failure: the change must not commit without its entry
             log.error("server audit write failed: %s", type(exc).__name__)
             raise Unavailable("the access log cannot be written; nothing was changed, "
                               "retry later") from exc
         self.written = True
 
+    def refused(self, db: Database, exc: ClientError) -> None:
+        """The entry of the refusal ``exc`` (the change was undone), in its own transaction."""
+        try:
+            with db.write() as session:
+                self._append(session, self._record(), exc.status, "refused", exc.message)
+        except Exception as failed:  # noqa: BLE001 -- no entry, no answer but the 503
+            log.error("server audit write failed: %s", type(failed).__name__)
+            raise Unavailable("the access log cannot be written; retry later") from failed
+
+    def _record(self) -> AccessRecord:
+        record = self.scope.get(ACCESS_KEY)
+        if not isinstance(record, AccessRecord):  # set by AccessLog before the route runs
+            record = self.scope[ACCESS_KEY] = AccessRecord()
+        return record
+
+    def _append(self, session: Session, record: AccessRecord, status: int, outcome: str,
+                error: str | None) -> None:
+        device = record.detail.get("device")
+        clinic_id = admin_log.clinic_of(session, {"clinic_id": record.detail.get("clinic"),
+                                                  "device_id": device})
+        if clinic_id is not None:
+            record.detail.setdefault("clinic", clinic_id)
+        concerning = None if clinic_id is None else admin_log.Concerning(
+            clinic_id, str(record.interaction), outcome, changes=True,
+            device_id=device if isinstance(device, str) else None,
+            error=None if error is None else error[:500], door=admin_log.API)
+        fields = _audit_fields(self.scope, record, status, self.entry.request_id)
+        if error is not None:
+            fields["error"] = error[:500]
+        admin_log.append_in(session, fields, concerning)
+
 
 async def audited_change(request: Request, status: int, func: Callable[..., T], *args: Any,
                          made_as: dict[str, str] | None = None) -> T:
     """Run a state-changing use case (``func(*args, audit=hook)``) off the event loop, its
-    access entry (for an answer of ``status``) written in the change's own transaction."""
+    access entry (for an answer of ``status``) written in the change's own transaction. A
+    refusal (a ``ClientError``: nothing changed) has its entry written before it is answered,
+    so that a clinic it concerns sees it refused among its AuditEvents."""
     entry = request.scope.get(_ENTRY_KEY)
     if not isinstance(entry, _Entry):  # no access middleware: nobody writes entries
         return await call(func, *args)
     hook = _EntryInWork(request.scope, entry, status, made_as or {})
-    result = await call(func, *args, audit=hook)
+    try:
+        result = await call(func, *args, audit=hook)
+    except ClientError as exc:
+        if hook.written or exc.status >= 500:
+            raise
+        await call(hook.refused, context(request).db, exc)
+        entry.committed_for = exc.status
+        raise
     if hook.written:  # committed with the change: the answer needs no second entry
         entry.committed_for = status
     return result
