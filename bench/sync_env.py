@@ -4,7 +4,8 @@
   database of its own (``pms_bench_<random>`` on 127.0.0.1:5432, next to ``test``), dropped
   afterwards, so the test suite's schemas are never touched; ``None`` when it is unreachable.
 * ``running_server(url)``: ``python -m sync_server serve`` on 127.0.0.1 in a subprocess bounded
-  by ``timeout`` (it stops by itself if the benchmark dies), ready when ``/readyz`` answers.
+  by ``timeout`` (it stops by itself if the benchmark dies), ready when ``/readyz`` answers
+  (``wait_for_readyz``: bounded by the server's processor time, not the clock).
 * ``new_devices(url, names)``: clinics with an enrolled device each, made in-process with the
   server's own use cases (the enrolment endpoint is rate limited per address; 20 clinics would
   hit it).
@@ -185,6 +186,34 @@ class Server:
         return listening_pids(self.pid, self.port)
 
 
+def wait_for_readyz(proc: subprocess.Popen[bytes], base: str, *,
+                    cpu_seconds_allowed: float = 30, clock_factor: float = 5,
+                    poll: float = 0.1) -> None:
+    """Until the server ``proc`` answers ``base/readyz`` with 200. Bounded by the processor
+    time the server and its descendants spend without getting ready (a start costs about 1 s;
+    on the shared 2-core machine under load that took 16-40 s on the clock, so a fixed bound
+    on the clock failed healthy starts), with a hard limit of ``clock_factor`` times that on
+    the clock for a server that waits without working: the idea of tests/readiness.py, which
+    the bench does not import. ``RuntimeError`` when it exits first (with the tail of its
+    stderr, when that is a pipe) or is not ready within the bound."""
+    deadline = time.monotonic() + clock_factor * cpu_seconds_allowed
+    started = cpu_seconds(proc.pid)
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"the sync server exited with {proc.returncode}: {err}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        spent = cpu_seconds(proc.pid) - started
+        if spent >= cpu_seconds_allowed or time.monotonic() >= deadline:
+            raise RuntimeError(f"the sync server did not become ready ({spent:.1f} s of "
+                               "processor time)")
+        time.sleep(poll)
+
+
 @contextmanager
 def running_server(url: str, *, workers: int = 1, lifetime: int = 3600) -> Iterator[Server]:
     """The server on a free loopback port (its URL, and its CPU time). Killed on exit (or by
@@ -204,19 +233,7 @@ def running_server(url: str, *, workers: int = 1, lifetime: int = 3600) -> Itera
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-                raise RuntimeError(f"the sync server exited: {err}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sync server did not become ready in 60 s")
-            time.sleep(0.1)
+        wait_for_readyz(proc, base)
         yield Server(base, proc.pid)
     finally:
         if profile:
