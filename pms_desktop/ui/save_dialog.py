@@ -1,8 +1,9 @@
 """A dialog whose Save runs one service call off the GUI thread.
 
 Save is off while the call runs; its answer closes the dialog (``saved``); a validation error
-marks the fields it names (``error_fields``) with its messages under the form and keeps what was
-typed; any other error goes to ``show_error``.
+marks the fields it names (``error_fields``) with its messages under the form, keeps what was
+typed and puts the cursor in the first field marked; any other error goes to ``show_error``.
+Either way Save is the button Enter presses again, not Cancel.
 """
 
 from __future__ import annotations
@@ -51,11 +52,20 @@ class SaveDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self.save_button.setEnabled(True)
+        # Disabling Save moved the focus to Cancel, where Enter would close the dialog and
+        # throw away what was typed: back to Save (or, below, to the first marked field).
+        self.save_button.setFocus()
         if not isinstance(error, ValidationError):
             show_error(self, error)
             return
         show_field_errors(self.error_fields(), error.field_errors, self.error)
+        self.adjustSize()  # the messages under the form may take more lines than it had
         self.errors_shown(error)
 
     def errors_shown(self, error: ValidationError) -> None:
-        """After the fields are marked (e.g. to put the cursor back in one)."""
+        """After the fields are marked: the cursor goes to the first one marked."""
+        for name, widgets in self.error_fields().items():
+            if name in error.field_errors:
+                first = widgets if isinstance(widgets, QWidget) else widgets[0]
+                first.setFocus()
+                return
