@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 
 from ...services.patients_dto import BannerData
 
+FACT_SEPARATOR = "  ·  "
 SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Sex unknown"}
 
 
@@ -70,9 +71,10 @@ class PatientBanner(QFrame):
         if data is None:
             return
         self.name.setText(data.name)
-        idents = "   ".join(f"{label} {value}" for label, value in data.identifiers)
+        # One separator between every part, identifiers included ("MRN …  ·  PPSN …").
         facts = [f"{data.age} y", SEX.get(data.sex, data.sex), f"Born {data.birth_date:%d/%m/%Y}"]
-        self.facts.setText("  ·  ".join(facts + ([idents] if idents else [])))
+        facts += [f"{label} {value}" for label, value in data.identifiers]
+        self.facts.setText(FACT_SEPARATOR.join(facts))
         if not data.active:
             self._chip(
                 self.tr("Merged record") if data.merged_into_id else self.tr("Inactive"),
