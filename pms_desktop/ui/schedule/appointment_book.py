@@ -54,6 +54,17 @@ CANCEL_REASONS = [
 ]
 
 
+def active_columns(chosen: list[str] | None, active: list[str]) -> list[str] | None:
+    """The chosen practitioners still active, in the chosen order; ``None`` (everyone active)
+    when none of them is: a saved choice of practitioners since retired or deactivated leaves
+    the book showing the clinic's practitioners, not an empty day. The choice itself is kept
+    (a practitioner reactivated comes back)."""
+    if not chosen:
+        return None
+    known = set(active)
+    return [i for i in chosen if i in known] or None
+
+
 class AppointmentBook(QWidget):
     view_loaded = Signal()
     action_done = Signal(str)
@@ -210,12 +221,16 @@ class AppointmentBook(QWidget):
             s.remove(self._settings_key())
         self.reload()
 
+    def shown_columns(self) -> list[str] | None:
+        """The chosen columns the day view shows: the active practitioners among them."""
+        return active_columns(self.columns, [p.id for p in self.all_practitioners])
+
     def save_settings(self) -> None:
         if self.columns:
             app_settings().setValue(self._settings_key(), self.columns)
 
     def choose_practitioners(self) -> None:
-        dialog = PractitionerColumnsDialog(self.all_practitioners, self.columns, self)
+        dialog = PractitionerColumnsDialog(self.all_practitioners, self.shown_columns(), self)
         dialog.chosen.connect(self.set_columns)
         dialog.open()
         self.columns_dialog = dialog
@@ -302,21 +317,19 @@ class AppointmentBook(QWidget):
             self._reload_again = True
             return
         self._loading = True
-        sched, who, first, days, cols = (
-            self.ctx.scheduling,
-            self.session,
-            self.first_day(),
-            self.days,
-            [self.week_practitioner]
-            if self.days == 7 and self.week_practitioner
-            else self.columns,
-        )
+        sched, who, first, days = self.ctx.scheduling, self.session, self.first_day(), self.days
+        chosen, week = self.columns, self.week_practitioner if self.days == 7 else None
 
         def load() -> tuple[BookView, list[Any], list[Any]]:
+            practitioners = sched.practitioners(who)  # the active ones
+            active = [p.id for p in practitioners]
+            shown = active_columns(chosen, active)
+            if week:  # one practitioner's week; theirs if still active, else the first shown
+                shown = [week] if week in active else (shown or active)[:1]
             return (
-                sched.view(who, first_day=first, days=days, practitioner_ids=cols),
+                sched.view(who, first_day=first, days=days, practitioner_ids=shown),
                 sched.appointment_types(who),
-                sched.practitioners(who),
+                practitioners,
             )
 
         run_op(self, load, self._loaded, self._load_failed)
@@ -339,6 +352,8 @@ class AppointmentBook(QWidget):
             self.week_practitioner = (shown or [self.all_practitioners[0].id])[0]
             self.reload()
             return
+        if self.days == 7 and self.view.practitioners:  # the one shown, if theirs was retired
+            self.week_practitioner = self.view.practitioners[0].id
         self._fill_practitioner_combo()
         if types != self.types:  # added, retired or edited (name, length) in Administration
             current = self.type_combo.currentData()
@@ -584,14 +599,14 @@ class AppointmentBook(QWidget):
         """The day list per practitioner through the print dialog (``printer``: no dialog)."""
         if self.view is None:
             return
-        print_day_list(self, self.ctx, self.session, self.day, self.columns,
+        print_day_list(self, self.ctx, self.session, self.day, self.shown_columns(),
                        lambda _pages: self._status(self.tr("Day list sent to the printer.")),
                        printer=printer)
 
     def save_day_list(self, path: Path | None = None) -> None:
         if self.view is None:
             return
-        save_day_list(self, self.ctx, self.session, self.day, self.columns,
+        save_day_list(self, self.ctx, self.session, self.day, self.shown_columns(),
                       lambda p: self._status(self.tr("Day list saved to %s.") % p), path=path)
 
     def print_card_selected(self, printer: QPrinter | None = None) -> None:
