@@ -4,7 +4,9 @@ User errors (their message is written for people) are shown as they are; ``Cance
 silent; anything else is a bug: logged without patient data, shown as a calm generic message.
 ``PasswordChangeRequired`` (an admin reset the password of someone already signed in) goes to
 the handler the session controller registers with ``on_password_change_required``: it opens the
-forced change once instead of an error box per refused call.
+forced change once instead of an error box per refused call. ``run_op`` hands it there as well
+before a screen's own error handler runs, so a screen that never calls ``show_error`` (a silent
+background check, a status label) still leads to the forced change.
 A refused form marks its fields with ``mark_invalid`` / ``show_field_errors`` (style.qss draws
 ``[invalid="true"]``); what was typed stays.
 """
@@ -33,6 +35,16 @@ def on_password_change_required(handler: Callable[[], bool] | None) -> None:
     _password_change_handler = weakref.WeakMethod(handler) if handler is not None else None
 
 
+def password_change_taken(error: BaseException) -> bool:
+    """True when ``error`` is a ``PasswordChangeRequired`` the registered handler took care of
+    (the forced change is open or about to be). Asking again while it is open opens nothing
+    more, so both ``run_op``'s error delivery and ``show_error`` may ask."""
+    if not isinstance(error, PasswordChangeRequired) or _password_change_handler is None:
+        return False
+    handler = _password_change_handler()
+    return handler is not None and handler()
+
+
 def message_for(error: BaseException) -> str | None:
     if isinstance(error, Cancelled):
         return None
@@ -48,10 +60,8 @@ def message_for(error: BaseException) -> str | None:
 
 
 def show_error(parent: QWidget | None, error: BaseException, title: str = "Clinic") -> None:
-    if isinstance(error, PasswordChangeRequired) and _password_change_handler is not None:
-        handler = _password_change_handler()
-        if handler is not None and handler():
-            return
+    if password_change_taken(error):
+        return
     text = message_for(error)
     if text is None:
         return

@@ -2,9 +2,11 @@
 
 ``run_op(parent, fn, on_done, ...)`` runs ``fn()`` on one worker thread (the database has one
 connection; a single worker keeps calls ordered) and calls ``on_done(result)`` or
-``on_error(exc)`` (default: ``show_error``) on the GUI thread. A busy indicator appears only
-when the work takes longer than ``progress_after_ms``. The GUI thread never queries, never
-touches the network, never renders PDFs.
+``on_error(exc)`` (default: ``show_error``) on the GUI thread. A ``PasswordChangeRequired``
+goes to the forced password change first (``errors.password_change_taken``), whatever
+``on_error`` does with it. A busy indicator appears only when the work takes longer than
+``progress_after_ms``. The GUI thread never queries, never touches the network, never renders
+PDFs.
 
 Work that must not queue the person's database calls behind it for long (a sync waits on the
 network for most of its time) passes an ``executor`` of its own; it shares the database's one
@@ -24,6 +26,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from shiboken6 import isValid
+
+from .errors import password_change_taken, show_error
 
 _EXECUTOR: ThreadPoolExecutor | None = None
 
@@ -184,12 +188,14 @@ class Op(QObject):
         self._finish()
         if not self._receiver_alive(self.on_error):
             return
-        if self.on_error is not None:
-            self.on_error(error)
-        else:
-            from .errors import show_error
-
+        if self.on_error is None:
             show_error(self.parent_widget, error)
+            return
+        # A password reset refuses the whole session, whichever screen asked, even one whose
+        # own handler shows nothing: the forced change opens here, once (a handler that then
+        # calls show_error shows nothing more), and the handler still resets its own state.
+        password_change_taken(error)
+        self.on_error(error)
 
 
 class Generation:
