@@ -143,7 +143,12 @@ class LineAmounts:
 def line_amounts(
     quantity: Decimal, unit_price_minor: int, discount_minor: int, tax_rate: Decimal
 ) -> LineAmounts:
-    """Amounts of one invoice line. Raises ValueError on a negative or excessive input."""
+    """Amounts of one invoice line. Raises ValueError on a negative, excessive or non-finite
+    input (a NaN would otherwise compare as an error, an infinity fill a field FHIR refuses)."""
+    if not Decimal(quantity).is_finite():
+        raise ValueError("the quantity must be a number")
+    if not Decimal(tax_rate).is_finite():
+        raise ValueError("the tax rate must be a number")
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     if unit_price_minor < 0 or discount_minor < 0 or tax_rate < 0:

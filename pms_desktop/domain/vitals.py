@@ -71,14 +71,16 @@ UNIT_LABELS = {"mm[Hg]": "mmHg", "/min": "/min", "Cel": "°C", "%": "%", "kg": "
 
 
 def parse_value(text: object) -> Decimal | None:
-    """'' or None -> None; '37,2' -> Decimal('37.2'); anything else not a number -> ValueError."""
+    """'' or None -> None; '37,2' -> Decimal('37.2'); anything else not a finite number (NaN,
+    an infinity, True) -> ValueError."""
     if text is None:
         return None
-    if isinstance(text, Decimal):
-        return text
-    if isinstance(text, int):
+    if isinstance(text, int) and not isinstance(text, bool):
         return Decimal(text)
-    raw = str(text).strip().replace(",", ".")
+    if isinstance(text, Decimal):  # a caller's Decimal is checked as a typed one is
+        raw = str(text)
+    else:  # a float too: its text ('nan', 'inf') is refused below
+        raw = str(text).strip().replace(",", ".")
     if not raw:
         return None
     try:

@@ -1,5 +1,7 @@
 """FHIR JSON text with exact decimals: Decimals are written as JSON numbers digit for digit,
-and read back as Decimals (``loads``), so no amount ever passes through a float."""
+and read back as Decimals (``loads``), so no amount ever passes through a float. FHIR numbers
+are finite: a NaN or an infinity is refused both ways (``ValueError``), never written as
+``NaN`` or read as a float."""
 
 from __future__ import annotations
 
@@ -38,8 +40,12 @@ def _write(value: Any, out: Any) -> None:
         # "1E+2" is valid JSON but surprising: write plain notation, exponent kept exact.
         out(format(value, "f"))
     else:
-        out(json.dumps(value, ensure_ascii=False))
+        out(json.dumps(value, ensure_ascii=False, allow_nan=False))
 
 
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"FHIR numbers are finite: {name} is not one")

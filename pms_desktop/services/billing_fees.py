@@ -75,7 +75,7 @@ def check_fee_item(code: str, description: str, price_minor: int, tax_rate: Deci
         errors["description"] = "Enter a description."
     if price_minor < 0:
         errors["price"] = "The price cannot be negative."
-    if not (Decimal(0) <= tax_rate <= MAX_TAX_RATE):
+    if not tax_rate.is_finite() or not (Decimal(0) <= tax_rate <= MAX_TAX_RATE):
         errors["tax_rate"] = "The tax rate is a fraction between 0 and 1 (0.23 for 23%)."
     if errors:
         raise ValidationError(errors)

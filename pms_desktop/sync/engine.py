@@ -32,6 +32,7 @@ from ..domain.ids import new_id
 from ..store import search_index
 from ..store.audit_log import entry_dict
 from ..store.models import AuditEntry, OutboxChange, SyncBase, SyncConflict
+from . import finite_numbers
 from . import sync_state as st
 from .collect_less import collecting_less
 from .digest import DigestRepair
@@ -642,17 +643,28 @@ def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys; a ``Decimal`` (money, quantities) is written as a JSON
     number digit for digit, never through a float. Written by orjson (the same text as
     ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, several times
-    faster), by ``json`` where orjson refuses (an integer beyond 64 bits, a key not text)."""
+    faster), by ``json`` where orjson refuses (an integer beyond 64 bits, a key not text).
+    A NaN or infinite number, float or Decimal, is refused (``NonFiniteNumber``, naming where):
+    never written as ``null`` (orjson) or ``NaN`` (``json``), neither of which FHIR takes."""
     def exact(item: Any) -> str:
-        if isinstance(item, Decimal) and item.is_finite():
-            return _DECIMAL_MARK + format(item, "f")
+        if isinstance(item, Decimal):
+            if item.is_finite():
+                return _DECIMAL_MARK + format(item, "f")
+            finite_numbers.check(value)  # raises, naming where
         raise TypeError(f"{type(item).__name__} cannot be written as JSON")
 
     try:
         text = orjson.dumps(value, default=exact, option=_AS_JSON_TYPES).decode()
     except TypeError:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=exact)
+        try:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False, allow_nan=False, default=exact)
+        except ValueError:  # a non-finite float
+            finite_numbers.check(value)
+            raise
+    else:  # orjson wrote a non-finite float as null: FHIR has none of its own (finite_numbers)
+        if text.count("null") > finite_numbers.top_nulls(value):
+            finite_numbers.check(value)
     return _DECIMAL_TEXT.sub(r"\1", text) if _DECIMAL_MARK in text else text
 
 
