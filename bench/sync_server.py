@@ -13,6 +13,7 @@ known), as in a server that has been running.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import threading
 import time
@@ -157,18 +158,65 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
     for t in threads:
         t.start()
     start.wait(timeout=120)
-    cpu0 = server.cpu_by_process()
+    cpu0, pg0 = server.cpu_by_process(), database_work(store.url)
     for t in threads:
         t.join(timeout=600)
     assert not any(t.is_alive() for t in threads), "a clinic did not finish in 10 minutes"
-    cpu1 = server.cpu_by_process()
+    cpu1, pg1 = server.cpu_by_process(), database_work(store.url)
     cpu = sum(cpu1.values()) - sum(cpu0.values())
     q = p95(times)
     return Figure(f"{scale.clinics} clinics syncing at once: a 100-change push", "p95 < 500 ms",
                   statistics.median(times), q, "ms", q < 500,
                   note=f"PostgreSQL, 2 workers; {len(times)} pushes, each clinic's back to back "
-                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push; "
+                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push"
+                       f"{database_note(pg0, pg1, len(times))}; "
                        + spread(ports, owner, cpu0, cpu1))
+
+
+@dataclass(frozen=True)
+class DatabaseWork:
+    """PostgreSQL's side of a figure so far: the sessions ever opened on the figure's database,
+    and the CPU seconds of each backend serving it now (the database runs on the same cores)."""
+
+    sessions: int
+    cpu: dict[int, float]
+
+
+def database_work(url: str) -> DatabaseWork | None:
+    """``DatabaseWork`` of the database at ``url`` (PostgreSQL on this machine; Linux), or None
+    when it cannot be read."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True,
+                             connect_timeout=3) as conn:
+            sessions = conn.execute("SELECT sessions FROM pg_stat_database "
+                                    "WHERE datname = current_database()").fetchone()
+            pids = [pid for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")]
+    except psycopg.Error:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return DatabaseWork(int(sessions[0]) if sessions else 0, cpu)
+
+
+def database_note(before: DatabaseWork | None, after: DatabaseWork | None, pushes: int) -> str:
+    """The database's CPU a push (backends alive at the end; one that ended during the
+    figure is not counted) and the connections opened meanwhile."""
+    if before is None or after is None:
+        return ""
+    cpu = sum(s - before.cpu.get(pid, 0.0) for pid, s in after.cpu.items())
+    return (f", PostgreSQL backends {cpu / pushes * 1000:.0f} ms a push "
+            f"({after.sessions - before.sessions} connections opened)")
 
 
 def spread(ports: list[int], owner: dict[int, int], cpu0: dict[int, float],

@@ -112,6 +112,8 @@ _PHONE_NOISE = re.compile(r"[\s\-().]")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form used for string search."""
+    if text.isascii():  # NFKD leaves ASCII as it is, and none of it is a combining mark
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -120,16 +122,27 @@ def normalise_phone(value: str) -> str:
     return _PHONE_NOISE.sub("", value)
 
 
-def _walk(node: Any, parts: list[str]) -> Iterator[Any]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, parts)
-        return
-    if not parts:
-        yield node
-        return
-    if isinstance(node, dict) and parts[0] in node:
-        yield from _walk(node[parts[0]], parts[1:])
+def _flatten(value: Any, out: list[Any]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _flatten(item, out)
+    else:
+        out.append(value)
+
+
+def _walk(node: Any, parts: tuple[str, ...]) -> list[Any]:
+    """The values at a dotted path, lists at any level flattened, in document order."""
+    nodes: list[Any] = []
+    _flatten(node, nodes)
+    for part in parts:
+        found: list[Any] = []
+        for item in nodes:
+            if isinstance(item, dict) and part in item:
+                _flatten(item[part], found)
+        if not found:
+            return found
+        nodes = found
+    return nodes
 
 
 def reference_key(reference: str) -> str | None:
@@ -143,16 +156,36 @@ def reference_key(reference: str) -> str | None:
 
 
 def extract(resource: dict[str, Any]) -> list[IndexRow]:
-    """Every index row of a resource, for the params of its type."""
+    """Every index row of a resource, for the params of its type (in ``PARAMS``' order: each
+    param's paths in turn). A path that several params share (``name.family`` for ``name``
+    and ``family``) is walked once, and a string value folded once."""
     rows: list[IndexRow] = []
-    for name, param in PARAMS.get(str(resource.get("resourceType")), {}).items():
-        for path in param.paths:
-            for value in _walk(resource, path.split(".")):
-                if param.where and not (isinstance(value, dict)
-                                        and value.get(param.where[0]) == param.where[1]):
-                    continue
-                rows.extend(_rows(name, param, value, path))
+    walked: dict[str, list[Any]] = {}
+    folded: dict[str, str] = {}
+    for name, param, path, parts in _PLANS.get(str(resource.get("resourceType")), ()):
+        values = walked.get(path)
+        if values is None:
+            values = walked[path] = _walk(resource, parts)
+        for value in values:
+            if param.where and not (isinstance(value, dict)
+                                    and value.get(param.where[0]) == param.where[1]):
+                continue
+            if param.kind == "string":
+                if isinstance(value, str):
+                    text = folded.get(value)
+                    if text is None:
+                        text = folded[value] = fold(value)[:500]
+                    rows.append(IndexRow(name, text))
+                continue
+            rows.extend(_rows(name, param, value, path))
     return rows
+
+
+# Per resource type: (param name, param, path, the path's parts) in ``PARAMS``' order.
+_PLANS: dict[str, tuple[tuple[str, Param, str, tuple[str, ...]], ...]] = {
+    rtype: tuple((name, param, path, tuple(path.split(".")))
+                 for name, param in params.items() for path in param.paths)
+    for rtype, params in PARAMS.items()}
 
 
 def _rows(name: str, param: Param, value: Any, path: str) -> Iterator[IndexRow]:

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
@@ -76,6 +77,9 @@ def check_id(resource_id: str) -> None:
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# orjson reads an integer beyond 64 bits as a float (it would change what is stored): a body
+# with a run of 19 digits or more is read by ``json``, as is anything orjson refuses.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def _no_constants(name: str) -> Any:
@@ -86,6 +90,11 @@ def parse_json(raw: bytes) -> Any:
     """Decode a request body; malformed JSON (NaN, lone surrogates included) is a 400."""
     if not raw.strip():
         raise BadRequest("the request body is empty")
+    if not _LONG_DIGITS.search(raw):
+        try:  # the same result as below for what it accepts, several times faster
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # what it refuses (NaN, a lone surrogate, a BOM...): decided below
     try:
         data = json.loads(raw, parse_constant=_no_constants)
         if _SURROGATE_ESCAPE.search(raw):

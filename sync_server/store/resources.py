@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Row,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
@@ -102,24 +115,26 @@ class ResourceWriter:
         event.listen(session, "before_commit", self._before_commit)
 
     def lock_current(self, keys: Iterable[Key]) -> None:
-        """Read and lock the current versions of many resources at once (one query per 500
-        resources of a type); later ``current`` calls for them are answered from memory.
+        """Read and lock the current versions of many resources at once (one query per type;
+        per 500 resources of a type on SQLite); later ``current`` calls for them are answered
+        from memory.
 
-        One type a query, ``resource_id IN (...)``: SQLite cannot use the primary key for a
-        row-value ``(type, id) IN (VALUES ...)`` and scanned the clinic's every resource for
-        each chunk (~110 ms of CPU a 500 on a clinic of 77,000 resources, ~4 ms this way)."""
+        One type a query, ``resource_id = ANY(:ids)`` (SQLite: ``IN (...)``): SQLite cannot use
+        the primary key for a row-value ``(type, id) IN (VALUES ...)`` and scanned the clinic's
+        every resource for each chunk (~110 ms of CPU a 500 on a clinic of 77,000 resources,
+        ~4 ms this way). On PostgreSQL the ids travel as one array parameter of a statement
+        built once: an IN list was built, bound and converted id by id at each push (~4 ms of
+        the server's CPU a 100-change push)."""
         by_type: dict[str, list[str]] = {}
         for key in sorted({key for key in keys if key not in self._cache}):
             by_type.setdefault(key[0], []).append(key[1])
-        table = core_table(ResourceCurrent)
-        columns = (table.c.resource_type, table.c.resource_id, table.c.version,
-                   table.c.deleted, table.c.last_updated, table.c.content)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         for resource_type, ids in by_type.items():
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
-                rows = self.session.execute(select(*columns).where(
-                    table.c.clinic_id == self.clinic_id, table.c.resource_type == resource_type,
-                    table.c.resource_id.in_(chunk)).with_for_update())
+            step = len(ids) if postgres else _CHUNK
+            for start in range(0, len(ids), step):
+                chunk = ids[start:start + step]
+                rows = self.session.execute(_LOCK_ANY if postgres else _LOCK_IN, {
+                    "clinic": self.clinic_id, "type": resource_type, "ids": chunk})
                 for resource_id in chunk:
                     self._cache[(resource_type, resource_id)] = None
                 for row in rows:
@@ -362,5 +377,15 @@ def clinic_seq(session: Session, clinic_id: str) -> int:
 _CLINICS = core_table(Clinic)
 _CLINIC_SEQ = select(_CLINICS.c.change_seq).where(_CLINICS.c.id == bindparam("clinic"))
 _LOCK_CLINIC = _CLINIC_SEQ.with_for_update()
+_CURRENT = core_table(ResourceCurrent)
+_LOCK_COLUMNS = select(_CURRENT.c.resource_type, _CURRENT.c.resource_id, _CURRENT.c.version,
+                       _CURRENT.c.deleted, _CURRENT.c.last_updated, _CURRENT.c.content)
+_LOCK_ANY = _LOCK_COLUMNS.where(
+    _CURRENT.c.clinic_id == bindparam("clinic"), _CURRENT.c.resource_type == bindparam("type"),
+    _CURRENT.c.resource_id == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
+).with_for_update()
+_LOCK_IN = _LOCK_COLUMNS.where(
+    _CURRENT.c.clinic_id == bindparam("clinic"), _CURRENT.c.resource_type == bindparam("type"),
+    _CURRENT.c.resource_id.in_(bindparam("ids", expanding=True))).with_for_update()
 _SET_CLINIC_SEQ = update(_CLINICS).where(_CLINICS.c.id == bindparam("clinic")).values(
     change_seq=bindparam("seq"))
