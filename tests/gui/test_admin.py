@@ -7,24 +7,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.domain.errors import PermissionDenied
 from pms_desktop.ui.admin.admin_screen import AdminScreen
 from pms_desktop.ui.admin.audit_table_model import AuditTableModel
-from pms_desktop.ui.theme import apply_theme
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 # Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
          else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():  # once: re-styling a live application is costly
-        apply_theme(qapp)
 
 
 def test_admin_screen_users_and_audit(qtbot, ctx, actors, make_patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,23 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QDate, QTime
-from PySide6.QtWidgets import QApplication
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.admin.admin_screen import AdminScreen
 from pms_desktop.ui.schedule.appointment_book import AppointmentBook
-from pms_desktop.ui.theme import apply_theme
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
 DUBLIN = ZoneInfo("Europe/Dublin")
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
 
 
 def next_monday() -> date:

@@ -21,20 +21,12 @@ from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.auth.sign_in_dialog import SignInDialog
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
 
-from PySide6.QtWidgets import QApplication
-
-from pms_desktop.ui.theme import apply_theme
+pytestmark = pytest.mark.usefixtures("themed")
 
 # Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
          else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():  # once: re-styling a live application is costly
-        apply_theme(qapp)
 
 
 def _entries(ctx, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]

@@ -8,24 +8,19 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QWizard
 
 from pms_desktop.security.totp import current_code
 from pms_desktop.ui.auth.first_run_wizard import FirstRunWizard
 from pms_desktop.ui.auth.recovery_dialog import RecoveryDialog
-from pms_desktop.ui.theme import apply_theme
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 # Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
          else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 20_000
 PASSWORD = "Kettle-Harbour-Violet-93"
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():  # once: re-styling a live application is costly
-        apply_theme(qapp)
 
 
 def test_first_run_wizard_end_to_end(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
 from pms_desktop.domain.enums import Role
@@ -18,8 +17,9 @@ from pms_desktop.domain.errors import AuthenticationError
 from pms_desktop.security.totp import current_code
 from pms_desktop.store.models import AuditEntry
 from pms_desktop.ui.auth.session_controller import SessionController
-from pms_desktop.ui.theme import apply_theme
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
@@ -27,12 +27,6 @@ WAIT = 10_000
 FIRST = "Admin-Chose-This-1"
 MINE = "Kettle Harbour Lantern 7"
 NEXT_STEP = timedelta(seconds=30)  # a TOTP code is accepted once: the next one
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
 
 
 @pytest.fixture

@@ -20,20 +20,15 @@ from pms_desktop.security.totp import current_code
 from pms_desktop.ui.auth.change_password_dialog import ChangePasswordDialog
 from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.ops import wait_for_idle
-from pms_desktop.ui.theme import apply_theme
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
 FIRST = "Admin-Chose-This-1"
 MINE = "Kettle Harbour Lantern 7"
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QWizard
 from sqlalchemy import select
 
 from pms_desktop.domain.enums import Role
@@ -33,14 +32,12 @@ from pms_desktop.sync import sync_state
 from pms_desktop.ui.app import start_after_first_run
 from pms_desktop.ui.auth.first_run_wizard import FirstRunWizard
 from pms_desktop.ui.ops import wait_for_idle
-from pms_desktop.ui.theme import apply_theme
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
 from tests.gui.sync_gui_support import free_port
 from tests.sync import conftest as e2e
-from tests.sync.conftest import SyncServer
 from tests.sync.sync_server_helpers import holdings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("themed")]
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 30_000
@@ -48,22 +45,6 @@ DRAFT = PatientDraft(given="Aoife", family="Byrne", birth_date="1984-03-02", sex
                      city="Cork", phone="087 555 0142")
 
 make_workstations = e2e.make_workstations
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
-
-
-@pytest.fixture(scope="module")
-def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
-    """This module's own server (enrolments are limited per address and server)."""
-    port = free_port()
-    server = SyncServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("join-server"), port)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _next(qtbot: Any, wizard: FirstRunWizard) -> None:

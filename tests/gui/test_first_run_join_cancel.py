@@ -6,46 +6,28 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
+from PySide6.QtWidgets import QMessageBox, QWizard
 
 from pms_desktop.services.workstation_join import STAGING
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.keys import KeyInfo, KeyStore
 from pms_desktop.sync import sync_state
 from pms_desktop.ui.auth.first_run_wizard import FirstRunWizard
-from pms_desktop.ui.theme import apply_theme
 from sync_server.cli import main as server_cli
 from tests.gui.sync_gui_support import free_port
 from tests.sync import conftest as e2e
 from tests.sync.conftest import SyncServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("themed")]
 WAIT = 30_000
 
 make_workstations = e2e.make_workstations
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
-
-
-@pytest.fixture(scope="module")
-def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
-    """This module's own server (enrolments are limited per address and server)."""
-    port = free_port()
-    server = SyncServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("cancel-server"), port)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _enrolled_wizard(qtbot: Any, folder: Path, server: SyncServer, make_workstations: Any

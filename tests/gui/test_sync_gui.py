@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.services.patients_dto import PatientDraft
@@ -39,13 +39,12 @@ from pms_desktop.ui.sync.conflicts_window import ConflictsWindow
 from pms_desktop.ui.sync.sync_controller import SyncController
 from pms_desktop.ui.sync.sync_status_widget import SyncStatusWidget
 from pms_desktop.ui.sync.sync_tab import SyncTab
-from pms_desktop.ui.theme import apply_theme
-from tests.gui.sync_gui_support import ToggleProxy, free_port
+from tests.gui.sync_gui_support import ToggleProxy
 from tests.sync import conftest as e2e
 from tests.sync.conftest import SyncServer
 from tests.sync.sync_server_helpers import holdings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("themed")]
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 20_000
@@ -55,23 +54,6 @@ DRAFT = PatientDraft(given="Aoife", family="Byrne", birth_date="1984-03-02", sex
 # The e2e fixtures of tests/sync (enrolled workstations of a new clinic), on this module's server
 # below.
 make_workstations, workstations = e2e.make_workstations, e2e.workstations
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
-
-
-@pytest.fixture(scope="module")
-def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
-    """This module's own server: its enrolments do not count against another module's (the
-    server limits enrolment attempts per address), and it may be stopped freely."""
-    port = free_port()
-    server = SyncServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("gui-server"), port)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

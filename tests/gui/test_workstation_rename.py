@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.admin.admin_screen import AdminScreen
@@ -22,30 +21,14 @@ from pms_desktop.ui.sync.sync_controller import SyncController
 from pms_desktop.ui.sync.sync_status_widget import SyncStatusWidget
 from pms_desktop.ui.sync.sync_tab import SyncTab
 from pms_desktop.ui.sync.workstation_name_dialog import WorkstationNameDialog
-from pms_desktop.ui.theme import apply_theme
 from sync_server.cli import main as server_admin
-from tests.gui.sync_gui_support import free_port
 from tests.sync.conftest import SyncServer
+
+pytestmark = pytest.mark.usefixtures("themed")
 
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("PMS_SCREENSHOTS") else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 20_000
-
-
-@pytest.fixture(autouse=True)
-def themed(qapp: QApplication) -> None:
-    if not qapp.styleSheet():
-        apply_theme(qapp)
-
-
-@pytest.fixture(scope="module")
-def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
-    port = free_port()
-    server = SyncServer(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("rename-server"),
-                        port)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
