@@ -19,6 +19,14 @@ every entry either side of the conflict offered (by system, value and use: a num
 changed and the other did not keep stays offered), and an edit "lost" to a merge on the record
 that survives after all. A unit both sides truly changed stays a conflict for a person, as a
 choice between the two values.
+
+A phone, email or identifier list both sides changed is one such choice, made on the survivor
+(``_one_choice``): the conflicts the clash raised sit on whichever record each side kept, and a
+merged-away record's side of them holds nothing but its search digits (its entries moved to its
+survivor), so taking either side there wrote a list onto the merged record or emptied the
+survivor's. They become one conflict on the survivor per list the survivor lacks: "local" keeps
+the list it holds, "remote" puts that other list on it; nothing else is offered (each number of
+the closed conflicts is held, or in a list still offered).
 """
 
 from __future__ import annotations
@@ -110,26 +118,87 @@ def _close_settled(s: Session, rmap: ResourceMap, ring: list[str], survivor_id: 
     if not open_:
         return
     survivor = rmap.resource_for(s, "patient", survivor_id)
+    lists: dict[str, list[SyncConflict]] = {}  # part units still to decide, by unit
     for c in open_:
         unit = c.field or ""
         if unit in MERGE_UNITS or (unit in PART_UNITS and _all_held(
                 survivor, unit, rmap, (c.local_value, c.remote_value))):
             c.resolved_at, c.resolution = at, "settled"
-        elif c.kind == "merged" and c.resource_id == survivor_id:
-            if _same_text(c.base_value, c.remote_value):  # changed here only: the survivor has it
-                c.resolved_at, c.resolution = at, "settled"
-            else:
-                c.kind, c.detail = "field", None
+        elif unit in PART_UNITS:
+            lists.setdefault(unit, []).append(c)
+        else:
+            _for_a_person(c, survivor_id, at)
+    for unit, conflicts in lists.items():
+        if not _one_choice(survivor, survivor_id, unit, rmap, conflicts, at):
+            for c in conflicts:
+                _for_a_person(c, survivor_id, at)
+
+
+def _for_a_person(c: SyncConflict, survivor_id: str, at: datetime) -> None:
+    """A "merged" conflict on the survivor: settled when changed here only (the survivor has
+    it), else a choice between the two values; any other stays as it is."""
+    if c.kind == "merged" and c.resource_id == survivor_id:
+        if _same_text(c.base_value, c.remote_value):
+            c.resolved_at, c.resolution = at, "settled"
+        else:
+            c.kind, c.detail = "field", None
+
+
+def _one_choice(survivor: Any, survivor_id: str, unit: str, rmap: ResourceMap,
+                conflicts: list[SyncConflict], at: datetime) -> bool:
+    """Make a ring's open conflicts of one part unit a choice on the survivor between the list
+    it holds ("local") and each whole list a side offered that it lacks ("remote"); False (and
+    nothing changed) when some number they offer would then be offered nowhere."""
+    offered: dict[frozenset[tuple[Any, ...]], Any] = {}  # whole lists the survivor lacks
+    for c in conflicts:
+        for text in (c.local_value, c.remote_value):
+            value = json.loads(text or "null")
+            keys = frozenset(_key(e) for e in _entries(value))
+            if keys and not _all_held(survivor, unit, rmap, (text,)):
+                offered.setdefault(keys, value)
+    kept = [json.dumps(v, sort_keys=True) for v in offered.values()]
+    if not offered or not all(_all_held(survivor, unit, rmap, (c.local_value, c.remote_value),
+                                        also=kept) for c in conflicts):
+        return False
+    held = json.dumps(units_of(survivor, rmap.derived).get(unit), sort_keys=True)
+    ordered = sorted(conflicts, key=lambda c: (c.created_at, c.id))
+    for c, value in zip(ordered, offered.values(), strict=False):
+        c.resource_id, c.kind, c.detail = survivor_id, "field", None
+        c.local_value, c.remote_value = held, json.dumps(_fresh_ids(value), sort_keys=True)
+    for c in ordered[len(offered):]:
+        c.resolved_at, c.resolution = at, "settled"
+    return True
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    return [e for e in _atoms(value) if isinstance(e, dict) and "system" in e]
+
+
+def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (entry.get("system"), entry.get("value"), entry.get("use"))
+
+
+def _fresh_ids(value: Any) -> Any:
+    """A list for the survivor: its entries' row ids were another record's (or another
+    workstation's), so the survivor's rows get ids of their own when it is taken."""
+    if isinstance(value, dict) and "system" in value:
+        return {k: v for k, v in value.items() if k != "id"}
+    if isinstance(value, dict):
+        return {k: _fresh_ids(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh_ids(v) for v in value]
+    return value
 
 
 def _all_held(survivor: Any, unit: str, rmap: ResourceMap,
-              offered: tuple[str | None, ...]) -> bool:
-    """Whether the settled survivor holds every entry either side of a conflict offered (by
-    system, value and use; not by row id, rank or other detail, which a merge may change): a
-    number or identifier it lacks keeps the conflict open for a person."""
+              offered: tuple[str | None, ...], also: list[str] | None = None) -> bool:
+    """Whether the settled survivor (or one of the lists ``also`` still offered) holds every
+    entry either side of a conflict offered (by system, value and use; not by row id, rank or
+    other detail, which a merge may change): a number or identifier it lacks keeps the conflict
+    open for a person."""
     held: set[tuple[Any, ...]] = set()
     value = units_of(survivor, rmap.derived).get(unit) if survivor else None
-    for entry in _atoms(value):
+    for entry in _atoms(value) + [e for t in also or [] for e in _atoms(json.loads(t))]:
         if isinstance(entry, dict) and "system" in entry:
             key = (entry.get("system"), entry.get("value"))
             held |= {("any", entry.get("value")), ("any", _digits(entry)), key,
