@@ -20,6 +20,7 @@ from pms_desktop.ui.auth.mfa_enrolment_dialog import MfaEnrolmentDialog
 from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.auth.sign_in_dialog import SignInDialog
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+from tests.gui.session_support import dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -108,9 +109,7 @@ def _signed_in(qtbot, ctx, idle_ms: int):  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(controller.signed_in, timeout=WAIT):
         _sign_in(qtbot, dialog, "drkelly", TEST_PASSWORD, current_code(TOTP_SECRETS[Role.CLINICIAN], now[0]))
     yield controller, now
-    controller.idle.stop()
-    if controller.main_window is not None:
-        controller.main_window.close()
+    dispose(controller)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pms_desktop.security.totp import current_code
 from pms_desktop.store.models import AuditEntry
 from pms_desktop.ui.auth.session_controller import SessionController
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+from tests.gui.session_support import dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -33,10 +34,7 @@ NEXT_STEP = timedelta(seconds=30)  # a TOTP code is accepted once: the next one
 def controller(qtbot, ctx):  # type: ignore[no-untyped-def]
     c = SessionController(ctx, idle_ms=600_000, clinic_name="Riverside", timezone="UTC")
     yield c
-    c.idle.stop()
-    for w in (c.main_window, c.password_dialog, c.mfa_dialog, c.sign_in_dialog):
-        if w is not None:
-            w.close()
+    dispose(c)
 
 
 def sign_in(qtbot, controller, user: str, password: str, code: str = ""):  # type: ignore[no-untyped-def]

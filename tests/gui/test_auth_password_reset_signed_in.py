@@ -21,6 +21,7 @@ from pms_desktop.ui.auth.change_password_dialog import ChangePasswordDialog
 from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.ops import wait_for_idle
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+from tests.gui.session_support import dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -35,10 +36,7 @@ MINE = "Kettle Harbour Lantern 7"
 def controller(qtbot, ctx):  # type: ignore[no-untyped-def]
     c = SessionController(ctx, idle_ms=600_000, clinic_name="Riverside", timezone="UTC")
     yield c
-    c.idle.stop()
-    for w in (c.main_window, c.password_dialog, c.mfa_dialog, c.sign_in_dialog):
-        if w is not None:
-            w.close()
+    dispose(c)
 
 
 _BEFORE: set[int] = set()  # widgets earlier tests in this process left behind
