@@ -78,8 +78,15 @@ def check_id(resource_id: str) -> None:
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # orjson reads an integer beyond 64 bits as a float (it would change what is stored): a body
-# with a run of 19 digits or more is read by ``json``, as is anything orjson refuses.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# with a run of 19 digits or more is read by ``json``, as is anything orjson refuses. Found by
+# mapping every digit to "0" and looking for 19 of them (a regular expression took ~2 ms on
+# a 150 kB push, twice orjson's whole read).
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGITS = b"0" * 19
+
+
+def _long_digits(raw: bytes) -> bool:
+    return _LONG_DIGITS in raw.translate(_DIGITS_AS_ZERO)
 
 
 def _no_constants(name: str) -> Any:
@@ -90,7 +97,7 @@ def parse_json(raw: bytes) -> Any:
     """Decode a request body; malformed JSON (NaN, lone surrogates included) is a 400."""
     if not raw.strip():
         raise BadRequest("the request body is empty")
-    if not _LONG_DIGITS.search(raw):
+    if not _long_digits(raw):
         try:  # the same result as below for what it accepts, several times faster
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
