@@ -22,14 +22,16 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 @router.post("/push")
-async def push_changes(request: Request, who: DeviceCaller) -> JSONResponse:
+async def push_changes(request: Request, who: DeviceCaller) -> Response:
     access(request).interaction = "sync-push"
     body = await json_body(request)
     ctx = context(request)
     result = await call(push.push, ctx.db, who, body, max_changes=ctx.settings.max_push_changes)
     access(request).entities = [f"{r['resource_type']}/{r['resource_id']}"
                                 for r in result["results"] if r["status"] == "applied"]
-    return JSONResponse(result)
+    # orjson (store.dumps): the same JSON as JSONResponse writes, several times faster for
+    # a hundred results.
+    return Response(store.dumps(result).encode("utf-8"), media_type="application/json")
 
 
 @router.get("/pull")

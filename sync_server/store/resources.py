@@ -107,6 +107,8 @@ class ResourceWriter:
         # and written back once, just before the commit.
         self._seq = self._committed_seq = int(seq)
         self._buffered = buffered
+        # A buffered batch commits at once: its versions share one time (one clock read).
+        self._stamp = now_instant() if buffered else None
         self._cache: dict[Key, Stored | None] = {}
         self._versions: list[dict[str, Any]] = []
         self._inserts: dict[Key, dict[str, Any]] = {}  # current rows new in this transaction
@@ -160,7 +162,7 @@ class ResourceWriter:
         see ``search_params.audit_event_rows``), else ``extract`` makes them."""
         version = previous.version + 1 if previous else 1
         seq = self._next_seq()
-        stamp = now_instant()
+        stamp = self._stamp or now_instant()
         content = None
         if resource is not None:
             resource = _with_meta(resource, resource_id, version, stamp)
