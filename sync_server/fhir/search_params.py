@@ -24,6 +24,11 @@ class Param:
     paths: tuple[str, ...]
     target: str | None = None  # reference params: the only type they point at
     where: tuple[str, str] | None = None  # keep only elements with this (key, value)
+    # String params: another param of the type that indexes the same paths. Such a param has
+    # no rows of its own: it matches that param's rows whose ``aux`` is one of its paths
+    # (``family`` is ``name``'s rows made from ``name.family``), so each name part is written
+    # once, not twice. Rows a server made before (the param's own) still match.
+    within: str | None = None
 
 
 class IndexRow(NamedTuple):
@@ -37,8 +42,8 @@ class IndexRow(NamedTuple):
 
 
 def _p(kind: str, *paths: str, target: str | None = None,
-       where: tuple[str, str] | None = None) -> Param:
-    return Param(kind, paths, target, where)
+       where: tuple[str, str] | None = None, within: str | None = None) -> Param:
+    return Param(kind, paths, target, where, within)
 
 
 _SUBJECT = {"patient": _p("reference", "subject", target="Patient"),
@@ -50,8 +55,8 @@ PARAMS: dict[str, dict[str, Param]] = {
     "Patient": {
         "name": _p("string", "name.family", "name.given", "name.text", "name.prefix",
                    "name.suffix"),
-        "family": _p("string", "name.family"),
-        "given": _p("string", "name.given"),
+        "family": _p("string", "name.family", within="name"),
+        "given": _p("string", "name.given", within="name"),
         "birthdate": _p("date", "birthDate"),
         "identifier": _p("token", "identifier"),
         "phone": _p("token", "telecom", where=("system", "phone")),
@@ -162,7 +167,9 @@ def extract(resource: dict[str, Any]) -> list[IndexRow]:
     rows: list[IndexRow] = []
     walked: dict[str, list[Any]] = {}
     folded: dict[str, str] = {}
-    for name, param, path, parts in _PLANS.get(str(resource.get("resourceType")), ()):
+    for name, param, path, parts, aux in _PLANS.get(str(resource.get("resourceType")), ()):
+        if param.within:
+            continue  # its rows are those of ``param.within``
         values = walked.get(path)
         if values is None:
             values = walked[path] = _walk(resource, parts)
@@ -175,15 +182,21 @@ def extract(resource: dict[str, Any]) -> list[IndexRow]:
                     text = folded.get(value)
                     if text is None:
                         text = folded[value] = fold(value)[:500]
-                    rows.append(IndexRow(name, text))
+                    rows.append(IndexRow(name, text, aux))
                 continue
             rows.extend(_rows(name, param, value, path))
     return rows
 
 
-# Per resource type: (param name, param, path, the path's parts) in ``PARAMS``' order.
-_PLANS: dict[str, tuple[tuple[str, Param, str, tuple[str, ...]], ...]] = {
-    rtype: tuple((name, param, path, tuple(path.split(".")))
+def _path_aux(params: dict[str, Param], name: str, path: str) -> str | None:
+    """The ``aux`` of a string row: its path when another param matches rows by path."""
+    return path if any(p.within == name and path in p.paths for p in params.values()) else None
+
+
+# Per resource type: (param name, param, path, the path's parts, the rows' ``aux`` for a
+# string param) in ``PARAMS``' order.
+_PLANS: dict[str, tuple[tuple[str, Param, str, tuple[str, ...], str | None], ...]] = {
+    rtype: tuple((name, param, path, tuple(path.split(".")), _path_aux(params, name, path))
                  for name, param in params.items() for path in param.paths)
     for rtype, params in PARAMS.items()}
 

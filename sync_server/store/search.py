@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from sync_server.fhir.search_params import PARAMS
 from sync_server.fhir.search_query import Criterion, SearchQuery
 from sync_server.store import sync_only
 from sync_server.store.models import ResourceCurrent, SearchIndex
@@ -49,7 +50,17 @@ def _condition(clinic_id: str, resource_type: str,
     return exists().where(
         SearchIndex.clinic_id == clinic_id, SearchIndex.resource_type == resource_type,
         SearchIndex.resource_id == ResourceCurrent.resource_id,
-        SearchIndex.param == criterion.name, or_(*alternatives))
+        _rows_of(resource_type, criterion.name), or_(*alternatives))
+
+
+def _rows_of(resource_type: str, name: str) -> ColumnElement[bool]:
+    """The index rows of a param: its own, and for a param ``within`` another (``family``)
+    that param's rows made from its paths (``search_params.Param.within``)."""
+    param = PARAMS.get(resource_type, {}).get(name)
+    if param is None or param.within is None:
+        return SearchIndex.param == name
+    return or_(SearchIndex.param == name,  # rows written before it had none of its own
+               and_(SearchIndex.param == param.within, SearchIndex.aux.in_(param.paths)))
 
 
 def _like_escape(text: str) -> str:
