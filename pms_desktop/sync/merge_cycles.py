@@ -148,7 +148,8 @@ def _one_choice(survivor: Any, survivor_id: str, unit: str, rmap: ResourceMap,
                 conflicts: list[SyncConflict], at: datetime) -> bool:
     """Make a ring's open conflicts of one part unit a choice on the survivor between the list
     it holds ("local") and each whole list a side offered that it lacks ("remote"); False (and
-    nothing changed) when some number they offer would then be offered nowhere."""
+    nothing changed) when some number they offer would then be offered nowhere, or when they
+    offer more such lists than there are conflicts to ask them (one list would be dropped)."""
     offered: dict[frozenset[tuple[Any, ...]], Any] = {}  # whole lists the survivor lacks
     for c in conflicts:
         for text in (c.local_value, c.remote_value):
@@ -157,7 +158,7 @@ def _one_choice(survivor: Any, survivor_id: str, unit: str, rmap: ResourceMap,
             if keys and not _all_held(survivor, unit, rmap, (text,)):
                 offered.setdefault(keys, value)
     kept = [json.dumps(v, sort_keys=True) for v in offered.values()]
-    if not offered or not all(_all_held(survivor, unit, rmap, (c.local_value, c.remote_value),
+    if not offered or len(offered) > len(conflicts) or not all(_all_held(survivor, unit, rmap, (c.local_value, c.remote_value),
                                         also=kept) for c in conflicts):
         return False
     held = json.dumps(units_of(survivor, rmap.derived).get(unit), sort_keys=True)

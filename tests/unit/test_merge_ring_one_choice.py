@@ -89,3 +89,15 @@ def test_nothing_changes_when_a_number_would_be_offered_nowhere() -> None:
 
     assert [(c.resource_id, c.local_value, c.remote_value) for c in (first, second)] == before
     assert first.resolved_at is None and second.resolved_at is None
+
+
+def test_nothing_changes_when_the_lists_outnumber_the_conflicts() -> None:
+    # one conflict, both sides a whole list the survivor lacks: two lists and one question
+    # would leave one list, and its number, offered nowhere
+    only = _conflict(1, "s", _list("0861111111"), _list("0863333333"))
+    before = (only.resource_id, only.local_value, only.remote_value)
+
+    assert _decide(only) is False
+
+    assert (only.resource_id, only.local_value, only.remote_value) == before
+    assert only.resolved_at is None
