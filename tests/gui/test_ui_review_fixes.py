@@ -28,6 +28,7 @@ from pms_desktop.ui.schedule.appointment_book import AppointmentBook
 from pms_desktop.ui.widgets.patient_banner import PatientBanner
 from pms_desktop.ui.widgets.settings import app_settings
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
+from tests.gui.session_support import dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -215,10 +216,7 @@ def controller(qtbot, ctx, qapp):  # type: ignore[no-untyped-def]
     _BEFORE_IDS.update(id(w) for w in _BEFORE)
     c = SessionController(ctx, idle_ms=600_000, clinic_name="Riverside", timezone="UTC")
     yield c
-    c.idle.stop()
-    for w in (c.main_window, c.password_dialog, c.mfa_dialog, c.sign_in_dialog):
-        if w is not None:
-            w.close()
+    dispose(c)  # closed only, its windows outlived the test (tests/gui/session_support)
     _BEFORE.clear()
     _BEFORE_IDS.clear()
 
