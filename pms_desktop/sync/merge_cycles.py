@@ -158,8 +158,9 @@ def _one_choice(survivor: Any, survivor_id: str, unit: str, rmap: ResourceMap,
             if keys and not _all_held(survivor, unit, rmap, (text,)):
                 offered.setdefault(keys, value)
     kept = [json.dumps(v, sort_keys=True) for v in offered.values()]
-    if not offered or len(offered) > len(conflicts) or not all(_all_held(survivor, unit, rmap, (c.local_value, c.remote_value),
-                                        also=kept) for c in conflicts):
+    if not offered or len(offered) > len(conflicts) or not all(
+            _all_held(survivor, unit, rmap, (c.local_value, c.remote_value), also=kept)
+            for c in conflicts):
         return False
     held = json.dumps(units_of(survivor, rmap.derived).get(unit), sort_keys=True)
     ordered = sorted(conflicts, key=lambda c: (c.created_at, c.id))
