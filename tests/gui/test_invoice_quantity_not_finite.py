@@ -28,7 +28,8 @@ def test_a_quantity_that_is_not_a_number_is_refused_in_words(
 
     editor.table.item(0, 2).setText(typed)
 
-    assert editor.message.text() == "the quantity must be a number"
+    # in words, with the line, as any other bad cell
+    assert editor.message.text() == "Line 1: check the quantity, price and discount."
     assert editor.totals.text() == totals  # not recomputed from it
     editor.table.item(0, 2).setText("2")
     assert editor.message.text() == ""

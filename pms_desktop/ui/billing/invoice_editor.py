@@ -272,6 +272,8 @@ class InvoiceEditor(QDialog):
             ]
             try:
                 qty = Decimal(text[2].replace(",", "."))
+                if not qty.is_finite():  # Decimal reads "nan" and "inf" as numbers
+                    raise ValueError(text[2])
                 price = parse_amount(text[3], cur)
                 discount = parse_amount(text[4], cur) if text[4] else 0
             except (InvalidOperation, ValueError) as e:
