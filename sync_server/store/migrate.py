@@ -6,6 +6,7 @@ advisory lock so that only one of them migrates while the others wait and then f
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -24,7 +25,10 @@ def _config() -> Config:
     return config
 
 
+@cache
 def head_revision() -> str | None:
+    """The newest revision of the migrations this code ships (read once: ~7 ms of CPU a
+    time, every ``/readyz`` call)."""
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
