@@ -59,7 +59,9 @@ class SaveDialog(QDialog):
             show_error(self, error)
             return
         show_field_errors(self.error_fields(), error.field_errors, self.error)
-        self.adjustSize()  # the messages under the form may take more lines than it had
+        # The messages under the form may take more lines than it had: grow to show them,
+        # never shrinking a dialog the person made larger (as adjustSize would).
+        self.resize(self.size().expandedTo(self.sizeHint()))
         self.errors_shown(error)
 
     def errors_shown(self, error: ValidationError) -> None:
