@@ -10,7 +10,6 @@ import orjson
 from sqlalchemy import Table, event, select
 from sqlalchemy.orm import Session, defer
 
-from ..domain.ids import new_id
 from ..store.bulk import insert_rows
 from ..store.models import SyncBase, SyncState
 
@@ -94,7 +93,7 @@ def add_bases(session: Session,
               bases: Iterable[tuple[str, str, int, dict[str, Any]]]) -> None:
     """Record the merge bases of records new here (type, id, version, resource), none of which
     has a base yet, with one multi-row insert."""
-    rows = [{"id": new_id(), "resource_type": rtype, "resource_id": rid, "version": version,
+    rows = [{"resource_type": rtype, "resource_id": rid, "version": version,
              "resource": base_text(resource)}
             for rtype, rid, version, resource in bases]
     if rows:

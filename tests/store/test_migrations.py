@@ -41,6 +41,9 @@ def _old_clinic(folder: Path) -> None:
             c.execute(text(
                 "INSERT INTO patient_identifier(id,patient_id,system,label,value,rank) VALUES "
                 f"('i{i}','p{i}','urn:clinic:mrn','MRN','OLD-{i}',0)"))
+            c.execute(text(  # the merge base of a synced patient (its own id until 0005)
+                "INSERT INTO sync_base(id,resource_type,resource_id,version,resource) VALUES "
+                f"('b{i}','Patient','p{i}',{i + 3},'{{\"resourceType\": \"Patient\"}}')"))
     engine.dispose()
 
 
@@ -60,6 +63,11 @@ def test_first_revision_upgrades_to_head_with_data_intact(tmp_path: Path) -> Non
         assert c.execute(text(
             "SELECT k.patient_id FROM patient_search s JOIN patient_search_key k ON k.k = s.rowid"
             " WHERE patient_search MATCH 'idents:old*'")).scalars().all() == ["p0", "p1"]
+        assert c.execute(text(
+            "SELECT resource_type, resource_id, version, resource FROM sync_base "
+            "ORDER BY resource_id")).all() == [
+            ("Patient", "p0", 3, '{"resourceType": "Patient"}'),
+            ("Patient", "p1", 4, '{"resourceType": "Patient"}')]
     backups = list((folder / "backups").glob("clinic-pre-upgrade-0001-*.pmsbak"))
     assert len(backups) == 1, "an encrypted backup is taken before the upgrade"
     assert b"Fennelly" not in backups[0].read_bytes()

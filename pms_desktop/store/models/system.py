@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, uuid_pk
@@ -80,11 +80,9 @@ class SyncBase(Base):
     """The last version both sides agreed on: the base of a three-way merge."""
 
     __tablename__ = "sync_base"
-    __table_args__ = (UniqueConstraint("resource_type", "resource_id"),)
 
-    id: Mapped[str] = uuid_pk()
-    resource_type: Mapped[str] = mapped_column(String(40))
-    resource_id: Mapped[str] = mapped_column(String(36))
+    resource_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     resource: Mapped[str] = mapped_column(Text)  # FHIR JSON
 
