@@ -189,10 +189,12 @@ class PullClock:
 
     rates: list[float] = field(default_factory=list)
     pull_done: float | None = None
+    pull_cpu: float | None = None  # this process's CPU time then (``time.process_time``)
+    pull_server_cpu: float | None = None  # the server's, when a server is given
 
 
 @contextmanager
-def pull_clock() -> Iterator[PullClock]:
+def pull_clock(server: sync_env.Server | None = None) -> Iterator[PullClock]:
     from pms_desktop.sync.engine import SyncEngine
     from pms_desktop.sync.transport import SyncClient
 
@@ -211,6 +213,8 @@ def pull_clock() -> Iterator[PullClock]:
         finally:
             if clock.pull_done is None:
                 clock.pull_done = time.perf_counter()
+                clock.pull_cpu = time.process_time()
+                clock.pull_server_cpu = server.cpu() if server is not None else None
                 marks.append((clock.pull_done, 0))
 
     SyncClient.pull = pull  # type: ignore[method-assign]
