@@ -10,18 +10,17 @@ cut even though the new tail chains correctly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..audit.chain import GENESIS, entry_hash
 from ..domain.enums import AuditOutcome
 from ..domain.ids import new_id
-from .bulk import insert_rows
 from .models import AuditEntry, Setting
 
 HIGH_WATER_KEY = "audit.high_water"
@@ -82,26 +81,6 @@ def append(
     return row
 
 
-def append_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
-    """Link several entries at once (a pulled page's ``sync.apply`` entries): exactly the
-    chain that ``append`` one by one would make, written with one multi-row insert. Each entry
-    holds ``append``'s keyword arguments (``workstation_id``, ``action``, ``outcome``, ``at``
-    and any of the optional ones)."""
-    if not entries:
-        return
-    seq, prev = _head(session)
-    first = (seq + 1, prev)
-    rows = []
-    for e in entries:
-        seq += 1
-        row = _linked(seq, prev, e)
-        prev = row["hash"]
-        rows.append(row)
-    insert_rows(session, cast(Table, AuditEntry.__table__), rows)  # flushes those before
-    _advance_high_water(session, first[0], first[1], prev, last_seq=seq)
-    _remember(session, seq, prev)
-
-
 def _linked(seq: int, prev: str, e: dict[str, Any]) -> dict[str, Any]:
     """The columns of entry ``seq`` (``append``'s keyword arguments in ``e``) linked after the
     entry whose hash is ``prev``, with its own hash."""
@@ -132,7 +111,7 @@ def _linked(seq: int, prev: str, e: dict[str, Any]) -> dict[str, Any]:
 
 def _head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the chain's last entry: read once per transaction, then remembered as
-    entries are appended (a pulled page appends one per change)."""
+    entries are appended."""
     head = session.info.get(_HEAD)
     if head is None:
         last = session.execute(

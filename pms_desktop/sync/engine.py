@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from ..domain.errors import NotFound, PmsError, StoreError, UserError, Validatio
 from ..domain.ids import new_id
 from ..store import search_index
 from ..store.audit_log import entry_dict
+from ..store.engine import RELAXED, bulk_writing, sync_relaxed
 from ..store.models import AuditEntry, OutboxChange, SyncBase, SyncConflict
 from . import finite_numbers
 from . import sync_state as st
@@ -38,7 +39,7 @@ from .collect_less import collecting_less
 from .digest import DigestRepair
 from .merge import FieldConflict
 from .merge_cycles import settle_rings
-from .page_apply import PageApplier
+from .page_apply import FreshTables, PageApplier
 from .remote_apply import RemoteApplier
 from .resources import FallbackMap, ResourceMap
 from .transport import SyncClient, SyncRefused
@@ -61,6 +62,9 @@ PULL_TXN_SECONDS = 0.25
 PULL_FIRST_PAGE, PULL_MIN_PAGE = 100, 10
 PULL_OPTIMIZE_AFTER = 5000  # pulled records after which the search index is optimized
 AUDIT_BATCH = 500
+# An upload's entries stop at about this much detail text (a pulled page's entry names its
+# records: ~60 bytes each), well inside the server's body limit (8 MiB by default).
+AUDIT_UPLOAD_BYTES = 2 * 1024 * 1024
 # The database failing (a full disk, a lost lock) stops the sync; anything else raised while a
 # change's body is built is that change's fault and sets it aside.
 _THE_DATABASE = (SQLAlchemyError, StoreError)
@@ -491,10 +495,14 @@ class SyncEngine:
         # its cursor, so a crash or a lost answer loses nothing. Its size follows the page
         # before (one page late).
         fetcher = ThreadPoolExecutor(1, thread_name_prefix="sync-pull")
+        bulk: list[bool] = []  # a long pull's settings taken (``bulk_writing``)
         try:
-            self._pull_pages(report, fetcher, cursor, total_hint)
+            self._pull_pages(report, fetcher, cursor, total_hint, bulk)
         finally:
             fetcher.shutdown(wait=False, cancel_futures=True)  # after an error: dropped
+            if bulk:
+                with self.sessions() as s, s.begin():  # the usual ones back, the cache freed
+                    bulk_writing(s, False)
         with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
             retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
             report.pulled += retrying.after_pull()
@@ -507,9 +515,15 @@ class SyncEngine:
                 search_index.optimize(s)
 
     def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
-                    total_hint: int | None) -> None:
+                    total_hint: int | None, bulk: list[bool]) -> None:
+        """The pages, each in its own transaction. A long pull takes ``bulk_writing``'s
+        settings and says so in ``bulk`` (the caller puts the usual ones back)."""
         start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
         merged: set[str] | None = None  # merged-away patients, carried from page to page
+        fresh = None
+        if cursor == 0:  # the feed from its start: a new workstation's tables are empty
+            with self.sessions() as s:
+                fresh = FreshTables.at_start(s, self.rmap)
         page, asked = self.client.pull(cursor, limit), limit
         total: int | None = None
         while True:
@@ -520,9 +534,14 @@ class SyncEngine:
             applier: RemoteApplier
             try:
                 with self.sessions() as s, s.begin():
+                    # Committed without waiting for the disk (store.engine.RELAXED): a page
+                    # lost to a power cut is lost with its cursor, and pulled again.
+                    s.connection(execution_options={RELAXED: True})
+                    if bulk:
+                        bulk_writing(s, True)  # (again: the connection may be a new one)
                     search_index.pause(s)  # the page's patients are indexed once, at its end
                     applier = PageApplier(s, self.rmap, self.ws, self.now)
-                    applier.merged_patients = merged
+                    applier.merged_patients, applier.fresh = merged, fresh
                     applier.prefetch(page["changes"])
                     pulled = 0
                     for c in page["changes"]:
@@ -533,12 +552,13 @@ class SyncEngine:
                     merged = applier.merged_patients
                     applier.settle()
                     search_index.resume(s)
+                    applier.log_page(cursor, int(page["next_cursor"]), len(page["changes"]))
                     cursor = int(page["next_cursor"])
                     st.put(s, st.PULL_CURSOR, str(cursor))
             except (IntegrityError, ValidationError):
                 # A change this workstation cannot hold: the page again, change by change, so
                 # that it waits as a conflict instead of stopping every later sync here.
-                applier, pulled = self._apply_page_carefully(page)
+                applier, pulled = self._apply_page_carefully(page, cursor)
                 merged, cursor = None, int(page["next_cursor"])
             report.pulled += pulled
             report.conflicts += applier.new_conflicts
@@ -549,20 +569,24 @@ class SyncEngine:
             # whose end moves away as it fills would tell a person nothing.
             if total is None:
                 total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
+                if total >= PULL_OPTIMIZE_AFTER:
+                    bulk.append(True)
             self.progress("pull", min(cursor - start, total) if following else total, total)
             if following is None:
-                break
+                return
             page, asked = following.result(), following_asked
 
-    def _apply_page_carefully(self, page: Json) -> tuple[RemoteApplier, int]:
+    def _apply_page_carefully(self, page: Json, cursor: int) -> tuple[RemoteApplier, int]:
         pulled = 0
         with self.sessions() as s, s.begin():
             applier = RemoteApplier(s, self.rmap, self.ws, self.now)
+            applier.page_log = {}
             for c in page["changes"]:
                 if applier.apply_guarded(c["resource_type"], c["id"], int(c["version"]),
                                          c["op"], c.get("resource")):
                     pulled += 1
             applier.settle()
+            applier.log_page(cursor, int(page["next_cursor"]), len(page["changes"]))
             st.put(s, st.PULL_CURSOR, str(int(page["next_cursor"])))
         return applier, pulled
 
@@ -571,6 +595,10 @@ class SyncEngine:
     def ship_audit(self, report: SyncReport) -> None:
         while True:
             with self.sessions() as s:
+                # Entries committed without waiting for the disk (a read's, a pulled page's)
+                # are made durable before the server acknowledges them: a power cut must not
+                # leave this log shorter than what the server holds.
+                sync_relaxed(s)
                 head = int(st.get(s, st.AUDIT_HEAD, "0") or 0)
                 # Every upload starts again at the acknowledged head (or at the log's last entry
                 # if the log no longer reaches it): the server compares it with what it holds,
@@ -579,11 +607,13 @@ class SyncEngine:
                                    .order_by(AuditEntry.seq.desc()).limit(1)).all() if head else []
                 rows = s.scalars(select(AuditEntry).where(AuditEntry.seq > head)
                                  .order_by(AuditEntry.seq).limit(AUDIT_BATCH)).all()
-                entries = [entry_dict(r) for r in [*anchor, *rows]]
+                sent = _within_bytes(rows, AUDIT_UPLOAD_BYTES)
+                last = len(rows) < AUDIT_BATCH and len(sent) == len(rows)
+                entries = [entry_dict(r) for r in [*anchor, *sent]]
             if not entries:
                 return
             try:
-                answer = self.client.upload_audit(entries, last=len(rows) < AUDIT_BATCH)
+                answer = self.client.upload_audit(entries, last=last)
             except SyncRefused as e:
                 if e.status != 409:
                     raise
@@ -596,7 +626,7 @@ class SyncEngine:
                 st.put(s, st.AUDIT_HEAD, str(shipped))
                 st.put(s, st.AUDIT_REFUSED, None)
             report.audit_shipped += int(answer.get("accepted", 0))
-            if len(rows) < AUDIT_BATCH:
+            if last:
                 return
 
 
@@ -683,6 +713,16 @@ def _reason(result: Json) -> str:
     issues = (result.get("outcome") or {}).get("issue") or [{}]
     text = issues[0].get("diagnostics") or (issues[0].get("details") or {}).get("text")
     return str(text or f"refused ({result.get('http_status')})")
+
+
+def _within_bytes(rows: Sequence[AuditEntry], budget: int) -> Sequence[AuditEntry]:
+    """The first of ``rows`` whose detail text fits in ``budget`` (always at least one)."""
+    used = 0
+    for n, row in enumerate(rows):
+        used += len(row.detail or "")
+        if used > budget and n:
+            return rows[:n]
+    return rows
 
 
 def _next_limit(limit: int, applied: int, seconds: float) -> int:

@@ -7,26 +7,26 @@
   ``apply`` reads memory instead of the store for each change.
 * A record this workstation does not hold, that no local change, merge base or merged-away
   patient touches (the whole of a new workstation's first pull), is not built through the
-  ORM: its rows (``ResourceMap.new_record``), merge base and ``sync.apply`` access-log entry
-  are kept and written with the page's other new records in a few multi-row inserts
-  (``finish``), parents first; new appointments are then checked for double-bookings as one
-  by one. Everything else (updates, merges, deletions, revived records) goes the usual way,
-  after the buffered records are written, so the order of the feed is kept.
+  ORM: its rows (``ResourceMap.new_record``) and merge base are kept and written with the
+  page's other new records in a few multi-row inserts (``finish``), parents first; new
+  appointments are then checked for double-bookings as one by one. Everything else (updates,
+  merges, deletions, revived records) goes the usual way, after the buffered records are
+  written, so the order of the feed is kept. The page's one ``sync.apply`` access-log entry
+  names every record it applied (``RemoteApplier.log_page``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..domain.enums import OutboxStatus
-from ..store import audit_log
-from ..store.models import Appointment, OutboxChange, Patient
+from ..store.models import Appointment, OutboxChange, Patient, SyncBase
 from . import sync_state as st
 from .merge_follow import MergeFollower
 from .remote_apply import INACTIVE_APPOINTMENT, RemoteApplier
@@ -44,9 +44,11 @@ class PageApplier(RemoteApplier):
     to read it again."""
 
     merged_patients: set[str] | None = None
+    fresh: FreshTables | None = None  # carried from page to page by the caller
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.page_log = {}  # one access-log entry for the page (``log_page``)
         self.rmap = _PulledMap(self.rmap, self)
         self.follow = _Follower(self, self.s, self.rmap, self.ws, self.now)
         self._pulled: Json | None = None  # the resource of the change being applied
@@ -66,6 +68,8 @@ class PageApplier(RemoteApplier):
         for c in changes:
             resource = c.get("resource")
             if resource is None:
+                if self.fresh is not None:  # its record, if revived later, is looked up
+                    self.fresh.seen.add((str(c["resource_type"]), str(c["id"])))
                 continue  # a deletion: read when applied
             try:
                 table = self.rmap.table_for(resource)
@@ -82,7 +86,14 @@ class PageApplier(RemoteApplier):
         queued = set(self.s.scalars(select(OutboxChange.table_name).where(  # tables with any
             OutboxChange.status == OutboxStatus.PENDING,  # pending change (a first pull: none)
             OutboxChange.table_name.in_(by_table)).distinct()))
+        unheard: set[Key] = set()  # records of fresh tables no earlier page brought
         for table, ids in by_table.items():
+            if self.fresh is not None and table in self.fresh.tables:
+                seen = self.fresh.seen
+                unheard.update((table, rid) for rid in ids
+                               if (keys[(table, rid)][0], rid) not in seen)
+                ids = [rid for rid in ids if (table, rid) not in unheard]
+                seen.update((keys[(table, rid)][0], rid) for rid in by_table[table])
             model = self.rmap.model(table)
             for start in range(0, len(ids), CHUNK):
                 chunk = ids[start:start + CHUNK]
@@ -110,9 +121,12 @@ class PageApplier(RemoteApplier):
                         OutboxChange.resource_id.in_([r for r in chunk if (table, r) in wanted]),
                         OutboxChange.status == OutboxStatus.PENDING)):
                     pending.setdefault((table, change.resource_id), []).append(change)
+        wanted.update(unheard)
+        self._missing.update(unheard)
         self._pending, self._moved = pending, self.follow.moved
         self._read = set(keys)
-        st.load_bases(self.s, ((keys[k][0], k[1]) for k in wanted))
+        st.know_no_bases(self.s, ((keys[k][0], k[1]) for k in unheard))
+        st.load_bases(self.s, ((keys[k][0], k[1]) for k in wanted - unheard))
 
     def apply(self, resource_type: str, rid: str, version: int, op: str,
               resource: Json | None) -> bool:
@@ -166,13 +180,8 @@ class PageApplier(RemoteApplier):
         self.rmap.insert_new(self.s, [n for n, *_ in new])  # type: ignore[attr-defined]
         st.add_bases(self.s, [(str(res["resourceType"]), rid, version, res)
                               for _, _, rid, version, res in new])
-        at = self.now()
-        audit_log.append_many(self.s, [
-            {"workstation_id": self.ws, "at": at, "action": "sync.apply", "outcome": "success",
-             "resource_type": str(res["resourceType"]), "resource_id": rid,
-             "patient_id": rid if table == "patient" else n.row.get("patient_id"),
-             "detail": {"version": version, "op": "upsert"}}
-            for n, table, rid, version, res in new])
+        for _, _, rid, version, res in new:
+            self._note_in_page(str(res["resourceType"]), rid, version, "upsert")
         for rid in self._may_clash([rid for _, table, rid, _, _ in new if table == "appointment"]):
             self.check_double_booking(rid)
 
@@ -199,6 +208,30 @@ class PageApplier(RemoteApplier):
             self.merged_patients = set(self.s.scalars(
                 select(Patient.id).where(Patient.merged_into_id.is_not(None))))
         return self.merged_patients
+
+
+@dataclass
+class FreshTables:
+    """The tables that held no record, and whose type no merge base, when a pull from the
+    feed's start began (a new workstation's first sync). A record of one of them that no page
+    of this pull has brought yet cannot be held here, nor have a merge base or a local change
+    (a person can change only what is held; what they add has an id of its own): its page
+    adds it without looking it up. Those seen are looked up as usual (a later version of one
+    in the same pull, maybe edited here meanwhile)."""
+
+    tables: frozenset[str]
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (type, id) pulled so far
+
+    @classmethod
+    def at_start(cls, session: Session, rmap: Any) -> FreshTables:
+        empty = []
+        for table in rmap.tables:
+            model = rmap.model(table)
+            if session.execute(select(model.id).limit(1)).first() is None and \
+                    session.execute(select(SyncBase.resource_id).where(
+                        SyncBase.resource_type == model.__fhir_type__).limit(1)).first() is None:
+                empty.append(table)
+        return cls(frozenset(empty))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Applying one remote change locally: directly, or merged with unsynced local edits.
 
 Every applied change is written to the access log (action ``sync.apply``), in the caller's
-transaction. A record with a pending local change is never overwritten: the three-way merge
+transaction: one entry per change, or, for a pulled page (``page_log``), one entry for the page
+naming every record it applied with its version (``log_page``). A record with a pending local change is never overwritten: the three-way merge
 keeps local-only and remote-only edits, and a field changed on both sides becomes a
 ``SyncConflict`` with both values. An appointment that lands on top of another one of the same
 practitioner raises a ``double-booking`` conflict.
@@ -40,6 +41,9 @@ class RemoteApplier:
         self.s, self.rmap, self.ws, self.now = session, rmap, workstation_id, now
         self.new_conflicts = 0
         self.follow = MergeFollower(session, rmap, workstation_id, now)
+        # A pulled page's applied records ("Type/id" -> version, under "applied" or "deleted"):
+        # ``None`` writes an entry per change instead.
+        self.page_log: dict[str, dict[str, int]] | None = None
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -77,16 +81,19 @@ class RemoteApplier:
         workstations offline; a resource it cannot read) becomes an ``unapplied`` conflict
         and the feed goes on: it is tried again at the end of every pull (``retry_unapplied``)
         and by the drift repair, and the conflict closes itself once the change is held."""
+        noted = self._page_notes(resource_type, rid)
         try:
             with self.s.begin_nested():
                 done = self.apply(resource_type, rid, version, op, resource)
         except (IntegrityError, ValidationError) as e:
+            self._page_notes(resource_type, rid, restore=noted)  # rolled back: not applied
             if isinstance(e, IntegrityError) and resource_type == "Patient" and resource:
                 try:
                     with self.s.begin_nested():
                         if self._hold_possible_duplicate(rid, version, resource):
                             return True
                 except (IntegrityError, ValidationError) as again:
+                    self._page_notes(resource_type, rid, restore=noted)
                     e = again
             self._unapplied(resource_type, rid, version, resource, e)
             return False
@@ -308,7 +315,40 @@ class RemoteApplier:
         if detail is not None:
             open_row.detail = json.dumps(detail)
 
+    def log_page(self, cursor: int, next_cursor: int, changes: int) -> None:
+        """The page's one ``sync.apply`` entry: the feed's positions it covers (the server's
+        ``sync-pull`` entry names the same), and the records it applied here with their
+        versions. A page that applied nothing (this workstation's own changes coming back)
+        writes none. Not tied to a patient: it is the clinic's data reaching this workstation,
+        not a person's access (which the workstation where it happened logged)."""
+        if not self.page_log:
+            return
+        audit_log.append(self.s, workstation_id=self.ws, at=self.now(), action="sync.apply",
+                         outcome="success", detail={"cursor": cursor, "next_cursor": next_cursor,
+                                                    "changes": changes, **self.page_log})
+        self.page_log = {}
+
+    def _page_notes(self, rtype: str, rid: str, *,
+                    restore: dict[str, int] | None = None) -> dict[str, int]:
+        """What the page's entry says of a record so far (by "applied"/"deleted"); with
+        ``restore``, put that back first (a change rolled back to its savepoint)."""
+        ref = f"{rtype}/{rid}"
+        if restore is not None and self.page_log is not None:
+            for kind, refs in self.page_log.items():
+                refs.pop(ref, None)
+                if kind in restore:
+                    refs[ref] = restore[kind]
+        return {kind: refs[ref] for kind, refs in (self.page_log or {}).items() if ref in refs}
+
+    def _note_in_page(self, rtype: str, rid: str, version: int, op: str) -> None:
+        assert self.page_log is not None
+        self.page_log.setdefault("deleted" if op == "delete" else "applied", {})[
+            f"{rtype}/{rid}"] = version
+
     def _audit(self, table: str, rtype: str, rid: str, version: int, op: str) -> None:
+        if self.page_log is not None:
+            self._note_in_page(rtype, rid, version, op)
+            return
         row = self.s.get(self.rmap.model(table), rid)
         patient_id = rid if table == "patient" else getattr(row, "patient_id", None)
         audit_log.append(self.s, workstation_id=self.ws, at=self.now(), action="sync.apply",

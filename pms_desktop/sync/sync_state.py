@@ -63,6 +63,14 @@ def load_bases(session: Session, keys: Iterable[tuple[str, str]]) -> None:
                 cache[(rtype, rid)] = found.get(rid)
 
 
+def know_no_bases(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    """Records (type, id) known to have no merge base (``FreshTables``): ``base_of`` answers
+    them from memory until the transaction ends, without a query."""
+    cache = _bases(session)
+    for key in keys:
+        cache[key] = None
+
+
 def _bases(session: Session) -> dict[tuple[str, str], SyncBase | None]:
     cache = session.info.get(_BASES)
     if cache is None:

@@ -1,0 +1,188 @@
+"""A new workstation's first pull over several pages, against the real server: one access-log
+entry per page naming every record it applied (none tied to a patient, so a patient's access
+report lists people, not the copying of their file), a record changed elsewhere while the pull
+runs arriving again and applied as an update (never as a second new record), the access log
+made durable before it is uploaded, and a long pull's store settings put back afterwards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pms_desktop.context import AppContext, build_context
+from pms_desktop.services.audit_service import verify_database
+from pms_desktop.services.patients_dto import PatientDraft
+from pms_desktop.store import engine as store_engine
+from pms_desktop.store.database import ClinicDatabase
+from pms_desktop.store.models import AuditEntry, Patient
+from pms_desktop.sync import engine as sync_engine
+from pms_desktop.sync.transport import SyncClient
+from tests.sync.conftest import SyncServer, _actor, _copy
+from tests.sync.sync_server_helpers import fhir_holdings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 10 changes (the feed of a few patients spans several), and a pull of 20 or
+    more counted as long (``bulk_writing``)."""
+    monkeypatch.setattr(sync_engine, "PULL_FIRST_PAGE", 10)
+    monkeypatch.setattr(sync_engine, "PULL_PAGE", 10)
+    monkeypatch.setattr(sync_engine, "PULL_OPTIMIZE_AFTER", 20)
+
+
+@pytest.fixture
+def clinic(_template: tuple[Path, bytes], tmp_path: Path,
+           sync_server: SyncServer) -> Iterator[tuple[AppContext, str, dict[str, PatientDraft]]]:
+    """A synced clinic workstation with 15 patients (their drafts by id): 23 records."""
+    from tests.sync.test_sync_first_pull import _queue_unsynced
+
+    clinic_id = sync_server.new_clinic("Paged pull clinic")
+    a = _copy(_template, tmp_path / "alpha", "alpha")
+    try:
+        a.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
+                            code=sync_server.enrol_code(clinic_id), device_name="alpha")
+        _queue_unsynced(a)
+        desk, drafts = _actor(a, "paul"), {}
+        for i in range(15):
+            draft = PatientDraft(given=f"Aoife{i}", family="Ní Bhriain",
+                                 birth_date=f"1985-02-{i + 10}", sex="female",
+                                 phone=f"08798765{i:02d}", mrn=f"PG-{i}")
+            drafts[a.patients.register_patient(desk, draft=draft).id] = draft  # type: ignore[attr-defined]
+        assert a.sync.run_sync().quarantined == 0  # type: ignore[attr-defined]
+        yield a, clinic_id, drafts
+    finally:
+        a.close()
+
+
+def _new_workstation(a: AppContext, clinic_id: str, folder: Path,
+                     sync_server: SyncServer) -> AppContext:
+    code = a.sync.issue_clinic_key_code(_actor(a, "admin"))  # type: ignore[attr-defined]
+    db, _secret = ClinicDatabase.create(folder)
+    b = build_context(db)
+    b.sync.enrol_device(server_url=sync_server.url,  # type: ignore[attr-defined]
+                        code=sync_server.enrol_code(clinic_id), device_name="bravo",
+                        clinic_key_code=code)
+    return b
+
+
+def _applies(ctx: AppContext) -> list[AuditEntry]:
+    with ctx.db.sessions()() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sync.apply")
+                              .order_by(AuditEntry.seq)))
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_each_page_is_one_entry_naming_every_record_it_applied(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer) -> None:
+    a, clinic_id, _ = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    try:
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        assert report.pulled >= 20 and report.new_conflicts == 0
+
+        entries = _applies(b)
+        assert len(entries) >= report.pulled // 10  # one a page of 10, not one a record
+        named: dict[str, int] = {}
+        for entry in entries:
+            assert entry.patient_id is None and entry.resource_id is None
+            detail = json.loads(entry.detail or "{}")
+            assert detail["next_cursor"] > detail["cursor"]
+            for ref, version in detail.get("applied", {}).items():
+                assert ref not in named, f"{ref} named by two pages"
+                named[ref] = version
+        assert len(named) == report.pulled
+        # Every record the pull brought is named with the version it holds.
+        with b.db.sessions()() as s:
+            patients = {f"Patient/{p.id}": p.server_version for p in s.scalars(select(Patient))}
+            assert verify_database(s).intact
+        assert patients and all(named[ref] == v for ref, v in patients.items())
+        # A patient's access report lists no copying of their file.
+        pid = next(iter(patients)).split("/")[1]
+        with b.db.sessions()() as s:
+            assert not list(s.scalars(select(AuditEntry).where(
+                AuditEntry.patient_id == pid, AuditEntry.action == "sync.apply")))
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_record_changed_during_the_pull_arrives_again_as_an_update(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, clinic_id, drafts = clinic
+    pid, draft = next(iter(drafts.items()))  # the feed's first patient: on an early page
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    pulls, careful = [0], []
+    real_pull, real_careful = SyncClient.pull, sync_engine.SyncEngine._apply_page_carefully
+
+    def pull(self: SyncClient, cursor: int, limit: int) -> Any:
+        pulls[0] += 1
+        if pulls[0] == 3:  # pages already applied on bravo: the patient is edited on alpha
+            a.patients.update_patient(  # type: ignore[attr-defined]
+                _actor(a, "paul"), patient_id=pid, draft=replace(draft, city="Sligeach"))
+            assert a.sync.run_sync().pushed == 1  # type: ignore[attr-defined]
+        return real_pull(self, cursor, limit)
+
+    def carefully(self: Any, page: Any, cursor: int) -> Any:
+        careful.append(cursor)
+        return real_careful(self, page, cursor)
+
+    monkeypatch.setattr(SyncClient, "pull", pull)
+    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    try:
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        assert pulls[0] > 3 and report.new_conflicts == 0
+        assert careful == [], "a page was refused by the store and applied change by change"
+        with b.db.sessions()() as s:
+            held = s.get(Patient, pid)
+            assert held is not None and held.city == "Sligeach"
+        twice = [e for e in _applies(b)
+                 if f"Patient/{pid}" in json.loads(e.detail or "{}").get("applied", {})]
+        assert len(twice) == 2  # brought by two pages: added, then updated
+        assert fhir_holdings(b)[f"patient/{pid}"] == fhir_holdings(a)[f"patient/{pid}"]
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_the_log_is_durable_before_upload_and_settings_are_put_back(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, clinic_id, _ = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    events: list[str] = []
+    real_fsync, real_upload = store_engine._fsync, SyncClient.upload_audit
+
+    def fsync(path: Path) -> None:
+        events.append(f"fsync {Path(path).name}")
+        real_fsync(path)
+
+    def upload(self: SyncClient, entries: list[Any], **kwargs: Any) -> Any:
+        events.append(f"upload {entries[-1]['seq']}")
+        return real_upload(self, entries, **kwargs)
+
+    monkeypatch.setattr(store_engine, "_fsync", fsync)
+    monkeypatch.setattr(SyncClient, "upload_audit", upload)
+    try:
+        b.sync.run_sync()  # type: ignore[attr-defined]
+        uploads = [i for i, e in enumerate(events) if e.startswith("upload")]
+        assert uploads
+        for i in uploads:  # the log's file synced since the previous upload, before this one
+            before = events[(max([j for j in uploads if j < i], default=-1) + 1):i]
+            assert "fsync clinic.db-wal" in before, events
+        with b.db.engine.connect() as conn:  # the pull's large cache given back
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == \
+                -store_engine.CACHE_KIB
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
+                store_engine.CHECKPOINT_PAGES
+    finally:
+        b.close()
