@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -155,12 +156,33 @@ def test_idle_workstation_locks_and_unlocks_with_the_password(qtbot, ctx, signed
 
 
 def test_activity_keeps_the_workstation_unlocked(qtbot, ctx, signed_in_settled) -> None:  # type: ignore[no-untyped-def]
+    """Each key restarts the idle period in full, so keys spread over longer than the period keep
+    the workstation unlocked; once they stop, it locks a period after the last one, not before.
+
+    Between keys the test sleeps without running the event loop, so the idle timer cannot fire
+    meanwhile however long the machine keeps this process waiting (at a load of 7-8 a key every
+    60 ms with the event loop running missed the 200 ms period: a lock the product was right to
+    show). What is checked reads the clocks instead: right after a key the timer has a full period
+    left, less what passed since just before the key; a timer the key left alone would have at
+    most a period less the 60 ms gap (Qt's coarse timer may end up to 5% early or late: ±10 ms)."""
     controller, _now = signed_in_settled
+    timer = controller.idle.timer
+    period = timer.interval()
+    assert period == 200
+    slack = period * 0.05 + 1  # coarse timer, and whole milliseconds
+    locked_at: list[float] = []
+    controller.locked.connect(lambda: locked_at.append(time.monotonic()))
+    first = time.monotonic()
     for _ in range(6):  # 360 ms of activity, a key every 60 ms: longer than the 200 ms period
-        qtbot.wait(60)
+        time.sleep(0.06)  # the countdown runs down; no event loop, so it cannot fire meanwhile
+        before = time.monotonic()
         qtbot.keyClick(controller.main_window, Qt.Key.Key_Shift)
-    assert controller.lock_screen is None
-    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=WAIT)  # once it stops
+        left, after = timer.remainingTime(), time.monotonic()
+        assert left >= period - slack - (after - before) * 1000  # restarted by this key, in full
+        assert controller.lock_screen is None
+    assert before - first > period / 1000  # the keys spanned more than the period
+    qtbot.waitUntil(lambda: controller.lock_screen is not None, timeout=WAIT)  # once they stop
+    assert locked_at and (locked_at[0] - before) * 1000 >= period - slack  # a period after the last
 
 
 def test_after_a_long_absence_unlocking_needs_the_code_too(qtbot, ctx, signed_in) -> None:  # type: ignore[no-untyped-def]
