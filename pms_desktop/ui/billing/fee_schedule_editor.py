@@ -126,6 +126,8 @@ class FeeScheduleEditor(QWidget):
             return
         try:
             rate = Decimal(self.tax.text().strip().rstrip("%") or "0") / 100
+            if not rate.is_finite():  # Decimal reads "nan" and "inf" as numbers
+                raise InvalidOperation(self.tax.text())
         except InvalidOperation:
             self.errors.setText(tr("Enter the tax rate as a percentage, like 23."))
             return
