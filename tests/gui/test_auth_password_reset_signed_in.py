@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.security.totp import current_code
@@ -39,18 +40,26 @@ def controller(qtbot, ctx):  # type: ignore[no-untyped-def]
     dispose(c)
 
 
-_BEFORE: set[int] = set()  # widgets earlier tests in this process left behind
+# Widgets earlier tests in this process left behind, held for the test (not only their ids:
+# the id of a wrapper freed since could be reused by a widget this test makes, the new
+# ChangePasswordDialog say, which would then be overlooked and waited for in vain).
+_BEFORE: list[QWidget] = []
+_BEFORE_IDS: set[int] = set()  # ids of the widgets held in _BEFORE: not reused while held
 
 
 @pytest.fixture(autouse=True)
-def fresh_widgets(qapp: QApplication) -> None:
+def fresh_widgets(qapp: QApplication) -> Iterator[None]:
+    _BEFORE[:] = qapp.allWidgets()
+    _BEFORE_IDS.clear()
+    _BEFORE_IDS.update(id(w) for w in _BEFORE)
+    yield
     _BEFORE.clear()
-    _BEFORE.update(id(w) for w in qapp.allWidgets())
+    _BEFORE_IDS.clear()
 
 
 def _shown(cls: type) -> list:  # type: ignore[type-arg]
     return [w for w in QApplication.allWidgets()
-            if isinstance(w, cls) and w.isVisible() and id(w) not in _BEFORE]
+            if isinstance(w, cls) and w.isVisible() and id(w) not in _BEFORE_IDS]
 
 
 def error_boxes() -> list[QMessageBox]:
