@@ -22,12 +22,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -230,23 +232,38 @@ def running_server(url: str, *, workers: int = 1, lifetime: int = 3600) -> Itera
                    str(out), "--", *command]
     if shutil.which("timeout"):
         command = ["timeout", str(lifetime), *command]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_readyz(proc, base)
-        yield Server(base, proc.pid)
-    finally:
-        if profile:
-            proc.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
-        else:
-            proc.terminate()
+    # stderr to an unnamed temporary file, not a pipe: nobody reads a pipe while the bench
+    # runs, and a server writing more than the pipe holds (~64 KB of warnings) would block
+    # mid-benchmark. Its tail says why a server that exits early did; the file goes on close.
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)  # noqa: S603
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+            try:
+                wait_for_readyz(proc, base)
+            except RuntimeError as e:
+                if proc.poll() is None:
+                    raise
+                raise RuntimeError(f"the sync server exited with {proc.returncode}: "
+                                   f"{_tail(err)}") from e
+            yield Server(base, proc.pid)
+        finally:
+            if profile:
+                proc.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
+            else:
+                proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _tail(file: IO[bytes], chars: int = 2000) -> str:
+    """The last ``chars`` characters written to ``file`` (the server's stderr)."""
+    size = file.seek(0, os.SEEK_END)
+    file.seek(max(0, size - 4 * chars))
+    return file.read().decode(errors="replace")[-chars:]
 
 
 def migrate(url: str) -> None:
