@@ -1,4 +1,6 @@
-"""The fee schedule editor (practice manager): the list, and a form to add or change an item."""
+"""The fee schedule editor (practice manager): the list, and a form to add or change an item.
+A refused save marks the refused fields (``show_field_errors``) and keeps what was typed; a
+field's mark clears when the person edits it."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (
 from ...domain.errors import ValidationError
 from ...domain.money import format_rate, parse_amount, to_decimal
 from ...services.billing_dto import FeeItemInfo
-from ..errors import show_error
+from ..errors import mark_invalid, show_error, show_field_errors
 from ..ops import run_op
 from ..widgets.button_row import button_row
 from .billing_format import Money, tr
@@ -78,12 +80,22 @@ class FeeScheduleEditor(QWidget):
             ("", self.active),
         ):
             form.addRow(label, w)
+        # the service's field names (check_fee_item) to the widgets that hold them
+        self.fields: dict[str, QWidget] = {
+            "code": self.code, "description": self.description,
+            "price": self.price, "tax_rate": self.tax,
+        }
+        for edit in (self.code, self.description, self.price, self.tax):
+            edit.textEdited.connect(lambda _t, e=edit: mark_invalid(e, False))
         save = QPushButton(tr("Save item"))
         save.clicked.connect(self._save)
         save.setProperty("primary", True)
         form.addRow(self.errors)
         form.addRow("", button_row(save))  # under the fields, at its own width
-        h.addWidget(form_box, 2)
+        side = QVBoxLayout()  # the form at its own height: the messages are not squeezed
+        side.addWidget(form_box)
+        side.addStretch(1)
+        h.addLayout(side, 2)
         self._pick(None)
         self.reload()
 
@@ -111,7 +123,7 @@ class FeeScheduleEditor(QWidget):
 
     def _pick(self, item: FeeItemInfo | None) -> None:
         self.current = item
-        self.errors.setText("")
+        show_field_errors(self.fields, {}, self.errors)
         self.code.setText(item.code if item else "")
         self.description.setText(item.description if item else "")
         self.price.setText(str(to_decimal(item.price_minor, self.money.currency)) if item else "")
@@ -119,23 +131,32 @@ class FeeScheduleEditor(QWidget):
         self.active.setChecked(item.active if item else True)
 
     def _save(self) -> None:
+        refused: dict[str, str] = {}
+        price: int | None = None
+        rate: Decimal | None = None
         try:
             price = parse_amount(self.price.text(), self.money.currency)
         except ValueError:
-            self.errors.setText(tr("Enter the price, like 60.00."))
-            return
+            refused["price"] = tr("Enter the price, like 60.00.")
         try:
             rate = Decimal(self.tax.text().strip().rstrip("%") or "0") / 100
             if not rate.is_finite():  # Decimal reads "nan" and "inf" as numbers
                 raise InvalidOperation(self.tax.text())
         except InvalidOperation:
-            self.errors.setText(tr("Enter the tax rate as a percentage, like 23."))
+            refused["tax_rate"] = tr("Enter the tax rate as a percentage, like 23.")
+        if refused or price is None or rate is None:
+            show_field_errors(self.fields, refused, self.errors)
             return
+        show_field_errors(self.fields, {}, self.errors)
+        price_minor, tax_rate = price, rate
         item_id = self.current.id if self.current else None
 
         def failed(e: BaseException) -> None:
             if isinstance(e, ValidationError):
-                self.errors.setText("\n".join(e.field_errors.values()))
+                errors = dict(e.field_errors)
+                if "tax_rate" in errors:  # the service speaks of fractions; the form of percent
+                    errors["tax_rate"] = tr("Enter the tax rate as a percentage from 0 to 100.")
+                show_field_errors(self.fields, errors, self.errors)
             else:
                 show_error(self, e)
 
@@ -145,8 +166,8 @@ class FeeScheduleEditor(QWidget):
                 self.session,
                 code=self.code.text(),
                 description=self.description.text(),
-                price_minor=price,
-                tax_rate=rate,
+                price_minor=price_minor,
+                tax_rate=tax_rate,
                 active=self.active.isChecked(),
                 fee_item_id=item_id,
             ),

@@ -1,14 +1,20 @@
 """The invoice editor: a draft's lines from the fee schedule, then issue, take payment, credit
 note, void, print or save as PDF. An issued invoice is shown read-only (the service refuses
-edits anyway). Every service call runs off the GUI thread."""
+edits anyway). Every service call runs off the GUI thread.
+
+Bad cells are marked (tinted as style.qss draws a refused field, with the reason as tooltip):
+a quantity, price or discount that cannot be read or that the line cannot have, as it is typed;
+a cell the service refused on save or issue (``lines[n].description`` ...), until it is edited.
+What was typed stays."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -19,6 +25,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -26,17 +34,52 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...domain.money import format_rate, invoice_totals, line_amounts, parse_amount, to_decimal
+from ...domain.errors import ValidationError
+from ...domain.money import (
+    format_rate,
+    invoice_totals,
+    line_amounts,
+    parse_amount,
+    round_minor,
+    to_decimal,
+)
 from ...domain.permissions import Permission, allows
 from ...services.billing_dto import FeeItemInfo, InvoiceDetail, LineInput
 from ..errors import show_error
 from ..ops import run_op
+from ..theme import ALERT_RED
 from .billing_format import STATUSES, Money, tr
 from .payment_dialog import PaymentDialog
 from .pdf_output import print_pdf, print_receipt, save_pdf
 
 COLS = ("Code", "Description", "Qty", "Unit price", "Discount", "Tax", "Net")
 EDITABLE = (1, 2, 3, 4)
+QTY, PRICE, DISCOUNT = 2, 3, 4
+# A cell's reason for being marked (None: not marked); REFUSED: the service's, kept until edited.
+INVALID = Qt.ItemDataRole.UserRole + 1
+REFUSED = Qt.ItemDataRole.UserRole + 2
+# style.qss's [invalid="true"] colours (an item is not a widget: QSS cannot select it)
+INVALID_BACKGROUND, INVALID_TEXT = QColor("#fff7f6"), QColor(ALERT_RED)
+# the service's per-line field names (billing_fees.build_lines) to the columns that hold them
+SERVICE_COLUMNS = {"description": (1,), "unit_price": (PRICE,), "": (QTY, PRICE, DISCOUNT)}
+
+
+class MarkedCells(QStyledItemDelegate):
+    """Draws a marked cell's border as style.qss draws a refused field's (a tint alone does not
+    show on an empty cell)."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().paint(painter, option, index)
+        if index.data(INVALID):
+            painter.save()
+            painter.setPen(INVALID_TEXT)
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))  # type: ignore[attr-defined]
+            painter.restore()
 
 
 class InvoiceEditor(QDialog):
@@ -88,7 +131,8 @@ class InvoiceEditor(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.itemChanged.connect(lambda _i: self._update_totals())
+        self.table.setItemDelegate(MarkedCells(self.table))
+        self.table.itemChanged.connect(self._edited)
         v.addWidget(self.table, 1)
         self.totals = QLabel()
         self.totals.setObjectName("invoiceTotals")
@@ -262,24 +306,55 @@ class InvoiceEditor(QDialog):
         self._update_totals()
 
     def lines(self) -> list[LineInput]:
-        """The table as typed; ValueError names the first bad cell."""
-        out = []
+        """The table as typed; ValueError names the first bad line (``bad_cells`` the cells)."""
+        out, bad = self._read()
+        if bad:
+            raise ValueError(next(iter(bad.values())))
+        return out
+
+    def bad_cells(self) -> dict[tuple[int, int], str]:
+        """(row, column) of each quantity, price or discount that cannot be read as typed or
+        that its line cannot have, with the line's reason."""
+        return self._read()[1]
+
+    def _read(self) -> tuple[list[LineInput], dict[tuple[int, int], str]]:
+        out: list[LineInput] = []
+        bad: dict[tuple[int, int], str] = {}
         cur = self.money.currency
+        unreadable = tr("Line {n}: check the quantity, price and discount.")
         for r in range(self.table.rowCount()):
             text = [
                 self.table.item(r, c).text().strip() if self.table.item(r, c) else ""
                 for c in range(7)
             ]
+            cells: list[int] = []
+            qty, price, discount = Decimal(0), 0, 0
             try:
-                qty = Decimal(text[2].replace(",", "."))
+                qty = Decimal(text[QTY].replace(",", "."))
                 if not qty.is_finite():  # Decimal reads "nan" and "inf" as numbers
-                    raise ValueError(text[2])
-                price = parse_amount(text[3], cur)
-                discount = parse_amount(text[4], cur) if text[4] else 0
-            except (InvalidOperation, ValueError) as e:
-                raise ValueError(
-                    tr("Line {n}: check the quantity, price and discount.").format(n=r + 1)
-                ) from e
+                    cells.append(QTY)
+            except InvalidOperation:
+                cells.append(QTY)
+            try:
+                price = parse_amount(text[PRICE], cur)
+            except ValueError:
+                cells.append(PRICE)
+            try:
+                discount = parse_amount(text[DISCOUNT], cur) if text[DISCOUNT] else 0
+            except ValueError:
+                cells.append(DISCOUNT)
+            reason = unreadable if cells else ""
+            if not cells:  # readable: what line_amounts refuses, on the cell that causes it
+                if qty <= 0:
+                    cells, reason = [QTY], tr("Line {n}: the quantity must be more than 0.")
+                elif price < 0 or discount < 0:
+                    cells = [c for c, v in ((PRICE, price), (DISCOUNT, discount)) if v < 0]
+                    reason = tr("Line {n}: amounts cannot be negative.")
+                elif discount > round_minor(qty * price):
+                    cells = [DISCOUNT]
+                    reason = tr("Line {n}: the discount is larger than the line.")
+            for c in cells:
+                bad[(r, c)] = reason.format(n=r + 1)
             rate = self.table.item(r, 5).data(Qt.ItemDataRole.UserRole)
             out.append(
                 LineInput(
@@ -291,13 +366,66 @@ class InvoiceEditor(QDialog):
                     fee_code=text[0] or None,
                 )
             )
-        return out
+        return out, bad
+
+    # --- marks --------------------------------------------------------------------------
+    def cell_mark(self, row: int, column: int) -> str | None:
+        """Why the cell is marked, or None."""
+        item = self.table.item(row, column)
+        return item.data(INVALID) if item is not None else None
+
+    def _edited(self, item: QTableWidgetItem) -> None:
+        if item.data(REFUSED) is not None:  # the person is correcting what the service refused
+            self.table.blockSignals(True)
+            item.setData(REFUSED, None)
+            self.table.blockSignals(False)
+        self._update_totals()
+
+    def _paint_marks(self, bad: dict[tuple[int, int], str]) -> None:
+        """Mark ``bad`` cells and those the service refused; clear the rest (with signals
+        blocked: a mark is not an edit)."""
+        self.table.blockSignals(True)
+        for r in range(self.table.rowCount()):
+            for c in EDITABLE:
+                item = self.table.item(r, c)
+                if item is None:
+                    continue
+                reason = bad.get((r, c)) or item.data(REFUSED)
+                if reason == item.data(INVALID):
+                    continue
+                item.setData(INVALID, reason)
+                item.setToolTip(reason or "")
+                item.setData(Qt.ItemDataRole.BackgroundRole, INVALID_BACKGROUND if reason else None)
+                item.setData(Qt.ItemDataRole.ForegroundRole, INVALID_TEXT if reason else None)
+        self.table.blockSignals(False)
+
+    def _refused(self, error: BaseException) -> None:
+        """A save or issue the service refused: its per-line errors mark their cells, all of
+        them are shown under the lines; anything else is an error box."""
+        if not isinstance(error, ValidationError):
+            show_error(self, error)
+            return
+        self.table.blockSignals(True)
+        for key, text in error.field_errors.items():
+            m = re.fullmatch(r"lines\[(\d+)\](?:\.(\w+))?", key)
+            if m is None:
+                continue
+            for c in SERVICE_COLUMNS.get(m.group(2) or "", ()):
+                item = self.table.item(int(m.group(1)), c)
+                if item is not None:
+                    item.setData(REFUSED, text)
+        self.table.blockSignals(False)
+        self._paint_marks(self.bad_cells())
+        self.message.setText("\n".join(error.field_errors.values()))
 
     def _update_totals(self) -> None:
         d = self.detail
         rounding = d.tax_rounding if d else "line"
+        lines, bad = self._read()
+        self._paint_marks(bad)
         try:
-            lines = self.lines()
+            if bad:
+                raise ValueError(next(iter(bad.values())))
             amounts = [
                 line_amounts(
                     x.quantity, x.unit_price_minor or 0, x.discount_minor, x.tax_rate or Decimal(0)
@@ -307,7 +435,13 @@ class InvoiceEditor(QDialog):
         except ValueError as e:
             self.message.setText(str(e))
             return
-        self.message.setText("")
+        refused = [
+            item.data(REFUSED)
+            for r in range(self.table.rowCount())
+            for c in EDITABLE
+            if (item := self.table.item(r, c)) is not None and item.data(REFUSED) is not None
+        ]
+        self.message.setText("\n".join(dict.fromkeys(refused)))
         self.table.blockSignals(True)
         for r, a in enumerate(amounts):
             self.table.item(r, 6).setText(self.money(a.net_minor))
@@ -330,7 +464,7 @@ class InvoiceEditor(QDialog):
         self.totals.setText(" &nbsp;·&nbsp; ".join(parts))
 
     # --- actions ------------------------------------------------------------------------
-    def _run(self, fn: Any, done: Any) -> None:
+    def _run(self, fn: Any, done: Any, refused: Any = None) -> None:
         self.busy = True
 
         def ok(result: Any) -> None:
@@ -339,7 +473,7 @@ class InvoiceEditor(QDialog):
 
         def failed(error: BaseException) -> None:
             self.busy = False
-            show_error(self, error)
+            (refused or (lambda e: show_error(self, e)))(error)
 
         run_op(self, fn, ok, failed, label=tr("Working…"))
 
@@ -366,6 +500,7 @@ class InvoiceEditor(QDialog):
                 self.session, invoice_id=self.invoice_id, lines=lines
             ),
             self._changed(tr("Draft saved.")),
+            self._refused,
         )
 
     def _issue(self) -> None:
@@ -379,7 +514,7 @@ class InvoiceEditor(QDialog):
             self.ctx.billing.update_draft(self.session, invoice_id=self.invoice_id, lines=lines)
             return self.ctx.billing.issue_invoice(self.session, invoice_id=self.invoice_id)
 
-        self._run(work, self._changed(tr("Invoice issued.")))
+        self._run(work, self._changed(tr("Invoice issued.")), self._refused)
 
     def _take_payment(self) -> None:
         s = self.detail.summary if self.detail else None
