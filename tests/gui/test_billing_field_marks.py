@@ -6,7 +6,7 @@ Before, both editors showed the refusal text only."""
 
 from __future__ import annotations
 
-import os
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ M = Role.PRACTICE_MANAGER
 REFUSED_TINT = QColor("#fff7f6")  # style.qss: [invalid="true"] background
 
 
+SHOTS = Path(tempfile.gettempdir()) / "pms-screenshots"  # as the other GUI tests: to look at
+
+
 def _shot(widget: Any, name: str) -> None:
-    """A screenshot to look at, when PMS_SHOTS names a folder."""
-    if folder := os.environ.get("PMS_SHOTS"):
-        widget.grab().save(str(Path(folder) / f"{name}.png"))
+    SHOTS.mkdir(exist_ok=True)
+    widget.grab().save(str(SHOTS / f"billing-{name}.png"))
 
 
 def _fee_editor(qtbot: Any, ctx: Any, actors: Any) -> FeeScheduleEditor:
