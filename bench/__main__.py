@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from pms_desktop.store.database import ClinicDatabase
 
     from . import encryption, sync, workstation
-    from .harness import table
+    from .harness import machine_speed, table
 
     if (data_dir / "clinic.db").exists() and not _key_kept(data_dir):
         # A cache whose key the bench keyring lost (a file keyring written by two bench
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if "sync" in groups:
         figures += sync.measure(data_dir, CACHE, quick=args.quick)
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or platform.machine()},"
-          f" {os.cpu_count()} cores, Python {platform.python_version()}, {patients} patients")
+          f" {os.cpu_count()} cores, Python {platform.python_version()}, {patients} patients;"
+          f" {machine_speed()}")
     print(table(figures))
     return 0 if all(f.passed is not False for f in figures) else 1
 

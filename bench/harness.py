@@ -78,6 +78,19 @@ def _fmt(f: Figure, v: float | None) -> str:
     return f"{v:.2f}" if f.unit == "x" else f"{v:.1f} {f.unit}"
 
 
+def machine_speed() -> str:
+    """The CPU time of a fixed pure-Python loop (best of three), for the table's header: the
+    machine is a shared VM whose speed varies from hour to hour (the same loop took 1.1 to
+    1.5 s within a minute), so runs are compared with it in view."""
+    best = float("inf")
+    for _ in range(3):
+        t0, total = time.process_time(), 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.process_time() - t0)
+    return f"speed check: a 5M-step Python loop {best * 1000:.0f} ms CPU"
+
+
 def table(figures: list[Figure]) -> str:
     """One line a figure: figure, target, median, p95, PASS/FAIL, note."""
     rows = [("figure", "target", "median", "p95", "result", "note")]

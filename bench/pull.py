@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from . import sync_client, sync_env
-from .harness import CACHE, PRIVATE_KEYRING, Figure, table
+from .harness import CACHE, PRIVATE_KEYRING, Figure, machine_speed, table
 
 
 def prepared(demo_dir: Path, patients: int | None) -> Path:
@@ -115,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.repeat)]
     rates = [n / s for n, s, _, _ in runs]
     n = runs[0][0]
-    note = (f"{statistics.median(s for _, s, _, _ in runs):.1f} s; CPU a resource to the pull's end: client "
-            f"{statistics.median(c for _, _, c, _ in runs) / n * 1000:.3f} ms, server "
+    note = (f"{statistics.median(s for _, s, _, _ in runs):.1f} s; CPU a resource to the pull's "
+            f"end: client {statistics.median(c for _, _, c, _ in runs) / n * 1000:.3f} ms, server "
             f"{statistics.median(v for _, _, _, v in runs) / n * 1000:.3f} ms")
     figure: Figure = sync_client.rate_figure(
         f"first pull of a new workstation ({n:,} resources)", 5000, rates,
         overall=statistics.median(rates), note=note)
+    print(f"# {machine_speed()}")
     print(table([figure]))
     return 0 if figure.passed is not False else 1
 
