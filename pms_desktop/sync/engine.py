@@ -595,11 +595,12 @@ class SyncEngine:
     def ship_audit(self, report: SyncReport) -> None:
         while True:
             with self.sessions() as s:
+                head = int(st.get(s, st.AUDIT_HEAD, "0") or 0)
                 # Entries committed without waiting for the disk (a read's, a pulled page's)
                 # are made durable before the server acknowledges them: a power cut must not
-                # leave this log shorter than what the server holds.
+                # leave this log shorter than what the server holds. After the transaction
+                # began (it holds the write lock): nothing it reads is committed after the sync.
                 sync_relaxed(s)
-                head = int(st.get(s, st.AUDIT_HEAD, "0") or 0)
                 # Every upload starts again at the acknowledged head (or at the log's last entry
                 # if the log no longer reaches it): the server compares it with what it holds,
                 # so a log cut back and rewritten is refused even when nothing new follows.
