@@ -2,10 +2,10 @@
 
 Every applied change is written to the access log (action ``sync.apply``), in the caller's
 transaction: one entry per change, or, for a pulled page (``page_log``), one entry for the page
-naming every record it applied with its version (``log_page``). A record with a pending local change is never overwritten: the three-way merge
-keeps local-only and remote-only edits, and a field changed on both sides becomes a
-``SyncConflict`` with both values. An appointment that lands on top of another one of the same
-practitioner raises a ``double-booking`` conflict.
+naming every record it applied with its version (``log_page``). A record with a pending local
+change is never overwritten: the three-way merge keeps local-only and remote-only edits, and a
+field changed on both sides becomes a ``SyncConflict`` with both values. An appointment that
+lands on top of another one of the same practitioner raises a ``double-booking`` conflict.
 """
 
 from __future__ import annotations
