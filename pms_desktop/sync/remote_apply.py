@@ -331,13 +331,17 @@ class RemoteApplier:
     def _page_notes(self, rtype: str, rid: str, *,
                     restore: dict[str, int] | None = None) -> dict[str, int]:
         """What the page's entry says of a record so far (by "applied"/"deleted"); with
-        ``restore``, put that back first (a change rolled back to its savepoint)."""
+        ``restore``, put that back first (a change rolled back to its savepoint; a kind left
+        naming nothing goes, so that a page that applied nothing writes no entry)."""
         ref = f"{rtype}/{rid}"
         if restore is not None and self.page_log is not None:
-            for kind, refs in self.page_log.items():
+            for kind in [*self.page_log, *(k for k in restore if k not in self.page_log)]:
+                refs = self.page_log.setdefault(kind, {})
                 refs.pop(ref, None)
                 if kind in restore:
                     refs[ref] = restore[kind]
+                if not refs:
+                    del self.page_log[kind]
         return {kind: refs[ref] for kind, refs in (self.page_log or {}).items() if ref in refs}
 
     def _note_in_page(self, rtype: str, rid: str, version: int, op: str) -> None:
