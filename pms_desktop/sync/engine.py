@@ -498,11 +498,18 @@ class SyncEngine:
         bulk: list[bool] = []  # a long pull's settings taken (``bulk_writing``)
         try:
             self._pull_pages(report, fetcher, cursor, total_hint, bulk)
+        except BaseException:
+            if bulk:  # put back if the store lets us; the pull's own error is what is said
+                try:
+                    self._usual_settings()
+                except _THE_DATABASE:
+                    log.warning("the store's usual settings could not be put back after a pull")
+            raise
+        else:
+            if bulk:
+                self._usual_settings()
         finally:
             fetcher.shutdown(wait=False, cancel_futures=True)  # after an error: dropped
-            if bulk:
-                with self.sessions() as s, s.begin():  # the usual ones back, the cache freed
-                    bulk_writing(s, False)
         with self.sessions() as s, s.begin():  # a clash corrected since heals at this sync
             retrying = RemoteApplier(s, self.rmap, self.ws, self.now)
             report.pulled += retrying.after_pull()
@@ -513,6 +520,10 @@ class SyncEngine:
         if report.pulled >= PULL_OPTIMIZE_AFTER:  # a first pull, say: the search index's
             with self.sessions() as s, s.begin():  # segments of every page merged into one
                 search_index.optimize(s)
+
+    def _usual_settings(self) -> None:
+        with self.sessions() as s, s.begin():  # after a long pull: the page cache freed
+            bulk_writing(s, False)
 
     def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
                     total_hint: int | None, bulk: list[bool]) -> None:
