@@ -6,6 +6,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
+
 from sync_server.auth import service as auth
 from sync_server.settings import RateLimit, Settings
 from sync_server.store.db import Database
@@ -36,6 +38,16 @@ class Tenant:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def admin_token(client: TestClient, username: str = "root") -> str:
+    """A central admin made for the test, signed in through ``/admin/token``: the bearer token."""
+    secret = auth.add_admin(db_of(client), username, "a long admin password")
+    response = client.post("/admin/token", json={
+        "username": username, "password": "a long admin password",
+        "totp": pyotp.TOTP(secret).now()})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
 def enrol_device(client: TestClient, clinic_id: str, name: str = "ws") -> Tenant:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -19,17 +18,12 @@ from sync_server.audit import server_log
 from sync_server.auth import service as auth
 from sync_server.auth import tenancy
 from sync_server.store.models import Device, EnrolmentCode, ResourceCurrent, ServerAuditEntry
-from tests.server.server_helpers import db_of, enrol_device
+from tests.server.server_helpers import admin_token, db_of, enrol_device
 
 
 @pytest.fixture
 def admin(client: TestClient) -> dict[str, str]:
-    secret = auth.add_admin(db_of(client), "root", "a long admin password")
-    response = client.post("/admin/token", json={
-        "username": "root", "password": "a long admin password",
-        "totp": pyotp.TOTP(secret).now()})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return {"Authorization": f"Bearer {admin_token(client)}"}
 
 
 def _reader(client: TestClient, clinic_id: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from sync_server.store.clock import now_instant
 from sync_server.store.db import Database
 from sync_server.store.models import EnrolmentCode
 from tests.server.server_helpers import Tenant, db_of, make_settings, patient
+from tests.server.server_helpers import admin_token as signed_in_admin
 from tests.server.test_sync_push import change, do_push
 
 
@@ -77,12 +78,7 @@ def test_devices_cannot_use_the_admin_api(client: TestClient, clinic_a: Tenant) 
 
 @pytest.fixture
 def admin_token(client: TestClient) -> str:
-    secret = auth.add_admin(db_of(client), "root", "a long admin password")
-    response = client.post("/admin/token", json={
-        "username": "root", "password": "a long admin password",
-        "totp": pyotp.TOTP(secret).now()})
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    return signed_in_admin(client)
 
 
 def test_admin_sign_in_needs_password_and_fresh_totp(client: TestClient) -> None:
