@@ -13,10 +13,13 @@ test_qt_binding_refcounts.py.)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+W = TypeVar("W", bound=QWidget)
 
 
 def dispose(controller: Any) -> None:
@@ -33,3 +36,24 @@ def dispose(controller: Any) -> None:
             window.close()
             window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+class NewWidgets:
+    """Tells the widgets a test made from those earlier tests in this process left behind. The
+    earlier ones are held, not only their ids: the id of a wrapper freed since could be reused
+    by a widget the test makes (a new ChangePasswordDialog, say), which would then be
+    overlooked and waited for in vain. ``release`` at the end of the test."""
+
+    def __init__(self, app: QApplication) -> None:
+        self._before: list[QWidget] = app.allWidgets()
+        self._ids = {id(w) for w in self._before}
+
+    def shown(self, cls: type[W]) -> list[W]:
+        return [w for w in QApplication.allWidgets()
+                if isinstance(w, cls) and w.isVisible() and id(w) not in self._ids]
+
+    def error_boxes(self) -> list[QMessageBox]:
+        return [w for w in self.shown(QMessageBox) if w.objectName() == "errorBox"]
+
+    def release(self) -> None:
+        self._before, self._ids = [], set()

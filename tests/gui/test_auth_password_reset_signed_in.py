@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.security.totp import current_code
@@ -22,7 +22,7 @@ from pms_desktop.ui.auth.change_password_dialog import ChangePasswordDialog
 from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.ops import wait_for_idle
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
-from tests.gui.session_support import dispose
+from tests.gui.session_support import NewWidgets, dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -40,34 +40,23 @@ def controller(qtbot, ctx):  # type: ignore[no-untyped-def]
     dispose(c)
 
 
-# Widgets earlier tests in this process left behind, held for the test (not only their ids:
-# the id of a wrapper freed since could be reused by a widget this test makes, the new
-# ChangePasswordDialog say, which would then be overlooked and waited for in vain).
-_BEFORE: list[QWidget] = []
-_BEFORE_IDS: set[int] = set()  # ids of the widgets held in _BEFORE: not reused while held
+_new: NewWidgets  # the widgets this test made (shown dialogs, error boxes)
 
 
 @pytest.fixture(autouse=True)
 def fresh_widgets(qapp: QApplication) -> Iterator[None]:
-    _BEFORE[:] = qapp.allWidgets()
-    _BEFORE_IDS.clear()
-    _BEFORE_IDS.update(id(w) for w in _BEFORE)
+    global _new
+    _new = NewWidgets(qapp)
     yield
-    _BEFORE.clear()
-    _BEFORE_IDS.clear()
-
-
-def _shown(cls: type) -> list:  # type: ignore[type-arg]
-    return [w for w in QApplication.allWidgets()
-            if isinstance(w, cls) and w.isVisible() and id(w) not in _BEFORE_IDS]
+    _new.release()
 
 
 def error_boxes() -> list[QMessageBox]:
-    return [w for w in _shown(QMessageBox) if w.objectName() == "errorBox"]
+    return _new.error_boxes()
 
 
 def change_dialogs() -> list[ChangePasswordDialog]:
-    return _shown(ChangePasswordDialog)
+    return _new.shown(ChangePasswordDialog)
 
 
 def settle(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from sqlalchemy import select, update
 
 from pms_desktop.domain.enums import Role
@@ -28,7 +28,7 @@ from pms_desktop.ui.schedule.appointment_book import AppointmentBook
 from pms_desktop.ui.widgets.patient_banner import PatientBanner
 from pms_desktop.ui.widgets.settings import app_settings
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
-from tests.gui.session_support import dispose
+from tests.gui.session_support import NewWidgets, dispose
 
 pytestmark = pytest.mark.usefixtures("themed")
 
@@ -203,31 +203,25 @@ def test_the_week_of_a_practitioner_retired_meanwhile_shows_an_active_ones_week(
 
 # --- 4. a password reset seen by a screen that shows no error itself ------------------------
 
-# Widgets earlier tests left behind, held (not only their ids: the id of a wrapper freed since
-# may be reused by a widget this test makes, which would then be overlooked).
-_BEFORE: list[QWidget] = []
-_BEFORE_IDS: set[int] = set()
+_new: NewWidgets  # the widgets the test made (shown dialogs, error boxes)
 
 
 @pytest.fixture
 def controller(qtbot, ctx, qapp):  # type: ignore[no-untyped-def]
-    _BEFORE[:] = qapp.allWidgets()
-    _BEFORE_IDS.clear()
-    _BEFORE_IDS.update(id(w) for w in _BEFORE)
+    global _new
+    _new = NewWidgets(qapp)
     c = SessionController(ctx, idle_ms=600_000, clinic_name="Riverside", timezone="UTC")
     yield c
     dispose(c)  # closed only, its windows outlived the test (tests/gui/session_support)
-    _BEFORE.clear()
-    _BEFORE_IDS.clear()
+    _new.release()
 
 
 def _shown(cls: type) -> list:  # type: ignore[type-arg]
-    return [w for w in QApplication.allWidgets()
-            if isinstance(w, cls) and w.isVisible() and id(w) not in _BEFORE_IDS]
+    return _new.shown(cls)
 
 
 def error_boxes() -> list[QMessageBox]:
-    return [w for w in _shown(QMessageBox) if w.objectName() == "errorBox"]
+    return _new.error_boxes()
 
 
 def test_a_reset_refusing_a_silent_duplicate_check_opens_the_forced_change_once(
