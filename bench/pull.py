@@ -13,7 +13,6 @@ the client's cProfile statistics of the last run.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
 import shutil
@@ -61,12 +60,8 @@ def prepared(demo_dir: Path, patients: int | None) -> Path:
     return folder
 
 
-def one_pull(folder: Path, profile: Path | None = None) -> tuple[int, float, float, float]:
-    """A new workstation's first sync against a copy of the prepared store: (pulled, seconds
-    to the pull's end, client CPU and server CPU to the pull's end)."""
-    from pms_desktop.context import build_context
-    from pms_desktop.store.database import ClinicDatabase
-
+def one_pull(folder: Path, profile: Path | None = None) -> sync_client.FirstPull:
+    """A new workstation's first sync against a copy of the prepared store."""
     ready = json.loads((folder / "ready.json").read_text())
     work = Path(tempfile.mkdtemp(prefix="pull-run-", dir=CACHE))
     try:
@@ -76,25 +71,8 @@ def one_pull(folder: Path, profile: Path | None = None) -> tuple[int, float, flo
         url = f"sqlite:///{work / 'server.db'}"
         code = sync_env.enrolment_code(url, ready["clinic"])
         with sync_env.running_server(url) as server:
-            db, _secret = ClinicDatabase.create(work / "fresh")
-            with sync_client.closing(build_context(db)) as fresh:
-                fresh.sync.enrol_device(  # type: ignore[attr-defined]
-                    server_url=server.url, code=code, device_name="bench fresh",
-                    clinic_key_code=ready["key_code"])
-                profiler = cProfile.Profile() if profile else None
-                c0, s0, began = time.process_time(), server.cpu(), time.perf_counter()
-                with sync_client.pull_clock(server) as clock:
-                    if profiler:
-                        profiler.enable()
-                    _ms, result = sync_client._sync(fresh)
-                    if profiler:
-                        profiler.disable()
-                done = clock.pull_done or time.perf_counter()
-                cpu = (clock.pull_cpu or time.process_time()) - c0
-                server_cpu = (clock.pull_server_cpu or server.cpu()) - s0
-                if profiler and profile:
-                    profiler.dump_stats(str(profile))
-                return result.pulled, done - began, cpu, server_cpu
+            return sync_client.first_pull(server, code, ready["key_code"], work / "fresh",
+                                          profile=profile)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -113,11 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     folder = prepared(args.data_dir, args.patients)
     runs = [one_pull(folder, args.profile if i == args.repeat - 1 else None)
             for i in range(args.repeat)]
-    rates = [n / s for n, s, _, _ in runs]
-    n = runs[0][0]
-    note = (f"{statistics.median(s for _, s, _, _ in runs):.1f} s; CPU a resource to the pull's "
-            f"end: client {statistics.median(c for _, _, c, _ in runs) / n * 1000:.3f} ms, server "
-            f"{statistics.median(v for _, _, _, v in runs) / n * 1000:.3f} ms")
+    rates = [r.pulled / r.seconds for r in runs]
+    n = runs[0].pulled
+    median = statistics.median
+    note = (f"{median(r.seconds for r in runs):.1f} s; CPU a resource to the pull's end: "
+            f"client {median(r.client_cpu for r in runs) / n * 1000:.3f} ms, server "
+            f"{median(r.server_cpu for r in runs) / n * 1000:.3f} ms")
     figure: Figure = sync_client.rate_figure(
         f"first pull of a new workstation ({n:,} resources)", 5000, rates,
         overall=statistics.median(rates), note=note)

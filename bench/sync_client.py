@@ -229,6 +229,48 @@ def pull_clock(server: sync_env.Server | None = None) -> Iterator[PullClock]:
                         if n and t1 > t0]
 
 
+@dataclass
+class FirstPull:
+    """A new workstation's first sync: resources pulled, seconds to the pull's end, the whole
+    sync's milliseconds, each page's rate, and the client's and the server's CPU seconds to
+    the pull's end."""
+
+    pulled: int
+    seconds: float
+    whole_ms: float
+    rates: list[float]
+    client_cpu: float
+    server_cpu: float
+
+
+def first_pull(server: sync_env.Server, code: str, key_code: str, folder: Path, *,
+               profile: Path | None = None) -> FirstPull:
+    """Make a new, empty workstation in ``folder``, enrol it with the enrolment ``code`` and
+    the clinic ``key_code``, and time its first ``run_sync()`` (``profile``: the client's
+    cProfile statistics written there)."""
+    import cProfile
+
+    db, _secret = ClinicDatabase.create(folder)
+    with closing(build_context(db)) as fresh:
+        fresh.sync.enrol_device(  # type: ignore[attr-defined]
+            server_url=server.url, code=code, device_name="bench fresh",
+            clinic_key_code=key_code)
+        profiler = cProfile.Profile() if profile else None
+        c0, s0, began = time.process_time(), server.cpu(), time.perf_counter()
+        with pull_clock(server) as clock:
+            if profiler:
+                profiler.enable()
+            ms, result = _sync(fresh)
+            if profiler:
+                profiler.disable()
+        if profiler and profile:
+            profiler.dump_stats(str(profile))
+        return FirstPull(
+            result.pulled, (clock.pull_done or time.perf_counter()) - began, ms, clock.rates,
+            (clock.pull_cpu or time.process_time()) - c0,
+            (clock.pull_server_cpu or server.cpu()) - s0)
+
+
 # -- the figures ----------------------------------------------------------------------------
 
 
@@ -318,19 +360,12 @@ def measure(demo_dir: Path, work: Path, scale: SyncScale, store: sync_env.Store,
             src.sync._credential_name()).decode()  # type: ignore[attr-defined]
         run.resources = pulled_resources(server.url, token, keep_resources)
 
-    db, _secret = ClinicDatabase.create(work / "fresh")
-    with closing(build_context(db)) as fresh:
-        fresh.sync.enrol_device(  # type: ignore[attr-defined]
-            server_url=server.url, code=sync_env.enrolment_code(store.url, clinic),
-            device_name="bench fresh", clinic_key_code=key_code)
-        began = time.perf_counter()
-        with pull_clock() as clock:
-            ms, result = _sync(fresh)
-        pulled_in = (clock.pull_done or time.perf_counter()) - began
-        run.figures.append(rate_figure(
-            f"first pull of a new workstation ({result.pulled:,} resources)", 5000,
-            clock.rates, overall=result.pulled / pulled_in,
-            note=f"{pulled_in:.1f} s to hold them all; the whole first sync (its access log "
-                 f"uploaded, drift check) {ms / 1000:.1f} s; p95 column: slowest pages"))
+    pull = first_pull(server, sync_env.enrolment_code(store.url, clinic), key_code,
+                      work / "fresh")
+    run.figures.append(rate_figure(
+        f"first pull of a new workstation ({pull.pulled:,} resources)", 5000, pull.rates,
+        overall=pull.pulled / pull.seconds,
+        note=f"{pull.seconds:.1f} s to hold them all; the whole first sync (its access log "
+             f"uploaded, drift check) {pull.whole_ms / 1000:.1f} s; p95 column: slowest pages"))
     shutil.rmtree(work, ignore_errors=True)
     return run
