@@ -49,7 +49,11 @@ class PermissionDenied(UserError):
 
 
 class PasswordChangeRequired(PermissionDenied):
-    def __init__(self, message: str | None = None) -> None:
+    """``session_id``: the signed-in session refused (the services always name it), so that a
+    refusal arriving after someone else signed in is not taken for theirs."""
+
+    def __init__(self, message: str | None = None, *, session_id: str | None = None) -> None:
+        self.session_id = session_id
         super().__init__(
             "must_change_password",
             message or "An administrator set this account's password. Choose a new one "

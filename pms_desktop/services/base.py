@@ -230,7 +230,8 @@ def operation(
             patient_id = kwargs.get(patient_arg) if patient_arg else None
             with unit_of_work(core, actor, durable=permission not in READ_PERMISSIONS) as uow:
                 if not before_password_change and _must_change_password(uow.session, actor):
-                    raise PasswordChangeRequired()  # rolled back, then logged by the wrapper
+                    # rolled back, then logged by the wrapper; names the session refused
+                    raise PasswordChangeRequired(session_id=actor.session_id)
                 glass: str | None = None
                 allowed = permission is None or allows(actor.role, permission)
                 if not allowed and permission in BREAK_GLASS_GRANTS and patient_id:

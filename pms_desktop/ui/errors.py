@@ -3,10 +3,11 @@
 User errors (their message is written for people) are shown as they are; ``Cancelled`` is
 silent; anything else is a bug: logged without patient data, shown as a calm generic message.
 ``PasswordChangeRequired`` (an admin reset the password of someone already signed in) goes to
-the handler the session controller registers with ``on_password_change_required``: it opens the
-forced change once instead of an error box per refused call. ``run_op`` hands it there as well
-before a screen's own error handler runs, so a screen that never calls ``show_error`` (a silent
-background check, a status label) still leads to the forced change.
+the handler the session controller registers with ``on_password_change_required``, with the
+session it refused: it opens the forced change once instead of an error box per refused call,
+and only for the session signed in now (a late refusal of an earlier one is dropped). ``run_op``
+hands it there as well before a screen's own error handler runs, so a screen that never calls
+``show_error`` (a silent background check, a status label) still leads to the forced change.
 A refused form marks its fields with ``mark_invalid`` / ``show_field_errors`` (style.qss draws
 ``[invalid="true"]``); what was typed stays.
 """
@@ -25,12 +26,13 @@ from ..domain.errors import Cancelled, PasswordChangeRequired, UserError
 log = logging.getLogger("pms_desktop.ui")
 
 # A weak reference: a controller that is gone (tests make several) is not kept alive by it.
-_password_change_handler: weakref.WeakMethod[Callable[[], bool]] | None = None
+_password_change_handler: weakref.WeakMethod[Callable[[str | None], bool]] | None = None
 
 
-def on_password_change_required(handler: Callable[[], bool] | None) -> None:
-    """Route ``PasswordChangeRequired`` to ``handler`` (a bound method): it returns True when it
-    took care of it (the forced change is open or about to be), False to show the message."""
+def on_password_change_required(handler: Callable[[str | None], bool] | None) -> None:
+    """Route ``PasswordChangeRequired`` to ``handler`` (a bound method), given the id of the
+    session refused: it returns True when it took care of it (the forced change is open or about
+    to be, or the refusal was an earlier session's and is dropped), False to show the message."""
     global _password_change_handler
     _password_change_handler = weakref.WeakMethod(handler) if handler is not None else None
 
@@ -42,7 +44,7 @@ def password_change_taken(error: BaseException) -> bool:
     if not isinstance(error, PasswordChangeRequired) or _password_change_handler is None:
         return False
     handler = _password_change_handler()
-    return handler is not None and handler()
+    return handler is not None and handler(error.session_id)
 
 
 def message_for(error: BaseException) -> str | None:

@@ -3,10 +3,11 @@ one's own when an admin set it (new account, reset), the main window, idle lock 
 switch user, sign out.
 
 An admin may reset the password of someone already signed in: from then on the services refuse
-that session with ``PasswordChangeRequired``. ``ui.errors.show_error`` hands the first such
-refusal here (``require_password_change``): the screens are hidden behind the forced change
+that session with ``PasswordChangeRequired``, naming it. ``ui.errors.show_error`` hands the first
+such refusal here (``require_password_change``): the screens are hidden behind the forced change
 once, further refusals stay silent while it is open, a changed password lets the screens load
-again, and cancelling signs out as at sign-in.
+again, and cancelling signs out as at sign-in. A refusal naming another session than the one
+signed in now (an earlier session's work answering late, after a switch of user) is dropped.
 
 Holds the one ``AppContext`` for the open clinic. The main window is reception's
 ``MainWindow(ctx, session)``; while it does not exist yet a plain window stands in. Locking
@@ -154,9 +155,14 @@ class SessionController(QObject):
 
     # --- a password reset while signed in ---------------------------------------------------
 
-    def require_password_change(self) -> bool:
-        """A service refused this session because an admin reset its password. Opens the forced
-        change once (later refusals are swallowed while it is open); True when handled here."""
+    def require_password_change(self, session_id: str | None) -> bool:
+        """A service refused session ``session_id`` because an admin reset its password. Opens
+        the forced change once (later refusals are swallowed while it is open); True when handled
+        here. Another session's refusal (signed out or switched since) is dropped: the change is
+        that person's, not whoever sits here now."""
+        current = self.session.session_id if self.session is not None else None
+        if session_id is not None and session_id != current:
+            return True  # dropped: nothing to show the person here now
         if self.session is None:
             return False
         if self.password_dialog is not None:
@@ -231,7 +237,8 @@ class SessionController(QObject):
 
     def _unlocked(self) -> None:
         self._drop_lock_screen()
-        if self.password_change_pending and self.require_password_change():
+        if self.password_change_pending and self.session is not None \
+                and self.require_password_change(self.session.session_id):
             return
         if self.main_window is not None:
             self.main_window.set_locked(False)
