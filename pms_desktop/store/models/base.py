@@ -39,14 +39,29 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class NonFiniteDecimal(ValueError):
+    """A NaN or an infinity given to a ``DecimalText`` column: a bug of the caller (the services
+    refuse such values where they are typed, with the field marked), so nothing is written."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__(f"a decimal column holds finite numbers only, not {value!s}: "
+                         "nothing was written")
+
+
 class DecimalText(TypeDecorator[Decimal]):
-    """Exact decimals kept as text (SQLite has no decimal type; never float)."""
+    """Exact decimals kept as text (SQLite has no decimal type; never float). Finite only: FHIR
+    numbers are, and a stored "NaN" would compare, sum and sync as no amount can."""
 
     impl = String(40)
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> str | None:
-        return None if value is None else str(Decimal(value))
+        if value is None:
+            return None
+        number = Decimal(value)
+        if not number.is_finite():
+            raise NonFiniteDecimal(number)
+        return str(number)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
