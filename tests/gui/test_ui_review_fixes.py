@@ -24,7 +24,7 @@ from pms_desktop.ui.auth.change_password_dialog import ChangePasswordDialog
 from pms_desktop.ui.auth.session_controller import SessionController
 from pms_desktop.ui.ops import wait_for_idle
 from pms_desktop.ui.patients.patient_file import PatientFile
-from pms_desktop.ui.schedule.appointment_book import AppointmentBook
+from pms_desktop.ui.schedule.appointment_book import AppointmentBook, keep_retired
 from pms_desktop.ui.widgets.patient_banner import PatientBanner
 from pms_desktop.ui.widgets.settings import app_settings
 from tests.conftest import TEST_PASSWORD, TOTP_SECRETS
@@ -199,6 +199,45 @@ def test_the_week_of_a_practitioner_retired_meanwhile_shows_an_active_ones_week(
     assert len(book.view.practitioners) == 1 and book.view.practitioners[0].id != ids["Walsh"]
     assert book.practitioner_combo.currentData() == book.week_practitioner == (
         book.view.practitioners[0].id)
+
+
+def test_the_practitioners_dialog_keeps_a_retired_practitioner_in_the_saved_choice(
+        qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
+    """A practitioner away (deactivated) is not offered; choosing columns meanwhile keeps them
+    in the saved choice, where they were, so that they are a column again when back."""
+    rita = actors[Role.RECEPTION]
+    ids = _practitioners(ctx)
+    key = f"appointment_book/{rita.username}/practitioners"
+    app_settings().setValue(key, [ids["Kelly"], ids["Walsh"], ids["Byrne"]])
+    _retire(ctx, ids["Walsh"])
+    book = _open_book(qtbot, ctx, rita)
+    book.choose_practitioners()
+    dialog = book.columns_dialog
+    qtbot.addWidget(dialog)
+    items = [dialog.list.item(i) for i in range(dialog.list.count())]
+    assert [i.text() for i in items] == ["Dr Siobhan Kelly", "Dr Aoife Byrne"]  # not Walsh
+    items[0].setCheckState(Qt.CheckState.Unchecked)  # Dr Kelly off the book
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert [p.id for p in book.view.practitioners] == [ids["Byrne"]]
+    assert app_settings().value(key) == [ids["Walsh"], ids["Byrne"]]
+
+    with ctx.db.sessions()() as s, s.begin():  # Dr Walsh is back
+        s.execute(update(Practitioner).where(Practitioner.id == ids["Walsh"]).values(active=True))
+    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
+        book.reload()
+    assert [p.id for p in book.view.practitioners] == [ids["Walsh"], ids["Byrne"]]
+
+
+@pytest.mark.parametrize(("chosen", "previous", "saved"), [
+    (["B", "A"], ["A", "R1", "R2", "B"], ["B", "A", "R1", "R2"]),  # after the one they followed
+    (["A"], ["R1", "A"], ["R1", "A"]),  # first, when first
+    (["A"], ["B", "R1"], ["A", "R1"]),  # the one they followed is no longer chosen
+    (None, ["A", "R1"], None),  # no one ticked: everyone, the retired too when back
+])
+def test_keep_retired_keeps_each_where_it_was(chosen, previous, saved) -> None:  # type: ignore[no-untyped-def]
+    assert keep_retired(chosen, previous, ["A", "B"]) == saved
 
 
 # --- 4. a password reset seen by a screen that shows no error itself ------------------------

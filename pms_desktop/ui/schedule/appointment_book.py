@@ -7,7 +7,8 @@ Loads one ``BookView`` per date range off the GUI thread; refreshes when the sch
 Booking: click a free slot (or pick one with the arrow keys) and type a surname, Enter, pick;
 "More options…" opens the full dialog (repeat, next free slot). Drag an appointment to move
 it; right-click for check in (F5), cancel with a reason, no-show, print the appointment card.
-Each user's chosen practitioner columns and their order are remembered (QSettings).
+Each user's chosen practitioner columns and their order are remembered (QSettings); one away
+(deactivated) stays in the choice, unshown, and is a column again when back.
 """
 
 from __future__ import annotations
@@ -63,6 +64,27 @@ def active_columns(chosen: list[str] | None, active: list[str]) -> list[str] | N
         return None
     known = set(active)
     return [i for i in chosen if i in known] or None
+
+
+def keep_retired(chosen: list[str] | None, previous: list[str] | None,
+                 active: list[str]) -> list[str] | None:
+    """The Practitioners… dialog's choice (it offers the active practitioners only) with the
+    inactive ones of the ``previous`` choice kept, each after the one it followed there (else
+    before the one it preceded, else last): someone away is no column, and is one again, where
+    they were, when back. ``None`` (no one ticked: everyone) keeps nothing, as everyone includes
+    them when back."""
+    if not chosen:
+        return None
+    known, out, previous = set(active), list(chosen), previous or []
+    for n, pid in enumerate(previous):
+        if pid in known or pid in out:
+            continue
+        after = next((p for p in reversed(previous[:n]) if p in out), None)
+        before = next((p for p in previous[n + 1:] if p in out), None)
+        at = (out.index(after) + 1 if after is not None
+              else out.index(before) if before is not None else len(out))
+        out.insert(at, pid)
+    return out
 
 
 class AppointmentBook(QWidget):
@@ -231,9 +253,12 @@ class AppointmentBook(QWidget):
 
     def choose_practitioners(self) -> None:
         dialog = PractitionerColumnsDialog(self.all_practitioners, self.shown_columns(), self)
-        dialog.chosen.connect(self.set_columns)
+        dialog.chosen.connect(self._columns_chosen)
         dialog.open()
         self.columns_dialog = dialog
+
+    def _columns_chosen(self, ids: list[str] | None) -> None:
+        self.set_columns(keep_retired(ids, self.columns, [p.id for p in self.all_practitioners]))
 
     # --- dates ---------------------------------------------------------------------------
 
