@@ -10,6 +10,7 @@ No database, no Qt.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -25,9 +26,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     Flowable,
     Image,
-    LongTable,
     Paragraph,
     Spacer,
+    Table,
     TableStyle,
 )
 
@@ -185,51 +186,48 @@ def render_report_pdf(report: ReportTable, head: Letterhead) -> bytes:
 class _PagedRows(Flowable):  # type: ignore[misc]
     """Rows laid out as a table a page at a time; the header row repeats on every page.
 
-    ReportLab splits a long table at a page break by building a new table of every row left,
-    so a table of n rows costs about n squared / rows-a-page (a year's day sheet, 13,000 rows,
-    took over half a minute). This flowable hands the frame a table of only the next
-    ``chunk`` rows (about a page and a half), splits that, and keeps the rest for later.
+    ReportLab splits a long table at a page break by building a new table of every row left
+    (quadratic in the rows), and measures every row of every table it builds. Here each row's
+    height is measured once, up front (``heights``); at a page break this flowable counts the
+    rows that fit (as ``Table.split`` does: header and rows while their sum is within the
+    space) and hands the frame a table of the header and exactly those rows, built with their
+    heights, and itself for the rest. Each row is in one table, built and measured once.
     """
 
     def __init__(
         self,
-        head: list[Any],
-        rows: list[list[Any]],
-        make: Callable[[list[list[Any]], bool], LongTable],
-        chunk: int = 64,
+        heights: list[float],
+        make: Callable[[int, int], Table],
+        width: float,
+        start: int = 1,
+        below: list[float] | None = None,
     ) -> None:
         super().__init__()
-        self.head, self.rows, self.make, self.chunk = head, rows, make, chunk
-        self._table: LongTable | None = None
-
-    def _next(self) -> LongTable:
-        if self._table is None:
-            part = [self.head, *self.rows[: self.chunk]]
-            self._table = self.make(part, len(self.rows) <= self.chunk)
-        return self._table
+        self.heights, self.make, self.width, self.start = heights, make, width, start
+        if below is None:  # below[i]: the height of rows i and after
+            below = list(itertools.accumulate(reversed(heights), initial=0.0))[::-1]
+        self.below = below
 
     def wrap(self, aw: float, ah: float) -> tuple[float, float]:
-        w, h = self._next().wrap(aw, ah)
-        # More rows than one table holds: never fits here, so the frame asks to split.
-        return w, (h if len(self.rows) <= self.chunk else max(h, ah) + 1)
+        return self.width, self.heights[0] + self.below[self.start]
 
     def split(self, aw: float, ah: float) -> list[Flowable]:
-        parts: list[Flowable] = self._next().split(aw, ah)
-        if len(parts) == 1 and len(self.rows) > self.chunk:
-            # The whole chunk fits on this page: take more rows at once (never a header
-            # in the middle of a page).
-            return _PagedRows(self.head, self.rows, self.make, self.chunk * 2).split(aw, ah)
-        if len(parts) < 2:
-            return parts
-        used = len(parts[0]._cellvalues) - 1  # without the repeated header
-        return [parts[0], *self._rest(used)]
-
-    def _rest(self, used: int) -> list[Flowable]:
-        rest = self.rows[used:]
-        return [_PagedRows(self.head, rest, self.make, self.chunk)] if rest else []
+        heights, start = self.heights, self.start
+        h, end = heights[0], start
+        while end < len(heights) and h + heights[end] <= ah:
+            h += heights[end]
+            end += 1
+        if end == start:
+            return []  # not even one row under the header: the next page
+        page = self.make(start, end)
+        if end == len(heights):
+            return [page]
+        return [page, _PagedRows(heights, self.make, self.width, end, self.below)]
 
     def draw(self) -> None:
-        self._next().drawOn(self.canv, 0, 0)
+        table = self.make(self.start, len(self.heights))
+        table.wrapOn(self.canv, *self.wrap(self.width, 0))
+        table.drawOn(self.canv, 0, 0)
 
 
 def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
@@ -241,7 +239,8 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
     cols = report.columns
     total_w = sum(c.width for c in cols)
     col_w = [c.width / total_w * width for c in cols]
-    size, leading, pad = 8.5, 10.5, 6  # pad: Table's default left + right padding
+    size, leading, pad = 8.5, 10.5, 6  # pad: how far a plain string may reach into the padding
+    hpad, vpad = 6 + 6, 3 + 3  # Table's default cell padding: left + right, top + bottom
     cell = ParagraphStyle("cell", fontName=reg, fontSize=size, leading=leading)
     right = ParagraphStyle("r", parent=cell, alignment=2)
     strong_l = ParagraphStyle("b", parent=cell, fontName=bold)
@@ -272,6 +271,17 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
         data.append([Paragraph("Nothing in this period.", cell)] + [""] * (len(cols) - 1))
     if report.totals is not None:
         data.append(row(report.totals, strong=True))
+
+    def height(values: list[str | Paragraph]) -> float:
+        """The row's height as ``Table`` measures it: its tallest cell (lines of text, or a
+        Paragraph wrapped to its column) and the cells' top and bottom padding."""
+        return vpad + max(
+            v.wrap(col_w[i] - hpad, 72000 - vpad)[1]
+            if isinstance(v, Paragraph)
+            else leading * (v.count("\n") + 1)
+            for i, v in enumerate(values)
+        )
+
     base: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), reg, size, leading),
         ("FONT", (0, 0), (-1, 0), bold, size, leading),
@@ -279,9 +289,7 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        # One command for the stripes: a split table copies every style command.
+        # Top and bottom padding: Table's default of 3 points.
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, SHADE]),
     ]
     base += [("ALIGN", (i, 0), (i, -1), "RIGHT") for i, c in enumerate(cols) if c.numeric]
@@ -290,10 +298,20 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
         ("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
         ("BACKGROUND", (0, -1), (-1, -1), SHADE),
     ]
+    heights = [height(r) for r in data]
+    last = len(data)
 
-    def make(part: list[list[Any]], last: bool) -> LongTable:
-        table = LongTable(part, colWidths=col_w, repeatRows=1)
-        table.setStyle(TableStyle(base + (totals if last and report.totals is not None else [])))
+    def make(first: int, end: int) -> Table:
+        """A table of the header and rows ``first`` to ``end``, their heights known."""
+        table = Table(
+            [data[0], *data[first:end]],
+            colWidths=col_w,
+            rowHeights=[heights[0], *heights[first:end]],
+            repeatRows=1,
+        )
+        table.setStyle(
+            TableStyle(base + (totals if end == last and report.totals is not None else []))
+        )
         return table
 
-    return _PagedRows(data[0], data[1:], make)
+    return _PagedRows(heights, make, sum(col_w))

@@ -9,13 +9,14 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
+from pms_desktop.documents import report_pdf
 from pms_desktop.documents.letterhead import Letterhead
 from pms_desktop.documents.report_pdf import ReportColumn, ReportTable, render_report_pdf
 
 HEAD = Letterhead(name="Riverside Family Practice")
 
 
-def _report(n: int, columns: int) -> ReportTable:
+def _report(n: int, columns: int, *, lines: bool = False) -> ReportTable:
     cols = (ReportColumn("Row", width=0.8), ReportColumn("Patient", width=1.6))
     cols += tuple(ReportColumn(f"Extra {i}", kind="int") for i in range(columns - 3))
     cols += (ReportColumn("Amount", kind="money"),)
@@ -25,6 +26,8 @@ def _report(n: int, columns: int) -> ReportTable:
         name = (
             f"LONG-DOUBLE-BARRELLED-NAME-{i}, Maximiliana Bartholomea"
             if i % 17 == 0
+            else "AHERN, Ann\n(guardian)"
+            if lines and i % 5 == 0
             else "AHERN, Ann"
         )
         rows.append((f"R{i:05d}", name, *range(columns - 3), 1000 + i))
@@ -50,3 +53,52 @@ def test_every_row_once_in_order_one_header_a_page_totals_last(n, columns):
         # Pages are filled: no page ends early (a stray page break or a mid-page header).
         per_page = [len(re.findall(r"R\d{5}", text)) for text in pages[1:-1]]
         assert min(per_page) >= 0.8 * max(per_page)
+
+
+def _text_positions(pdf: bytes) -> list[list[tuple[str, float, float]]]:
+    """Each page's pieces of text with where they are drawn."""
+    out: list[list[tuple[str, float, float]]] = []
+
+    def note(text, cm, tm, *_):  # type: ignore[no-untyped-def]
+        if text.strip():
+            out[-1].append((text, round(cm[4] + tm[4], 2), round(cm[5] + tm[5], 2)))
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        out.append([])
+        page.extract_text(visitor_text=note)
+    return out
+
+
+@pytest.mark.parametrize("n, columns", [(60, 8), (12, 3)])
+def test_rows_are_as_tall_as_reportlab_measures_them(monkeypatch, n, columns):
+    """Row heights are measured once, up front: every line of text lands where it does when
+    ReportLab measures each row itself (a wrapped name, a cell of two lines)."""
+    report = _report(n, columns, lines=True)
+    ours = _text_positions(render_report_pdf(report, HEAD))
+
+    class Measured(report_pdf.Table):  # type: ignore[misc, name-defined]
+        def __init__(self, *args, rowHeights=None, **kw):  # noqa: N803 - ReportLab's name
+            super().__init__(*args, **kw)
+
+    monkeypatch.setattr(report_pdf, "Table", Measured)
+    assert ours == _text_positions(render_report_pdf(report, HEAD))
+
+
+@pytest.mark.parametrize("room", [10, 25])
+def test_no_header_alone_at_the_foot_of_a_page(room):
+    """Room at the page's foot for the header only (25 points), or not even that (10): the
+    table starts on the next page, its header above its first row."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import Spacer
+
+    from pms_desktop.documents.letterhead import BOTTOM_MARGIN, TOP_MARGIN, build_pdf, fonts
+
+    report = _report(40, 3)
+    frame = A4[1] - TOP_MARGIN - BOTTOM_MARGIN
+    table = report_pdf._table(report, 400, *fonts())
+    pdf = build_pdf([Spacer(1, frame - room), table], HEAD, title="t")
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert "Patient" not in pages[0] and "R00000" not in pages[0]
+    assert pages[1].index("Patient") < pages[1].index("R00000")
+    seen = [int(m) for text in pages for m in re.findall(r"R(\d{5})", text)]
+    assert seen == list(range(40))
