@@ -27,6 +27,10 @@ from ..theme import STATUS_LABELS
 from .conflict_format import describe, field_name, local_time
 from .conflict_table_model import ConflictGroup
 
+# Merge units holding a list that a conflict offers whole (``sync.merge_cycles.PART_UNITS``):
+# choosing a side replaces the record's whole list, the other side's entries are not merged in.
+LIST_UNITS = frozenset({"phone", "email", "identifier"})
+
 
 def _label(text: str, name: str | None = None, *, wrap: bool = True) -> QLabel:
     label = QLabel(text)
@@ -148,6 +152,7 @@ class FieldConflictPanel(ConflictPanel):
         frame.setObjectName("card")
         frame.setLayout(grid)
         self.layout_.addWidget(frame)
+        self._list_note()
         self.mine = QPushButton(self.tr("Keep all mine"))
         self.mine.clicked.connect(self._all_mine)
         self.theirs = QPushButton(self.tr("Take all theirs"))
@@ -156,6 +161,19 @@ class FieldConflictPanel(ConflictPanel):
         self.apply_button.clicked.connect(self.apply)
         self.finish(self.mine, self.theirs, primary=self.apply_button)
         self._update()
+
+    def _list_note(self) -> None:
+        """Under the two sides, before anyone chooses: a list is taken whole, not merged."""
+        names = list(dict.fromkeys(field_name(c.field, c.label) for c in self.group.conflicts
+                                   if c.field in LIST_UNITS))
+        if not names:
+            return
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        note = _label(self.tr("{names}: the list you choose becomes this record's whole list; "
+                              "an entry only in the other list is not kept.").format(names=named),
+                      "listNote")
+        note.setProperty("muted", True)
+        self.layout_.addWidget(note)
 
     def _all_mine(self) -> None:
         self._all(0)
