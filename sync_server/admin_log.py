@@ -40,7 +40,9 @@ from sync_server.store.resources import ResourceWriter
 INTERACTION = "admin-cli"
 _NAMESPACE = uuid.UUID("0b8d1c52-52a4-4d2e-9d3c-2f6f0f6a4e11")
 _DCM = "http://dicom.nema.org/resources/ontology/DCM"
-# Commands that change who can reach a clinic's data ("U"pdate); the rest read ("R").
+# Commands that change who can reach a clinic's data ("U"pdate); the rest read ("R"). An
+# AuditEvent's action is the one attempted: a refused or failed attempt keeps it, and its
+# outcome ("4", not "0") and outcomeDesc say it did not happen (FHIR's way for a failed attempt).
 CHANGES = frozenset({"clinic-add", "enrol-code", "device-revoke", "admin-add",
                      "system-client-add", "system-client-revoke"})
 
