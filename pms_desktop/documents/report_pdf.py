@@ -9,6 +9,7 @@ No database, no Qt.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from collections.abc import Callable
@@ -29,7 +30,6 @@ from reportlab.platypus import (
     Paragraph,
     Spacer,
     Table,
-    TableStyle,
 )
 
 from ..domain.money import format_amount, to_decimal
@@ -197,7 +197,7 @@ class _PagedRows(Flowable):  # type: ignore[misc]
     def __init__(
         self,
         heights: list[float],
-        make: Callable[[int, int], Table],
+        make: Callable[[int, int], Flowable],
         width: float,
         start: int = 1,
         below: list[float] | None = None,
@@ -230,6 +230,86 @@ class _PagedRows(Flowable):  # type: ignore[misc]
         table.drawOn(self.canv, 0, 0)
 
 
+_PAD_X, _PAD_Y = 6, 3  # Table's default padding of a cell: left and right, top and bottom
+
+
+class _Page(Flowable):  # type: ignore[misc]
+    """One page's piece of the report's table: the header and some rows.
+
+    ``Table`` draws the shading and the rules; the cells are drawn here, where ``Table`` puts
+    them (inside the cell's padding, in the middle of the row, right-aligned if numeric), in
+    the same order. ``Table`` would draw each plain-text cell by ``Canvas.drawString``: a PDF
+    text object of its own, and the text's width measured even when it is left-aligned, most
+    of a long report's time. Here a row after row of plain text is one text object, and only
+    a wrapped cell (a ``Paragraph``) is drawn by itself.
+    """
+
+    def __init__(
+        self,
+        rows: list[list[str | Paragraph]],
+        heights: list[float],
+        col_w: list[float],
+        style: list[tuple[Any, ...]],
+        looks: list[tuple[str, Any]],
+        right: list[bool],
+        text: tuple[float, float, Callable[[str, str], float]],
+    ) -> None:
+        super().__init__()
+        self.rows, self.heights, self.col_w = rows, heights, col_w
+        self.looks, self.right, self.text = looks, right, text
+        # Empty lists: cells Table draws nothing in ("" would still be drawn, as a string).
+        cells: list[list[Any]] = [[[] for _ in r] for r in rows]
+        self.table = Table(cells, colWidths=col_w, rowHeights=heights, style=style)
+
+    def wrap(self, aw: float, ah: float) -> tuple[float, float]:
+        w: float
+        h: float
+        w, h = self.table.wrap(aw, ah)
+        return w, h
+
+    def draw(self) -> None:
+        canv = self.canv
+        self.table.drawOn(canv, 0, 0)
+        size, leading, width_of = self.text
+        xs = list(itertools.accumulate(self.col_w, initial=0.0))
+        out = canv.beginText()
+        look = None
+
+        def flush() -> None:
+            canv.saveState()
+            canv.drawText(out)
+            canv.restoreState()
+
+        top = sum(self.heights)
+        for cells, h, (font, color) in zip(self.rows, self.heights, self.looks, strict=True):
+            top -= h  # the row's foot
+            for i, v in enumerate(cells):
+                if isinstance(v, Paragraph):
+                    flush()
+                    out, look = canv.beginText(), None
+                    pw, ph = v.wrapOn(canv, self.col_w[i] - 2 * _PAD_X, h - 2 * _PAD_Y)
+                    x = xs[i + 1] - _PAD_X - pw if self.right[i] else xs[i] + _PAD_X
+                    v.drawOn(canv, x, top + (h + ph) / 2 - ph)  # Table's MIDDLE
+                    continue
+                if not v:
+                    continue
+                if look != (font, color):
+                    out.setFont(font, size, leading)
+                    out.setFillColor(color)
+                    look = (font, color)
+                lines = v.split("\n")
+                y = top + (h + len(lines) * leading) / 2 - size  # Table's MIDDLE
+                for line in lines:
+                    if self.right[i]:
+                        x = xs[i + 1] - _PAD_X - width_of(line, font)
+                    else:
+                        x = xs[i] + _PAD_X
+                    out.setTextOrigin(x, y)
+                    out.textLine(line)
+                    y -= leading
+        flush()
+
+
 def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
     """The report's rows as a table whose header repeats on every page.
 
@@ -240,7 +320,6 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
     total_w = sum(c.width for c in cols)
     col_w = [c.width / total_w * width for c in cols]
     size, leading, pad = 8.5, 10.5, 6  # pad: how far a plain string may reach into the padding
-    hpad, vpad = 6 + 6, 3 + 3  # Table's default cell padding: left + right, top + bottom
     cell = ParagraphStyle("cell", fontName=reg, fontSize=size, leading=leading)
     right = ParagraphStyle("r", parent=cell, alignment=2)
     strong_l = ParagraphStyle("b", parent=cell, fontName=bold)
@@ -248,8 +327,10 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
     head_l = ParagraphStyle("h", parent=strong_l, textColor="white")
     head_r = ParagraphStyle("hr", parent=head_l, alignment=2)
 
+    width_of = functools.cache(lambda t, font: stringWidth(t, font, size))
+
     def fit(text: str, i: int, style: ParagraphStyle) -> str | Paragraph:
-        if stringWidth(text, style.fontName, size) <= col_w[i] - pad:
+        if width_of(text, style.fontName) <= col_w[i] - pad:
             return text
         return Paragraph(escape(text), style)
 
@@ -275,43 +356,42 @@ def _table(report: ReportTable, width: float, reg: str, bold: str) -> Flowable:
     def height(values: list[str | Paragraph]) -> float:
         """The row's height as ``Table`` measures it: its tallest cell (lines of text, or a
         Paragraph wrapped to its column) and the cells' top and bottom padding."""
-        return vpad + max(
-            v.wrap(col_w[i] - hpad, 72000 - vpad)[1]
+        return 2 * _PAD_Y + max(
+            v.wrap(col_w[i] - 2 * _PAD_X, 72000)[1]
             if isinstance(v, Paragraph)
             else leading * (v.count("\n") + 1)
             for i, v in enumerate(values)
         )
 
+    # Table draws the shading and rules (the cells are _Page's: no fonts or alignment here).
     base: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), reg, size, leading),
-        ("FONT", (0, 0), (-1, 0), bold, size, leading),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-        # Top and bottom padding: Table's default of 3 points.
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [None, SHADE]),
     ]
-    base += [("ALIGN", (i, 0), (i, -1), "RIGHT") for i, c in enumerate(cols) if c.numeric]
     totals = [
-        ("FONT", (0, -1), (-1, -1), bold, size, leading),
         ("LINEABOVE", (0, -1), (-1, -1), 1, ACCENT),
         ("BACKGROUND", (0, -1), (-1, -1), SHADE),
     ]
     heights = [height(r) for r in data]
     last = len(data)
+    right = [c.numeric for c in cols]
+    text = (size, leading, width_of)
 
-    def make(first: int, end: int) -> Table:
-        """A table of the header and rows ``first`` to ``end``, their heights known."""
-        table = Table(
+    def make(first: int, end: int) -> Flowable:
+        """The header and rows ``first`` to ``end``, their heights known."""
+        with_totals = end == last and report.totals is not None
+        looks = [(bold, colors.white)] + [(reg, colors.black)] * (end - first)
+        if with_totals:
+            looks[-1] = (bold, colors.black)
+        return _Page(
             [data[0], *data[first:end]],
-            colWidths=col_w,
-            rowHeights=[heights[0], *heights[first:end]],
-            repeatRows=1,
+            [heights[0], *heights[first:end]],
+            col_w,
+            base + (totals if with_totals else []),
+            looks,
+            right,
+            text,
         )
-        table.setStyle(
-            TableStyle(base + (totals if end == last and report.totals is not None else []))
-        )
-        return table
 
     return _PagedRows(heights, make, sum(col_w))

@@ -8,9 +8,10 @@ from datetime import date
 
 import pytest
 from pypdf import PdfReader
+from reportlab.lib import colors
 
 from pms_desktop.documents import report_pdf
-from pms_desktop.documents.letterhead import Letterhead
+from pms_desktop.documents.letterhead import Letterhead, fonts
 from pms_desktop.documents.report_pdf import ReportColumn, ReportTable, render_report_pdf
 
 HEAD = Letterhead(name="Riverside Family Practice")
@@ -55,13 +56,14 @@ def test_every_row_once_in_order_one_header_a_page_totals_last(n, columns):
         assert min(per_page) >= 0.8 * max(per_page)
 
 
-def _text_positions(pdf: bytes) -> list[list[tuple[str, float, float]]]:
-    """Each page's pieces of text with where they are drawn."""
-    out: list[list[tuple[str, float, float]]] = []
+def _text_positions(pdf: bytes) -> list[list[tuple[str, str, float, float, float]]]:
+    """Each page's pieces of text, in the order drawn, with font, size and place."""
+    out: list[list[tuple[str, str, float, float, float]]] = []
 
-    def note(text, cm, tm, *_):  # type: ignore[no-untyped-def]
+    def note(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
         if text.strip():
-            out[-1].append((text, round(cm[4] + tm[4], 2), round(cm[5] + tm[5], 2)))
+            at = (round(cm[4] + tm[4], 2), round(cm[5] + tm[5], 2))
+            out[-1].append((text, str(font and font.get("/BaseFont"))[7:], size, *at))
 
     for page in PdfReader(io.BytesIO(pdf)).pages:
         out.append([])
@@ -69,18 +71,32 @@ def _text_positions(pdf: bytes) -> list[list[tuple[str, float, float]]]:
     return out
 
 
-@pytest.mark.parametrize("n, columns", [(60, 8), (12, 3)])
-def test_rows_are_as_tall_as_reportlab_measures_them(monkeypatch, n, columns):
-    """Row heights are measured once, up front: every line of text lands where it does when
-    ReportLab measures each row itself (a wrapped name, a cell of two lines)."""
+class _AsReportLabTable(report_pdf.Table):  # type: ignore[misc, name-defined]
+    """A page's piece as one plain ReportLab Table that measures and draws every cell itself:
+    the header bold and white, the totals (a row that starts "Total") bold."""
+
+    def __init__(self, rows, heights, col_w, style, looks, right, text):  # type: ignore[no-untyped-def]
+        size, leading, _ = text
+        reg, bold = fonts()
+        cmds = [*style, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+        cmds += [("ALIGN", (i, 0), (i, -1), "RIGHT") for i, r in enumerate(right) if r]
+        cmds += [("FONT", (0, 0), (-1, -1), reg, size, leading)]
+        cmds += [("FONT", (0, 0), (-1, 0), bold, size, leading)]
+        cmds += [("TEXTCOLOR", (0, 0), (-1, 0), colors.white)]
+        if rows[-1][0] == "Total":
+            cmds += [("FONT", (0, -1), (-1, -1), bold, size, leading)]
+        super().__init__(rows, colWidths=col_w, style=cmds)
+
+
+@pytest.mark.parametrize("n, columns", [(60, 8), (12, 3), (0, 3)])
+def test_every_cell_where_a_reportlab_table_puts_it(monkeypatch, n, columns):
+    """Rows are measured once, up front, and plain text is drawn without ReportLab's Table:
+    still every piece of text (a wrapped name, a cell of two lines, right-aligned amounts, the
+    bold header and totals) is drawn where, in the font and in the order, a ReportLab table of
+    the same rows draws it."""
     report = _report(n, columns, lines=True)
     ours = _text_positions(render_report_pdf(report, HEAD))
-
-    class Measured(report_pdf.Table):  # type: ignore[misc, name-defined]
-        def __init__(self, *args, rowHeights=None, **kw):  # noqa: N803 - ReportLab's name
-            super().__init__(*args, **kw)
-
-    monkeypatch.setattr(report_pdf, "Table", Measured)
+    monkeypatch.setattr(report_pdf, "_Page", _AsReportLabTable)
     assert ours == _text_positions(render_report_pdf(report, HEAD))
 
 
@@ -91,7 +107,7 @@ def test_no_header_alone_at_the_foot_of_a_page(room):
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import Spacer
 
-    from pms_desktop.documents.letterhead import BOTTOM_MARGIN, TOP_MARGIN, build_pdf, fonts
+    from pms_desktop.documents.letterhead import BOTTOM_MARGIN, TOP_MARGIN, build_pdf
 
     report = _report(40, 3)
     frame = A4[1] - TOP_MARGIN - BOTTOM_MARGIN
