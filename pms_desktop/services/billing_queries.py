@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..domain.enums import InvoiceStatus
@@ -54,6 +54,22 @@ def practitioner_name(p: Practitioner | None) -> str | None:
     return " ".join(x for x in (p.prefix, p.given, p.family) if x)
 
 
+def payment_counted(as_at: datetime | None = None) -> ColumnElement[bool]:
+    """A payment that counts: not voided; with ``as_at``, as it stood then (received before it
+    and not voided before it)."""
+    if as_at is None:
+        return Payment.voided_at.is_(None)
+    return and_(
+        Payment.received_at < as_at,
+        or_(Payment.voided_at.is_(None), Payment.voided_at >= as_at),
+    )
+
+
+def credit_counted(as_at: datetime | None = None) -> ColumnElement[bool]:
+    """A credit note that counts: any; with ``as_at``, one issued before it."""
+    return CreditNote.issued_at < as_at if as_at is not None else true()
+
+
 def paid_by_invoice(
     session: Session, invoice_ids: Iterable[str], as_at: datetime | None = None
 ) -> dict[str, int]:
@@ -62,18 +78,10 @@ def paid_by_invoice(
     ids = list(invoice_ids)
     if not ids:
         return {}
-    live = (
-        Payment.voided_at.is_(None)
-        if as_at is None
-        else and_(
-            Payment.received_at < as_at,
-            or_(Payment.voided_at.is_(None), Payment.voided_at >= as_at),
-        )
-    )
     rows = session.execute(
         select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_minor))
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.invoice_id.in_(ids), live)
+        .where(PaymentAllocation.invoice_id.in_(ids), payment_counted(as_at))
         .group_by(PaymentAllocation.invoice_id)
     )
     return {i: int(v or 0) for i, v in rows}
@@ -86,13 +94,30 @@ def credited_by_invoice(
     ids = list(invoice_ids)
     if not ids:
         return {}
-    when = CreditNote.issued_at < as_at if as_at is not None else true()
     rows = session.execute(
         select(CreditNote.invoice_id, func.sum(CreditNote.total_minor))
-        .where(CreditNote.invoice_id.in_(ids), when)
+        .where(CreditNote.invoice_id.in_(ids), credit_counted(as_at))
         .group_by(CreditNote.invoice_id)
     )
     return {i: int(v or 0) for i, v in rows}
+
+
+def owed_at(as_at: datetime) -> ColumnElement[int]:
+    """What an invoice of the enclosing query still owed at ``as_at``, in SQL: its total less
+    the payments allocated to it and the credit notes against it that count then (as
+    ``paid_by_invoice`` and ``credited_by_invoice`` count them)."""
+    paid = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount_minor), 0))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.invoice_id == Invoice.id, payment_counted(as_at))
+        .scalar_subquery()
+    )
+    credited = (
+        select(func.coalesce(func.sum(CreditNote.total_minor), 0))
+        .where(CreditNote.invoice_id == Invoice.id, credit_counted(as_at))
+        .scalar_subquery()
+    )
+    return Invoice.total_minor - paid - credited
 
 
 def summaries(

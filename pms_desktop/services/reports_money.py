@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..documents.report_pdf import Cell, ChartSpec, ReportColumn
 from ..domain.enums import InvoiceStatus
-from ..store.models import CreditNote, Invoice, InvoiceLine, Payment, Practitioner
+from ..store.models import CreditNote, Invoice, InvoiceLine, Patient, Payment, Practitioner
 from . import billing_queries as q
 from .billing_period import local_date, period_bounds
 
@@ -187,38 +187,32 @@ def aging(
     payments received and credit notes issued after that day do not count, and an invoice voided
     after it still did. Run for a past month's end, it gives that month's debtors."""
     end = period_bounds(as_at, as_at, tz)[1]
-    invoices = list(
-        s.scalars(
-            select(Invoice)
-            .where(
-                Invoice.issued_at < end,
-                or_(
-                    Invoice.status == InvoiceStatus.ISSUED.value,
-                    and_(Invoice.status == InvoiceStatus.VOID.value, Invoice.voided_at >= end),
-                ),
-            )
-            .order_by(Invoice.issued_at)
-        )
+    # One query of the invoices that still owed, with their patients' names: a year's demo has
+    # some 11,000 invoices and 2,000 of them owing (no ORM entity for any of them).
+    owed = q.owed_at(end).label("owed")
+    still_issued = or_(
+        Invoice.status == InvoiceStatus.ISSUED.value,
+        and_(Invoice.status == InvoiceStatus.VOID.value, Invoice.voided_at >= end),
+    )
+    owing = (
+        select(Invoice.number, Invoice.patient_id, Invoice.issued_at, Invoice.total_minor, owed)
+        .where(Invoice.issued_at < end, still_issued)
+        .subquery()
+    )
+    found = s.execute(
+        select(owing, Patient.family, Patient.given)
+        .outerjoin(Patient, Patient.id == owing.c.patient_id)
+        .where(owing.c.owed > 0)
+        .order_by(owing.c.issued_at)
     )
     rows: Rows = []
-    for summary in q.summaries(s, invoices, as_at=end):
-        if summary.outstanding_minor <= 0 or summary.issued_at is None:
-            continue
-        issued = local_date(summary.issued_at, tz)
+    for number, _pid, issued_at, total, outstanding, family, given in found:
+        issued = local_date(issued_at, tz)
         days = (as_at - issued).days
         ages: list[Cell] = [None] * 4
-        ages[bucket(days)] = summary.outstanding_minor
-        rows.append(
-            (
-                summary.number,
-                summary.patient_name,
-                issued,
-                days,
-                summary.total_minor,
-                summary.outstanding_minor,
-                *ages,
-            )
-        )
+        ages[bucket(days)] = outstanding
+        name = f"{family.upper()}, {given}" if family is not None else ""
+        rows.append((number, name, issued, days, total, outstanding, *ages))
     cols = (
         ReportColumn("Invoice", "text", 1.5),
         ReportColumn("Patient", "text", 1.8),

@@ -217,3 +217,39 @@ def make_patient_for_aging(fees, actors):  # type: ignore[no-untyped-def]
 
     draft = PatientDraft(given="Cara", family="Cullen", birth_date="1975-01-02", sex="female")
     return fees.patients.register_patient(actors[Role.RECEPTION], draft=draft).id
+
+
+def test_aging_counts_a_payment_until_it_is_voided_and_drops_a_paid_invoice(
+    fees,
+    actors,
+    make_patient,  # noqa: F811
+):
+    pid = make_patient(given="Dara", family="Doyle")
+    fees.core.clock = lambda: at(3)
+    draft = fees.billing.create_invoice(
+        actors[M], patient_id=pid, lines=[LineInput(fee_code="CONS-S")]
+    )
+    inv = fees.billing.issue_invoice(actors[M], invoice_id=draft.id)
+    total = inv.summary.total_minor
+    fees.core.clock = lambda: at(5)
+    pay = fees.payments.take_payment(
+        actors[M], patient_id=pid, method="card", amount_minor=1000, invoice_id=inv.id
+    )
+    fees.core.clock = lambda: at(12)
+    fees.payments.void_payment(actors[M], payment_id=pay.id, reason="Card declined")
+    fees.core.clock = lambda: at(14)
+    fees.payments.take_payment(
+        actors[M], patient_id=pid, method="cash", amount_minor=total, invoice_id=inv.id
+    )
+    fees.core.clock = lambda: datetime.now(UTC)
+
+    def row(day: int):  # type: ignore[no-untyped-def]
+        as_at = date(2025, 3, day)
+        rep = fees.reports.run(actors[M], kind="aging", date_from=D0, date_to=as_at)
+        return next((r for r in rep.rows if r[0] == inv.summary.number), None)
+
+    assert row(2) is None  # not issued yet
+    assert row(4)[:6] == (inv.summary.number, "DOYLE, Dara", date(2025, 3, 3), 1, total, total)
+    assert row(8)[5] == total - 1000  # the card payment counted then
+    assert row(13)[5] == total  # ... and not once voided
+    assert row(20) is None  # paid in full on the 14th
