@@ -87,7 +87,8 @@ _CHUNK = 500  # ids per IN (...) list
 
 
 class ResourceWriter:
-    """Writes for one clinic inside one transaction; construct it to take the clinic lock.
+    """Writes for one clinic inside one transaction; construct it to take the clinic lock (its
+    session then holds it until the transaction ends, see ``_finish_writers``).
 
     ``buffered=True`` (sync push) keeps the rows of every ``save`` in memory and writes them in
     a few multi-row statements at ``flush()`` (or just before the commit): one round trip per
@@ -114,7 +115,7 @@ class ResourceWriter:
         self._inserts: dict[Key, dict[str, Any]] = {}  # current rows new in this transaction
         self._updates: dict[Key, dict[str, Any]] = {}  # current rows that existed before
         self._index: dict[Key, list[tuple[Any, ...]]] = {}  # rows in _INDEX_COLUMNS' order
-        event.listen(session, "before_commit", self._before_commit)
+        session.info.setdefault(_WRITERS, []).append(self)  # finished by _finish_writers
 
     def lock_current(self, keys: Iterable[Key]) -> None:
         """Read and lock the current versions of many resources at once (one query per type;
@@ -271,6 +272,29 @@ class ResourceWriter:
         if rows:
             self.session.execute(insert(SearchIndex),
                                  [dict(zip(_INDEX_COLUMNS, row, strict=True)) for row in rows])
+
+
+# The writers of a session's transaction, in the order they were made (``session.info``).
+# The session holds them only until its transaction ends. Before, each writer was a listener
+# of its session: a reference cycle of the session, the writer and all it cached (a push's
+# resources), which only the garbage collector's full passes could free; what that left
+# behind in a busy server made those passes frequent and slow.
+_WRITERS = "pms.resource_writers"
+
+
+@event.listens_for(Session, "before_commit")
+def _finish_writers(session: Session) -> None:
+    """Before a commit (a savepoint's too): each writer's held rows and clinic counter."""
+    for writer in session.info.get(_WRITERS, ()):
+        writer._before_commit(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writers(session: Session, transaction: Any) -> None:
+    """The session's transaction is over (committed or rolled back; not a savepoint, whose
+    writers go on in the enclosing transaction): its writers are let go."""
+    if transaction.parent is None:
+        session.info.pop(_WRITERS, None)
 
 
 # A search-index row as the writer keeps it: the resource's key, then an IndexRow's fields.

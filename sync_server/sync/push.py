@@ -15,7 +15,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import String, any_, bindparam, select
@@ -139,6 +139,14 @@ def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class _Refusal(NamedTuple):
+    """Why a change is refused: the answer's HTTP status, issue code and message."""
+
+    status: int
+    code: str
+    message: str
+
+
 @dataclass(frozen=True)
 class _Checked:
     """A change checked before the transaction: its fields and validated resource, or why it
@@ -149,7 +157,7 @@ class _Checked:
     digest: str
     fields: tuple[str, str, str, int | None] | None
     resource: dict[str, Any] | None
-    error: ClientError | None
+    error: _Refusal | None
 
 
 def _check(change_id: str, change: dict[str, Any]) -> _Checked:
@@ -163,16 +171,20 @@ def _check(change_id: str, change: dict[str, Any]) -> _Checked:
                 raise BadRequest("resource.id differs from resource_id",
                                  expression="resource.id")
     except ClientError as exc:
-        return _Checked(change_id, change, digest, None, None, exc)
+        # What the answer needs, not the exception: its traceback (and its cause's) holds
+        # the frames of this push, which hold the change: a cycle only the garbage collector
+        # would free, and with it the whole batch.
+        return _Checked(change_id, change, digest, None, None,
+                        _Refusal(exc.status, exc.code, exc.message))
     return _Checked(change_id, change, digest, fields, resource, None)
 
 
 def _one(writer: ResourceWriter, c: _Checked) -> dict[str, Any]:
     """Apply one change. Every refusal is raised before the change writes anything (checks
     first, then the locked read, then the write), so no savepoint is needed to undo it."""
+    if c.error is not None:  # refused by the checks
+        return _rejected(c.change_id, c.change, *c.error)
     try:
-        if c.error is not None:
-            raise c.error
         return _apply(writer, c)
     except ClientError as exc:
         return _rejected(c.change_id, c.change, exc.status, exc.code, exc.message)
