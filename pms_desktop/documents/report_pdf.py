@@ -98,8 +98,14 @@ def format_cell(col: ReportColumn, value: Cell, report: ReportTable) -> str:
     if col.kind == "percent" and isinstance(value, Decimal):
         return f"{(value * 100).quantize(Decimal('0.1'))}%"
     if isinstance(value, date):
-        return f"{value.day} {value:%b %Y}"
+        return _day(value)
     return str(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(value: date) -> str:
+    """A date as printed (a year's day sheet has 13,000 dates on some 250 days)."""
+    return f"{value.day} {value:%b %Y}"
 
 
 def build_chart_figure(
@@ -257,9 +263,10 @@ class _Page(Flowable):  # type: ignore[misc]
         super().__init__()
         self.rows, self.heights, self.col_w = rows, heights, col_w
         self.looks, self.right, self.text = looks, right, text
-        # Empty lists: cells Table draws nothing in ("" would still be drawn, as a string).
-        cells: list[list[Any]] = [[[] for _ in r] for r in rows]
-        self.table = Table(cells, colWidths=col_w, rowHeights=heights, style=style)
+        # The shading and rules run across the whole row: a table of one column of empty
+        # cells draws them (an empty list is a cell Table draws nothing in; "" is drawn).
+        cells: list[list[Any]] = [[[]] for _ in rows]
+        self.table = Table(cells, colWidths=[sum(col_w)], rowHeights=heights, style=style)
 
     def wrap(self, aw: float, ah: float) -> tuple[float, float]:
         w: float
