@@ -196,8 +196,8 @@ class _PagedRows(Flowable):  # type: ignore[misc]
     (quadratic in the rows), and measures every row of every table it builds. Here each row's
     height is measured once, up front (``heights``); at a page break this flowable counts the
     rows that fit (as ``Table.split`` does: header and rows while their sum is within the
-    space) and hands the frame a table of the header and exactly those rows, built with their
-    heights, and itself for the rest. Each row is in one table, built and measured once.
+    space) and hands the frame the page's piece (``make``: the header and exactly those rows,
+    with their heights), and itself for the rest. Each row is laid out once.
     """
 
     def __init__(
