@@ -27,7 +27,11 @@ KINDS = {
     "day-sheet": ("Day sheet", "Counted by appointment date"),
     "takings": ("Daily takings by payment method (cash-up)", "Counted by payment date"),
     "revenue": ("Revenue", "Counted by invoice date (credit notes by their own date)"),
-    "aging": ("Outstanding invoices by age", "Owed at the end date: payments and credit notes after it do not count; aged from the invoice date"),
+    "aging": (
+        "Outstanding invoices by age",
+        "Owed at the end date: payments and credit notes after it do not count;"
+        " aged from the invoice date",
+    ),
     "no-show": ("No-show rate", "Counted by appointment date; cancelled appointments left out"),
     "not-invoiced": ("Completed appointments not yet invoiced", "Counted by appointment date"),
 }
@@ -85,7 +89,10 @@ class ReportsService:
             notes = ("Amounts exclude tax unless marked incl. tax. Void invoices are left out.",)
         elif kind == "aging":
             cols, rows, totals, chart = money.aging(s, tz, d1)
-            notes = ("Outstanding is what is still owed today, after payments and credit notes.",)
+            notes = (
+                "Outstanding is what was still owed at the end date, after payments and"
+                " credit notes up to it.",
+            )
         elif kind == "no-show":
             cols, rows, totals, chart = appts.no_show(s, tz, d0, d1)
         else:

@@ -131,6 +131,8 @@ def test_aging_buckets_outstanding_invoices(fees, actors, book):  # noqa: F811
     assert buckets == Decimal(total["Outstanding"]) == money_sum(body, "Outstanding")
     i2 = next(r for r in body if Decimal(r["Outstanding"]) == Decimal(book["i2_outstanding"]) / 100)
     assert i2["Days"] == "52" and i2["31-60 days"]  # issued 10 March, aged to 1 May
+    # A past date's ageing says what was owed then, not today.
+    assert [n for n in rep.notes if "end date" in n] and not [n for n in rep.notes if "today" in n]
 
 
 def test_no_show_rate_and_day_sheet_count_appointments(fees, actors, book):  # noqa: F811
