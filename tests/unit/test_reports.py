@@ -102,6 +102,20 @@ def test_revenue_csv_totals_agree_with_invoices_and_credit_notes(fees, actors, b
         assert Decimal(total["Tax"]) == Decimal(book["tax"]) / 100
 
 
+
+def test_revenue_credit_counts_on_its_own_day_service_and_practitioner(fees, actors, book):  # noqa: F811
+    """The credit note (on the report of the 20th, credited on the 21st) is a credit of that
+    day, of the REPORT service it credited, and of the invoice's practitioner."""
+
+    def credited(group: str) -> dict[str, int]:
+        rep = fees.reports.run(actors[M], kind="revenue", date_from=D0, date_to=D1, group_by=group)
+        return {str(r[0]): r[3] for r in rep.rows if r[3]}
+
+    assert credited("period") == {"2025-03-21": book["credited"]}
+    [(service, amount)] = credited("service").items()
+    assert service.startswith("REPORT ") and amount == book["credited"]
+    assert list(credited("practitioner").values()) == [book["credited"]]
+
 def test_takings_sum_payments_by_method_and_day(fees, actors, book):  # noqa: F811
     rep = fees.reports.run(actors[M], kind="takings", date_from=D0, date_to=D1)
     rows = rows_of(fees.reports.export_csv(actors[M], report=rep))
