@@ -101,7 +101,11 @@ class AuthAttempt(Base):
 
 
 class ResourceCurrent(Base):
-    """The current version of each resource (a tombstone when deleted)."""
+    """The current version of each resource (a tombstone when deleted).
+
+    The clinic references of this table, ``resource_versions`` and ``sync_changes`` are not
+    checked by PostgreSQL since migration 0004 (SQLite's still are): every transaction writing
+    them holds its clinic's row locked (``ResourceWriter``), and clinics are never deleted."""
 
     __tablename__ = "resources"
     clinic_id: Mapped[str] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
@@ -133,13 +137,16 @@ class ResourceVersion(Base):
 
 
 class SearchIndex(Base):
-    """Extracted search values: ``text`` is the normalised string, code or ``Type/id``."""
+    """Extracted search values: ``text`` is the normalised string, code or ``Type/id``.
+
+    Keyed by its owner and the row's place among the owner's rows (``ordinal``, 0, 1, ...):
+    the key is also the index that finds a resource's rows (migration 0004)."""
 
     __tablename__ = "search_index"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    clinic_id: Mapped[str] = mapped_column(ID)
-    resource_type: Mapped[str] = mapped_column(String(64))
-    resource_id: Mapped[str] = mapped_column(ID)
+    clinic_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     param: Mapped[str] = mapped_column(String(64))
     text: Mapped[str | None] = mapped_column(String(512), nullable=True)
     aux: Mapped[str | None] = mapped_column(String(512), nullable=True)
@@ -147,7 +154,6 @@ class SearchIndex(Base):
     high: Mapped[str | None] = mapped_column(INSTANT, nullable=True)
     __table_args__ = (
         Index("ix_search_value", "clinic_id", "resource_type", "param", "text"),
-        Index("ix_search_owner", "clinic_id", "resource_type", "resource_id"),
     )
 
 

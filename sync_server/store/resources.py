@@ -258,7 +258,8 @@ class ResourceWriter:
         if resource is None:
             return []
         key = (self.clinic_id, resource_type, resource_id)
-        return [key + row for row in (extract(resource) if index is None else index)]
+        return [(*key, ordinal, *row) for ordinal, row in
+                enumerate(extract(resource) if index is None else index)]
 
     def _reindex(self, resource_type: str, resource_id: str,
                  resource: dict[str, Any] | None, index: list[IndexRow] | None, *,
@@ -297,8 +298,9 @@ def _forget_writers(session: Session, transaction: Any) -> None:
         session.info.pop(_WRITERS, None)
 
 
-# A search-index row as the writer keeps it: the resource's key, then an IndexRow's fields.
-_INDEX_COLUMNS = ("clinic_id", "resource_type", "resource_id", *IndexRow._fields)
+# A search-index row as the writer keeps it: the resource's key, the row's place among the
+# resource's rows (its primary key with the resource's), then an IndexRow's fields.
+_INDEX_COLUMNS = ("clinic_id", "resource_type", "resource_id", "ordinal", *IndexRow._fields)
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
