@@ -120,15 +120,13 @@ def owed_at(as_at: datetime) -> ColumnElement[int]:
     return Invoice.total_minor - paid - credited
 
 
-def summaries(
-    session: Session, invoices: list[Invoice], as_at: datetime | None = None
-) -> list[InvoiceSummary]:
-    """Invoices with what was paid, credited and still owed (now, or as it stood at ``as_at``:
-    an invoice voided later still counted as issued then)."""
+def summaries(session: Session, invoices: list[Invoice]) -> list[InvoiceSummary]:
+    """Invoices with what was paid, credited and still owed now (as it stood at a date: the
+    ageing report's query, ``owed_at``)."""
     ids = [i.id for i in invoices]
-    paid = paid_by_invoice(session, ids, as_at)
-    credited = credited_by_invoice(session, ids, as_at)
-    # Names only (an ageing report covers thousands of patients: no ORM entities for them).
+    paid = paid_by_invoice(session, ids)
+    credited = credited_by_invoice(session, ids)
+    # Names only (a patient's account can list many invoices: no ORM entities for them).
     names = {
         pid: f"{family.upper()}, {given}"
         for pid, family, given in session.execute(
@@ -141,14 +139,7 @@ def summaries(
     out = []
     for inv in invoices:
         p, c = paid.get(inv.id, 0), credited.get(inv.id, 0)
-        issued = inv.status == InvoiceStatus.ISSUED.value or (
-            as_at is not None
-            and inv.status == InvoiceStatus.VOID.value
-            and inv.issued_at is not None
-            and inv.voided_at is not None
-            and inv.voided_at >= as_at
-        )
-        owing = inv.total_minor - p - c if issued else 0
+        owing = inv.total_minor - p - c if inv.status == InvoiceStatus.ISSUED.value else 0
         out.append(
             InvoiceSummary(
                 id=inv.id,
