@@ -70,6 +70,10 @@ def main(argv: list[str], *, leave_after_gui: bool = False) -> int:
 
 
 def _gui(data_dir: Path, leave: bool) -> int:
+    # The store and services the sign-in window needs are imported before the GUI (PySide6):
+    # once PySide6 is imported, every further module's source is read and searched for
+    # "PySide6" as it is imported (its __feature__ support), about 0.1 s of a cold start's CPU.
+    from ..services import accounts, accounts_startup, clinic_setup  # noqa: F401
     from ..ui.app import run_gui
 
     code = run_gui(data_dir)

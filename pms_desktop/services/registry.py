@@ -1,7 +1,12 @@
-"""Every service of the application, built on one core. Add a service here to expose it."""
+"""Every service of the application, built on one core. Add a service here to expose it.
+
+``service_factories`` names each service with a function that imports its module and builds it:
+``AppContext`` builds a service when it is first used (``context.Services``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .base import ServiceCore
@@ -11,52 +16,72 @@ if TYPE_CHECKING:
 
 
 def build_services(core: ServiceCore, db: ClinicDatabase) -> dict[str, object]:
-    from .backups import BackupService
-    from .clinic_setup import ClinicSetupService
-
-    services: dict[str, object] = {
-        **_billing(core),
-        **_reception(core),
-        "setup": ClinicSetupService(core),
-        **_clinical(core),
-        **_accounts(core),
-        "backups": BackupService(core, db),
-        "sync": __import__("pms_desktop.services.sync_service", fromlist=["x"]).SyncService(core, db),
-        "workstation": _workstation(core),
-    }
-    return services
+    """Every service, built now."""
+    return {name: build() for name, build in service_factories(core, db).items()}
 
 
-def _billing(core: ServiceCore) -> dict[str, object]:
-    from .billing import BillingService
-    from .payments import PaymentsService
-    from .reports import ReportsService
+def service_factories(core: ServiceCore, db: ClinicDatabase) -> dict[str, Callable[[], object]]:
+    def billing() -> object:
+        from .billing import BillingService
 
-    return {"billing": BillingService(core), "payments": PaymentsService(core),
-            "reports": ReportsService(core)}
+        return BillingService(core)
 
+    def payments() -> object:
+        from .payments import PaymentsService
 
-def _accounts(core: ServiceCore) -> dict[str, object]:
-    from .accounts import AccountsService
-    from .audit_service import AuditService
+        return PaymentsService(core)
 
-    return {"accounts": AccountsService(core), "audit": AuditService(core)}
+    def reports() -> object:
+        from .reports import ReportsService
 
+        return ReportsService(core)
 
-def _reception(core: ServiceCore) -> dict[str, object]:
-    from .patients import PatientsService
-    from .scheduling import SchedulingService
+    def patients() -> object:
+        from .patients import PatientsService
 
-    return {"patients": PatientsService(core), "scheduling": SchedulingService(core)}
+        return PatientsService(core)
 
+    def scheduling() -> object:
+        from .scheduling import SchedulingService
 
-def _clinical(core: ServiceCore) -> dict[str, object]:
-    from .clinical import ClinicalService
+        return SchedulingService(core)
 
-    return {"clinical": ClinicalService(core)}
+    def setup() -> object:
+        from .clinic_setup import ClinicSetupService
 
+        return ClinicSetupService(core)
 
-def _workstation(core: ServiceCore) -> object:
-    from .workstation_names import WorkstationNamesService
+    def clinical() -> object:
+        from .clinical import ClinicalService
 
-    return WorkstationNamesService(core)
+        return ClinicalService(core)
+
+    def accounts() -> object:
+        from .accounts import AccountsService
+
+        return AccountsService(core)
+
+    def audit() -> object:
+        from .audit_service import AuditService
+
+        return AuditService(core)
+
+    def backups() -> object:
+        from .backups import BackupService
+
+        return BackupService(core, db)
+
+    def sync() -> object:
+        from .sync_service import SyncService
+
+        return SyncService(core, db)
+
+    def workstation() -> object:
+        from .workstation_names import WorkstationNamesService
+
+        return WorkstationNamesService(core)
+
+    return {"billing": billing, "payments": payments, "reports": reports,
+            "patients": patients, "scheduling": scheduling, "setup": setup,
+            "clinical": clinical, "accounts": accounts, "audit": audit, "backups": backups,
+            "sync": sync, "workstation": workstation}

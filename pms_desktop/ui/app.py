@@ -9,7 +9,10 @@ Nothing shows patient data before a sign-in.
 
 from __future__ import annotations
 
+import importlib
+import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,19 +27,39 @@ from ..services.accounts_startup import (
     open_database,
 )
 from . import startup_probe
-from .auth.recovery_dialog import RecoveryDialog
 from .auth.session_controller import SessionController
-from .backup_scheduler import BackupScheduler
 from .gui_gc import GuiThreadCollector
-from .sync.sync_controller import SyncController
+from .ops import run_op
 from .theme import apply_theme
 
 if TYPE_CHECKING:
     from .auth.first_run_wizard import FirstRunWizard
+    from .backup_scheduler import BackupScheduler
+    from .sync.sync_controller import SyncController
+
+log = logging.getLogger(__name__)
+
+# What the sign-in window does not need, imported on a thread of its own once it is shown (while
+# the person types): the services' modules (billing's PDF layouts, sync's HTTP client) and what
+# a signed-in session uses first. No Qt module: widgets are made on the GUI thread only.
+WARM_UP_MODULES = (
+    "pms_desktop.services.sync_service",
+    "pms_desktop.services.backups",
+    "pms_desktop.services.patients",
+    "pms_desktop.services.scheduling",
+    "pms_desktop.services.clinical",
+    "pms_desktop.services.billing",
+    "pms_desktop.services.payments",
+    "pms_desktop.services.reports",
+    "pms_desktop.services.audit_service",
+    "pms_desktop.services.workstation_names",
+)
 
 
 def open_clinic_interactively(data_dir: Path) -> Any:
     """The open ClinicDatabase, asking for the recovery secret when needed; None if cancelled."""
+    from .auth.recovery_dialog import RecoveryDialog  # only without the key in the keyring
+
     try:
         return open_database(data_dir)
     except RecoveryNeeded:
@@ -68,6 +91,8 @@ def start_after_first_run(wizard: FirstRunWizard, *,
 
 def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupScheduler:
     """The daily backup of the settings runs in the background; its outcome goes to the status bar."""
+    from .backup_scheduler import BackupScheduler
+
     scheduler = BackupScheduler(ctx, controller)
 
     def status(text: str) -> None:
@@ -82,7 +107,9 @@ def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupSch
 
 def start_sync_controller(ctx: Any, controller: SessionController) -> SyncController:
     """Background sync for as long as the clinic is open (it acts as the device, signed in or
-    not); each new main window shows its state in the status bar."""
+    not); each new main window shows its state in the status bar, one open already too."""
+    from .sync.sync_controller import SyncController
+
     sync = SyncController(ctx)
 
     def attach(_session: Any) -> None:
@@ -91,8 +118,61 @@ def start_sync_controller(ctx: Any, controller: SessionController) -> SyncContro
             window.set_sync_controller(sync)
 
     controller.signed_in.connect(attach)
+    attach(None)
     sync.start()
     return sync
+
+
+def warm_up() -> None:
+    """Import ``WARM_UP_MODULES`` (on a thread of its own: see ``Background``)."""
+    for name in WARM_UP_MODULES:
+        importlib.import_module(name)
+
+
+class Background:
+    """The scheduled backup and the background sync, started once the sign-in window is shown.
+
+    Neither is needed to sign in (the first sync is due seconds after start, the first backup
+    check a minute after): their modules are imported first on a thread of their own, so that
+    neither the window's first paint nor what the person types waits for them, then both are
+    started on the GUI thread. ``start_now`` starts them at once (the first-run wizard's path).
+    """
+
+    def __init__(self, ctx: Any, controller: SessionController) -> None:
+        self.ctx, self.controller = ctx, controller
+        self.scheduler: BackupScheduler | None = None
+        self.sync: SyncController | None = None
+        self._closed = False
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start_after_paint(self, window: Any) -> None:
+        startup_probe.after_first_paint(window, self._warm_up, at_latest_ms=3000)
+
+    def _warm_up(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pms-warm-up")
+        run_op(None, warm_up, lambda _: self.start_now(), self._warm_up_failed,
+               executor=self._pool)
+
+    def _warm_up_failed(self, error: BaseException) -> None:
+        # A module that cannot be imported fails again where it is used, with its own message.
+        log.warning("importing ahead failed: %s", type(error).__name__)
+        self.start_now()
+
+    def start_now(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+        if self._closed or self.sync is not None:
+            return
+        self.scheduler = start_backup_scheduler(self.ctx, self.controller)
+        self.sync = start_sync_controller(self.ctx, self.controller)
+
+    def stop(self) -> None:
+        self._closed = True
+        if self.scheduler is not None:
+            self.scheduler.timer.stop()
+        if self.sync is not None:
+            self.sync.shutdown(timeout_s=15)
 
 
 def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
@@ -115,6 +195,7 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
                 return 0
             ctx = wizard.ctx
             controller = start_after_first_run(wizard, idle_ms=idle_ms)
+            dialog = None
         else:
             try:
                 db = open_clinic_interactively(data_dir)
@@ -126,15 +207,17 @@ def run_gui(data_dir: Path, *, idle_ms: int | None = None) -> int:
             ctx = build_context(db)
             controller = start_controller(ctx, idle_ms=idle_ms)
             dialog = controller.show_sign_in()
-            if startup_probe.enabled():
+        background = Background(ctx, controller)
+        if dialog is None:
+            background.start_now()
+        else:
+            background.start_after_paint(dialog)
+            if startup_probe.enabled():  # installed last: it sees the first paint first
                 startup_probe.quit_when_painted(dialog)
-        scheduler = start_backup_scheduler(ctx, controller)
-        sync = start_sync_controller(ctx, controller)
         try:
             return int(app.exec())
         finally:
-            scheduler.timer.stop()
-            sync.shutdown(timeout_s=15)
+            background.stop()
             ctx.close()
     finally:
         lock.release()

@@ -96,3 +96,53 @@ def test_a_newer_schema_is_refused_with_the_version_needed(ctx, data_dir) -> Non
     with pytest.raises(SchemaTooNewError) as err:
         ClinicDatabase.open(data_dir)
     assert "0999" in str(err.value) and "newer version" in str(err.value)
+
+
+def test_the_plain_head_is_alembics_head() -> None:
+    """A start at head is told without Alembic, from the files' revision lines."""
+    assert migrate.plain_head() == migrate.head_revision()
+
+
+def _versions(folder: Path, extra: dict[str, str]) -> Path:
+    folder.mkdir()
+    for path in migrate.VERSIONS.glob("*.py"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for name, source in extra.items():
+        (folder / name).write_text(source, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("extra", [
+    # a revision named otherwise than as a plain string: the head cannot be read plainly
+    {"0006_next.py": 'REV = "0006"\nrevision = REV\ndown_revision = "0005"\n'},
+    # two migrations after 0005: two heads (a branch)
+    {"0006_a.py": 'revision = "0006"\ndown_revision = "0005"\n',
+     "0006_b.py": 'revision = "0006b"\ndown_revision = "0005"\n'},
+    # a merge of two revisions
+    {"0006_merge.py": 'revision = "0006"\ndown_revision = ("0004", "0005")\n'},
+])
+def test_the_plain_head_gives_way_to_alembic_when_unsure(tmp_path: Path,
+                                                         extra: dict[str, str]) -> None:
+    assert migrate.plain_head(_versions(tmp_path / "versions", extra)) is None
+
+
+def test_a_new_migration_file_is_the_plain_head(tmp_path: Path) -> None:
+    versions = _versions(tmp_path / "versions", {
+        "0006_next.py": 'revision: str = "0006"\ndown_revision: str | None = "0005"\n'})
+    assert migrate.plain_head(versions) == "0006"
+
+
+def test_a_database_behind_the_files_is_still_upgraded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The plain check only ever says 'at head': a database one revision behind is upgraded."""
+    folder = tmp_path / "old"
+    _old_clinic(folder)
+    calls: list[str] = []
+    real = migrate.upgrade
+    monkeypatch.setattr(migrate, "upgrade", lambda engine, target="head": (
+        calls.append(target), real(engine, target))[1])
+    db = ClinicDatabase.open(folder)
+    assert calls == ["head"] and db.schema_revision() == migrate.head_revision()
+    db.close()
+    calls.clear()
+    ClinicDatabase.open(folder).close()  # at head now: nothing to do
+    assert calls == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import qrcode
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (
@@ -33,6 +32,8 @@ from ..ops import run_op
 
 
 def qr_pixmap(text: str, size: int = 200) -> QPixmap:
+    import qrcode  # here, not at start-up: the sign-in window's module imports this one
+
     image = qrcode.make(text, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
