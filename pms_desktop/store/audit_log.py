@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..audit.chain import GENESIS, entry_hash
@@ -26,6 +26,12 @@ from .models import AuditEntry, Setting
 HIGH_WATER_KEY = "audit.high_water"
 _HEAD = "pms.audit_head"  # Session.info: (seq, hash) of the last entry, until the commit
 _MARK = "pms.audit_mark"  # Session.info: the high-water Setting row, until the commit
+_TABLE = AuditEntry.__table__
+assert isinstance(_TABLE, Table)
+_INSERT = _TABLE.insert()
+# Entries are only ever written by ``append`` (a plain insert, executed at once), so the last
+# one is read with the driver: the session can hold no entry that is not in the table yet.
+_LAST = f"SELECT seq, hash FROM {_TABLE.name} ORDER BY seq DESC LIMIT 1"
 
 
 def entry_dict(row: AuditEntry) -> dict[str, Any]:
@@ -66,19 +72,23 @@ def append(
     break_glass: bool = False,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Link a new entry to the chain. The caller's transaction (BEGIN IMMEDIATE) serialises it."""
+) -> None:
+    """Link a new entry to the chain. The caller's transaction (BEGIN IMMEDIATE) serialises it.
+
+    The entry is inserted at once, as a plain row (no ORM object: every audited read, a patient
+    search on each keystroke among them, writes one, and the ORM's unit of work for it cost
+    more CPU than the read itself); it is rolled back with the transaction or savepoint it was
+    written in, as before."""
     seq, prev = _head(session)
-    row = AuditEntry(**_linked(seq + 1, prev, {
+    row = _linked(seq + 1, prev, {
         "workstation_id": workstation_id, "action": action, "outcome": outcome, "at": at,
         "user_id": user_id, "username": username, "role": role,
         "resource_type": resource_type, "resource_id": resource_id, "patient_id": patient_id,
         "break_glass": break_glass, "reason": reason, "detail": detail,
-    }))
-    session.add(row)
-    _advance_high_water(session, row.seq, prev, row.hash)
-    _remember(session, row.seq, row.hash)
-    return row
+    })
+    session.connection().execute(_INSERT, row)
+    _advance_high_water(session, row["seq"], prev, row["hash"])
+    _remember(session, row["seq"], row["hash"])
 
 
 def _linked(seq: int, prev: str, e: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +124,9 @@ def _head(session: Session) -> tuple[int, str]:
     entries are appended."""
     head = session.info.get(_HEAD)
     if head is None:
-        last = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
+        if session.autoflush:  # as the ORM's read did: what the caller changed is written
+            session.flush()
+        last = session.connection().exec_driver_sql(_LAST).first()
         head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
     return head
 

@@ -18,6 +18,7 @@ from pms_desktop.store.models import (
     Patient,
     PatientIdentifier,
     PatientMerge,
+    PatientTelecom,
 )
 
 MARY = PatientDraft(
@@ -217,3 +218,29 @@ def test_update_keeps_identifier_and_validates(ctx, rita):  # type: ignore[no-un
         and changed.draft.mrn == "MRN-1001"
     )
     assert ctx.patients.search(rita, "0871234567") == []
+
+
+def test_search_results_carry_what_the_list_shows_sorted_by_name(ctx, rita, make_patient):  # type: ignore[no-untyped-def]
+    """Each result: the names, the date of birth and age, the first phone by rank, every
+    identifier; the results sorted by surname, first name, then date of birth."""
+    mary = make_patient("Mary", "Murphy", date(1980, 5, 17), phone="087 123 4567", mrn="MRN-77")
+    older = make_patient("Mary", "Murphy", date(1950, 2, 1), phone=None)
+    aoife = make_patient("aoife", "murphy", date(2001, 3, 4), phone="01 222 3333")
+    with ctx.db.sessions()() as s, s.begin():
+        s.add(PatientTelecom(patient_id=mary, system="phone", use="home", value="01 999 0000",
+                             digits="019990000", rank=-1))
+        s.add(PatientTelecom(patient_id=mary, system="email", use="home", value="m@example.ie",
+                             digits=None, rank=-2))
+        s.add(PatientIdentifier(patient_id=mary, system="urn:ie:ppsn", label="PPSN",
+                                value="1234567T", rank=1))
+    found = ctx.patients.search(rita, "murphy")
+    assert [r.id for r in found] == [aoife, older, mary]
+    m = found[2]
+    assert (m.given, m.family, m.birth_date, m.sex, m.active) == (
+        "Mary", "Murphy", date(1980, 5, 17), "female", True)
+    assert m.age == (date.today().year - 1980 - ((date.today().month, date.today().day) < (5, 17)))
+    assert m.phone == "01 999 0000"  # ranked before the one written first; email not a phone
+    assert sorted(m.identifiers.split(", ")) == ["MRN MRN-77", "PPSN 1234567T"]
+    assert (found[1].phone, found[1].identifiers) == ("", "")
+    by_date = ctx.patients.search(rita, "murphy 01/02/1950")
+    assert [r.id for r in by_date] == [older]
