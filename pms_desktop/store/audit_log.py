@@ -9,6 +9,7 @@ cut even though the new tail chains correctly.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -185,7 +186,12 @@ class _PlainMark:
         self.value = value
 
 
-_MARK_ID = Session.identity_key(Setting, HIGH_WATER_KEY)
+@functools.cache
+def _mark_id() -> Any:
+    """The row's identity key (made when first needed: it configures the ORM's mappers)."""
+    return Session.identity_key(Setting, HIGH_WATER_KEY)
+
+
 _SETTING = Setting.__tablename__
 _MARK_READ = f"SELECT value FROM {_SETTING} WHERE key = ?"
 _MARK_UPDATE = f"UPDATE {_SETTING} SET value = ? WHERE key = ?"
@@ -195,7 +201,7 @@ _MARK_INSERT = f"INSERT INTO {_SETTING} (key, value) VALUES (?, ?)"
 def _held_by_orm(session: Session) -> bool:
     """Whether the session holds an ORM object of the high-water row (loaded, changed, deleted
     or added): then it is read and changed through that object, as the caller sees it."""
-    return _MARK_ID in session.identity_map or any(
+    return _mark_id() in session.identity_map or any(
         isinstance(o, Setting) and o.key == HIGH_WATER_KEY for o in session.new)
 
 
