@@ -168,7 +168,7 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
     return Figure(f"{scale.clinics} clinics syncing at once: a 100-change push", "p95 < 500 ms",
                   statistics.median(times), q, "ms", q < 500,
                   note=f"PostgreSQL, 2 workers; {len(times)} pushes, each clinic's back to back "
-                       f"from the same start; server CPU {cpu / len(times) * 1000:.0f} ms a push"
+                       f"from the same start; server CPU {cpu / len(times) * 1000:.1f} ms a push"
                        f"{database_note(pg0, pg1, len(times))}, the clinics' own (this "
                        f"process) {(own - own0) / len(times) * 1000:.0f} ms; "
                        + spread(ports, owner, cpu0, cpu1))
@@ -216,7 +216,7 @@ def database_note(before: DatabaseWork | None, after: DatabaseWork | None, pushe
     if before is None or after is None:
         return ""
     cpu = sum(s - before.cpu.get(pid, 0.0) for pid, s in after.cpu.items())
-    return (f", PostgreSQL backends {cpu / pushes * 1000:.0f} ms a push "
+    return (f", PostgreSQL backends {cpu / pushes * 1000:.1f} ms a push "
             f"({after.sessions - before.sessions} connections opened)")
 
 
