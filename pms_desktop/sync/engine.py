@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -61,6 +62,10 @@ PULL_PAGE = 1000  # the most asked for at once (the server's most)
 PULL_TXN_SECONDS = 0.25
 PULL_FIRST_PAGE, PULL_MIN_PAGE = 100, 10
 PULL_OPTIMIZE_AFTER = 5000  # pulled records after which the search index is optimized
+# A new workstation downloading the clinic applies pages in transactions of about this long
+# (``_pull_pages``): its first sync's progress window is in front; a save waits for one at most.
+PULL_DOWNLOAD_TXN_SECONDS = 2.0
+PULL_DOWNLOAD_WAIT_SECONDS = 0.05  # a next page not here by then: the transaction commits first
 AUDIT_BATCH = 500
 # An upload's entries stop at about this much detail text (a pulled page's entry names its
 # records: ~60 bytes each), well inside the server's body limit (8 MiB by default).
@@ -90,6 +95,14 @@ class _Answered:
     changes: dict[str, OutboxChange]  # by change id
     later: dict[tuple[str, str], list[OutboxChange]]  # pending changes of their records
     rows: list[Any]  # their records, held: the session's identity map keeps them only weakly
+
+
+@dataclass
+class _PullState:
+    """What one pull carries from page to page."""
+
+    merged: set[str] | None = None  # merged-away patients (``None``: read again)
+    fresh: FreshTables | None = None  # tables empty when a pull from the feed's start began
 
 
 @dataclass
@@ -527,65 +540,113 @@ class SyncEngine:
 
     def _pull_pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
                     total_hint: int | None, bulk: list[bool]) -> None:
-        """The pages, each in its own transaction. A long pull takes ``bulk_writing``'s
-        settings and says so in ``bulk`` (the caller puts the usual ones back)."""
+        """The pages, each with its cursor in a transaction; a long pull takes ``bulk_writing``'s
+        settings and says so in ``bulk`` (the caller puts the usual ones back).
+
+        A new workstation downloading the clinic (a long pull from the feed's start into a
+        store holding no patient: nobody has worked here yet) applies several pages in one
+        transaction, of about ``PULL_DOWNLOAD_TXN_SECONDS``: every transaction writes each
+        index page it touched once more (encrypted) to the log, and a pulled page's records
+        touch the same index pages all over (random ids): pages of 1,000 wrote ~22x the
+        store's size to disk. A page that fails takes its transaction's pages back and they
+        are applied again one by one (the one that failed carefully). The transaction is never
+        held open while the network is waited for: a next page not fetched yet ends it."""
         start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
-        merged: set[str] | None = None  # merged-away patients, carried from page to page
-        fresh = None
+        state = _PullState()
         if cursor == 0:  # the feed from its start: a new workstation's tables are empty
             with self.sessions() as s:
-                fresh = FreshTables.at_start(s, self.rmap)
+                state.fresh = FreshTables.at_start(s, self.rmap)
+        downloading = state.fresh is not None and "patient" in state.fresh.tables
         page, asked = self.client.pull(cursor, limit), limit
         total: int | None = None
         while True:
-            following = fetcher.submit(self.client.pull, int(page["next_cursor"]), limit) \
-                if page.get("more") else None
-            following_asked = limit
-            began = time.monotonic()
-            applier: RemoteApplier
-            try:
-                with self.sessions() as s, s.begin():
-                    # Committed without waiting for the disk (store.engine.RELAXED): a page
-                    # lost to a power cut is lost with its cursor, and pulled again.
-                    s.connection(execution_options={RELAXED: True})
-                    if bulk:
-                        bulk_writing(s, True)  # (again: the connection may be a new one)
-                    search_index.pause(s)  # the page's patients are indexed once, at its end
-                    applier = PageApplier(s, self.rmap, self.ws, self.now)
-                    applier.merged_patients, applier.fresh = merged, fresh
-                    applier.prefetch(page["changes"])
-                    pulled = 0
-                    for c in page["changes"]:
-                        if applier.apply(c["resource_type"], c["id"], int(c["version"]),
-                                         c["op"], c.get("resource")):
-                            pulled += 1
-                    applier.finish()
-                    merged = applier.merged_patients
-                    applier.settle()
-                    search_index.resume(s)
-                    applier.log_page(cursor, int(page["next_cursor"]), len(page["changes"]))
-                    cursor = int(page["next_cursor"])
-                    st.put(s, st.PULL_CURSOR, str(cursor))
-            except (IntegrityError, ValidationError):
-                # A change this workstation cannot hold: the page again, change by change, so
-                # that it waits as a conflict instead of stopping every later sync here.
-                applier, pulled = self._apply_page_carefully(page, cursor)
-                merged, cursor = None, int(page["next_cursor"])
-            report.pulled += pulled
-            report.conflicts += applier.new_conflicts
-            limit = _next_limit(asked, len(page["changes"]), time.monotonic() - began)
-            # Progress in sequence numbers: the server's latest one when the pull began is its
-            # end. Kept for the whole pull: what arrives meanwhile (this sync's own access log,
-            # uploaded while it pulls, takes sequence numbers too) is pulled as well, but a bar
-            # whose end moves away as it fills would tell a person nothing.
-            if total is None:
-                total = max(total_hint or 0, int(page.get("latest_seq") or 0), cursor) - start
+            if total is None:  # in sequence numbers: the server's latest one is the end
+                total = max(total_hint or 0, int(page.get("latest_seq") or 0),
+                            int(page["next_cursor"])) - start
                 if total >= PULL_OPTIMIZE_AFTER:
                     bulk.append(True)
+            began = time.monotonic()
+            taken: list[tuple[Json, int]] = []  # this transaction's pages (and their cursors)
+            applied: list[tuple[RemoteApplier, int]] = []
+            try:
+                with self.sessions() as s, s.begin():
+                    self._page_settings(s, bulk)
+                    together = downloading and bool(bulk)
+                    while True:
+                        following = fetcher.submit(self.client.pull, int(page["next_cursor"]),
+                                                   limit) if page.get("more") else None
+                        following_asked, page_began = limit, time.monotonic()
+                        taken.append((page, cursor))
+                        applied.append(self._apply_page(s, page, cursor, state))
+                        cursor = int(page["next_cursor"])
+                        st.put(s, st.PULL_CURSOR, str(cursor))
+                        limit = _next_limit(asked, len(page["changes"]),
+                                            time.monotonic() - page_began)
+                        if following is None or not together or \
+                                time.monotonic() - began >= PULL_DOWNLOAD_TXN_SECONDS:
+                            break
+                        try:  # never held open while the network is waited for
+                            following.result(timeout=PULL_DOWNLOAD_WAIT_SECONDS)
+                        except FutureTimeout:
+                            break
+                        page, asked = following.result(), following_asked
+            except (IntegrityError, ValidationError):
+                # A change this workstation cannot hold: the transaction's pages again, one by
+                # one, so that it waits as a conflict instead of stopping every later sync here.
+                state.merged = None
+                applied = [self._page_alone(p, c, state, bulk) for p, c in taken]
+                cursor = int(taken[-1][0]["next_cursor"])
+            for applier, pulled in applied:
+                report.pulled += pulled
+                report.conflicts += applier.new_conflicts
+            # The end is kept for the whole pull: what arrives meanwhile (this sync's own access
+            # log, uploaded while it pulls, takes sequence numbers too) is pulled as well, but a
+            # bar whose end moves away as it fills would tell a person nothing.
             self.progress("pull", min(cursor - start, total) if following else total, total)
             if following is None:
                 return
             page, asked = following.result(), following_asked
+
+    @staticmethod
+    def _page_settings(s: Session, bulk: list[bool]) -> None:
+        # Committed without waiting for the disk (store.engine.RELAXED): a page lost to a
+        # power cut is lost with its cursor, and pulled again.
+        s.connection(execution_options={RELAXED: True})
+        if bulk:
+            bulk_writing(s, True)  # (again: the connection may be a new one)
+
+    def _apply_page(self, s: Session, page: Json, cursor: int,
+                    state: _PullState) -> tuple[RemoteApplier, int]:
+        """One pulled page, in the caller's transaction: its changes, conflicts settled, its
+        access-log entry. Returns its applier and how many changes it applied."""
+        search_index.pause(s)  # the page's patients are indexed once, at its end
+        applier = PageApplier(s, self.rmap, self.ws, self.now)
+        applier.merged_patients, applier.fresh = state.merged, state.fresh
+        applier.prefetch(page["changes"])
+        pulled = 0
+        for c in page["changes"]:
+            if applier.apply(c["resource_type"], c["id"], int(c["version"]), c["op"],
+                             c.get("resource")):
+                pulled += 1
+        applier.finish()
+        state.merged = applier.merged_patients
+        applier.settle()
+        search_index.resume(s)
+        applier.log_page(cursor, int(page["next_cursor"]), len(page["changes"]))
+        return applier, pulled
+
+    def _page_alone(self, page: Json, cursor: int, state: _PullState,
+                    bulk: list[bool]) -> tuple[RemoteApplier, int]:
+        """One page in a transaction of its own; carefully (change by change) if it fails."""
+        try:
+            with self.sessions() as s, s.begin():
+                self._page_settings(s, bulk)
+                done = self._apply_page(s, page, cursor, state)
+                st.put(s, st.PULL_CURSOR, str(int(page["next_cursor"])))
+            return done
+        except (IntegrityError, ValidationError):
+            state.merged = None
+            return self._apply_page_carefully(page, cursor)
 
     def _apply_page_carefully(self, page: Json, cursor: int) -> tuple[RemoteApplier, int]:
         pulled = 0

@@ -23,7 +23,7 @@ from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import AuditEntry, Patient
 from pms_desktop.sync import engine as sync_engine
 from pms_desktop.sync.transport import SyncClient
-from tests.sync.conftest import SyncServer, _actor, _copy
+from tests.sync.conftest import SyncServer, _actor, _copy, _enrol_from_own_addresses
 from tests.sync.sync_server_helpers import fhir_holdings
 
 pytestmark = pytest.mark.e2e
@@ -39,11 +39,13 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clinic(_template: tuple[Path, bytes], tmp_path: Path,
-           sync_server: SyncServer) -> Iterator[tuple[AppContext, str, dict[str, PatientDraft]]]:
+def clinic(_template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer,
+           monkeypatch: pytest.MonkeyPatch
+           ) -> Iterator[tuple[AppContext, str, dict[str, PatientDraft]]]:
     """A synced clinic workstation with 15 patients (their drafts by id): 23 records."""
     from tests.sync.test_sync_first_pull import _queue_unsynced
 
+    _enrol_from_own_addresses(monkeypatch)  # the tests enrol several workstations
     clinic_id = sync_server.new_clinic("Paged pull clinic")
     a = _copy(_template, tmp_path / "alpha", "alpha")
     try:
@@ -184,5 +186,104 @@ def test_the_log_is_durable_before_upload_and_settings_are_put_back(
                 -store_engine.CACHE_KIB
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
                 store_engine.CHECKPOINT_PAGES
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conflict(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        _template: tuple[Path, bytes],
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new workstation downloading the clinic applies several pages in one transaction. The
+    same MRN registered on another workstation offline makes one page fail in the store: that
+    transaction's pages are applied again one by one, the failing one change by change, and
+    everything arrives once: both patients held and flagged, every record named once in the
+    access log, the chain intact."""
+    a, clinic_id, drafts = clinic
+    mrn = next(iter(drafts.values())).mrn
+    c = _copy(_template, tmp_path / "charlie", "charlie")  # a workstation of the clinic,
+    try:  # offline until its patient with the same MRN is registered
+        c.sync.enrol_device(  # type: ignore[attr-defined]
+            server_url=sync_server.url, code=sync_server.enrol_code(clinic_id),
+            device_name="charlie",
+            clinic_key_code=a.sync.issue_clinic_key_code(_actor(a, "admin")))  # type: ignore[attr-defined]
+        twin = c.patients.register_patient(_actor(c, "paul"), draft=PatientDraft(  # type: ignore[attr-defined]
+            given="Aoibhe", family="Ní Bhriain", birth_date="1990-07-01", sex="female",
+            mrn=mrn)).id
+        c.sync.run_sync()  # type: ignore[attr-defined]
+    finally:
+        c.close()
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 600.0)  # all pages at once
+    transactions: list[Any] = []  # the transaction each page was applied in (held: no reuse)
+    alone, careful = [], []
+    real_apply, real_alone = sync_engine.SyncEngine._apply_page, sync_engine.SyncEngine._page_alone
+    real_careful = sync_engine.SyncEngine._apply_page_carefully
+
+    def apply_page(self: Any, s: Any, page: Any, cursor: int, state: Any) -> Any:
+        transactions.append(s.get_transaction())
+        return real_apply(self, s, page, cursor, state)
+
+    def page_alone(self: Any, page: Any, cursor: int, *args: Any) -> Any:
+        alone.append(cursor)
+        return real_alone(self, page, cursor, *args)
+
+    def carefully(self: Any, page: Any, cursor: int) -> Any:
+        careful.append(cursor)
+        return real_careful(self, page, cursor)
+
+    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
+    monkeypatch.setattr(sync_engine.SyncEngine, "_page_alone", page_alone)
+    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    try:
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        first = transactions[0]
+        together = [t for t in transactions if t is first]
+        assert len(together) > 2, "the download's pages were applied in a transaction each"
+        assert len(alone) == len(together) and len(careful) == 1
+        with b.db.sessions()() as s:
+            held = {p.id for p in s.scalars(select(Patient))}
+            assert verify_database(s).intact
+        assert held >= {*drafts, twin}
+        [flag] = b.sync.conflicts(_actor(b, "admin"))  # type: ignore[attr-defined]
+        assert flag.kind == "possible-duplicate"
+        named: dict[str, int] = {}
+        for entry in _applies(b):
+            for ref, version in json.loads(entry.detail or "{}").get("applied", {}).items():
+                assert ref not in named, f"{ref} applied twice"
+                named[ref] = version
+        assert len(named) == report.pulled
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_long_pull_into_a_workstation_in_use_is_a_transaction_a_page(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workstation that already holds patients (people work on it) pulls many changes: each
+    page commits with its cursor, so a person's save waits for one page at most."""
+    a, clinic_id, drafts = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    try:
+        b.sync.run_sync()  # type: ignore[attr-defined]
+        for pid, draft in drafts.items():
+            a.patients.update_patient(_actor(a, "paul"), patient_id=pid,  # type: ignore[attr-defined]
+                                      draft=replace(draft, city="Tralee"))
+        a.sync.run_sync()  # type: ignore[attr-defined]
+        monkeypatch.setattr(sync_engine, "PULL_OPTIMIZE_AFTER", 10)  # a long pull
+        monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 600.0)
+        transactions: list[Any] = []
+        real_apply = sync_engine.SyncEngine._apply_page
+
+        def apply_page(self: Any, s: Any, page: Any, cursor: int, state: Any) -> Any:
+            transactions.append(s.get_transaction())
+            return real_apply(self, s, page, cursor, state)
+
+        monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
+        assert b.sync.run_sync().pulled >= len(drafts)  # type: ignore[attr-defined]
+        assert len(transactions) >= 2
+        assert len({id(t) for t in transactions}) == len(transactions)
     finally:
         b.close()
