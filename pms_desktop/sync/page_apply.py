@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -29,7 +29,7 @@ from ..domain.enums import OutboxStatus
 from ..store.models import Appointment, OutboxChange, Patient, SyncBase
 from . import sync_state as st
 from .merge_follow import MergeFollower
-from .remote_apply import INACTIVE_APPOINTMENT, RemoteApplier
+from .remote_apply import INACTIVE_APPOINTMENT, RemoteApplier, longest_appointment
 
 Json = dict[str, Any]
 Key = tuple[str, str]  # (table, id)
@@ -182,17 +182,26 @@ class PageApplier(RemoteApplier):
                               for _, _, rid, version, res in new])
         for _, _, rid, version, res in new:
             self._note_in_page(str(res["resourceType"]), rid, version, "upsert")
-        for rid in self._may_clash([rid for _, table, rid, _, _ in new if table == "appointment"]):
+        for rid in self._may_clash([n.row for n, table, *_ in new if table == "appointment"]):
             self.check_double_booking(rid)
 
-    def _may_clash(self, ids: list[str]) -> list[str]:
-        """Of these appointments, those another active one of the practitioner overlaps (one
-        query per 500): only they need ``check_double_booking``, which decides and records."""
+    def _may_clash(self, rows: list[Json]) -> list[str]:
+        """Of these new appointments, those another active one of the practitioner overlaps
+        (one query per 500): only they need ``check_double_booking``, which decides and
+        records. An overlapping one starts after this one's start minus the practitioners'
+        longest appointment: without that bound each was checked against every earlier
+        appointment of its practitioner (a first pull: n against up to n)."""
+        if not rows:
+            return []
+        ids = [str(r["id"]) for r in rows]
+        since = func.datetime(func.julianday(Appointment.start_at) - longest_appointment(
+            self.s, (str(r["practitioner_id"]) for r in rows)))
         other = aliased(Appointment)
         found: set[str] = set()
         for start in range(0, len(ids), CHUNK):
             found.update(self.s.scalars(select(Appointment.id).join(other, and_(
                 other.practitioner_id == Appointment.practitioner_id, other.id != Appointment.id,
+                other.start_at > since,
                 other.start_at < Appointment.end_at, other.end_at > Appointment.start_at,
                 other.status.not_in(INACTIVE_APPOINTMENT))).where(
                 Appointment.id.in_(ids[start:start + CHUNK]),

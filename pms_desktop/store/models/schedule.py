@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, SyncMixin, fhir_type
@@ -28,6 +28,10 @@ class Appointment(SyncMixin, Base):
     __table_args__ = (
         Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
         Index("ix_appointment_start", "start_at"),
+        # Each appointment's length (days) by practitioner: the longest one bounds an overlap
+        # query's start from below (``sync.page_apply``; migration 0006).
+        Index("ix_appointment_practitioner_length", "practitioner_id",
+              text("(julianday(end_at) - julianday(start_at))")),
     )
 
     clinic_id: Mapped[str] = mapped_column(ForeignKey("clinic.id"))
