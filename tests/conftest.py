@@ -24,6 +24,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property tests judge data, not speed: on a shared 2-core machine input generation and examples
+# run slow at times, which Hypothesis's timing checks reported as failures (speed is bench/'s).
+settings.register_profile("pms", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pms")
 
 from pms_desktop.context import AppContext, build_context  # noqa: E402
 from pms_desktop.domain.enums import Role  # noqa: E402
