@@ -150,6 +150,25 @@ class FhirMappingMap:
         return self._m.new_record(session, resource, server_version=server_version,
                                   secrets=self._secrets(session))
 
+    def new_records_apart(self, changes: Sequence[dict[str, Any]]
+                          ) -> dict[tuple[str, str, int], Any]:
+        """``new_record`` for a pulled page's resources, on another thread than the session's,
+        by (type, id, version): those whose mapping asks nothing of the store or the clinic key
+        (either raises here, as anything else does) are made; the rest are made when applied."""
+        made: dict[tuple[str, str, int], Any] = {}
+        for change in changes:
+            resource = change.get("resource")
+            if not isinstance(resource, dict):
+                continue
+            version = int(change["version"])
+            try:
+                made[(str(change["resource_type"]), str(change["id"]), version)] = \
+                    self._m.new_record(_APART, resource, server_version=version,
+                                       secrets=_APART)
+            except Exception:  # noqa: BLE001, S112 - made (or refused) when applied, as always
+                continue
+        return made
+
     def insert_new(self, session: Any, records: Sequence[Any]) -> None:
         self._m.insert_new(session, records)
 
@@ -164,6 +183,16 @@ class FhirMappingMap:
 
     def model(self, table: str) -> type[Any]:
         return self._m.mapper_for(table).model  # type: ignore[no-any-return]
+
+
+class _Apart:
+    """The session and clinic key a mapping gets on a thread apart: any use raises."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise LookupError(f"{name}: not available apart from the session")
+
+
+_APART: Any = _Apart()
 
 
 def default_resource_map(secrets: Secrets | None = None) -> ResourceMap:

@@ -47,6 +47,8 @@ from .transport import SyncClient, SyncRefused
 
 Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+# A page's new records made on the fetching thread, by (type, id, version) (``_fetch``).
+Records = dict[tuple[str, str, int], Any] | None
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
 PUSH_AHEAD_FROM = 200  # a batch this big is sent from a thread while the next is recorded
@@ -557,7 +559,7 @@ class SyncEngine:
             with self.sessions() as s:
                 state.fresh = FreshTables.at_start(s, self.rmap)
         downloading = state.fresh is not None and "patient" in state.fresh.tables
-        page, asked = self.client.pull(cursor, limit), limit
+        page, asked, records = self.client.pull(cursor, limit), limit, None
         total: int | None = None
         while True:
             if total is None:  # in sequence numbers: the server's latest one is the end
@@ -566,18 +568,19 @@ class SyncEngine:
                 if total >= PULL_OPTIMIZE_AFTER:
                     bulk.append(True)
             began = time.monotonic()
-            taken: list[tuple[Json, int]] = []  # this transaction's pages (and their cursors)
+            taken: list[tuple[Json, int, Records]] = []  # this transaction's pages, cursors...
             applied: list[tuple[RemoteApplier, int]] = []
             try:
                 with self.sessions() as s, s.begin():
                     self._page_settings(s, bulk)
                     together = downloading and bool(bulk)
                     while True:
-                        following = fetcher.submit(self.client.pull, int(page["next_cursor"]),
-                                                   limit) if page.get("more") else None
+                        following = fetcher.submit(self._fetch, int(page["next_cursor"]),
+                                                   limit, downloading) \
+                            if page.get("more") else None
                         following_asked, page_began = limit, time.monotonic()
-                        taken.append((page, cursor))
-                        applied.append(self._apply_page(s, page, cursor, state))
+                        taken.append((page, cursor, records))
+                        applied.append(self._apply_page(s, page, cursor, state, records))
                         cursor = int(page["next_cursor"])
                         st.put(s, st.PULL_CURSOR, str(cursor))
                         limit = _next_limit(asked, len(page["changes"]),
@@ -589,12 +592,12 @@ class SyncEngine:
                             following.result(timeout=PULL_DOWNLOAD_WAIT_SECONDS)
                         except FutureTimeout:
                             break
-                        page, asked = following.result(), following_asked
+                        (page, records), asked = following.result(), following_asked
             except (IntegrityError, ValidationError):
                 # A change this workstation cannot hold: the transaction's pages again, one by
                 # one, so that it waits as a conflict instead of stopping every later sync here.
                 state.merged = None
-                applied = [self._page_alone(p, c, state, bulk) for p, c in taken]
+                applied = [self._page_alone(p, c, state, bulk, r) for p, c, r in taken]
                 cursor = int(taken[-1][0]["next_cursor"])
             for applier, pulled in applied:
                 report.pulled += pulled
@@ -605,7 +608,16 @@ class SyncEngine:
             self.progress("pull", min(cursor - start, total) if following else total, total)
             if following is None:
                 return
-            page, asked = following.result(), following_asked
+            (page, records), asked = following.result(), following_asked
+
+    def _fetch(self, cursor: int, limit: int, premap: bool) -> tuple[Json, Records]:
+        """The page from ``cursor`` (on the fetching thread). While a new workstation downloads
+        the clinic, its new records' rows are made here too (``ResourceMap.new_records_apart``),
+        while the pull's thread waits for the store: the page it applies meanwhile spends about
+        half its time in SQLite, which lets other threads run Python."""
+        page = self.client.pull(cursor, limit)
+        apart = getattr(self.rmap, "new_records_apart", None)
+        return page, (apart(page["changes"]) if premap and apart is not None else None)
 
     @staticmethod
     def _page_settings(s: Session, bulk: list[bool]) -> None:
@@ -615,13 +627,14 @@ class SyncEngine:
         if bulk:
             bulk_writing(s, True)  # (again: the connection may be a new one)
 
-    def _apply_page(self, s: Session, page: Json, cursor: int,
-                    state: _PullState) -> tuple[RemoteApplier, int]:
+    def _apply_page(self, s: Session, page: Json, cursor: int, state: _PullState,
+                    records: Records = None) -> tuple[RemoteApplier, int]:
         """One pulled page, in the caller's transaction: its changes, conflicts settled, its
         access-log entry. Returns its applier and how many changes it applied."""
         search_index.pause(s)  # the page's patients are indexed once, at its end
         applier = PageApplier(s, self.rmap, self.ws, self.now)
         applier.merged_patients, applier.fresh = state.merged, state.fresh
+        applier.made_apart = records
         applier.prefetch(page["changes"])
         pulled = 0
         for c in page["changes"]:
@@ -635,13 +648,13 @@ class SyncEngine:
         applier.log_page(cursor, int(page["next_cursor"]), len(page["changes"]))
         return applier, pulled
 
-    def _page_alone(self, page: Json, cursor: int, state: _PullState,
-                    bulk: list[bool]) -> tuple[RemoteApplier, int]:
+    def _page_alone(self, page: Json, cursor: int, state: _PullState, bulk: list[bool],
+                    records: Records = None) -> tuple[RemoteApplier, int]:
         """One page in a transaction of its own; carefully (change by change) if it fails."""
         try:
             with self.sessions() as s, s.begin():
                 self._page_settings(s, bulk)
-                done = self._apply_page(s, page, cursor, state)
+                done = self._apply_page(s, page, cursor, state, records)
                 st.put(s, st.PULL_CURSOR, str(int(page["next_cursor"])))
             return done
         except (IntegrityError, ValidationError):

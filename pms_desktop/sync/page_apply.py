@@ -45,6 +45,9 @@ class PageApplier(RemoteApplier):
 
     merged_patients: set[str] | None = None
     fresh: FreshTables | None = None  # carried from page to page by the caller
+    # The page's new records as made on the fetching thread, by (type, id, version): used
+    # instead of making them again (``ResourceMap.new_records_apart``).
+    made_apart: dict[tuple[str, str, int], Any] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -161,7 +164,8 @@ class PageApplier(RemoteApplier):
         new = None
         make = getattr(self.rmap, "new_record", None)  # a map without it: the usual way
         if make is not None and resource is not None and st.base_of(self.s, rtype, rid) is None:
-            new = make(self.s, resource, version)
+            new = (self.made_apart or {}).get((rtype, rid, version)) or \
+                make(self.s, resource, version)
         patient = getattr(new, "row", {}).get("patient_id")
         if new is None or new.row.get("merged_into_id") or \
                 (patient is not None and patient in self._merged()):

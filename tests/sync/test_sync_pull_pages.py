@@ -221,9 +221,9 @@ def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conf
     real_apply, real_alone = sync_engine.SyncEngine._apply_page, sync_engine.SyncEngine._page_alone
     real_careful = sync_engine.SyncEngine._apply_page_carefully
 
-    def apply_page(self: Any, s: Any, page: Any, cursor: int, state: Any) -> Any:
+    def apply_page(self: Any, s: Any, *args: Any) -> Any:
         transactions.append(s.get_transaction())
-        return real_apply(self, s, page, cursor, state)
+        return real_apply(self, s, *args)
 
     def page_alone(self: Any, page: Any, cursor: int, *args: Any) -> Any:
         alone.append(cursor)
@@ -277,9 +277,9 @@ def test_a_long_pull_into_a_workstation_in_use_is_a_transaction_a_page(
         transactions: list[Any] = []
         real_apply = sync_engine.SyncEngine._apply_page
 
-        def apply_page(self: Any, s: Any, page: Any, cursor: int, state: Any) -> Any:
+        def apply_page(self: Any, s: Any, *args: Any) -> Any:
             transactions.append(s.get_transaction())
-            return real_apply(self, s, page, cursor, state)
+            return real_apply(self, s, *args)
 
         monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
         assert b.sync.run_sync().pulled >= len(drafts)  # type: ignore[attr-defined]
