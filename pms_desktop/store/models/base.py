@@ -38,6 +38,27 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite with its usual text form, ``_sqlite_utc_text``: the same text as
+        ``process_bind_param`` then SQLAlchemy's DATETIME processor, written at once (that
+        pair took ~2 us a value, a tenth of a pulled record's insert)."""
+        impl = self.impl_instance.dialect_impl(dialect)
+        if dialect.name == "sqlite" and getattr(impl, "_storage_format", None) == _SQLITE_FORMAT:
+            return _sqlite_utc_text
+        return super().bind_processor(dialect)
+
+
+_SQLITE_FORMAT = ("%(year)04d-%(month)02d-%(day)02d "
+                  "%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
 
 class NonFiniteDecimal(ValueError):
     """A NaN or an infinity given to a ``DecimalText`` column: a bug of the caller (the services
