@@ -58,10 +58,36 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     session.flush()  # rows added through the ORM before these may be their parents
     raw: Any = connection.connection.driver_connection
     try:
-        raw.executemany(sql, values)
+        if _has_triggers(raw, table.name):
+            _insert_in_statements(raw, sql, values)
+        else:
+            raw.executemany(sql, values)
     except dialect.loaded_dbapi.Error as e:  # raised as SQLAlchemy raises it (IntegrityError...)
         raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from e
+
+
+def _has_triggers(raw: Any, table: str) -> bool:
+    return raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
+                       " LIMIT 1", (table,)).fetchone() is not None
+
+
+def _insert_in_statements(raw: Any, sql: str, values: list[list[Any]]) -> None:
+    """The rows as multi-row inserts of up to ``ROWS_PER_STATEMENT``. An insert into a table
+    with triggers keeps a statement journal (to undo the statement alone if a trigger fails):
+    every page the statement changes is copied into it once, so one statement a row copied
+    each row's pages again (4 % of a first pull); the triggers run for every row as before."""
+    head, _, one = sql.partition(" VALUES ")
+    width = max(1, len(values[0]))
+    per = max(1, min(ROWS_PER_STATEMENT, MAX_VARIABLES // width))
+    for start in range(0, len(values), per):
+        chunk = values[start:start + per]
+        raw.execute(f"{head} VALUES {', '.join([one] * len(chunk))}",
+                    [v for row in chunk for v in row])
+
+
+ROWS_PER_STATEMENT = 500
+MAX_VARIABLES = 32766  # SQLite's limit on a statement's parameters (since 3.32)
 
 
 def _plan(table: Table, dialect: Any, keys: frozenset[str]) -> Plan | None:

@@ -84,3 +84,40 @@ def test_a_clash_is_sqlalchemys_integrity_error(ctx: AppContext) -> None:
     with pytest.raises(IntegrityError), ctx.db.sessions()() as s, s.begin():
         insert_rows(s, fee, [row, {**row, "id": "x2"}])
     assert _stored(ctx, "fee_item", ["x1", "x2"]) == []  # the transaction rolled back whole
+
+
+def test_a_table_with_triggers_takes_many_rows_a_statement_and_each_row_fires(
+        ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patients (whose triggers keep the search index) go in multi-row statements: stored as
+    Core stores them, and every one indexed; an identifier clash is still the error."""
+    from pms_desktop.store import bulk
+
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 2)  # five rows: statements of 2, 2, 1
+    patient = Base.metadata.tables["patient"]
+    clinic = _clinic(ctx)
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+    def make(rid: str, n: int) -> dict[str, Any]:
+        return {"id": rid, "clinic_id": clinic, "given": f"Gráinne{n}x", "family": "Mhic Aoidh",
+                "birth_date": date(1980, 1, 2), "sex": "female", "active": True,
+                "middle": None, "local_revision": 1, "updated_at": when}
+
+    core = [make(f"c{n}", n) for n in range(5)]
+    rows = [make(f"m{n}", n) for n in range(5)]
+    with ctx.db.sessions()() as s, s.begin():
+        s.execute(insert(patient), core)
+        insert_rows(s, patient, rows)
+    assert _stored(ctx, "patient", [r["id"] for r in core]) == \
+        _stored(ctx, "patient", [r["id"] for r in rows])
+    with ctx.db.engine.connect() as conn:
+        for n in range(5):
+            hits = conn.exec_driver_sql(
+                "SELECT k.patient_id FROM patient_search s JOIN patient_search_key k"
+                f" ON k.k = s.rowid WHERE patient_search MATCH 'gráinne{n}x*'").scalars().all()
+            assert sorted(hits) == [f"c{n}", f"m{n}"]
+    identifier = Base.metadata.tables["patient_identifier"]
+    ident = {"patient_id": "m0", "system": "urn:clinic:mrn", "label": "MRN", "value": "B-7",
+             "rank": 0}
+    with pytest.raises(IntegrityError), ctx.db.sessions()() as s, s.begin():
+        insert_rows(s, identifier, [{**ident, "id": "i1"}, {**ident, "id": "i2"},
+                                    {**ident, "id": "i3", "value": "B-8"}])
