@@ -168,6 +168,13 @@ def _actor(ctx: AppContext, username: str = "paul") -> StaffSession:
 _ADDRESSES = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _own_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's enrolments come from addresses of their own (a test module that enrols a
+    few workstations a test met the server's 10-a-minute limit: 429 in test_sync_first_pull)."""
+    _enrol_from_own_addresses(monkeypatch)
+
+
 def _enrol_from_own_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each enrolment comes from an address of its own, as in a clinic (the proxy header of
     a trusted loopback peer): the server allows an address 10 enrolments a minute and 100 an
@@ -192,7 +199,6 @@ def make_workstations(_template: tuple[Path, bytes], tmp_path: Path, sync_server
                       ) -> Iterator[Callable[[int], list[Workstation_]]]:
     """``make_workstations(n)``: n enrolled workstations of one fresh clinic on the server."""
     made: list[AppContext] = []
-    _enrol_from_own_addresses(monkeypatch)
 
     def make(n: int) -> list[Workstation_]:
         assert 1 <= n <= len(NAMES)

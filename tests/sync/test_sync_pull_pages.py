@@ -23,7 +23,7 @@ from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import AuditEntry, Patient
 from pms_desktop.sync import engine as sync_engine
 from pms_desktop.sync.transport import SyncClient
-from tests.sync.conftest import SyncServer, _actor, _copy, _enrol_from_own_addresses
+from tests.sync.conftest import SyncServer, _actor, _copy
 from tests.sync.sync_server_helpers import fhir_holdings
 
 pytestmark = pytest.mark.e2e
@@ -39,13 +39,11 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clinic(_template: tuple[Path, bytes], tmp_path: Path, sync_server: SyncServer,
-           monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[tuple[AppContext, str, dict[str, PatientDraft]]]:
+def clinic(_template: tuple[Path, bytes], tmp_path: Path,
+           sync_server: SyncServer) -> Iterator[tuple[AppContext, str, dict[str, PatientDraft]]]:
     """A synced clinic workstation with 15 patients (their drafts by id): 23 records."""
     from tests.sync.test_sync_first_pull import _queue_unsynced
 
-    _enrol_from_own_addresses(monkeypatch)  # the tests enrol several workstations
     clinic_id = sync_server.new_clinic("Paged pull clinic")
     a = _copy(_template, tmp_path / "alpha", "alpha")
     try:
