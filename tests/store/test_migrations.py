@@ -119,14 +119,19 @@ def _versions(folder: Path, extra: dict[str, str]) -> Path:
     return folder
 
 
+# The files' head today, and a revision after it (the tests add files after the real ones).
+HEAD = migrate.plain_head() or "?"
+NEXT, BEFORE = f"{int(HEAD) + 1:04d}", f"{int(HEAD) - 1:04d}"
+
+
 @pytest.mark.parametrize("extra", [
     # a revision named otherwise than as a plain string: the head cannot be read plainly
-    {"0006_next.py": 'REV = "0006"\nrevision = REV\ndown_revision = "0005"\n'},
-    # two migrations after 0005: two heads (a branch)
-    {"0006_a.py": 'revision = "0006"\ndown_revision = "0005"\n',
-     "0006_b.py": 'revision = "0006b"\ndown_revision = "0005"\n'},
+    {f"{NEXT}_next.py": f'REV = "{NEXT}"\nrevision = REV\ndown_revision = "{HEAD}"\n'},
+    # two migrations after the head: two heads (a branch)
+    {f"{NEXT}_a.py": f'revision = "{NEXT}"\ndown_revision = "{HEAD}"\n',
+     f"{NEXT}_b.py": f'revision = "{NEXT}b"\ndown_revision = "{HEAD}"\n'},
     # a merge of two revisions
-    {"0006_merge.py": 'revision = "0006"\ndown_revision = ("0004", "0005")\n'},
+    {f"{NEXT}_merge.py": f'revision = "{NEXT}"\ndown_revision = ("{BEFORE}", "{HEAD}")\n'},
 ])
 def test_the_plain_head_gives_way_to_alembic_when_unsure(tmp_path: Path,
                                                          extra: dict[str, str]) -> None:
@@ -134,9 +139,10 @@ def test_the_plain_head_gives_way_to_alembic_when_unsure(tmp_path: Path,
 
 
 def test_a_new_migration_file_is_the_plain_head(tmp_path: Path) -> None:
+    assert HEAD == migrate.head_revision()  # Alembic's answer for the real files
     versions = _versions(tmp_path / "versions", {
-        "0006_next.py": 'revision: str = "0006"\ndown_revision: str | None = "0005"\n'})
-    assert migrate.plain_head(versions) == "0006"
+        f"{NEXT}_next.py": f'revision: str = "{NEXT}"\ndown_revision: str | None = "{HEAD}"\n'})
+    assert migrate.plain_head(versions) == NEXT
 
 
 def test_a_database_behind_the_files_is_still_upgraded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
