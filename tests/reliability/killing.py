@@ -48,7 +48,7 @@ def _child(target: Callable[..., None], out: Connection, args: tuple[Any, ...]) 
 def run(target: Callable[..., None], *args: Any, kill_at: float | None,
         start_on: str = "ready", timeout: float = 120.0) -> Run:
     """Start ``target(send, *args)`` in a child; SIGKILL it ``kill_at`` seconds after its
-    ``start_on`` message (None: let it finish). Returns every message it sent."""
+    first ``start_on`` message (None: let it finish). Returns every message it sent."""
     receive, send = _CTX.Pipe(duplex=False)
     proc = _CTX.Process(target=_child, args=(target, send, args), daemon=True)
     proc.start()
@@ -73,7 +73,7 @@ def run(target: Callable[..., None], *args: Any, kill_at: float | None,
             except EOFError:
                 break
             result.messages.append(message)
-            if message[0] == start_on and kill_at is not None:
+            if message[0] == start_on and kill_at is not None and kill_deadline is None:
                 kill_deadline = time.monotonic() + kill_at
     finally:
         proc.join(timeout=30)

@@ -1,7 +1,7 @@
 """SIGKILL in the middle of backups.
 
 A child writes backups one after another (into the data folder's ``backups/`` and into a folder
-a person chose) and is killed at moments spread over several backups. Every backup it
+a person chose) and is killed at moments spread over several backups after its first. Every backup it
 acknowledged is whole; no file under a backup's name is ever partial; and the next start (or the
 next backup into the chosen folder) removes the copy the killed backup was staging, so no stray
 copy of the clinic stays on disk.
@@ -45,7 +45,10 @@ def test_sigkill_during_backups_leaves_whole_backups_and_no_stray_copy(tmp_path:
     rng = random.Random(0xBAC)
     acknowledged = strays_after_kill = strays_after_start = damaged = 0
     for delay in killing.kill_points(rng, ROUNDS, one * 4):
-        run = killing.run(children.backups_forever, str(data_dir), str(chosen), kill_at=delay)
+        # Counted from the child's first backup: its first pays for imports a warm process
+        # (the calibration above) no longer makes, and longer than the whole spread at times.
+        run = killing.run(children.backups_forever, str(data_dir), str(chosen), kill_at=delay,
+                          start_on="ack")
         assert run.error is None, run.error
         acknowledged += len(run.of("ack"))
         strays_after_kill += len(_leftovers(data_dir, data_dir / "backups", chosen))
@@ -62,7 +65,7 @@ def test_sigkill_during_backups_leaves_whole_backups_and_no_stray_copy(tmp_path:
            stray_copies_before_sweep=strays_after_kill)
     assert damaged == 0
     assert strays_after_start == 0, _leftovers(data_dir, data_dir / "backups", chosen)
-    assert acknowledged > 0
+    assert strays_after_kill > 0, "no kill landed in the middle of a backup"
 
 
 def test_a_sweep_spares_a_backup_at_work_and_removes_an_abandoned_copy(tmp_path: Path) -> None:
