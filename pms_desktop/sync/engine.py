@@ -588,6 +588,9 @@ class SyncEngine:
                         if following is None or not together or \
                                 time.monotonic() - began >= PULL_DOWNLOAD_TXN_SECONDS:
                             break
+                        # The bar moves with every page (a failed transaction's pages are
+                        # applied again, up to the same point: it never goes back).
+                        self.progress("pull", min(cursor - start, total), total)
                         try:  # never held open while the network is waited for
                             following.result(timeout=PULL_DOWNLOAD_WAIT_SECONDS)
                         except FutureTimeout:

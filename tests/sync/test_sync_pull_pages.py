@@ -234,11 +234,17 @@ def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conf
     monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
     monkeypatch.setattr(sync_engine.SyncEngine, "_page_alone", page_alone)
     monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    bar: list[tuple[int, int]] = []
     try:
-        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        report = b.sync.run_sync(  # type: ignore[attr-defined]
+            progress=lambda phase, done, total: bar.append((done, total)) if phase == "pull"
+            else None)
         first = transactions[0]
         together = [t for t in transactions if t is first]
         assert len(together) > 2, "the download's pages were applied in a transaction each"
+        # The bar moved with the pages applied together, never back, to its end.
+        assert len(bar) >= len(together) - 1
+        assert [d for d, _ in bar] == sorted(d for d, _ in bar) and bar[-1][0] == bar[-1][1]
         assert len(alone) == len(together) and len(careful) == 1
         with b.db.sessions()() as s:
             held = {p.id for p in s.scalars(select(Patient))}
