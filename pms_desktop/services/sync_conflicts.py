@@ -21,6 +21,7 @@ from ..domain.enums import Role
 from ..domain.permissions import Permission, allows
 from ..store.models import Patient, Practitioner, SyncConflict
 from ..sync.merge import display_value, field_label
+from ..sync.merge_cycles import PART_UNITS
 from ..sync.resources import ResourceMap
 from .scheduling_rules import clinic_hours
 
@@ -48,6 +49,9 @@ class ConflictInfo:
     base_text: str = ""
     local_text: str = ""
     remote_text: str = ""
+    # A list offered whole (phones, emails, identifiers): the side chosen becomes the record's
+    # whole list, the other side's entries are not merged in (``sync.merge_cycles.PART_UNITS``).
+    whole_list: bool = False
 
 
 def may_see(role: Role, resource_type: str) -> bool:
@@ -78,7 +82,7 @@ def _info(session: Session, rmap: ResourceMap, c: SyncConflict, role: Role) -> C
                         field_label(c.field or c.kind), base, local, remote,
                         None if restricted and c.kind not in NOT_SENT else c.detail, c.created_at,
                         _subject(session, rmap, c.resource_type, c.resource_id), restricted,
-                        *texts)
+                        *texts, whole_list=c.field in PART_UNITS)
 
 
 WORDED = frozenset({"field", "signed", "merged"})  # conflicts about one unit of a record

@@ -27,11 +27,6 @@ from ..theme import STATUS_LABELS
 from .conflict_format import describe, field_name, local_time
 from .conflict_table_model import ConflictGroup
 
-# Merge units holding a list that a conflict offers whole (``sync.merge_cycles.PART_UNITS``):
-# choosing a side replaces the record's whole list, the other side's entries are not merged in.
-LIST_UNITS = frozenset({"phone", "email", "identifier"})
-
-
 def _label(text: str, name: str | None = None, *, wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(wrap)
@@ -165,7 +160,7 @@ class FieldConflictPanel(ConflictPanel):
     def _list_note(self) -> None:
         """Under the two sides, before anyone chooses: a list is taken whole, not merged."""
         names = list(dict.fromkeys(field_name(c.field, c.label) for c in self.group.conflicts
-                                   if c.field in LIST_UNITS))
+                                   if c.whole_list))
         if not names:
             return
         named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
