@@ -7,6 +7,7 @@ made durable before it is uploaded, and a long pull's store settings put back af
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -289,5 +290,46 @@ def test_a_long_pull_into_a_workstation_in_use_is_a_transaction_a_page(
         assert b.sync.run_sync().pulled >= len(drafts)  # type: ignore[attr-defined]
         assert len(transactions) >= 2
         assert len({id(t) for t in transactions}) == len(transactions)
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_patient_edited_after_their_appointment_was_booked_arrives_before_it(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed keeps a record before the records that refer to it, even when the record
+    changed after them: a new workstation's download holds the booking and the edited patient,
+    with no page refused by the store and no conflict (a feed giving each record only at its
+    latest position sent the appointment before its patient)."""
+    a, clinic_id, drafts = clinic
+    pid, draft = next(iter(drafts.items()))
+    desk = _actor(a, "paul")
+    practitioner = a.scheduling.practitioners(desk)[0].id  # type: ignore[attr-defined]
+    booked = a.scheduling.book(desk, patient_id=pid,  # type: ignore[attr-defined]
+                               practitioner_id=practitioner,
+                               start_at=datetime(2027, 2, 3, 10, 0, tzinfo=UTC),
+                               duration_minutes=30).id
+    for other, other_draft in list(drafts.items())[1:]:  # the edit pages after the booking
+        a.patients.update_patient(desk, patient_id=other,  # type: ignore[attr-defined]
+                                  draft=replace(other_draft, city="Sligeach"))
+    a.patients.update_patient(desk, patient_id=pid,  # type: ignore[attr-defined]
+                              draft=replace(draft, city="Béal an Átha"))
+    assert a.sync.run_sync().quarantined == 0  # type: ignore[attr-defined]
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    careful: list[int] = []
+    real_careful = sync_engine.SyncEngine._apply_page_carefully
+
+    def carefully(self: Any, page: Any, cursor: int) -> Any:
+        careful.append(cursor)
+        return real_careful(self, page, cursor)
+
+    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    try:
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        assert report.new_conflicts == 0 and careful == []
+        assert fhir_holdings(b)[f"patient/{pid}"] == fhir_holdings(a)[f"patient/{pid}"]
+        assert fhir_holdings(b)[f"appointment/{booked}"] == \
+            fhir_holdings(a)[f"appointment/{booked}"]
     finally:
         b.close()
