@@ -7,9 +7,9 @@ made durable before it is uploaded, and a long pull's store settings put back af
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,30 @@ def _applies(ctx: AppContext) -> list[AuditEntry]:
                               .order_by(AuditEntry.seq)))
 
 
+def _watch(monkeypatch: pytest.MonkeyPatch, method: str,
+           note: Callable[..., Any]) -> list[Any]:
+    """What ``note(*args)`` says of each call of the engine's ``method`` (which then runs)."""
+    seen: list[Any] = []
+    real = getattr(sync_engine.SyncEngine, method)
+
+    def watched(self: Any, *args: Any) -> Any:
+        seen.append(note(*args))
+        return real(self, *args)
+
+    monkeypatch.setattr(sync_engine.SyncEngine, method, watched)
+    return seen
+
+
+def _careful_pages(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The cursors of the pages applied change by change (the store refused the page)."""
+    return _watch(monkeypatch, "_apply_page_carefully", lambda _page, cursor: cursor)
+
+
+def _page_transactions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The transaction each page was applied in (held: no id reused)."""
+    return _watch(monkeypatch, "_apply_page", lambda s, *_: s.get_transaction())
+
+
 @pytest.mark.usefixtures("small_pages")
 def test_each_page_is_one_entry_naming_every_record_it_applied(
         clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
@@ -122,8 +146,8 @@ def test_a_record_changed_during_the_pull_arrives_again_as_an_update(
     a, clinic_id, drafts = clinic
     pid, draft = next(iter(drafts.items()))  # the feed's first patient: on an early page
     b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
-    pulls, careful = [0], []
-    real_pull, real_careful = SyncClient.pull, sync_engine.SyncEngine._apply_page_carefully
+    pulls = [0]
+    real_pull = SyncClient.pull
 
     def pull(self: SyncClient, cursor: int, limit: int) -> Any:
         pulls[0] += 1
@@ -133,12 +157,8 @@ def test_a_record_changed_during_the_pull_arrives_again_as_an_update(
             assert a.sync.run_sync().pushed == 1  # type: ignore[attr-defined]
         return real_pull(self, cursor, limit)
 
-    def carefully(self: Any, page: Any, cursor: int) -> Any:
-        careful.append(cursor)
-        return real_careful(self, page, cursor)
-
     monkeypatch.setattr(SyncClient, "pull", pull)
-    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    careful = _careful_pages(monkeypatch)
     try:
         report = b.sync.run_sync()  # type: ignore[attr-defined]
         assert pulls[0] > 3 and report.new_conflicts == 0
@@ -215,26 +235,9 @@ def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conf
         c.close()
     b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
     monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 600.0)  # all pages at once
-    transactions: list[Any] = []  # the transaction each page was applied in (held: no reuse)
-    alone, careful = [], []
-    real_apply, real_alone = sync_engine.SyncEngine._apply_page, sync_engine.SyncEngine._page_alone
-    real_careful = sync_engine.SyncEngine._apply_page_carefully
-
-    def apply_page(self: Any, s: Any, *args: Any) -> Any:
-        transactions.append(s.get_transaction())
-        return real_apply(self, s, *args)
-
-    def page_alone(self: Any, page: Any, cursor: int, *args: Any) -> Any:
-        alone.append(cursor)
-        return real_alone(self, page, cursor, *args)
-
-    def carefully(self: Any, page: Any, cursor: int) -> Any:
-        careful.append(cursor)
-        return real_careful(self, page, cursor)
-
-    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
-    monkeypatch.setattr(sync_engine.SyncEngine, "_page_alone", page_alone)
-    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    transactions = _page_transactions(monkeypatch)
+    alone = _watch(monkeypatch, "_page_alone", lambda _page, cursor, *_: cursor)
+    careful = _careful_pages(monkeypatch)
     bar: list[tuple[int, int]] = []
     try:
         report = b.sync.run_sync(  # type: ignore[attr-defined]
@@ -279,14 +282,7 @@ def test_a_long_pull_into_a_workstation_in_use_is_a_transaction_a_page(
         a.sync.run_sync()  # type: ignore[attr-defined]
         monkeypatch.setattr(sync_engine, "PULL_OPTIMIZE_AFTER", 10)  # a long pull
         monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 600.0)
-        transactions: list[Any] = []
-        real_apply = sync_engine.SyncEngine._apply_page
-
-        def apply_page(self: Any, s: Any, *args: Any) -> Any:
-            transactions.append(s.get_transaction())
-            return real_apply(self, s, *args)
-
-        monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
+        transactions = _page_transactions(monkeypatch)
         assert b.sync.run_sync().pulled >= len(drafts)  # type: ignore[attr-defined]
         assert len(transactions) >= 2
         assert len({id(t) for t in transactions}) == len(transactions)
@@ -317,14 +313,7 @@ def test_a_patient_edited_after_their_appointment_was_booked_arrives_before_it(
                               draft=replace(draft, city="Béal an Átha"))
     assert a.sync.run_sync().quarantined == 0  # type: ignore[attr-defined]
     b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
-    careful: list[int] = []
-    real_careful = sync_engine.SyncEngine._apply_page_carefully
-
-    def carefully(self: Any, page: Any, cursor: int) -> Any:
-        careful.append(cursor)
-        return real_careful(self, page, cursor)
-
-    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page_carefully", carefully)
+    careful = _careful_pages(monkeypatch)
     try:
         report = b.sync.run_sync()  # type: ignore[attr-defined]
         assert report.new_conflicts == 0 and careful == []
