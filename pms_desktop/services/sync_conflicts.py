@@ -74,15 +74,17 @@ def _info(session: Session, rmap: ResourceMap, c: SyncConflict, role: Role) -> C
     restricted = not may_see(role, c.resource_type)
     if restricted:
         base = local = remote = None
-    texts: tuple[str, ...] = ("", "", "")
+    texts = ("", "", "")
     if c.kind in WORDED and not restricted:
         zone = ZoneInfo(clinic_hours(session).timezone)
-        texts = tuple(_text(c.field, v, zone) for v in (base, local, remote))
+        texts = (_text(c.field, base, zone), _text(c.field, local, zone),
+                 _text(c.field, remote, zone))
     return ConflictInfo(c.id, c.kind, c.resource_type, c.resource_id, c.field,
                         field_label(c.field or c.kind), base, local, remote,
                         None if restricted and c.kind not in NOT_SENT else c.detail, c.created_at,
                         _subject(session, rmap, c.resource_type, c.resource_id), restricted,
-                        *texts, whole_list=c.field in PART_UNITS)
+                        base_text=texts[0], local_text=texts[1], remote_text=texts[2],
+                        whole_list=c.field in PART_UNITS)
 
 
 WORDED = frozenset({"field", "signed", "merged"})  # conflicts about one unit of a record
