@@ -21,12 +21,19 @@ def _no_scheduled_backup(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(BackupScheduler, "tick", lambda self: None)
 
 
-def test_sync_and_backup_start_once_the_sign_in_window_is_painted(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+def _started_after_paint(qtbot, ctx):  # type: ignore[no-untyped-def]
+    """The start's controller, its sign-in window, and the background work set to start once
+    that window is painted."""
     controller = start_controller(ctx)
     dialog = controller.show_sign_in()
     qtbot.addWidget(dialog)
     background = Background(ctx, controller)
     background.start_after_paint(dialog)
+    return controller, dialog, background
+
+
+def test_sync_and_backup_start_once_the_sign_in_window_is_painted(qtbot, ctx) -> None:  # type: ignore[no-untyped-def]
+    controller, dialog, background = _started_after_paint(qtbot, ctx)
     try:
         assert background.sync is None and background.scheduler is None  # not before the paint
         qtbot.waitUntil(lambda: background.sync is not None, timeout=WAIT)
@@ -54,11 +61,7 @@ def test_a_window_signed_in_before_the_sync_started_gets_it(qtbot, ctx, actors) 
 
 def test_a_failed_import_ahead_still_starts_both(qtbot, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(app_module, "WARM_UP_MODULES", ("pms_desktop.no_such_module",))
-    controller = start_controller(ctx)
-    dialog = controller.show_sign_in()
-    qtbot.addWidget(dialog)
-    background = Background(ctx, controller)
-    background.start_after_paint(dialog)
+    controller, dialog, background = _started_after_paint(qtbot, ctx)
     try:
         qtbot.waitUntil(lambda: background.sync is not None, timeout=WAIT)
         assert background.scheduler is not None

@@ -74,6 +74,17 @@ def _new_workstation(a: AppContext, clinic_id: str, folder: Path,
     return b
 
 
+def _named_once(ctx: AppContext) -> dict[str, int]:
+    """Every record the pages' ``sync.apply`` entries name ("Type/id" -> version), each named
+    by one page only (a record applied twice fails here)."""
+    named: dict[str, int] = {}
+    for entry in _applies(ctx):
+        for ref, version in json.loads(entry.detail or "{}").get("applied", {}).items():
+            assert ref not in named, f"{ref} named by two pages"
+            named[ref] = version
+    return named
+
+
 def _applies(ctx: AppContext) -> list[AuditEntry]:
     with ctx.db.sessions()() as s:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sync.apply")
@@ -116,14 +127,11 @@ def test_each_page_is_one_entry_naming_every_record_it_applied(
 
         entries = _applies(b)
         assert len(entries) >= report.pulled // 10  # one a page of 10, not one a record
-        named: dict[str, int] = {}
         for entry in entries:
             assert entry.patient_id is None and entry.resource_id is None
             detail = json.loads(entry.detail or "{}")
             assert detail["next_cursor"] > detail["cursor"]
-            for ref, version in detail.get("applied", {}).items():
-                assert ref not in named, f"{ref} named by two pages"
-                named[ref] = version
+        named = _named_once(b)
         assert len(named) == report.pulled
         # Every record the pull brought is named with the version it holds.
         with b.db.sessions()() as s:
@@ -256,12 +264,7 @@ def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conf
         assert held >= {*drafts, twin}
         [flag] = b.sync.conflicts(_actor(b, "admin"))  # type: ignore[attr-defined]
         assert flag.kind == "possible-duplicate"
-        named: dict[str, int] = {}
-        for entry in _applies(b):
-            for ref, version in json.loads(entry.detail or "{}").get("applied", {}).items():
-                assert ref not in named, f"{ref} applied twice"
-                named[ref] = version
-        assert len(named) == report.pulled
+        assert len(_named_once(b)) == report.pulled
     finally:
         b.close()
 
