@@ -179,12 +179,11 @@ def authenticate(db: Database, authorization: str | None) -> Principal:
         raise Unauthorized()
     hashed = sec.token_hash(token)
     if token.startswith(sec.DEVICE_PREFIX):
-        with db.read() as session:
-            device = session.connection().execute(_DEVICE_BY_TOKEN,
-                                                  {"hashed": hashed}).one_or_none()
-            if device is None or device.revoked_at is not None:
-                raise Unauthorized("unknown or revoked device credential")
-            seen, who = device.last_seen_at, Principal("device", device.id, device.clinic_id)
+        with db.read_each() as connection:  # one statement: no transaction of its own
+            device = connection.execute(_DEVICE_BY_TOKEN, {"hashed": hashed}).one_or_none()
+        if device is None or device.revoked_at is not None:
+            raise Unauthorized("unknown or revoked device credential")
+        seen, who = device.last_seen_at, Principal("device", device.id, device.clinic_id)
         if seen is None or seen < later(-SEEN_EVERY_SECONDS):
             with db.write() as session:  # at most one write every few minutes per device
                 tenants.touch_device(session, who.id, now_instant())

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,8 @@ class Database:
         writer = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
+        self._autocommit = (None if self.is_sqlite
+                            else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -107,6 +109,38 @@ class Database:
     def write(self) -> Iterator[Session]:
         with _translated(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_each(self) -> Iterator[Connection]:
+        """A connection whose statements each read on their own, for a caller that reads
+        once: on PostgreSQL in autocommit (a statement is atomic by itself; no session, and
+        none of the BEGIN and COMMIT round trips of a transaction, each of which a busy worker
+        also waits for the interpreter lock to follow); on SQLite in a plain transaction."""
+        if self._autocommit is None:
+            with _translated(), self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with _translated(), self._autocommit.connect() as conn:
+            yield conn
+
+    def statistics_warning(self) -> str | None:
+        """Why PostgreSQL may plan the store's look-ups without statistics, or None.
+
+        Its planner knows a table's size and contents only once the table is analysed, which
+        autovacuum does as tables grow (it needs ``track_counts`` too). A store never analysed
+        is planned as if nearly empty: a push's lock and replay look-ups then read all of a
+        clinic's rows of a type instead of probing the keys, a cost that grows with the clinic
+        (docs/server.md). SQLite: None (its look-ups use the keys without statistics)."""
+        if self.is_sqlite:
+            return None
+        with _translated(), self.engine.connect() as conn:
+            on = conn.execute(text("SELECT current_setting('autovacuum') = 'on' "
+                                   "AND current_setting('track_counts') = 'on'")).scalar()
+        if on:
+            return None
+        return ("PostgreSQL's autovacuum is off: the store's tables are never analysed, and "
+                "pushes to a large clinic read all of its rows of a type; turn autovacuum on, "
+                "or run ANALYZE after a clinic's first sync and regularly (docs/server.md)")
 
     def ping(self) -> bool:
         try:
