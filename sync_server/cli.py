@@ -8,6 +8,7 @@ the command line wins over the file. The store is ``--database-url`` or ``--data
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tomllib
@@ -89,6 +90,9 @@ def serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     db = Database(settings.database_url)
     migrate.upgrade(db.engine)  # once, before any worker starts
+    warning = db.statistics_warning()
+    if warning:
+        logging.getLogger("sync_server").warning(warning)
     db.dispose()
     common: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "ssl_certfile": settings.tls_cert,
