@@ -99,15 +99,17 @@ class Database:
         self._write = sessionmaker(writer, expire_on_commit=False)
         self._autocommit = (None if self.is_sqlite
                             else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        # The driver's own OperationalError (psycopg's, sqlite3's), for _translated.
+        self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.OperationalError
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _translated(), self._read() as session, session.begin():
+        with _translated(self._driver_error), self._read() as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with _translated(), self._write() as session, session.begin():
+        with _translated(self._driver_error), self._write() as session, session.begin():
             yield session
 
     @contextmanager
@@ -117,10 +119,10 @@ class Database:
         none of the BEGIN and COMMIT round trips of a transaction, each of which a busy worker
         also waits for the interpreter lock to follow); on SQLite in a plain transaction."""
         if self._autocommit is None:
-            with _translated(), self.engine.connect() as conn, conn.begin():
+            with _translated(self._driver_error), self.engine.connect() as conn, conn.begin():
                 yield conn
             return
-        with _translated(), self._autocommit.connect() as conn:
+        with _translated(self._driver_error), self._autocommit.connect() as conn:
             yield conn
 
     def statistics_warning(self) -> str | None:
@@ -133,7 +135,7 @@ class Database:
         (docs/server.md). SQLite: None (its look-ups use the keys without statistics)."""
         if self.is_sqlite:
             return None
-        with _translated(), self.engine.connect() as conn:
+        with _translated(self._driver_error), self.engine.connect() as conn:
             on = conn.execute(text("SELECT current_setting('autovacuum') = 'on' "
                                    "AND current_setting('track_counts') = 'on'")).scalar()
         if on:
@@ -155,9 +157,11 @@ class Database:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
-    """Turn lock timeouts and lost connections into a 503 the client may retry."""
+def _translated(driver_error: type[Exception] = OperationalError) -> Iterator[None]:
+    """Turn lock timeouts and lost connections into a 503 the client may retry: raised through
+    SQLAlchemy, or by the driver itself where the store talks to it directly (psycopg's
+    pipeline and unprepared statements on PostgreSQL, the SQLite driver's executemany)."""
     try:
         yield
-    except OperationalError as exc:
+    except (OperationalError, driver_error) as exc:
         raise Unavailable("the store is busy or unreachable; retry later") from exc

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from sync_server.api.middleware import ChainWriter
 from sync_server.audit import server_log
@@ -93,4 +94,31 @@ def test_a_failed_write_fails_its_requests_only(client: TestClient,
     assert all(isinstance(r, int) for r in results[1:])
     assert writes == 2 and calls == [1, 4]
     assert sorted(e["n"] for e in _chain(db) if "n" in e) == [1, 2, 3, 4]
+    assert all(r.problem is None for r in verify_all(db))
+
+
+def test_a_chain_write_the_driver_refuses_is_a_503(client: TestClient, clinic_a: Tenant,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL appends through the driver itself (psycopg's pipeline): an error it raises
+    there (the head row busy, say) is the same 503 "retry later" as one raised through
+    SQLAlchemy, never a 500, and the data does not leave."""
+    db = db_of(client)
+    if db.is_sqlite:
+        pytest.skip("the pipelined append is PostgreSQL's")
+    made = client.post("/fhir/Patient", json=patient(family="Pipelined"),
+                       headers=clinic_a.headers)
+    assert made.status_code == 201
+    # The head row held by another transaction, and the append told not to wait for it.
+    monkeypatch.setattr(server_log, "_TAKE_SQL", (
+        "UPDATE server_audit_head SET seq = seq + %s WHERE id = (SELECT id FROM "
+        "server_audit_head WHERE id = 1 FOR UPDATE NOWAIT) RETURNING seq, hash"))
+    with db.engine.connect() as holder:
+        holder.execute(text("SELECT id FROM server_audit_head WHERE id = 1 FOR UPDATE"))
+        read = client.get(f"/fhir/Patient/{made.json()['id']}", headers=clinic_a.headers)
+        holder.rollback()
+    assert read.status_code == 503, read.text
+    assert read.json()["resourceType"] == "OperationOutcome"
+    assert "Pipelined" not in read.text
+    again = client.get(f"/fhir/Patient/{made.json()['id']}", headers=clinic_a.headers)
+    assert again.status_code == 200 and "Pipelined" in again.text
     assert all(r.problem is None for r in verify_all(db))
