@@ -126,6 +126,7 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
     work = [bodies(pool, 100 * scale.rounds, 100) for _ in devices]
     warm = [bodies(pool, 20, 20)[0][1] for _ in devices]
     times: list[float] = []
+    rounds: list[int] = []  # the round (0, 1, ...) of each timed push, in the same order
     ports: list[int] = []  # the local port of each timed push's connection
     owner: dict[int, int] = {}  # the server process serving each of those connections
     lock = threading.Lock()
@@ -143,10 +144,11 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
                 # running) before the start: a first push of 20 changes, not timed.
                 trace(traced_push(http, first)[1])
                 start.wait(timeout=120)
-                for _count, body in mine:
+                for number, (_count, body) in enumerate(mine):
                     ms, port = traced_push(http, body)
                     with lock:
                         times.append(ms)
+                        rounds.append(number)
                         ports.append(port)
                     trace(port)  # only a new connection is looked up
             except BaseException:
@@ -171,7 +173,20 @@ def clinics_at_once(store: sync_env.Store, server: sync_env.Server,
                        f"from the same start; server CPU {cpu / len(times) * 1000:.1f} ms a push"
                        f"{database_note(pg0, pg1, len(times))}, the clinics' own (this "
                        f"process) {(own - own0) / len(times) * 1000:.0f} ms; "
-                       + spread(ports, owner, cpu0, cpu1))
+                       + in_step(times, rounds) + "; " + spread(ports, owner, cpu0, cpu1))
+
+
+def in_step(times: list[float], rounds: list[int]) -> str:
+    """The first round's pushes (the clinics all start it at the same moment) against the
+    later ones (spread by then), and how many of the slowest 5 % are first-round ones."""
+    first = [ms for ms, r in zip(times, rounds, strict=True) if r == 0]
+    later = [ms for ms, r in zip(times, rounds, strict=True) if r > 0]
+    if not first or not later:
+        return "one round"
+    slowest = sorted(zip(times, rounds, strict=True), reverse=True)[:max(1, len(times) // 20)]
+    return (f"round 1 median {statistics.median(first):.0f} ms, later rounds median "
+            f"{statistics.median(later):.0f} ms, p95 {p95(later):.0f} ms; "
+            f"{sum(1 for _, r in slowest if r == 0)} of the slowest {len(slowest)} in round 1")
 
 
 @dataclass(frozen=True)
