@@ -1,9 +1,12 @@
-"""``python -m bench.pull [--patients P] [--repeat R] [--profile FILE]``: the first-pull figure
-alone, with the client's and the server's CPU time.
+"""``python -m bench.pull [--patients P] [--edits E] [--repeat R] [--profile FILE]``: the
+first-pull figure alone, with the client's and the server's CPU time.
 
 The first time, a server store holding the demo clinic (its first ``P`` patients' records, every
-one with ``P`` omitted) is made and kept in the bench cache (``pull-P/``): a copy of the demo
-enrolled and pushed whole, and a clinic key code issued for the next workstation. Each run
+one with ``P`` omitted) is made and kept in the bench cache (``pull-P-eE/``): a copy of the demo
+enrolled and pushed whole, then ``E`` rounds of 10,000 edits of records the server holds (as
+the whole sync group's push figure makes before its first pull: 3 by default, so the feed
+holds newer versions of records it brought earlier, as a clinic's does), and a clinic key code
+issued for the next workstation. Each run
 starts the real server (uvicorn subprocess, 127.0.0.1) on a fresh copy of that store (the code
 is single-use), enrols a new, empty workstation and times its first ``run_sync()``: pulled
 resources per second to the pull's end, as ``python -m bench`` reports it. ``--profile`` writes
@@ -26,13 +29,13 @@ from . import sync_client, sync_env
 from .harness import CACHE, PRIVATE_KEYRING, Figure, machine_speed, table
 
 
-def prepared(demo_dir: Path, patients: int | None) -> Path:
+def prepared(demo_dir: Path, patients: int | None, edits: int) -> Path:
     """The cached server store holding the clinic (made once): its folder."""
     from pms_desktop.domain.enums import Role
 
     from .workstation import actor
 
-    folder = CACHE / f"pull-{patients or 'all'}"
+    folder = CACHE / f"pull-{patients or 'all'}-e{edits}"
     if (folder / "ready.json").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -52,6 +55,10 @@ def prepared(demo_dir: Path, patients: int | None) -> Path:
             sync_client._sync(src)
             print(f"pushed {queued:,} records in {time.perf_counter() - t0:.0f} s",
                   file=sys.stderr)
+            for _ in range(edits):
+                changes = sync_client.FULL.push_changes
+                assert sync_client.queue(src, only_held=True, limit=changes) == changes
+                sync_client._sync(src)
             code = src.sync.issue_clinic_key_code(  # type: ignore[attr-defined]
                 actor(src, Role.CLINIC_ADMIN))
     finally:
@@ -82,13 +89,16 @@ def main(argv: list[str] | None = None) -> int:
                                  description="the first-pull figure alone")
     ap.add_argument("--patients", type=int, default=None,
                     help="patients whose records the server holds (default: the whole demo)")
+    ap.add_argument("--edits", type=int, default=sync_client.FULL.push_repeat,
+                    help="rounds of 10,000 edits pushed after the clinic (default: as the "
+                         "whole sync group's push figure makes)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--profile", type=Path, default=None, help="client cProfile output")
     ap.add_argument("--data-dir", type=Path, default=CACHE / "demo-100000")
     args = ap.parse_args(argv)
     for name, value in PRIVATE_KEYRING.items():
         os.environ.setdefault(name, value)
-    folder = prepared(args.data_dir, args.patients)
+    folder = prepared(args.data_dir, args.patients, args.edits)
     runs = [one_pull(folder, args.profile if i == args.repeat - 1 else None)
             for i in range(args.repeat)]
     rates = [r.pulled / r.seconds for r in runs]

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from ..domain.errors import NotFound
 from ..domain.ids import new_id
-from ..store.bulk import insert_rows
+from ..store.bulk import insert_rows, update_rows
 from ..store.models import RESOURCE_TYPES, Base
 from . import (
     mappers_admin,
@@ -66,6 +67,7 @@ __all__ = [
     "resources_for",
     "table_for",
     "to_resource",
+    "update_held",
 ]
 
 MAPPERS: dict[str, Mapper] = {
@@ -257,10 +259,16 @@ def new_record(
     *,
     server_version: int | None,
     secrets: ClinicSecretBox | None = None,
+    held: bool = False,
 ) -> NewRecord:
     """The rows ``apply_resource`` would add for ``resource`` when no local row has its id,
     without touching the session. Not validated against the R4B models: this is for pulled
-    resources, which the server validated when it accepted them (validate once)."""
+    resources, which the server validated when it accepted them (validate once).
+
+    ``held``: a row holds the record already; the rows are what ``apply_resource`` would write
+    over it (``update_held``), without ``local_revision``. A mapper that would read a value of
+    the held row for that (an appointment's clinic when the resource names none) raises
+    ``LookupError``: such a record is applied by ``apply_resource``."""
     if not isinstance(resource, dict):
         raise bad("resource", "a JSON object is required")
     table = table_for(resource)
@@ -268,15 +276,17 @@ def new_record(
     rid = resource.get("id")
     if not isinstance(rid, str) or not _ID.match(rid):
         raise bad("id", "an id of at most 36 letters, digits, '-' or '.' is required")
-    values, children = mapper.from_fhir(Context(session, secrets), resource, None)
+    values, children = mapper.from_fhir(
+        Context(session, secrets), resource, _HELD_ROW if held else None)
     columns = mapper.model.__table__.c
     row = {k: v for k, v in values.items() if k in columns}
     row.update(
         id=rid,
-        local_revision=1,
         updated_by=get_ext(resource, "updated-by"),
         updated_at=_updated_at(resource),
     )
+    if not held:
+        row["local_revision"] = 1
     if server_version is not None:
         row["server_version"] = server_version
     kids: list[tuple[str, dict[str, Any]]] = []
@@ -308,6 +318,72 @@ def insert_new(session: Session, records: Sequence[NewRecord]) -> None:
     session.flush()  # rows added through the ORM before these may be their parents
     for (table, _keys), rows in sorted(groups.items(), key=lambda g: order[g[0][0]]):
         insert_rows(session, tables[table], rows)  # the driver's executemany, same conversions
+
+
+def update_held(session: Session, records: Sequence[NewRecord]) -> None:
+    """Write newer versions of records held here (``new_record(..., held=True)``), as
+    ``apply_resource`` would: each record's columns its resource gives are updated (the others,
+    ``local_revision`` among them, kept); its child rows are replaced as ``_replace_children``
+    replaces them (a row whose id is held is updated in place, a new one added, the rest
+    deleted). Statements of many rows (a pulled page); the session's pending writes go first.
+    What the session holds of these records is expired."""
+    if not records:
+        return
+    tables = Base.metadata.tables
+    groups: dict[tuple[str, frozenset[str]], list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault((record.table, frozenset(record.row)), []).append(record.row)
+    for (table, _keys), rows in groups.items():
+        update_rows(session, tables[table], rows)
+    for record in records:
+        _forget(session, MAPPERS[record.table], str(record.row["id"]))
+    for table_name in dict.fromkeys(r.table for r in records):
+        mapper = MAPPERS[table_name]
+        parents = [str(r.row["id"]) for r in records if r.table == table_name]
+        for attr, model in mapper.children:
+            ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
+            child = tables[model.__tablename__]
+            rows = [row for r in records if r.table == table_name
+                    for child_table, row in r.children if child_table == child.name]
+            held: set[str] = set()
+            for start in range(0, len(parents), 500):
+                held.update(session.execute(select(child.c.id).where(
+                    child.c[parent_key.key].in_(parents[start:start + 500]))).scalars())
+            gone = sorted(held - {str(row["id"]) for row in rows})
+            for start in range(0, len(gone), 500):
+                session.execute(delete(child).where(child.c.id.in_(gone[start:start + 500])))
+            kept: dict[tuple[bool, frozenset[str]], list[dict[str, Any]]] = {}
+            for row in rows:
+                kept.setdefault((row["id"] in held, frozenset(row)), []).append(row)
+            for (in_place, _keys), group in kept.items():
+                if in_place:
+                    update_rows(session, child, group)
+                else:
+                    insert_rows(session, child, group)
+
+
+def _forget(session: Session, mapper: Mapper, rid: str) -> None:
+    """What the session holds of a record written around it: its row expired (read again when
+    next used), its loaded child rows let go (some are deleted)."""
+    held = session.identity_map.get(identity_key(mapper.model, rid))
+    if held is None:
+        return
+    for attr, _model in mapper.children:
+        for child in held.__dict__.get(attr) or ():
+            if child in session:
+                session.expunge(child)
+    session.expire(held)
+
+
+class _HeldRow:
+    """The row ``from_fhir`` gets for a record held here when only the resource is used
+    (``new_record(..., held=True)``): reading one of its values raises."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise LookupError(f"{name}: the held row is not read here")
+
+
+_HELD_ROW: Any = _HeldRow()
 
 
 def _updated_at(resource: Json) -> datetime:

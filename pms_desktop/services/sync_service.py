@@ -145,10 +145,12 @@ class FhirMappingMap:
                                             flush=False)
         return str(table), str(rid)
 
-    def new_record(self, session: Any, resource: dict[str, Any], server_version: int) -> Any:
-        """A pulled record no local row holds, as rows to insert with others (the pull)."""
+    def new_record(self, session: Any, resource: dict[str, Any], server_version: int, *,
+                   held: bool = False) -> Any:
+        """A pulled record no local row holds, as rows to insert with others (the pull);
+        ``held``: a newer version of a record a row holds, as rows to write over it."""
         return self._m.new_record(session, resource, server_version=server_version,
-                                  secrets=self._secrets(session))
+                                  secrets=self._secrets(session), held=held)
 
     def new_records_apart(self, changes: Sequence[dict[str, Any]]
                           ) -> dict[tuple[str, str, int], Any]:
@@ -171,6 +173,9 @@ class FhirMappingMap:
 
     def insert_new(self, session: Any, records: Sequence[Any]) -> None:
         self._m.insert_new(session, records)
+
+    def update_held(self, session: Any, records: Sequence[Any]) -> None:
+        self._m.update_held(session, records)
 
     def table_for(self, resource: dict[str, Any]) -> str:
         return str(self._m.table_for(resource))

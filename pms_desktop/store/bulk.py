@@ -1,5 +1,5 @@
-"""Many rows of one table inserted through the driver's own ``executemany``, in the session's
-transaction.
+"""Many rows of one table inserted (or updated by id) through the driver's own ``executemany``,
+in the session's transaction.
 
 SQLAlchemy's Core insert converts every parameter of every row through its compiled statement
 (a few microseconds a value), which cost more than SQLite's own work for a pulled page of new
@@ -8,6 +8,9 @@ processor for this dialect (``UtcDateTime`` to UTC text, ``Date``, ``Boolean``, 
 text...), and the column's Python-side default for a column the rows leave out, exactly as
 Core's insert would; then one ``executemany`` of the plain statement. A driver error is raised
 as SQLAlchemy raises it (``sqlalchemy.exc.IntegrityError``...).
+
+``update_rows`` updates rows by id the same way. Both write the store around the session: the
+caller expires what the session holds of rows it updates.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, exc, insert
+from sqlalchemy import Table, bindparam, exc, insert, update
 from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any] | None
 Plan = tuple[str, list[str], list[Processor], list[tuple[str, Any]]]
 _PLANS: dict[tuple[str, int, frozenset[str]], Plan | None] = {}
+_UPDATES: dict[tuple[str, int, frozenset[str]], tuple[str, list[str], list[Processor]]] = {}
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -63,6 +67,55 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         else:
             raw.executemany(sql, values)
     except dialect.loaded_dbapi.Error as e:  # raised as SQLAlchemy raises it (IntegrityError...)
+        raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from e
+
+
+def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows of ``table`` by id: each of ``rows`` (dicts keyed by column key, the same
+    keys in every row, ``id`` among them) sets the columns it gives; the others are kept.
+    The values are converted as ``insert_rows`` converts them. Not on SQLite: Core's update."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = frozenset(rows[0])
+    set_keys = sorted(keys - {"id"})
+    if not set_keys:
+        return
+    if dialect.name != "sqlite":
+        statement = update(table).where(table.c.id == bindparam("_id")).values(
+            {k: bindparam(k) for k in set_keys})
+        session.execute(statement, [{**{k: r[k] for k in set_keys}, "_id": r["id"]}
+                                    for r in rows])
+        return
+    plan_key = (table.name, id(dialect), keys)
+    if plan_key not in _UPDATES:
+        quote = dialect.identifier_preparer.quote
+        unknown = keys - {c.key for c in table.c}
+        if unknown:
+            raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+        names = [*set_keys, "id"]
+        _UPDATES[plan_key] = (
+            f"UPDATE {quote(table.name)} SET "
+            f"{', '.join(f'{quote(table.c[n].name)} = ?' for n in set_keys)}"
+            f" WHERE {quote(table.c.id.name)} = ?",
+            names,
+            [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names])
+    sql, names, processors = _UPDATES[plan_key]
+    get = itemgetter(*names)
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    values: list[list[Any]] = []
+    for row in rows:
+        value = list(get(row))
+        for i, p in convert:
+            value[i] = p(value[i])
+        values.append(value)
+    session.flush()  # the ORM's pending writes first: these rows are written after them
+    raw: Any = connection.connection.driver_connection
+    try:
+        raw.executemany(sql, values)
+    except dialect.loaded_dbapi.Error as e:
         raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from e
 

@@ -9,16 +9,25 @@
   patient touches (the whole of a new workstation's first pull), is not built through the
   ORM: its rows (``ResourceMap.new_record``) and merge base are kept and written with the
   page's other new records in a few multi-row inserts (``finish``), parents first; new
-  appointments are then checked for double-bookings as one by one. Everything else (updates,
-  merges, deletions, revived records) goes the usual way, after the buffered records are
-  written, so the order of the feed is kept. The page's one ``sync.apply`` access-log entry
-  names every record it applied (``RemoteApplier.log_page``).
+  appointments are then checked for double-bookings as one by one.
+* A newer version of a record held here with no pending local change, whose merge base is
+  held and that no merged-away patient touches (most of a sync's pulled changes: records
+  edited elsewhere), is not applied through the ORM either: its rows
+  (``new_record(..., held=True)``) are written over the held ones with the page's other such
+  records (``update_held``: its columns, its child rows replaced as the ORM replaces them),
+  and its merge base moved on, in a few statements of many rows.
+* Everything else (merges with local edits, deletions, revived records, merged-away patients'
+  records) goes the usual way, after the records kept so far are written; kept records are
+  written in runs of the feed's order (new records, then updates, then new records...), so
+  the order of the feed is kept. The page's one ``sync.apply`` access-log entry names every
+  record it applied (``RemoteApplier.log_page``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -61,8 +70,10 @@ class PageApplier(RemoteApplier):
         self._read: set[Key] = set()  # the keys prefetch read
         self._held_already: dict[Key, _Held] = {}  # no change of this page applies to them
         self._moved = 0
-        self._new: list[tuple[Any, str, str, int, Json]] = []  # (rows, table, id, version, res)
-        self._new_keys: set[Key] = set()
+        self._older: dict[Key, int] = {}  # held here at an older version: that version
+        self._usual: set[str] = set()  # ids of records this page applied the usual way
+        self._kept: list[_Kept] = []  # records to write at once, in the feed's order
+        self._new_keys: set[Key] = set()  # ... their keys
 
     # -- reading a page at once ----------------------------------------------------------------
 
@@ -113,12 +124,14 @@ class PageApplier(RemoteApplier):
                         wanted.add((table, rid))
                         if rid not in held:
                             self._missing.add((table, rid))
+                        elif here is not None:
+                            self._older[(table, rid)] = here
+                if table not in queued:
+                    continue  # no local edit to merge with: updates are written at once
                 older = [rid for rid in chunk if rid in held and (table, rid) in wanted]
                 if older:
                     self._held_rows += self.s.scalars(select(model).where(
                         model.id.in_(older)).options(*_children(model))).all()
-                if table not in queued:
-                    continue
                 for change in self.s.scalars(select(OutboxChange).where(
                         OutboxChange.table_name == table,
                         OutboxChange.resource_id.in_([r for r in chunk if (table, r) in wanted]),
@@ -135,6 +148,9 @@ class PageApplier(RemoteApplier):
               resource: Json | None) -> bool:
         self._pulled = resource
         try:
+            if op != "delete" and self._keep_update(resource_type, rid, version, resource):
+                return True
+            self._usual.add(rid)  # its later changes in this page go the usual way too
             return super().apply(resource_type, rid, version, op, resource)
         finally:
             self._pulled = None
@@ -157,7 +173,42 @@ class PageApplier(RemoteApplier):
             return None
         return super()._held(model, table, rid)
 
-    # -- new records, written at once ----------------------------------------------------------
+    # -- records written at once --------------------------------------------------------------
+
+    def _keep_update(self, rtype: str, rid: str, version: int, resource: Json | None) -> bool:
+        """Keep a newer version of a record held here to write with others (``finish``), when
+        nothing needs the ORM for it; False: apply it the usual way."""
+        update = getattr(self.rmap, "update_held", None)  # a map without it: the usual way
+        make = getattr(self.rmap, "new_record", None)
+        if resource is None or update is None or make is None or rid in self._usual:
+            return False
+        try:
+            table = self.rmap.table_for(resource)
+        except Exception:  # noqa: BLE001 - a type this workstation does not hold
+            return False
+        here = self._older.get((table, rid))
+        if here is None or version <= here or self.pending(table, rid):
+            return False
+        base = st.base_of(self.s, rtype, rid)
+        if base is None:
+            return False
+        new = (self.made_apart or {}).get((rtype, rid, version))
+        if new is None:
+            try:
+                new = make(self.s, resource, version, held=True)
+            except LookupError:  # the mapping reads the held row: the usual way
+                return False
+        # (made apart as a new record: the same rows, but this workstation's revision count)
+        new = replace(new, row={k: v for k, v in new.row.items() if k != "local_revision"})
+        patient = new.row.get("patient_id")
+        if new.row.get("merged_into_id") or (patient is not None and patient in self._merged()):
+            return False  # the merge follower's: the usual way
+        if (table, rid) in self._new_keys:
+            self.finish()  # an earlier version of it is kept: written first
+        self._kept.append(_Kept(True, new, table, rid, version, resource, base))
+        self._new_keys.add((table, rid))
+        self._older[(table, rid)] = version
+        return True
 
     def _buffer_new(self, table: str, rtype: str, rid: str, version: int,
                     resource: Json | None) -> bool:
@@ -169,25 +220,35 @@ class PageApplier(RemoteApplier):
         patient = getattr(new, "row", {}).get("patient_id")
         if new is None or new.row.get("merged_into_id") or \
                 (patient is not None and patient in self._merged()):
-            self.finish()  # the usual way, after the new records before it
-            return False
-        self._new.append((new, table, rid, version, resource or {}))
+            return False  # the usual way (after the records kept before it: _before_usual)
+        self._kept.append(_Kept(False, new, table, rid, version, resource or {}, None))
         self._new_keys.add((table, rid))
         return True
 
+    def _before_usual(self) -> None:
+        self.finish()
+
     def finish(self) -> None:
-        """Write the buffered new records, their merge bases and access-log entries (in the
-        feed's order), then check the new appointments for double-bookings."""
-        if not self._new:
+        """Write the records kept (in runs of the feed's order: new records, updates of held
+        ones), their merge bases and access-log entries, then check their appointments for
+        double-bookings."""
+        if not self._kept:
             return
-        new, self._new, self._new_keys = self._new, [], set()
-        self.rmap.insert_new(self.s, [n for n, *_ in new])  # type: ignore[attr-defined]
-        st.add_bases(self.s, [(str(res["resourceType"]), rid, version, res)
-                              for _, _, rid, version, res in new])
-        for _, _, rid, version, res in new:
-            self._note_in_page(str(res["resourceType"]), rid, version, "upsert")
-        for rid in self._may_clash([n.row for n, table, *_ in new if table == "appointment"]):
-            self.check_double_booking(rid)
+        kept, self._kept, self._new_keys = self._kept, [], set()
+        for held, run_ in groupby(kept, key=lambda k: k.held):
+            run = list(run_)
+            if held:
+                self.rmap.update_held(self.s, [k.rows for k in run])  # type: ignore[attr-defined]
+                st.update_bases(self.s, [(k.base, k.version, k.resource) for k in run
+                                         if k.base is not None])
+            else:
+                self.rmap.insert_new(self.s, [k.rows for k in run])  # type: ignore[attr-defined]
+                st.add_bases(self.s, [(str(k.resource["resourceType"]), k.rid, k.version,
+                                       k.resource) for k in run])
+            for k in run:
+                self._note_in_page(str(k.resource["resourceType"]), k.rid, k.version, "upsert")
+            for rid in self._may_clash([k.rows.row for k in run if k.table == "appointment"]):
+                self.check_double_booking(rid)
 
     def _may_clash(self, rows: list[Json]) -> list[str]:
         """Of these new appointments, those another active one of the practitioner overlaps
@@ -248,6 +309,20 @@ class FreshTables:
 
 
 @dataclass(frozen=True)
+class _Kept:
+    """A pulled record kept to write with others: a new one, or (``held``) a newer version of
+    a record held here, with its merge base."""
+
+    held: bool
+    rows: Any  # the mapping's NewRecord
+    table: str
+    rid: str
+    version: int
+    resource: Json
+    base: SyncBase | None
+
+
+@dataclass(frozen=True)
 class _Held:
     """A record held at ``server_version`` or later: all ``apply`` needs to skip it."""
 
@@ -261,9 +336,19 @@ class _PulledMap:
 
     def __init__(self, rmap: Any, applier: PageApplier) -> None:
         self._rmap, self._applier = rmap, applier
+        self._tables: dict[int, tuple[Json, str]] = {}  # id(resource) -> (resource, table)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._rmap, name)
+
+    def table_for(self, resource: Json) -> str:
+        """The table of a pulled resource, found once for the page (asked a few times)."""
+        known = self._tables.get(id(resource))
+        if known is not None and known[0] is resource:
+            return known[1]
+        table = str(self._rmap.table_for(resource))
+        self._tables[id(resource)] = (resource, table)  # held: its id stays its own
+        return table
 
     def apply(self, session: Any, resource: Json, server_version: int | None) -> tuple[str, str]:
         fast = getattr(self._rmap, "apply_pulled", None)

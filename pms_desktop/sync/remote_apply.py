@@ -61,6 +61,7 @@ class RemoteApplier:
         if row is None and not pending and op != "delete" and \
                 self._buffer_new(table, resource_type, rid, version, resource):
             return True  # a record new here, written with the page's others (page_apply)
+        self._before_usual()
         if op == "delete":
             self._delete(table, resource_type, rid, version, row, pending)
         elif pending and row is not None:
@@ -153,6 +154,10 @@ class RemoteApplier:
                     resource: Json | None) -> bool:
         """Keep a record new here to write with others (``PageApplier``); False: apply now."""
         return False
+
+    def _before_usual(self) -> None:
+        """Before a change is applied the usual way (``PageApplier``: the records kept to
+        write with others are written first, in the feed's order)."""
 
     def pending(self, table: str, rid: str) -> list[OutboxChange]:
         return list(self.s.scalars(select(OutboxChange).where(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, bindparam, event, select, update
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..store.bulk import insert_rows
 from ..store.models import SyncBase, SyncState
@@ -112,6 +113,26 @@ def add_bases(session: Session,
                 # Known as "no base" until now: read again (a later change of the same page,
                 # the record's next version, must update this base, not add a second one).
                 cache.pop((row["resource_type"], row["resource_id"]), None)
+
+
+def update_bases(session: Session,
+                 bases: Sequence[tuple[SyncBase, int, dict[str, Any]]]) -> None:
+    """Move merge bases the session holds (``load_bases``) to a newer version (base, version,
+    resource) with one statement of many rows, as ``set_base`` would one by one."""
+    if not bases:
+        return
+    texts = [base_text(resource) for _, _, resource in bases]
+    session.flush()  # a base changed through the ORM before is written first, then these
+    table = cast(Table, SyncBase.__table__)
+    session.execute(update(table).where(
+        table.c.resource_type == bindparam("b_type"),
+        table.c.resource_id == bindparam("b_id")).values(
+        version=bindparam("b_version"), resource=bindparam("b_resource")),
+        [{"b_type": base.resource_type, "b_id": base.resource_id, "b_version": version,
+          "b_resource": text} for (base, version, _), text in zip(bases, texts, strict=True)])
+    for (base, version, _), text in zip(bases, texts, strict=True):
+        set_committed_value(base, "version", version)  # as written: nothing left to flush
+        set_committed_value(base, "resource", text)
 
 
 def base_text(resource: dict[str, Any]) -> str:

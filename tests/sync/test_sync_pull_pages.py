@@ -243,6 +243,8 @@ def test_a_download_applies_pages_together_and_a_page_that_fails_waits_as_a_conf
         c.close()
     b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
     monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 600.0)  # all pages at once
+    # (and each next page waited for: on a loaded machine one can take longer than 50 ms)
+    monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_WAIT_SECONDS", 30.0)
     transactions = _page_transactions(monkeypatch)
     alone = _watch(monkeypatch, "_page_alone", lambda _page, cursor, *_: cursor)
     careful = _careful_pages(monkeypatch)

@@ -1,5 +1,6 @@
 """Rows inserted through the driver's executemany (the pull's new records) are stored exactly as
-SQLAlchemy's own insert stores them, defaults included, and a clash is SQLAlchemy's error."""
+SQLAlchemy's own insert stores them, defaults included, and a clash is SQLAlchemy's error; rows
+updated by id (the pull's newer versions) as its update stores them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from pms_desktop.context import AppContext
-from pms_desktop.store.bulk import insert_rows
-from pms_desktop.store.models import Base
+from pms_desktop.store.bulk import insert_rows, update_rows
+from pms_desktop.store.models import Base, Patient
 
 
 def _stored(ctx: AppContext, table: str, ids: list[str]) -> list[tuple[Any, ...]]:
@@ -121,3 +122,28 @@ def test_a_table_with_triggers_takes_many_rows_a_statement_and_each_row_fires(
     with pytest.raises(IntegrityError), ctx.db.sessions()() as s, s.begin():
         insert_rows(s, identifier, [{**ident, "id": "i1"}, {**ident, "id": "i2"},
                                     {**ident, "id": "i3", "value": "B-8"}])
+
+
+def test_rows_updated_by_id_are_stored_as_sqlalchemy_updates_them(ctx: AppContext) -> None:
+    """``update_rows`` sets the columns given, converted as Core converts them (an aware
+    time, a date, a boolean), and keeps the others (the local revision, the city)."""
+    patient = Base.metadata.tables["patient"]
+    clinic = _clinic(ctx)
+    when = datetime(2026, 4, 2, 17, 5, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
+    core, bulk = _pair(patient, lambda rid: {
+        "id": rid, "clinic_id": clinic, "given": "Áine", "family": "Ó Briain",
+        "birth_date": date(1990, 1, 2), "sex": "female", "active": True, "city": "Tralee",
+        "local_revision": 4, "updated_at": datetime.now(UTC)})
+    change = {"family": "Mac Giolla", "birth_date": date(1991, 2, 3), "active": False,
+              "updated_at": when, "server_version": 7}
+    with ctx.db.sessions()() as s, s.begin():
+        s.execute(insert(patient), core + bulk)
+        for row in core:
+            s.execute(update(patient).where(patient.c.id == row["id"]).values(change))
+        update_rows(s, patient, [{"id": row["id"], **change} for row in bulk])
+    stored = _stored(ctx, "patient", [r["id"] for r in bulk])
+    assert stored == _stored(ctx, "patient", [r["id"] for r in core])
+    with ctx.db.sessions()() as s:
+        held = s.get(Patient, bulk[0]["id"])
+        assert (held.family, held.city, held.local_revision, held.active, held.updated_at) == (
+            "Mac Giolla", "Tralee", 4, False, when)
