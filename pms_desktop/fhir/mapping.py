@@ -278,7 +278,7 @@ def new_record(
         raise bad("id", "an id of at most 36 letters, digits, '-' or '.' is required")
     values, children = mapper.from_fhir(
         Context(session, secrets), resource, _HELD_ROW if held else None)
-    columns = mapper.model.__table__.c
+    columns, child_keys = _shape(mapper)
     row = {k: v for k, v in values.items() if k in columns}
     row.update(
         id=rid,
@@ -290,16 +290,33 @@ def new_record(
     if server_version is not None:
         row["server_version"] = server_version
     kids: list[tuple[str, dict[str, Any]]] = []
-    for attr, model in mapper.children:
+    for attr, child_table, parent_key in child_keys:
         if children is None or attr not in children:
             continue
-        ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
         for values_ in children[attr]:
             child = {k: v for k, v in values_.items() if v is not None or k != "id"}
-            child.setdefault("id", new_id())
-            child[parent_key.key] = rid
-            kids.append((model.__tablename__, child))
+            if "id" not in child:  # (most keep theirs: an element id)
+                child["id"] = new_id()
+            child[parent_key] = rid
+            kids.append((child_table, child))
     return NewRecord(table, row, tuple(kids))
+
+
+_SHAPES: dict[str, tuple[frozenset[str], tuple[tuple[str, str, str], ...]]] = {}
+
+
+def _shape(mapper: Mapper) -> tuple[frozenset[str], tuple[tuple[str, str, str], ...]]:
+    """A mapper's table's column keys, and its child rows' (attribute, table, key naming the
+    parent): asked for every pulled record, read once from the models."""
+    shape = _SHAPES.get(mapper.table)
+    if shape is None:
+        kids = []
+        for attr, model in mapper.children:
+            ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
+            kids.append((attr, str(model.__tablename__), str(parent_key.key)))
+        shape = _SHAPES[mapper.table] = (
+            frozenset(c.key for c in mapper.model.__table__.c), tuple(kids))
+    return shape
 
 
 def insert_new(session: Session, records: Sequence[NewRecord]) -> None:

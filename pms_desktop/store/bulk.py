@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 Processor = Callable[[Any], Any] | None
 Plan = tuple[str, list[str], list[Processor], list[tuple[str, Any]]]
 _PLANS: dict[tuple[str, int, frozenset[str]], Plan | None] = {}
-_UPDATES: dict[tuple[str, int, frozenset[str]], tuple[str, list[str], list[Processor]]] = {}
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -74,7 +73,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Update rows of ``table`` by id: each of ``rows`` (dicts keyed by column key, the same
     keys in every row, ``id`` among them) sets the columns it gives; the others are kept.
-    The values are converted as ``insert_rows`` converts them. Not on SQLite: Core's update."""
+    The values are converted as ``insert_rows`` converts them. Only the columns whose stored
+    value changes are written (as the ORM writes only changed attributes): an unchanged name
+    rewrites no index entry and fires no trigger (the patient search index's). Not on SQLite:
+    Core's update of every column given."""
     if not rows:
         return
     connection = session.connection()
@@ -89,35 +91,47 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         session.execute(statement, [{**{k: r[k] for k in set_keys}, "_id": r["id"]}
                                     for r in rows])
         return
-    plan_key = (table.name, id(dialect), keys)
-    if plan_key not in _UPDATES:
-        quote = dialect.identifier_preparer.quote
-        unknown = keys - {c.key for c in table.c}
-        if unknown:
-            raise KeyError(f"{table.name} has no column {sorted(unknown)}")
-        names = [*set_keys, "id"]
-        _UPDATES[plan_key] = (
-            f"UPDATE {quote(table.name)} SET "
-            f"{', '.join(f'{quote(table.c[n].name)} = ?' for n in set_keys)}"
-            f" WHERE {quote(table.c.id.name)} = ?",
-            names,
-            [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names])
-    sql, names, processors = _UPDATES[plan_key]
-    get = itemgetter(*names)
+    unknown = keys - {c.key for c in table.c}
+    if unknown:
+        raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
+                  for n in set_keys]
+    get = itemgetter(*set_keys) if len(set_keys) > 1 else (lambda r, n=set_keys[0]: (r[n],))
     convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-    values: list[list[Any]] = []
+    values: list[tuple[str, list[Any]]] = []
     for row in rows:
         value = list(get(row))
         for i, p in convert:
             value[i] = p(value[i])
-        values.append(value)
+        values.append((row["id"], value))
     session.flush()  # the ORM's pending writes first: these rows are written after them
     raw: Any = connection.connection.driver_connection
-    try:
-        raw.executemany(sql, values)
-    except dialect.loaded_dbapi.Error as e:
-        raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
-                                      dialect=dialect) from e
+    quote = dialect.identifier_preparer.quote
+    names = [quote(table.c[k].name) for k in set_keys]
+    stored: dict[Any, tuple[Any, ...]] = {}
+    ids = [rid for rid, _ in values]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for held in raw.execute(
+                f"SELECT {quote(table.c.id.name)}, {', '.join(names)} FROM {quote(table.name)}"
+                f" WHERE {quote(table.c.id.name)} IN ({', '.join('?' * len(chunk))})", chunk):
+            stored[held[0]] = held[1:]
+    changed: dict[tuple[int, ...], list[list[Any]]] = {}  # columns changed -> their rows
+    for rid, value in values:
+        old = stored.get(rid)
+        which = tuple(range(len(value))) if old is None else tuple(
+            i for i, (new, was) in enumerate(zip(value, old, strict=True))
+            if new != was or type(new) is not type(was))
+        if which:
+            changed.setdefault(which, []).append([*(value[i] for i in which), rid])
+    for which, params in changed.items():
+        sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{names[i]} = ?' for i in which)}"
+               f" WHERE {quote(table.c.id.name)} = ?")
+        try:
+            raw.executemany(sql, params)
+        except dialect.loaded_dbapi.Error as e:
+            raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from e
 
 
 def _has_triggers(raw: Any, table: str) -> bool:
