@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -279,7 +280,7 @@ def new_record(
     values, children = mapper.from_fhir(
         Context(session, secrets), resource, _HELD_ROW if held else None)
     columns, child_keys = _shape(mapper)
-    row = {k: v for k, v in values.items() if k in columns}
+    row = {columns[k]: v for k, v in values.items() if k in columns}
     row.update(
         id=rid,
         updated_by=get_ext(resource, "updated-by"),
@@ -290,11 +291,12 @@ def new_record(
     if server_version is not None:
         row["server_version"] = server_version
     kids: list[tuple[str, dict[str, Any]]] = []
-    for attr, child_table, parent_key in child_keys:
+    for attr, child_table, parent_key, child_columns in child_keys:
         if children is None or attr not in children:
             continue
         for values_ in children[attr]:
-            child = {k: v for k, v in values_.items() if v is not None or k != "id"}
+            child = {child_columns.get(k, k): v for k, v in values_.items()
+                     if v is not None or k != "id"}
             if "id" not in child:  # (most keep theirs: an element id)
                 child["id"] = new_id()
             child[parent_key] = rid
@@ -302,21 +304,32 @@ def new_record(
     return NewRecord(table, row, tuple(kids))
 
 
-_SHAPES: dict[str, tuple[frozenset[str], tuple[tuple[str, str, str], ...]]] = {}
+Shape = tuple[dict[str, str], tuple[tuple[str, str, str, dict[str, str]], ...]]
+_SHAPES: dict[str, Shape] = {}
 
 
-def _shape(mapper: Mapper) -> tuple[frozenset[str], tuple[tuple[str, str, str], ...]]:
-    """A mapper's table's column keys, and its child rows' (attribute, table, key naming the
-    parent): asked for every pulled record, read once from the models."""
+def _shape(mapper: Mapper) -> Shape:
+    """A mapper's row keys (attribute or column key -> the table's column key: a related
+    person's ``relationship_`` is the column ``relationship``), and its child rows' (attribute,
+    table, key naming the parent, their keys): asked for every pulled record, read once."""
     shape = _SHAPES.get(mapper.table)
     if shape is None:
         kids = []
         for attr, model in mapper.children:
             ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
-            kids.append((attr, str(model.__tablename__), str(parent_key.key)))
-        shape = _SHAPES[mapper.table] = (
-            frozenset(c.key for c in mapper.model.__table__.c), tuple(kids))
+            kids.append((attr, str(model.__tablename__), str(parent_key.key),
+                         _column_keys(model)))
+        shape = _SHAPES[mapper.table] = (_column_keys(mapper.model), tuple(kids))
     return shape
+
+
+def _column_keys(model: type[Any]) -> dict[str, str]:
+    keys = {c.key: c.key for c in model.__table__.c}
+    for prop in sa_inspect(model).column_attrs:
+        column = prop.columns[0]
+        if getattr(column, "table", None) is model.__table__:
+            keys[prop.key] = column.key
+    return keys
 
 
 def insert_new(session: Session, records: Sequence[NewRecord]) -> None:

@@ -3,7 +3,7 @@
 A pulled page writes newer versions of held records with statements of many rows
 (``PageApplier``, ``mapping.update_held``), not one by one through the ORM: what the
 workstation then holds is what the clinic holds (child rows updated in place, added and
-dropped), its own bookkeeping kept
+dropped; a column whose attribute is named apart), its own bookkeeping kept
 (the record's local revision), its patient search answering the new name and phone and no
 longer the old phone, a double-booking that an update makes raised, the access log intact.
 An update the store refuses (an identifier another patient here holds) sends its page the
@@ -31,6 +31,7 @@ from pms_desktop.store.models import (
     Patient,
     PatientTelecom,
     Practitioner,
+    RelatedPerson,
 )
 from tests.sync.conftest import _actor
 from tests.sync.sync_server_helpers import diff_holdings, fhir_holdings
@@ -43,13 +44,20 @@ DAY = datetime(2031, 5, 6, 9, 0, tzinfo=UTC)
 def _draft(i: int) -> PatientDraft:
     return PatientDraft(given=f"Siún{i}", family="Ó Briain", birth_date=f"1979-04-0{i + 1}",
                         sex="female", phone=f"08712345{i:02d}", phone_home="014567890",
-                        email=f"siun{i}@example.ie", mrn=f"MRN-{i}", city="Gaillimh")
+                        email=f"siun{i}@example.ie", mrn=f"MRN-{i}", city="Gaillimh",
+                        emergency_name=f"Máire {i}", emergency_relationship="Mother",
+                        emergency_phone="0861112223")
 
 
 def _edit(w: Any, pid: str, **changes: Any) -> None:
     detail = w.ctx.patients.get_patient(w.actor, patient_id=pid)
     w.ctx.patients.update_patient(w.actor, patient_id=pid,
                                   draft=replace(detail.draft, **changes))
+
+
+def _related(w: Any) -> list[RelatedPerson]:
+    with w.ctx.db.sessions()() as s:
+        return list(s.scalars(select(RelatedPerson)))
 
 
 def _orm_applied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -103,7 +111,7 @@ def test_records_edited_elsewhere_are_held_as_the_clinic_holds_them(
     # one added); an invoice voided.
     for i, pid in enumerate(patients):
         _edit(a, pid, family=f"Mac Giolla {i}", phone=f"08699988{i:02d}",
-              mrn=f"MRN-{i}-B", email="")
+              mrn=f"MRN-{i}-B", email="", emergency_relationship="Guardian")
     b_booking = b.ctx.scheduling.book(b.actor, patient_id=patients[2],
                                       practitioner_id=practitioner,
                                       start_at=DAY + timedelta(hours=5), duration_minutes=30).id
@@ -118,13 +126,15 @@ def test_records_edited_elsewhere_are_held_as_the_clinic_holds_them(
 
     through_orm = _orm_applied(monkeypatch)
     b.sync.run_sync()
-    assert [t for t in through_orm if t in ("patient", "appointment", "invoice")] == []
+    assert [t for t in through_orm
+            if t in ("patient", "related_person", "appointment", "invoice")] == []
 
     search = b.ctx.patients.search
     assert [p.id for p in search(b.actor, "Mac Giolla 1")] == [patients[1]]
     assert [p.id for p in search(b.actor, "0869998802")] == [patients[2]]
     assert search(b.actor, "0871234502") == []
     assert [p.id for p in search(b.actor, "MRN-0-B")] == [patients[0]]
+    assert {r.relationship_ for r in _related(b)} == {"Guardian"}  # (a column named apart)
     with b.ctx.db.sessions()() as s:
         assert s.get(Patient, patients[0]).local_revision == 2  # this workstation's count
         assert sorted(t.value for t in s.scalars(select(PatientTelecom).where(
