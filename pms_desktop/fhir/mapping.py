@@ -356,7 +356,10 @@ def update_held(session: Session, records: Sequence[NewRecord]) -> None:
     ``local_revision`` among them, kept); its child rows are replaced as ``_replace_children``
     replaces them (a row whose id is held is updated in place, a new one added, the rest
     deleted). Statements of many rows (a pulled page); the session's pending writes go first.
-    What the session holds of these records is expired."""
+    What the session holds of these records is expired. The rows go by table and by the
+    columns they change, not in the order given: a unique value moved from one record to
+    another within the records given (an identifier) can be refused by the store, and the
+    pull then applies that page change by change, in the feed's order."""
     if not records:
         return
     tables = Base.metadata.tables

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert, text, update
 from sqlalchemy.exc import IntegrityError
 
 from pms_desktop.context import AppContext
@@ -140,11 +140,16 @@ def test_rows_updated_by_id_are_stored_as_sqlalchemy_updates_them(ctx: AppContex
     same = {k: core[0][k] for k in ("family", "birth_date", "active", "updated_at")}
     with ctx.db.sessions()() as s, s.begin():
         s.execute(insert(patient), core + bulk)
+        s.execute(text("CREATE TEMP TABLE family_set (id TEXT)"))  # what an index trigger sees
+        s.execute(text("CREATE TEMP TRIGGER family_set AFTER UPDATE OF family ON patient"
+                       " BEGIN INSERT INTO family_set VALUES (new.id); END"))
         for row in core:  # the first: its values again, but for its version
             s.execute(update(patient).where(patient.c.id == row["id"]).values(
                 {**change, **same} if row is core[0] else change))
         update_rows(s, patient, [{"id": row["id"], **change, **(same if row is bulk[0] else {})}
                                  for row in bulk])
+        fired = set(s.scalars(text("SELECT id FROM family_set")))
+    assert fired == {r["id"] for r in core + bulk[1:]}  # Core's sets it again, unchanged
     stored = _stored(ctx, "patient", [r["id"] for r in bulk])
     assert stored == _stored(ctx, "patient", [r["id"] for r in core])
     with ctx.db.sessions()() as s:
