@@ -371,17 +371,15 @@ def update_held(session: Session, records: Sequence[NewRecord]) -> None:
     for record in records:
         _forget(session, MAPPERS[record.table], str(record.row["id"]))
     for table_name in dict.fromkeys(r.table for r in records):
-        mapper = MAPPERS[table_name]
         parents = [str(r.row["id"]) for r in records if r.table == table_name]
-        for attr, model in mapper.children:
-            ((_, parent_key),) = getattr(mapper.model, attr).property.local_remote_pairs
-            child = tables[model.__tablename__]
+        for _attr, child_table, parent_key, _columns in _shape(MAPPERS[table_name])[1]:
+            child = tables[child_table]
             rows = [row for r in records if r.table == table_name
-                    for child_table, row in r.children if child_table == child.name]
+                    for name, row in r.children if name == child_table]
             held: set[str] = set()
             for start in range(0, len(parents), 500):
                 held.update(session.execute(select(child.c.id).where(
-                    child.c[parent_key.key].in_(parents[start:start + 500]))).scalars())
+                    child.c[parent_key].in_(parents[start:start + 500]))).scalars())
             gone = sorted(held - {str(row["id"]) for row in rows})
             for start in range(0, len(gone), 500):
                 session.execute(delete(child).where(child.c.id.in_(gone[start:start + 500])))

@@ -46,18 +46,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         session.execute(insert(table), list(rows))
         return
     sql, names, processors, defaults = plan
-    # The row's values at once (one C call), then only the columns that have a processor
-    # converted: a value-by-value loop cost more than SQLite's insert of the row.
-    get = itemgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (r[n],))
-    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-    values: list[list[Any]] = []
-    for row in rows:
-        if defaults:
-            row = {**row, **{k: (d() if callable(d) else d) for k, d in defaults}}
-        value = list(get(row))
-        for i, p in convert:
-            value[i] = p(value[i])
-        values.append(value)
+    values = _converted(rows, names, processors, defaults)
     session.flush()  # rows added through the ORM before these may be their parents
     raw: Any = connection.connection.driver_connection
     try:
@@ -94,16 +83,10 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     unknown = keys - {c.key for c in table.c}
     if unknown:
         raise KeyError(f"{table.name} has no column {sorted(unknown)}")
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
+    processors: list[Processor] = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
                   for n in set_keys]
-    get = itemgetter(*set_keys) if len(set_keys) > 1 else (lambda r, n=set_keys[0]: (r[n],))
-    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-    values: list[tuple[str, list[Any]]] = []
-    for row in rows:
-        value = list(get(row))
-        for i, p in convert:
-            value[i] = p(value[i])
-        values.append((row["id"], value))
+    values = list(zip((row["id"] for row in rows),
+                      _converted(rows, set_keys, processors, []), strict=True))
     session.flush()  # the ORM's pending writes first: these rows are written after them
     raw: Any = connection.connection.driver_connection
     quote = dialect.identifier_preparer.quote
@@ -132,6 +115,24 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         except dialect.loaded_dbapi.Error as e:
             raise exc.DBAPIError.instance(sql, None, e, dialect.loaded_dbapi.Error,
                                           dialect=dialect) from e
+
+
+def _converted(rows: Sequence[dict[str, Any]], names: list[str], processors: list[Processor],
+               defaults: list[tuple[str, Any]]) -> list[list[Any]]:
+    """Each row's values of ``names`` as the driver takes them (defaults filled in first).
+    The row's values at once (one C call), then only the columns that have a processor
+    converted: a value-by-value loop cost more than SQLite's insert of the row."""
+    get = itemgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (r[n],))
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    values: list[list[Any]] = []
+    for row in rows:
+        if defaults:
+            row = {**row, **{k: (d() if callable(d) else d) for k, d in defaults}}
+        value = list(get(row))
+        for i, p in convert:
+            value[i] = p(value[i])
+        values.append(value)
+    return values
 
 
 def _has_triggers(raw: Any, table: str) -> bool:

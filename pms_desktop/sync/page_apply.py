@@ -201,9 +201,8 @@ class PageApplier(RemoteApplier):
                 return False
         # (made apart as a new record: the same rows, but this workstation's revision count)
         new = replace(new, row={k: v for k, v in new.row.items() if k != "local_revision"})
-        patient = new.row.get("patient_id")
-        if new.row.get("merged_into_id") or (patient is not None and patient in self._merged()):
-            return False  # the merge follower's: the usual way
+        if self._follows_a_merge(new.row):
+            return False
         if (table, rid) in self._new_keys:
             self.finish()  # an earlier version of it is kept: written first
         self._kept.append(_Kept(True, new, table, rid, version, resource, base))
@@ -218,13 +217,17 @@ class PageApplier(RemoteApplier):
         if make is not None and resource is not None and st.base_of(self.s, rtype, rid) is None:
             new = (self.made_apart or {}).get((rtype, rid, version)) or \
                 make(self.s, resource, version)
-        patient = getattr(new, "row", {}).get("patient_id")
-        if new is None or new.row.get("merged_into_id") or \
-                (patient is not None and patient in self._merged()):
+        if new is None or self._follows_a_merge(new.row):
             return False  # the usual way (after the records kept before it: _before_usual)
         self._kept.append(_Kept(False, new, table, rid, version, resource or {}, None))
         self._new_keys.add((table, rid))
         return True
+
+    def _follows_a_merge(self, row: Json) -> bool:
+        """A merged-away patient, or a record of one: the merge follower's (the usual way)."""
+        patient = row.get("patient_id")
+        return bool(row.get("merged_into_id")) or (
+            patient is not None and patient in self._merged())
 
     def _before_usual(self) -> None:
         self.finish()
