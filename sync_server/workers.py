@@ -188,6 +188,13 @@ class _TurnTaking(socket.socket):
         fd, address = self._accept()  # type: ignore[attr-defined]
         connection = _Counted(self.family, self.type, self.proto, fileno=fd)
         connection.gate = self.gate
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            # Answers go out at once (what asyncio sets on the TCP connections it accepts
+            # itself; it does not here: uvicorn's listening socket says protocol 0, so the
+            # connection does too). Without it, Nagle's algorithm held an answer's body back
+            # until the client's delayed acknowledgement of its headers: every request took
+            # 40 ms more with two workers than with one.
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if socket.getdefaulttimeout() is None and self.gettimeout():
             connection.setblocking(True)
         self.gate.opened()
