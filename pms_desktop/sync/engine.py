@@ -40,15 +40,15 @@ from .collect_less import collecting_less
 from .digest import DigestRepair
 from .merge import FieldConflict
 from .merge_cycles import settle_rings
-from .page_apply import FreshTables, PageApplier
+from .page_apply import FreshTables, MadeApart, PageApplier
 from .remote_apply import RemoteApplier
 from .resources import FallbackMap, ResourceMap
 from .transport import SyncClient, SyncRefused
 
 Json = dict[str, Any]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-# A page's new records made on the fetching thread, by (type, id, version) (``_fetch``).
-Records = dict[tuple[str, str, int], Any] | None
+# What the fetching thread made of a page a new workstation downloads (``_fetch``).
+Records = MadeApart | None
 PUSH_BATCH = 1000  # changes per push: the protocol's most
 PUSH_BYTES = 4 << 20  # and about this much JSON at most (the server takes up to 8 MiB)
 PUSH_AHEAD_FROM = 200  # a batch this big is sent from a thread while the next is recorded
@@ -602,9 +602,7 @@ class SyncEngine:
                 state.merged = None
                 applied = [self._page_alone(p, c, state, bulk, r) for p, c, r in taken]
                 cursor = int(taken[-1][0]["next_cursor"])
-            for applier, pulled in applied:
-                report.pulled += pulled
-                report.conflicts += applier.new_conflicts
+            _count(report, applied)
             # The end is kept for the whole pull: what arrives meanwhile (this sync's own access
             # log, uploaded while it pulls, takes sequence numbers too) is pulled as well, but a
             # bar whose end moves away as it fills would tell a person nothing.
@@ -612,15 +610,19 @@ class SyncEngine:
             if following is None:
                 return
             (page, records), asked = following.result(), following_asked
+            # The transaction's pages, with their records and appliers, are freed on the
+            # fetching thread, while this one is in SQLite (freeing them was ~5 % of its time).
+            done = [taken, applied]
+            del taken, applied
+            fetcher.submit(done.clear)
 
     def _fetch(self, cursor: int, limit: int, premap: bool) -> tuple[Json, Records]:
         """The page from ``cursor`` (on the fetching thread). While a new workstation downloads
-        the clinic, its new records' rows are made here too (``ResourceMap.new_records_apart``),
-        while the pull's thread waits for the store: the page it applies meanwhile spends about
-        half its time in SQLite, which lets other threads run Python."""
+        the clinic, its new records' rows and its merge bases' text are made here too
+        (``MadeApart``), while the pull's thread waits for the store: the page it applies
+        meanwhile spends about half its time in SQLite, which lets other threads run Python."""
         page = self.client.pull(cursor, limit)
-        apart = getattr(self.rmap, "new_records_apart", None)
-        return page, (apart(page["changes"]) if premap and apart is not None else None)
+        return page, (MadeApart.of(page["changes"], self.rmap) if premap else None)
 
     @staticmethod
     def _page_settings(s: Session, bulk: list[bool]) -> None:
@@ -812,6 +814,13 @@ def _within_bytes(rows: Sequence[AuditEntry], budget: int) -> Sequence[AuditEntr
         if used > budget and n:
             return rows[:n]
     return rows
+
+
+def _count(report: SyncReport, applied: list[tuple[RemoteApplier, int]]) -> None:
+    """What a transaction's pages applied, added to the report."""
+    for applier, pulled in applied:
+        report.pulled += pulled
+        report.conflicts += applier.new_conflicts
 
 
 def _next_limit(limit: int, applied: int, seconds: float) -> int:

@@ -26,7 +26,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
@@ -55,9 +55,9 @@ class PageApplier(RemoteApplier):
 
     merged_patients: set[str] | None = None
     fresh: FreshTables | None = None  # carried from page to page by the caller
-    # The page's new records as made on the fetching thread, by (type, id, version): used
-    # instead of making them again (``ResourceMap.new_records_apart``).
-    made_apart: dict[tuple[str, str, int], Any] | None = None
+    # What the fetching thread made of the page (its new records' rows, its merge bases'
+    # text): used instead of making them again.
+    made_apart: MadeApart | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -193,7 +193,7 @@ class PageApplier(RemoteApplier):
         base = st.base_of(self.s, rtype, rid)
         if base is None:
             return False
-        new = (self.made_apart or {}).get((rtype, rid, version))
+        new = self._made(rtype, rid, version)
         if new is None:
             try:
                 new = make(self.s, resource, version, held=True)
@@ -205,7 +205,8 @@ class PageApplier(RemoteApplier):
             return False
         if (table, rid) in self._new_keys:
             self.finish()  # an earlier version of it is kept: written first
-        self._kept.append(_Kept(True, new, table, rid, version, resource, base))
+        self._kept.append(_Kept(True, new, table, rid, version, resource, base,
+                                self._base_text(rtype, rid, version)))
         self._new_keys.add((table, rid))
         self._older[(table, rid)] = version
         return True
@@ -215,13 +216,23 @@ class PageApplier(RemoteApplier):
         new = None
         make = getattr(self.rmap, "new_record", None)  # a map without it: the usual way
         if make is not None and resource is not None and st.base_of(self.s, rtype, rid) is None:
-            new = (self.made_apart or {}).get((rtype, rid, version)) or \
-                make(self.s, resource, version)
+            new = self._made(rtype, rid, version) or make(self.s, resource, version)
         if new is None or self._follows_a_merge(new.row):
             return False  # the usual way (after the records kept before it: _before_usual)
-        self._kept.append(_Kept(False, new, table, rid, version, resource or {}, None))
+        self._kept.append(_Kept(False, new, table, rid, version, resource or {}, None,
+                                self._base_text(rtype, rid, version)))
         self._new_keys.add((table, rid))
         return True
+
+    def _made(self, rtype: str, rid: str, version: int) -> Any:
+        """The record's rows as the fetching thread made them, if it did."""
+        return None if self.made_apart is None else \
+            self.made_apart.records.get((rtype, rid, version))
+
+    def _base_text(self, rtype: str, rid: str, version: int) -> str | None:
+        """The resource's merge base as stored, if the fetching thread wrote it."""
+        return None if self.made_apart is None else \
+            self.made_apart.bases.get((rtype, rid, version))
 
     def _follows_a_merge(self, row: Json) -> bool:
         """A merged-away patient, or a record of one: the merge follower's (the usual way)."""
@@ -243,12 +254,12 @@ class PageApplier(RemoteApplier):
             run = list(run_)
             if held:
                 self.rmap.update_held(self.s, [k.rows for k in run])  # type: ignore[attr-defined]
-                st.update_bases(self.s, [(k.base, k.version, k.resource) for k in run
-                                         if k.base is not None])
+                st.update_bases(self.s, [(k.base, k.version, k.base_text or k.resource)
+                                         for k in run if k.base is not None])
             else:
                 self.rmap.insert_new(self.s, [k.rows for k in run])  # type: ignore[attr-defined]
                 st.add_bases(self.s, [(str(k.resource["resourceType"]), k.rid, k.version,
-                                       k.resource) for k in run])
+                                       k.base_text or k.resource) for k in run])
             for k in run:
                 self._note_in_page(str(k.resource["resourceType"]), k.rid, k.version, "upsert")
             for rid in self._may_clash([k.rows.row for k in run if k.table == "appointment"]):
@@ -324,6 +335,30 @@ class _Kept:
     version: int
     resource: Json
     base: SyncBase | None
+    base_text: str | None = None  # the resource as its merge base, written apart
+
+
+@dataclass(frozen=True)
+class MadeApart:
+    """What the fetching thread makes of a page a new workstation downloads while the pull's
+    thread applies the page before (which spends about half its time in SQLite, letting other
+    threads run Python), by (type, id, version): the rows of its new records whose mapping asks
+    nothing of the store or the clinic key (``ResourceMap.new_records_apart``; the rest are
+    made when applied), and every resource's merge base as stored (``sync_state.base_text``).
+    Used only for a record written at once (``finish``): the same rows and text that would
+    be made when it is applied."""
+
+    records: dict[tuple[str, str, int], Any]
+    bases: dict[tuple[str, str, int], str]
+
+    @classmethod
+    def of(cls, changes: Sequence[Json], rmap: Any) -> MadeApart:
+        apart = getattr(rmap, "new_records_apart", None)
+        records = apart(changes) if apart is not None else {}
+        bases = {(str(c["resource_type"]), str(c["id"]), int(c["version"])):
+                 st.base_text(c["resource"]) for c in changes
+                 if c.get("op") != "delete" and isinstance(c.get("resource"), dict)}
+        return cls(records, bases)
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,11 @@ def base_resource(session: Session, resource_type: str, resource_id: str) -> dic
 
 
 def add_bases(session: Session,
-              bases: Iterable[tuple[str, str, int, dict[str, Any]]]) -> None:
-    """Record the merge bases of records new here (type, id, version, resource), none of which
-    has a base yet, with one multi-row insert."""
+              bases: Iterable[tuple[str, str, int, dict[str, Any] | str]]) -> None:
+    """Record the merge bases of records new here (type, id, version, resource or its
+    ``base_text`` already written), none of which has a base yet, with one multi-row insert."""
     rows = [{"resource_type": rtype, "resource_id": rid, "version": version,
-             "resource": base_text(resource)}
+             "resource": _text(resource)}
             for rtype, rid, version, resource in bases]
     if rows:
         insert_rows(session, cast(Table, SyncBase.__table__), rows)
@@ -116,12 +116,13 @@ def add_bases(session: Session,
 
 
 def update_bases(session: Session,
-                 bases: Sequence[tuple[SyncBase, int, dict[str, Any]]]) -> None:
+                 bases: Sequence[tuple[SyncBase, int, dict[str, Any] | str]]) -> None:
     """Move merge bases the session holds (``load_bases``) to a newer version (base, version,
-    resource) with one statement of many rows, as ``set_base`` would one by one."""
+    resource or its ``base_text``) with one statement of many rows, as ``set_base`` would one
+    by one."""
     if not bases:
         return
-    texts = [base_text(resource) for _, _, resource in bases]
+    texts = [_text(resource) for _, _, resource in bases]
     session.flush()  # a base changed through the ORM before is written first, then these
     table = cast(Table, SyncBase.__table__)
     session.execute(update(table).where(
@@ -142,6 +143,10 @@ def base_text(resource: dict[str, Any]) -> str:
         return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
         return json.dumps(resource, sort_keys=True)
+
+
+def _text(resource: dict[str, Any] | str) -> str:
+    return resource if isinstance(resource, str) else base_text(resource)
 
 
 def set_base(session: Session, resource_type: str, resource_id: str, version: int,

@@ -6,7 +6,10 @@ made durable before it is uploaded, and a long pull's store settings put back af
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,8 +24,9 @@ from pms_desktop.services.audit_service import verify_database
 from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.store import engine as store_engine
 from pms_desktop.store.database import ClinicDatabase
-from pms_desktop.store.models import AuditEntry, Patient
+from pms_desktop.store.models import AuditEntry, Patient, SyncBase
 from pms_desktop.sync import engine as sync_engine
+from pms_desktop.sync import sync_state
 from pms_desktop.sync.transport import SyncClient
 from tests.sync.conftest import SyncServer, _actor, _copy
 from tests.sync.sync_server_helpers import fhir_holdings
@@ -326,4 +330,86 @@ def test_a_patient_edited_after_their_appointment_was_booked_arrives_before_it(
         assert fhir_holdings(b)[f"appointment/{booked}"] == \
             fhir_holdings(a)[f"appointment/{booked}"]
     finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_download_writes_its_merge_bases_made_on_the_fetching_thread(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new workstation downloading the clinic writes each record's merge base as the
+    fetching thread wrote it while the page before was applied (only the first page, fetched
+    before the others, has its bases written on the pull's thread); each base is the record
+    as pulled."""
+    a, clinic_id, _ = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    written: list[tuple[str, str, str, str]] = []  # (thread, type, id, text)
+    real = sync_state.base_text
+
+    def base_text(resource: dict[str, Any]) -> str:
+        text = real(resource)
+        written.append((threading.current_thread().name, str(resource.get("resourceType")),
+                        str(resource.get("id")), text))
+        return text
+
+    monkeypatch.setattr(sync_state, "base_text", base_text)
+    fetched: set[tuple[str, str]] = set()  # the records of the pages after the first
+    real_fetch = sync_engine.SyncEngine._fetch
+
+    def fetch(self: Any, *args: Any) -> Any:
+        page, made = real_fetch(self, *args)
+        fetched.update((c["resource_type"], c["id"]) for c in page["changes"])
+        return page, made
+
+    monkeypatch.setattr(sync_engine.SyncEngine, "_fetch", fetch)
+    pulling = threading.current_thread().name
+    try:
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        assert report.pulled >= 20 and report.new_conflicts == 0
+        here = {(t, i) for thread, t, i, _ in written if thread == pulling}
+        apart = {(t, i): text for thread, t, i, text in written if thread != pulling}
+        assert len(fetched) >= 10 and not here & fetched, "bases written on the pull's thread"
+        with b.db.sessions()() as s:
+            bases = {(r.resource_type, r.resource_id): r.resource for r in s.scalars(
+                select(SyncBase))}
+        assert all(bases[k] == apart[k] for k in fetched)
+        assert all(json.loads(bases[k])["id"] == k[1] for k in fetched)
+    finally:
+        b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_downloads_applied_pages_are_freed_on_the_fetching_thread(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a transaction of a download is committed, its pages' appliers (and the records
+    they hold) are freed on the fetching thread, not on the pull's (except the last ones':
+    the pull's end drops what the fetching thread has not started), and every record
+    arrives."""
+    a, clinic_id, drafts = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 0.0)  # a page each
+    monkeypatch.setattr(sync_engine, "PULL_FIRST_PAGE", 5)
+    monkeypatch.setattr(sync_engine, "PULL_PAGE", 5)
+    freed: list[str] = []
+    watching: list[Any] = []  # the weak references (a callback runs only while one is held)
+    real = sync_engine.SyncEngine._apply_page
+
+    def apply_page(self: Any, *args: Any) -> Any:
+        applier, pulled = real(self, *args)
+        watching.append(weakref.ref(applier, lambda _: freed.append(
+            threading.current_thread().name)))
+        return applier, pulled
+
+    monkeypatch.setattr(sync_engine.SyncEngine, "_apply_page", apply_page)
+    gc.disable()  # freed when let go of, not by the collector (on whichever thread)
+    try:
+        pulling = threading.current_thread().name
+        report = b.sync.run_sync()  # type: ignore[attr-defined]
+        assert report.pulled >= 20 and len(watching) >= 5
+        assert len(freed) == len(watching) and freed.count(pulling) <= 2, freed
+        with b.db.sessions()() as s:
+            assert {p.id for p in s.scalars(select(Patient))} >= set(drafts)
+    finally:
+        gc.enable()
         b.close()

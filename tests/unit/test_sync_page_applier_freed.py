@@ -10,7 +10,7 @@ import weakref
 from datetime import UTC, datetime
 
 from pms_desktop.context import AppContext
-from pms_desktop.sync.page_apply import PageApplier
+from pms_desktop.sync.page_apply import MadeApart, PageApplier
 
 
 def test_a_pages_applier_goes_with_the_page(ctx: AppContext) -> None:
@@ -20,7 +20,7 @@ def test_a_pages_applier_goes_with_the_page(ctx: AppContext) -> None:
     try:
         with ctx.db.sessions()() as s:
             applier = PageApplier(s, rmap, "ws-1", lambda: datetime.now(UTC))
-            applier.made_apart = records
+            applier.made_apart = MadeApart(records, {})
             applier.rmap.table_for({"resourceType": "Patient", "id": "p1"})
             gone = weakref.ref(applier)
             del applier
