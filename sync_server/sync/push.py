@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sync_server.auth.principal import Principal
@@ -70,23 +69,33 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
 
 
 _RECORDED = core_table(SyncChange)
-# On PostgreSQL the batch's ids travel as one array parameter (``= ANY``): an IN list binds,
-# converts and sends each of up to 1,000 ids as a parameter of its own, a statement of another
-# shape for each batch size that the server cannot keep prepared.
-_SEEN_ANY = select(_RECORDED.c.change_id, _RECORDED.c.request_hash, _RECORDED.c.result).where(
-    _RECORDED.c.clinic_id == bindparam("clinic_id"),
-    _RECORDED.c.change_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
 _SEEN_IN = select(_RECORDED.c.change_id, _RECORDED.c.request_hash, _RECORDED.c.result).where(
     _RECORDED.c.clinic_id == bindparam("clinic_id"),
     _RECORDED.c.change_id.in_(bindparam("ids", expanding=True)))
 
 
+_SEEN_ANY_SQL = ("SELECT change_id, request_hash, result FROM sync_changes "
+                 "WHERE clinic_id = %s AND change_id = ANY(%s)")
+
+
 def _seen(session: Session, clinic_id: str, change_ids: list[str]
           ) -> dict[str, tuple[str, str]]:
-    """The recorded (request hash, first answer) of the change ids already pushed."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    rows = session.execute(_SEEN_ANY if postgres else _SEEN_IN,
-                           {"clinic_id": clinic_id, "ids": sorted(set(change_ids))})
+    """The recorded (request hash, first answer) of the change ids already pushed.
+
+    On PostgreSQL never prepared, as ``ResourceWriter.lock_current``: psycopg prepares a
+    statement after its fifth run, and the generic plan PostgreSQL then keeps compares each
+    of the clinic's recorded changes that its scan reads (an unanalysed store reads them all)
+    with every id of the batch in turn; planned at each run, the array is a constant, hashed
+    once. Measured (serial 100-change pushes, 4 clinics growing to 10,000 recorded changes):
+    PostgreSQL's CPU 29-36 -> 21-22 ms a push."""
+    ids = sorted(set(change_ids))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(_SEEN_ANY_SQL, (clinic_id, ids), prepare=False)
+            return {change_id: (digest, result) for change_id, digest, result in cursor}
+    rows = session.execute(_SEEN_IN, {"clinic_id": clinic_id, "ids": ids})
     return {change_id: (digest, result) for change_id, digest, result in rows}
 
 
