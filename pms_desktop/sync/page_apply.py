@@ -368,6 +368,9 @@ class _Held:
     server_version: int
 
 
+_ASKED_EACH_CHANGE = ("tables", "model", "new_record", "update_held", "insert_new")
+
+
 class _PulledMap:
     """The resource map as the pull uses it: a pulled resource (as the server holds it, and
     validated there) is applied without another validation and without a flush per record;
@@ -380,6 +383,9 @@ class _PulledMap:
         # then: 13 of its 64 s were garbage collection, tracing them again and again).
         self._rmap, self._applier_ref = rmap, weakref.ref(applier)
         self._tables: dict[int, tuple[Json, str]] = {}  # id(resource) -> (resource, table)
+        for name in _ASKED_EACH_CHANGE:  # found once, not through __getattr__ each time
+            if hasattr(rmap, name):
+                setattr(self, name, getattr(rmap, name))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._rmap, name)
