@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sync_server.app import create_app
@@ -31,7 +31,13 @@ from sync_server.store.models import Base
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402  (after the warning filter)
 
-from tests.server.server_helpers import Tenant, db_of, enrol_device, make_settings  # noqa: E402
+from tests.server.server_helpers import (  # noqa: E402
+    Tenant,
+    db_of,
+    enrol_device,
+    make_settings,
+    pg_schema_named,
+)
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -69,26 +75,14 @@ class PgSchema:
 
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[PgSchema]:
-    name = f"pms_srv_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:  # noqa: BLE001 -- any connection failure means "not reachable"
-        admin.dispose()
-        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {type(exc).__name__}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    # Commits need not wait for the disk in tests (a session setting, the server is untouched).
-    url = f"{PG_BASE}?options=-csearch_path%3D{name}%20-csynchronous_commit%3Doff"
-    database = Database(url)
-    migrate.upgrade(database.engine)
-    yield PgSchema(url, database.engine, database)
-    database.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    with pg_schema_named("pms_srv") as name:
+        # Commits need not wait for the disk in tests (a session setting, the server is
+        # untouched).
+        url = f"{PG_BASE}?options=-csearch_path%3D{name}%20-csynchronous_commit%3Doff"
+        database = Database(url)
+        migrate.upgrade(database.engine)
+        yield PgSchema(url, database.engine, database)
+        database.dispose()
 
 
 def _empty(engine: Engine) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pyotp
+import pytest
+from sqlalchemy import create_engine, text
 
 from sync_server.auth import service as auth
 from sync_server.settings import RateLimit, Settings
@@ -16,6 +22,29 @@ warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def pg_schema_named(prefix: str) -> Iterator[str]:
+    """A new, empty schema of the test database (its name), dropped with all it holds at the
+    end. PostgreSQL unreachable: the test is skipped, or fails under CI."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    except Exception as exc:  # noqa: BLE001 -- any connection failure means "not reachable"
+        admin.dispose()
+        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {type(exc).__name__}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield name
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:

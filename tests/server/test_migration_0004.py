@@ -4,14 +4,13 @@ the tables a push fills, whose guarantee the writer's clinic lock keeps."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from sync_server.auth.principal import Principal
 from sync_server.errors import NotFound
@@ -21,7 +20,7 @@ from sync_server.store.db import Database
 from sync_server.store.resources import ResourceWriter
 from sync_server.store.search import search
 from sync_server.sync.push import push
-from tests.server.server_helpers import PG_BASE, patient
+from tests.server.server_helpers import PG_BASE, patient, pg_schema_named
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -31,22 +30,8 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
         db = Database(f"sqlite:///{tmp_path / 'old.db'}")
         yield from _at_0003(db)
         return
-    name = f"pms_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:  # noqa: BLE001 -- unreachable: skipped, as conftest does
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable: {exc}")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    try:
+    with pg_schema_named("pms_mig") as name:
         yield from _at_0003(Database(f"{PG_BASE}?options=-csearch_path%3D{name}"))
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def _at_0003(db: Database) -> Iterator[Database]:

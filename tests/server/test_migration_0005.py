@@ -4,14 +4,13 @@ whole. SQLite stores are not touched by it."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from sync_server.auth.principal import Principal
 from sync_server.fhir.search_query import parse_search
@@ -20,7 +19,7 @@ from sync_server.store.db import Database
 from sync_server.store.search import search
 from sync_server.sync.pull import pull
 from sync_server.sync.push import push
-from tests.server.server_helpers import PG_BASE, patient
+from tests.server.server_helpers import PG_BASE, patient, pg_schema_named
 
 pytestmark = pytest.mark.postgres
 
@@ -30,25 +29,13 @@ TABLES = ("resources", "resource_versions", "sync_changes", "search_index")
 @pytest.fixture
 def store_at_0004() -> Iterator[Database]:
     """An empty PostgreSQL store (a schema of its own) at revision 0004."""
-    name = f"pms_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:  # noqa: BLE001 -- unreachable: skipped, as conftest does
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable: {exc}")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    db = Database(f"{PG_BASE}?options=-csearch_path%3D{name}")
-    try:
-        _migrate(db, "0004")
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with pg_schema_named("pms_mig") as name:
+        db = Database(f"{PG_BASE}?options=-csearch_path%3D{name}")
+        try:
+            _migrate(db, "0004")
+            yield db
+        finally:
+            db.dispose()
 
 
 def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
