@@ -194,7 +194,11 @@ class _TurnTaking(socket.socket):
             # connection does too). Without it, Nagle's algorithm held an answer's body back
             # until the client's delayed acknowledgement of its headers: every request took
             # 40 ms more with two workers than with one.
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # reset by the peer already (BSDs refuse it then): the first read
+                # reports the reset
+                pass
         if socket.getdefaulttimeout() is None and self.gettimeout():
             connection.setblocking(True)
         self.gate.opened()

@@ -35,7 +35,7 @@ def pg_schema_named(prefix: str) -> Iterator[str]:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
     except Exception as exc:  # noqa: BLE001 -- any connection failure means "not reachable"
         admin.dispose()
-        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {type(exc).__name__}"
+        message = f"PostgreSQL at 127.0.0.1:5432 is not reachable: {type(exc).__name__}: {exc}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
