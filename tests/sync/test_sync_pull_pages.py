@@ -26,7 +26,7 @@ from pms_desktop.store import engine as store_engine
 from pms_desktop.store.database import ClinicDatabase
 from pms_desktop.store.models import AuditEntry, Patient, SyncBase
 from pms_desktop.sync import engine as sync_engine
-from pms_desktop.sync import sync_state
+from pms_desktop.sync import page_apply, sync_state
 from pms_desktop.sync.transport import SyncClient
 from tests.sync.conftest import SyncServer, _actor, _copy
 from tests.sync.sync_server_helpers import fhir_holdings
@@ -413,3 +413,49 @@ def test_a_downloads_applied_pages_are_freed_on_the_fetching_thread(
     finally:
         gc.enable()
         b.close()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_downloads_merge_bases_are_the_same_made_apart_or_not(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two new workstations download the same clinic, some of whose patients are at their
+    second and third versions: one with the merge bases the fetching thread wrote, one with
+    none written apart (the pull's thread makes them all). Every merge base is the same,
+    text for text, and each is of the version held (a later edit merges against it)."""
+    a, clinic_id, drafts = clinic
+    desk = _actor(a, "paul")
+    edited = list(drafts)[:4]
+    for round_ in range(2):  # versions 2 and 3 of four patients, each synced
+        for pid in edited:
+            a.patients.update_patient(  # type: ignore[attr-defined]
+                desk, patient_id=pid, draft=replace(drafts[pid], city=f"Town {round_}"))
+        assert a.sync.run_sync().quarantined == 0  # type: ignore[attr-defined]
+
+    def bases_of(ctx: AppContext) -> dict[tuple[str, str], tuple[int, str]]:
+        with ctx.db.sessions()() as s:
+            return {(r.resource_type, r.resource_id): (r.version, r.resource)
+                    for r in s.scalars(select(SyncBase)) if r.resource_type != "Device"}
+
+    apart = _new_workstation(a, clinic_id, tmp_path / "apart", sync_server)
+    try:
+        assert apart.sync.run_sync().new_conflicts == 0  # type: ignore[attr-defined]
+        made_apart = bases_of(apart)
+    finally:
+        apart.close()
+    real_of = page_apply.MadeApart.of
+    monkeypatch.setattr(page_apply.MadeApart, "of", classmethod(
+        lambda cls, changes, rmap: cls(real_of(changes, rmap).records, {})))
+    here = _new_workstation(a, clinic_id, tmp_path / "here", sync_server)
+    try:
+        assert here.sync.run_sync().new_conflicts == 0  # type: ignore[attr-defined]
+        made_here = bases_of(here)
+        with here.db.sessions()() as s:
+            held = {p.id: p.server_version for p in s.scalars(select(Patient))}
+    finally:
+        here.close()
+    assert made_apart == made_here
+    assert {pid: made_here[("Patient", pid)][0] for pid in edited} == {pid: 3 for pid in edited}
+    assert all(made_here[("Patient", pid)][0] == v for pid, v in held.items())
+    assert all(json.loads(made_here[("Patient", pid)][1])["address"][0]["city"] == "Town 1"
+               for pid in edited)
