@@ -83,6 +83,18 @@ MAPPERS: dict[str, Mapper] = {
     )
 }
 SYNCABLE_TABLES: tuple[str, ...] = tuple(sorted(RESOURCE_TYPES))
+
+
+def _tables_by_type() -> dict[str, tuple[str, ...]]:
+    tables: dict[str, tuple[str, ...]] = {}
+    for mapper in MAPPERS.values():
+        tables[mapper.resource_type] = (*tables.get(mapper.resource_type, ()), mapper.table)
+    return tables
+
+
+# The tables holding each resource type (``table_for``, asked for every pulled resource: most
+# types have one table).
+_TABLES_OF = _tables_by_type()
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,36}$")
 _COMMON_EXT = ("updated-by", "record-updated")
 
@@ -199,7 +211,7 @@ def table_for(resource: Json) -> str:
     elif rtype == "Invoice":
         return "credit_note" if get_ext(resource, "credits-invoice") else "invoice"
     else:
-        tables = [m.table for m in MAPPERS.values() if m.resource_type == rtype]
+        tables = _TABLES_OF.get(rtype, ()) if isinstance(rtype, str) else ()
         if len(tables) == 1:
             return tables[0]
     raise bad("resourceType", f"no local record holds a {rtype} resource")
