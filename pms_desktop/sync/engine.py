@@ -612,6 +612,8 @@ class SyncEngine:
             (page, records), asked = following.result(), following_asked
             # The transaction's pages, with their records and appliers, are freed on the
             # fetching thread, while this one is in SQLite (freeing them was ~5 % of its time).
+            # Their session is closed by then; nothing bound to a thread (a cursor, a Qt
+            # object) may be held by an applier, or it would be freed there too.
             done = [taken, applied]
             del taken, applied
             fetcher.submit(done.clear)
