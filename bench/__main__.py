@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,25 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("XDG_DATA_HOME", str(CACHE / "keyring"))
 
     from pms_desktop.context import build_context
-    from pms_desktop.services.demo import build_demo
     from pms_desktop.store.database import ClinicDatabase
 
     from . import encryption, sync, workstation
-    from .harness import machine_speed, table
+    from .harness import demo_clinic, machine_speed, table
 
-    if (data_dir / "clinic.db").exists() and not _key_kept(data_dir):
-        # A cache whose key the bench keyring lost (a file keyring written by two bench
-        # processes at once keeps one writer's entries): it cannot be opened, so built again.
-        print(f"{data_dir}: its key is not in the bench keyring; building it again",
-              file=sys.stderr)
-        shutil.rmtree(data_dir)
-    if not (data_dir / "clinic.db").exists():
-        print(f"building a demo clinic of {patients} patients in {data_dir} ...", file=sys.stderr)
-        t0 = time.monotonic()
-        db, _ = ClinicDatabase.create(data_dir)
-        build_demo(db, patients)
-        db.close()
-        print(f"  built in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    demo_clinic(data_dir, patients)
     groups = set(args.only.split(","))
     figures = []
     if "workstation" in groups:
@@ -82,17 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
     if "sync" in groups:
         figures += sync.measure(data_dir, CACHE, quick=args.quick)
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {platform.processor() or platform.machine()},"
+    cpu = platform.processor() or platform.machine()
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {cpu},"
           f" {os.cpu_count()} cores, Python {platform.python_version()}, {patients} patients;"
           f" {machine_speed()}")
     print(table(figures))
     return 0 if all(f.passed is not False for f in figures) else 1
-
-
-def _key_kept(data_dir: Path) -> bool:
-    from pms_desktop.store.keys import KeyInfo, KeyStore
-
-    return KeyStore().get(KeyInfo.load(data_dir).keyring_name) is not None
 
 
 if __name__ == "__main__":

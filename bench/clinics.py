@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .harness import CACHE, PRIVATE_KEYRING, Figure, table
+from .harness import CACHE, PRIVATE_KEYRING, Figure, demo_clinic, table
 
 POOL_FILE = CACHE / "clinics-pool.json"
 POOL_SIZE = 1000  # what the figure's pushes use of the sync group's pool (pool[i % len])
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name, value in PRIVATE_KEYRING.items():
         os.environ.setdefault(name, value)
-    resources = pool(args.data_dir, fresh=args.fresh_pool)
+    resources = pool(demo_clinic(args.data_dir, 100_000), fresh=args.fresh_pool)
     mix = Counter(r["resourceType"] for r in resources[:POOL_SIZE])
     print(f"pool: {len(resources)} resources ("
           + ", ".join(f"{t} {n}" for t, n in mix.most_common()) + ")", file=sys.stderr)

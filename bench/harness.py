@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +16,30 @@ PRIVATE_KEYRING = {
     "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
     "XDG_DATA_HOME": str(CACHE / "keyring"),
 }
+
+
+def demo_clinic(data_dir: Path, patients: int) -> Path:
+    """``data_dir`` holding a demo clinic of ``patients`` patients, built with the ``demo``
+    command's builder when it is missing (~45 s for 100,000), or when its key is not in the
+    bench keyring (a file keyring written by two bench processes at once keeps one writer's
+    entries, so such a cache cannot be opened). Call it with ``PRIVATE_KEYRING`` set."""
+    from pms_desktop.services.demo import build_demo
+    from pms_desktop.store.database import ClinicDatabase
+    from pms_desktop.store.keys import KeyInfo, KeyStore
+
+    if (data_dir / "clinic.db").exists() and \
+            KeyStore().get(KeyInfo.load(data_dir).keyring_name) is None:
+        print(f"{data_dir}: its key is not in the bench keyring; building it again",
+              file=sys.stderr)
+        shutil.rmtree(data_dir)
+    if not (data_dir / "clinic.db").exists():
+        print(f"building a demo clinic of {patients} patients in {data_dir} ...", file=sys.stderr)
+        t0 = time.monotonic()
+        db, _ = ClinicDatabase.create(data_dir)
+        build_demo(db, patients)
+        db.close()
+        print(f"  built in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    return data_dir
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from . import sync_client, sync_env
-from .harness import CACHE, PRIVATE_KEYRING, Figure, machine_speed, table
+from .harness import CACHE, PRIVATE_KEYRING, Figure, demo_clinic, machine_speed, table
 
 
 def prepared(demo_dir: Path, patients: int | None, edits: int) -> Path:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name, value in PRIVATE_KEYRING.items():
         os.environ.setdefault(name, value)
-    folder = prepared(args.data_dir, args.patients, args.edits)
+    folder = prepared(demo_clinic(args.data_dir, 100_000), args.patients, args.edits)
     runs = [one_pull(folder, args.profile if i == args.repeat - 1 else None)
             for i in range(args.repeat)]
     rates = [r.pulled / r.seconds for r in runs]
