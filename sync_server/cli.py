@@ -73,6 +73,7 @@ def settings_from(args: argparse.Namespace, config: dict[str, Any]) -> Settings:
         port=int(pick("port", 8443)), tls_cert=pick("tls_cert", None),
         tls_key=pick("tls_key", None), allow_plain_http=bool(pick("allow_plain_http", False)),
         workers=int(pick("workers", 1)), max_body_bytes=int(pick("max_body_bytes", 8 << 20)),
+        push_slots=int(pick("push_slots", 2)),
         public_base_url=pick("public_base_url", None), log_level=pick("log_level", "INFO"),
         auth_rate=RateLimit(**rate) if isinstance(rate, dict) else RateLimit())
 

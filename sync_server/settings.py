@@ -45,6 +45,7 @@ class Settings:
     workers: int = 1
     max_body_bytes: int = 8 * 1024 * 1024
     max_push_changes: int = 1000
+    push_slots: int = 2  # pushes a worker applies at once; the others wait in arrival order
     max_audit_entries: int = 5000
     pull_limit_max: int = 1000
     search_count_max: int = 1000
@@ -114,8 +115,9 @@ def _check(s: Settings) -> None:
         raise SettingsError("port must be in 1..65535")
     if s.workers < 1 or (s.workers > 1 and s.is_sqlite):
         raise SettingsError("several workers need PostgreSQL; SQLite runs one worker")
-    positive = ("max_body_bytes", "max_push_changes", "max_audit_entries", "pull_limit_max",
-                "search_count_max", "enrol_code_ttl_hours", "token_ttl_seconds")
+    positive = ("max_body_bytes", "max_push_changes", "push_slots", "max_audit_entries",
+                "pull_limit_max", "search_count_max", "enrol_code_ttl_hours",
+                "token_ttl_seconds")
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} must be positive")

@@ -7,7 +7,10 @@ never inline in a route.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -27,13 +30,43 @@ ACCESS_KEY = "pms.access"
 _JSON_TYPES = ("application/json", "application/fhir+json", "text/json")
 
 
+class Slots:
+    """At most ``size`` holders at once; the others wait in the order they came (asyncio's
+    semaphore wakes its waiters first in, first out). One semaphore per event loop: an
+    application may be served by several loops in turn (the tests' clients)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.waiting = 0  # holders waiting for a slot now
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                 asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        semaphore = self._by_loop.get(loop)
+        if semaphore is None:
+            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
+        self.waiting += 1
+        try:
+            await semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+
 @dataclass
 class AppContext:
-    """Built once by ``create_app``: the settings and the store connection."""
+    """Built once by ``create_app``: the settings, the store connection, and the slots of the
+    pushes a worker applies at once (``Settings.push_slots``)."""
 
     settings: Settings
     db: Database
     version: str
+    push_slots: Slots = field(default_factory=lambda: Slots(2))
 
 
 @dataclass
