@@ -11,7 +11,8 @@
   hit it).
 
 ``PMS_BENCH_PROFILE_SERVER=DIR`` runs every server under ``py-spy record`` (raw stacks in
-``DIR/server-PORT.txt``, for ``flamegraph.pl`` or a quick count of the hottest frames).
+``DIR/server-PORT.txt``, for ``flamegraph.pl`` or a quick count of the hottest frames;
+``PMS_BENCH_PROFILE_RATE`` samples a second, 100 by default).
 """
 
 from __future__ import annotations
@@ -228,7 +229,8 @@ def running_server(url: str, *, workers: int = 1, lifetime: int = 3600) -> Itera
     profile = os.environ.get("PMS_BENCH_PROFILE_SERVER")  # a folder: py-spy records the server
     if profile and shutil.which("py-spy"):
         out = Path(profile) / f"server-{port}.txt"
-        command = ["py-spy", "record", "--subprocesses", "-r", "100", "-f", "raw", "-o",
+        rate = os.environ.get("PMS_BENCH_PROFILE_RATE", "100")  # samples a second
+        command = ["py-spy", "record", "--subprocesses", "-r", rate, "-f", "raw", "-o",
                    str(out), "--", *command]
     if shutil.which("timeout"):
         command = ["timeout", str(lifetime), *command]
