@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -143,7 +142,11 @@ def _walk(node: Any, parts: tuple[str, ...]) -> list[Any]:
         found: list[Any] = []
         for item in nodes:
             if isinstance(item, dict) and part in item:
-                _flatten(item[part], found)
+                value = item[part]
+                if type(value) is list:  # most values are not: no call for them
+                    _flatten(value, found)
+                else:
+                    found.append(value)
         if not found:
             return found
         nodes = found
@@ -184,7 +187,7 @@ def extract(resource: dict[str, Any]) -> list[IndexRow]:
                         text = folded[value] = fold(value)[:500]
                     rows.append(IndexRow(name, text, aux))
                 continue
-            rows.extend(_rows(name, param, value, path))
+            _rows(name, param, value, rows)
     return rows
 
 
@@ -201,34 +204,36 @@ _PLANS: dict[str, tuple[tuple[str, Param, str, tuple[str, ...], str | None], ...
     for rtype, params in PARAMS.items()}
 
 
-def _rows(name: str, param: Param, value: Any, path: str) -> Iterator[IndexRow]:
+def _rows(name: str, param: Param, value: Any, rows: list[IndexRow]) -> None:
+    """Append the rows of one value of a param to ``rows`` (a list, not a generator: most
+    values make one row)."""
     if param.kind == "string" and isinstance(value, str):
-        yield IndexRow(name, text=fold(value)[:500])
+        rows.append(IndexRow(name, text=fold(value)[:500]))
     elif param.kind == "token":
-        yield from _token_rows(name, value, phone=param.where == ("system", "phone"))
+        _token_rows(name, value, param.where == ("system", "phone"), rows)
     elif param.kind == "reference" and isinstance(value, dict):
         key = _reference_key(str(value.get("reference", "")))
         if key and (param.target is None or key.startswith(param.target + "/")):
-            yield IndexRow(name, text=key[:500], aux=key.split("/", 1)[1][:500])
+            rows.append(IndexRow(name, text=key[:500], aux=key.split("/", 1)[1][:500]))
     elif param.kind == "date":
         bounds = _date_bounds(value)
         if bounds:
-            yield IndexRow(name, low=bounds[0], high=bounds[1])
+            rows.append(IndexRow(name, low=bounds[0], high=bounds[1]))
 
 
-def _token_rows(name: str, value: Any, *, phone: bool) -> Iterator[IndexRow]:
+def _token_rows(name: str, value: Any, phone: bool, rows: list[IndexRow]) -> None:
     if isinstance(value, str):
-        yield IndexRow(name, text=value[:500])
+        rows.append(IndexRow(name, text=value[:500]))
     elif isinstance(value, dict) and isinstance(value.get("coding"), list):
         for coding in value["coding"]:
-            yield from _token_rows(name, coding, phone=phone)
+            _token_rows(name, coding, phone, rows)
     elif isinstance(value, dict):
         code = value.get("code", value.get("value"))
         if isinstance(code, str):
             system = value.get("system") if "code" in value or not phone else None
             text = normalise_phone(code) if phone else code
-            yield IndexRow(name, text=text[:500],
-                           aux=system[:500] if isinstance(system, str) else None)
+            rows.append(IndexRow(name, text=text[:500],
+                                 aux=system[:500] if isinstance(system, str) else None))
 
 
 # The values of a batch repeat (one moment for a page's access-log entries, one reference for
