@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -99,6 +100,10 @@ def _seen(session: Session, clinic_id: str, change_ids: list[str]
     return {change_id: (digest, result) for change_id, digest, result in rows}
 
 
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+
+
 def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(body, dict) or not isinstance(body.get("changes"), list):
         raise BadRequest("the body must be an object with a list of changes",
@@ -109,8 +114,10 @@ def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
     for index, change in enumerate(body["changes"]):
         if not isinstance(change, dict):
             raise BadRequest(f"changes[{index}] must be an object")
-        try:
-            change_id = str(uuid.UUID(str(change.get("change_id"))))
+        raw = change.get("change_id")
+        try:  # the canonical form (what clients send) as it is: uuid.UUID costs ~10x more
+            change_id = raw if type(raw) is str and _CANONICAL_UUID(raw) else str(
+                uuid.UUID(str(raw)))
         except ValueError as exc:
             raise BadRequest(f"changes[{index}].change_id must be a UUID",
                              expression=f"changes[{index}].change_id") from exc

@@ -224,3 +224,28 @@ def test_many_concurrent_pushes_get_unique_sequence_numbers(client: TestClient,
         thread.join(timeout=60)
     assert len(seqs) == 30 and len(set(seqs)) == 30
     assert sorted(seqs) == list(range(1, 31))
+
+
+@pytest.mark.parametrize("spelled", [str.upper, lambda u: u.replace("-", ""),
+                                     lambda u: "{" + u + "}", lambda u: "urn:uuid:" + u])
+def test_a_change_id_spelled_otherwise_is_the_same_change(
+        client: TestClient, clinic_a: Tenant, spelled: Any) -> None:
+    """The answer names the change id in its canonical form, and the same change pushed again
+    under another spelling of its id is a replay: one version, not two."""
+    pid = str(uuid.uuid4())
+    first = change(pid)
+    canonical = first["change_id"]
+    answer, = do_push(client, clinic_a, {**first, "change_id": spelled(canonical)})
+    assert answer["change_id"] == canonical and answer["version"] == "1"
+    replay, = do_push(client, clinic_a, first)
+    assert replay == answer
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", 5, None, "0" * 31, str(uuid.UUID(int=1)) + "\n"])
+def test_a_change_id_that_is_no_uuid_is_a_400(client: TestClient, clinic_a: Tenant,
+                                              bad: Any) -> None:
+    response = client.post("/sync/push", json={"changes": [{**change("p"), "change_id": bad}]},
+                           headers=clinic_a.headers)
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "change_id must be a UUID" in response.text
