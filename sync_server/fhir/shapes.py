@@ -144,7 +144,8 @@ def _passes(plan: SchemaValidator, values: list[Any]) -> bool:
     except (PydanticValidationError, ValueError, TypeError):
         return False
     # A value the model would hold as null would not be of this shape (none do): refuse.
-    return all(v is not None for v in checked)
+    # (``in`` compares in C: half the time of a generator over ~40 values.)
+    return None not in checked
 
 
 def _compile(model: type, data: dict[str, Any], count: int) -> SchemaValidator | None:
