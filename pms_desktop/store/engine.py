@@ -18,6 +18,7 @@ import hmac
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,73 @@ def bulk_writing(session: Session, on: bool) -> None:
     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
     if not on:
         conn.exec_driver_sql("PRAGMA shrink_memory")
+
+
+class LogCheckpoints:
+    """Checkpoints of the store's write-ahead log run on a thread and a connection of their
+    own while one connection commits a long run of big transactions (a new workstation
+    downloading the clinic), instead of inside that connection's commits: a checkpoint copies
+    the log's pages into the store and waits for two fsyncs (~7 % of a first pull's thread,
+    and about as long again waiting for the disk). The writer's own automatic checkpoints are
+    off meanwhile (``writing``).
+
+    A PASSIVE checkpoint (SQLite's own, as the automatic one: it never blocks the writer) is
+    started after each ``committed``; it copies what the log held then. The log only starts
+    again from its beginning when a transaction begins with every page of it copied, which a
+    writer beginning right after its commit never sees: every ``RESTART_EVERY``-th
+    ``before_begin`` waits for the checkpoint under way, so the log stays within a few
+    transactions. Nothing changes what is committed or how (each commit is the writer's; a
+    crash leaves a log that the next open replays, as before). ``close`` waits for the
+    checkpoint under way and closes the connection."""
+
+    RESTART_EVERY = 4
+
+    def __init__(self, session: Session) -> None:
+        engine = session.get_bind().engine
+        algorithm = session.connection().exec_driver_sql(
+            "PRAGMA cipher_hmac_algorithm").scalar()
+        self._conn = _raw_connect_literal(Path(str(engine.url.database)), str(engine.url.password),
+                                          str(algorithm or HMAC_ALGORITHM))
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="store-checkpoint")
+        self._under_way: Future[Any] | None = None
+        self._begun = 0
+
+    @classmethod
+    def open(cls, session: Session) -> LogCheckpoints | None:
+        """None when no second connection can be opened: the writer's own checkpoints stay."""
+        try:
+            return cls(session)
+        except sqlcipher3.dbapi2.Error:
+            return None
+
+    @staticmethod
+    def writing(session: Session) -> None:
+        """The writer's own automatic checkpoints off (in its transaction: a setting of the
+        connection, put back by ``bulk_writing``)."""
+        session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+
+    def _checkpoint(self) -> tuple[int, int, int] | None:
+        """(busy, the log's pages, those copied), as SQLite answers; None if it failed."""
+        try:
+            return tuple(self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        except sqlcipher3.dbapi2.Error:  # as SQLite's automatic ones: the log is copied later
+            return None
+
+    def committed(self) -> None:
+        self._under_way = self._thread.submit(self._checkpoint)  # after any under way
+
+    def before_begin(self) -> None:
+        self._begun += 1
+        if self._begun % self.RESTART_EVERY == 0 and self._under_way is not None:
+            self._under_way.result()
+
+    def close(self) -> None:
+        try:
+            if self._under_way is not None:
+                self._under_way.result()
+        finally:
+            self._thread.shutdown(wait=True)
+            self._conn.close()
 
 
 def _on_connect(dbapi_conn: Any, _record: Any, hmac_algorithm: str = HMAC_ALGORITHM) -> None:
@@ -216,6 +284,17 @@ def _raw_connect(path: Path, key: bytes, hmac_algorithm: str) -> Any:
     conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f'PRAGMA key = "{raw_key_literal(key)}"')
     conn.execute(f"PRAGMA cipher_hmac_algorithm = {hmac_algorithm}")
+    return conn
+
+
+def _raw_connect_literal(path: Path, key_literal: str, hmac_algorithm: str) -> Any:
+    """A connection of its own to a store whose key the engine's URL holds (``x'...'``)."""
+    conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=15,
+                              check_same_thread=False)
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute(f'PRAGMA key = "{key_literal}"')
+    conn.execute(f"PRAGMA cipher_hmac_algorithm = {hmac_algorithm}")
+    conn.execute("PRAGMA busy_timeout=15000")
     return conn
 
 

@@ -32,7 +32,7 @@ from ..domain.errors import NotFound, PmsError, StoreError, UserError, Validatio
 from ..domain.ids import new_id
 from ..store import search_index
 from ..store.audit_log import entry_dict
-from ..store.engine import RELAXED, bulk_writing, sync_relaxed
+from ..store.engine import RELAXED, LogCheckpoints, bulk_writing, sync_relaxed
 from ..store.models import AuditEntry, OutboxChange, SyncBase, SyncConflict
 from . import finite_numbers
 from . import sync_state as st
@@ -105,6 +105,7 @@ class _PullState:
 
     merged: set[str] | None = None  # merged-away patients (``None``: read again)
     fresh: FreshTables | None = None  # tables empty when a pull from the feed's start began
+    checkpoints: LogCheckpoints | None = None  # while downloading (``_pull_pages``)
 
 
 @dataclass
@@ -552,9 +553,18 @@ class SyncEngine:
         touch the same index pages all over (random ids): pages of 1,000 wrote ~22x the
         store's size to disk. A page that fails takes its transaction's pages back and they
         are applied again one by one (the one that failed carefully). The transaction is never
-        held open while the network is waited for: a next page not fetched yet ends it."""
-        start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
+        held open while the network is waited for: a next page not fetched yet ends it. The
+        store's log is copied into it on a thread of its own meanwhile (``LogCheckpoints``)."""
         state = _PullState()
+        try:
+            self._pages(report, fetcher, cursor, total_hint, bulk, state)
+        finally:
+            if state.checkpoints is not None:
+                state.checkpoints.close()
+
+    def _pages(self, report: SyncReport, fetcher: ThreadPoolExecutor, cursor: int,
+               total_hint: int | None, bulk: list[bool], state: _PullState) -> None:
+        start, limit = cursor, min(PULL_FIRST_PAGE, PULL_PAGE)
         if cursor == 0:  # the feed from its start: a new workstation's tables are empty
             with self.sessions() as s:
                 state.fresh = FreshTables.at_start(s, self.rmap)
@@ -570,10 +580,17 @@ class SyncEngine:
             began = time.monotonic()
             taken: list[tuple[Json, int, Records]] = []  # this transaction's pages, cursors...
             applied: list[tuple[RemoteApplier, int]] = []
+            if state.checkpoints is not None:
+                state.checkpoints.before_begin()
             try:
                 with self.sessions() as s, s.begin():
                     self._page_settings(s, bulk)
                     together = downloading and bool(bulk)
+                    if together:  # the log's checkpoints on a thread of their own
+                        if state.checkpoints is None:
+                            state.checkpoints = LogCheckpoints.open(s)
+                        if state.checkpoints is not None:
+                            LogCheckpoints.writing(s)
                     while True:
                         following = fetcher.submit(self._fetch, int(page["next_cursor"]),
                                                    limit, downloading) \
@@ -596,6 +613,8 @@ class SyncEngine:
                         except FutureTimeout:
                             break
                         (page, records), asked = following.result(), following_asked
+                if state.checkpoints is not None:
+                    state.checkpoints.committed()
             except (IntegrityError, ValidationError):
                 # A change this workstation cannot hold: the transaction's pages again, one by
                 # one, so that it waits as a conflict instead of stopping every later sync here.

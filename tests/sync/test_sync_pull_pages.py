@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -459,3 +460,47 @@ def test_a_downloads_merge_bases_are_the_same_made_apart_or_not(
     assert all(made_here[("Patient", pid)][0] == v for pid, v in held.items())
     assert all(json.loads(made_here[("Patient", pid)][1])["address"][0]["city"] == "Town 1"
                for pid in edited)
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_downloads_log_is_copied_apart_and_starts_again(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a new workstation downloads the clinic, the store's log is copied into it on a
+    thread and a connection of their own after each transaction (the pull's commits do no
+    checkpoint of their own), and it starts again from its beginning every few transactions,
+    so it stays short; everything arrives, and the connection goes with the pull."""
+    a, clinic_id, drafts = clinic
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    monkeypatch.setattr(sync_engine, "PULL_DOWNLOAD_TXN_SECONDS", 0.0)  # a page a transaction
+    monkeypatch.setattr(sync_engine, "PULL_FIRST_PAGE", 3)  # pages of 3: several transactions
+    monkeypatch.setattr(sync_engine, "PULL_PAGE", 3)
+    monkeypatch.setattr(store_engine.LogCheckpoints, "RESTART_EVERY", 2)
+    runs: list[tuple[str, Any]] = []
+    real = store_engine.LogCheckpoints._checkpoint
+
+    def checkpoint(self: store_engine.LogCheckpoints) -> Any:
+        time.sleep(0.2)  # a slow disk: the pull's next transaction begins meanwhile
+        done = real(self)
+        runs.append((threading.current_thread().name, done))
+        return done
+
+    monkeypatch.setattr(store_engine.LogCheckpoints, "_checkpoint", checkpoint)
+    automatic = _watch(monkeypatch, "_apply_page", lambda s, *_: s.connection().exec_driver_sql(
+        "PRAGMA wal_autocheckpoint").scalar())
+    try:
+        pulled = b.sync.run_sync().pulled  # type: ignore[attr-defined]
+        assert pulled >= len(drafts) and len(automatic) >= 6
+        assert automatic == [0] * len(automatic)
+        assert len(runs) == len(automatic)
+        assert all(name.startswith("store-checkpoint") for name, _ in runs)
+        logs = [done[1] for _, done in runs]
+        assert all(done is not None and done[0] == 0 and done[1] == done[2] for _, done in runs)
+        assert any(later < before for before, later in zip(logs, logs[1:], strict=False)), \
+            f"the log never started again: {logs}"
+        with b.db.sessions()() as s:
+            assert {p.id for p in s.scalars(select(Patient))} >= set(drafts)
+            assert verify_database(s).intact
+    finally:
+        b.close()
+    assert not (tmp_path / "bravo" / "clinic.db-wal").exists()  # no connection left open
