@@ -24,7 +24,7 @@ from sync_server.api import (
     health,
     sync_routes,
 )
-from sync_server.api.deps import AppContext, Slots
+from sync_server.api.deps import AppContext
 from sync_server.api.middleware import AccessLog, BodyLimit, ChainWriter
 from sync_server.settings import Settings
 from sync_server.store import migrate
@@ -56,8 +56,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     app = FastAPI(title="pms-sync-server", version=_version(), lifespan=lifespan,
                   docs_url=None, redoc_url=None)
-    app.state.ctx = AppContext(settings=settings, db=db, version=_version(),
-                               push_slots=Slots(settings.push_slots))
+    app.state.ctx = AppContext(settings=settings, db=db, version=_version())
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, writer=ChainWriter(db))

@@ -8,9 +8,7 @@ never inline in a route.
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -31,31 +29,47 @@ _JSON_TYPES = ("application/json", "application/fhir+json", "text/json")
 
 
 class Slots:
-    """At most ``size`` holders at once; the others wait in the order they came (asyncio's
-    semaphore wakes its waiters first in, first out). One semaphore per event loop: an
-    application may be served by several loops in turn (the tests' clients)."""
+    """Work of which at most ``size`` pieces run at once (in worker threads); the rest waits its
+    turn in the order it came (asyncio's semaphore wakes its waiters first in, first out).
+
+    A slot is held until the thread's work ends, even when the request that waits for it is
+    cancelled (a thread cannot be stopped midway). One semaphore per event loop: an application
+    may be served by several loops in turn (the tests' clients); closed loops' are dropped."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.waiting = 0  # holders waiting for a slot now
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                 asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self.waiting = 0  # pieces of work waiting for a slot now
+        self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        semaphore = self._by_loop.get(loop)
-        if semaphore is None:
-            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``call(func, *args, **kwargs)`` in its turn."""
+        semaphore = self._semaphore()
         self.waiting += 1
         try:
             await semaphore.acquire()
         finally:
             self.waiting -= 1
         try:
-            yield
-        finally:
+            work = asyncio.ensure_future(run_in_threadpool(func, *args, **kwargs))
+        except BaseException:
             semaphore.release()
+            raise
+
+        def done(finished: asyncio.Future[T]) -> None:
+            semaphore.release()
+            if not finished.cancelled():
+                finished.exception()  # read here too: nobody may be left to read it
+
+        work.add_done_callback(done)
+        return await asyncio.shield(work)
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._by_loop.get(loop)
+        if semaphore is None:
+            self._by_loop = {k: v for k, v in self._by_loop.items() if not k.is_closed()}
+            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
+        return semaphore
 
 
 @dataclass
@@ -66,7 +80,10 @@ class AppContext:
     settings: Settings
     db: Database
     version: str
-    push_slots: Slots = field(default_factory=lambda: Slots(2))
+    push_slots: Slots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.push_slots = Slots(self.settings.push_slots)
 
 
 @dataclass

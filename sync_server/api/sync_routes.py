@@ -26,12 +26,9 @@ async def push_changes(request: Request, who: DeviceCaller) -> Response:
     access(request).interaction = "sync-push"
     body = await json_body(request)
     ctx = context(request)
-    # In arrival order, a few at a time: ten pushes of one worker applied at once share its
-    # interpreter lock in no order, so some waited twice as long as the median; taking turns
-    # they wait about the same (20 clinics pushing at once: p95 / median ~1.5 -> ~1.25).
-    async with ctx.push_slots.held():
-        result = await call(push.push, ctx.db, who, body,
-                            max_changes=ctx.settings.max_push_changes)
+    # In turn, a few at a time (docs/server.md, "push_slots").
+    result = await ctx.push_slots.run(push.push, ctx.db, who, body,
+                                      max_changes=ctx.settings.max_push_changes)
     access(request).entities = [f"{r['resource_type']}/{r['resource_id']}"
                                 for r in result["results"] if r["status"] == "applied"]
     # orjson (store.dumps): the same JSON as JSONResponse writes, several times faster for

@@ -3,13 +3,15 @@ they came, so no clinic's push is overtaken again and again by later ones."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -61,49 +63,93 @@ class GatedPush:
             self.gates.setdefault(number, threading.Event()).set()
 
 
-@pytest.fixture
-def slots_client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    with TestClient(create_app(make_settings(url, push_slots=2))) as client:
-        yield client
+def _app_with_tenants(tmp_path: Path, slots: int, clinics: int) -> tuple[Any, list[Tenant]]:
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'server.db'}", push_slots=slots))
+    with TestClient(app) as client:
+        db = app.state.ctx.db
+        tenants = [enrol_device(client, tenancy.add_clinic(db, f"Clinic {i}"))
+                   for i in range(clinics)]
+    return app, tenants
 
 
+@pytest.mark.parametrize("size", [1, 3])
 def test_pushes_beyond_the_slots_wait_and_go_in_arrival_order(
-        slots_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     gated = GatedPush()
     monkeypatch.setattr(push_module, "push", gated)
-    slots = slots_client.app.state.ctx.push_slots  # type: ignore[attr-defined]
-    db = slots_client.app.state.ctx.db  # type: ignore[attr-defined]
-    tenants = [enrol_device(slots_client, tenancy.add_clinic(db, f"Clinic {i}"))
-               for i in range(5)]
+    app, tenants = _app_with_tenants(tmp_path, size, size + 3)
+    slots = app.state.ctx.push_slots
+    with TestClient(app) as client:
 
-    def send(number: int, tenant: Tenant) -> int:
-        response = slots_client.post("/sync/push", json={"changes": [], "number": number},
-                                     headers=tenant.headers)
-        return response.status_code
+        def send(number: int) -> int:
+            return client.post("/sync/push", json={"changes": [], "number": number},
+                               headers=tenants[number].headers).status_code
 
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        answers: list[Future[int]] = []
-        for number, tenant in enumerate(tenants):
-            answers.append(pool.submit(send, number, tenant))
-            if number < 2:  # the first two take the two slots
-                _until(lambda n=number: n in gated.entered, f"push {number} to start")
-            else:  # the others queue, in the order they came
-                _until(lambda n=number: slots.waiting == n - 1, f"push {number} to queue")
-        assert sorted(gated.inside) == [0, 1]  # the rest wait for a slot
+        with ThreadPoolExecutor(max_workers=len(tenants)) as pool:
+            answers: list[Future[int]] = []
+            for number in range(len(tenants)):
+                answers.append(pool.submit(send, number))
+                if number < size:  # the first ones take the slots
+                    _until(lambda n=number: n in gated.entered, f"push {number} to start")
+                else:  # the others queue, in the order they came
+                    _until(lambda n=number: slots.waiting == n - size + 1,
+                           f"push {number} to queue")
+            assert sorted(gated.inside) == list(range(size))  # the rest wait for a slot
 
-        gated.release(1)
-        _until(lambda: 2 in gated.entered, "push 2 to start")
-        gated.release(0)
-        _until(lambda: 3 in gated.entered, "push 3 to start")
-        assert sorted(gated.inside) == [2, 3]
-        for number in (2, 3, 4):
-            gated.release(number)
-        assert [a.result(timeout=WAIT) for a in answers] == [200] * 5
+            gated.release(size - 1)  # a slot frees: the first waiting push takes it
+            _until(lambda: size in gated.entered, f"push {size} to start")
+            assert size + 1 not in gated.entered
+            for number in range(len(tenants)):
+                gated.release(number)
+            assert [a.result(timeout=WAIT) for a in answers] == [200] * len(tenants)
 
-    assert gated.entered == [0, 1, 2, 3, 4]
-    assert gated.most_at_once == 2
+    assert gated.entered == list(range(len(tenants)))
+    assert gated.most_at_once == size
     assert slots.waiting == 0
+
+
+def test_a_push_whose_request_is_cancelled_keeps_its_slot_until_its_work_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The push runs in a thread, which goes on when the request waiting for it is cancelled
+    (a client gone, a timeout): the next push waits for that thread, not for the request."""
+    gated = GatedPush()
+    monkeypatch.setattr(push_module, "push", gated)
+    app, tenants = _app_with_tenants(tmp_path, 1, 2)
+    slots = app.state.ctx.push_slots
+
+    async def scenario() -> list[int]:
+        async def until(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + WAIT
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out waiting for {what}")
+                await asyncio.sleep(0.005)
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            def send(number: int) -> asyncio.Task[httpx.Response]:
+                return asyncio.ensure_future(client.post(
+                    "/sync/push", json={"changes": [], "number": number},
+                    headers=tenants[number].headers))
+
+            first = send(0)
+            await until(lambda: 0 in gated.entered, "push 0 to start")
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            second = send(1)
+            await until(lambda: slots.waiting == 1, "push 1 to queue")
+            await asyncio.sleep(0.05)
+            entered_early = 1 in gated.entered  # it would be, were the slot let go
+            gated.release(0)
+            await until(lambda: 1 in gated.entered, "push 1 to start")
+            gated.release(1)
+            answer = await asyncio.wait_for(second, WAIT)
+            assert not entered_early
+            return [answer.status_code]
+
+    assert asyncio.run(scenario()) == [200]
+    assert gated.most_at_once == 1
 
 
 def test_push_slots_must_be_positive(tmp_path: Path) -> None:
