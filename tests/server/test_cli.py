@@ -88,3 +88,17 @@ def test_example_config_gives_valid_settings() -> None:
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.workers == 2 and settings.auth_rate.per_hour == 100
     assert settings.public_base_url == "https://sync.example.org"
+
+
+def test_push_slots_come_from_the_config_file(tmp_path: Path) -> None:
+    from sync_server.cli import build_parser, load_config, settings_from
+
+    config = tmp_path / "server.toml"
+    config.write_text('database_url = "postgresql+psycopg://u@db/pms"\npush_slots = 3\n',
+                      encoding="utf-8")
+    args = build_parser().parse_args(["serve", "--config", str(config)])
+    assert settings_from(args, load_config(args.config)).push_slots == 3
+    config.write_text('database_url = "postgresql+psycopg://u@db/pms"\npush_slots = 0\n',
+                      encoding="utf-8")
+    with pytest.raises(SettingsError, match="push_slots"):
+        settings_from(args, load_config(args.config))
