@@ -60,7 +60,7 @@ def pool(demo_dir: Path, *, fresh: bool) -> list[dict[str, Any]]:
     if POOL_FILE.exists() and not fresh:
         kept: list[dict[str, Any]] = json.loads(POOL_FILE.read_text(encoding="utf-8"))
         return kept
-    made = build_pool(demo_dir, POOL_SIZE)
+    made = build_pool(demo_clinic(demo_dir, 100_000), POOL_SIZE)
     POOL_FILE.parent.mkdir(parents=True, exist_ok=True)
     POOL_FILE.write_text(json.dumps(made), encoding="utf-8")
     return made
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name, value in PRIVATE_KEYRING.items():
         os.environ.setdefault(name, value)
-    resources = pool(demo_clinic(args.data_dir, 100_000), fresh=args.fresh_pool)
+    resources = pool(args.data_dir, fresh=args.fresh_pool)
     mix = Counter(r["resourceType"] for r in resources[:POOL_SIZE])
     print(f"pool: {len(resources)} resources ("
           + ", ".join(f"{t} {n}" for t, n in mix.most_common()) + ")", file=sys.stderr)

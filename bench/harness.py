@@ -22,13 +22,17 @@ def demo_clinic(data_dir: Path, patients: int) -> Path:
     """``data_dir`` holding a demo clinic of ``patients`` patients, built with the ``demo``
     command's builder when it is missing (~45 s for 100,000), or when its key is not in the
     bench keyring (a file keyring written by two bench processes at once keeps one writer's
-    entries, so such a cache cannot be opened). Call it with ``PRIVATE_KEYRING`` set."""
+    entries, so such a cache cannot be opened; a folder outside the cache is never removed).
+    Call it with ``PRIVATE_KEYRING`` set."""
     from pms_desktop.services.demo import build_demo
     from pms_desktop.store.database import ClinicDatabase
     from pms_desktop.store.keys import KeyInfo, KeyStore
 
     if (data_dir / "clinic.db").exists() and \
             KeyStore().get(KeyInfo.load(data_dir).keyring_name) is None:
+        if not data_dir.resolve().is_relative_to(CACHE):
+            raise SystemExit(f"{data_dir}: its key is not in this keyring (a demo is only built "
+                             f"again in {CACHE})")
         print(f"{data_dir}: its key is not in the bench keyring; building it again",
               file=sys.stderr)
         shutil.rmtree(data_dir)

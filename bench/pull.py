@@ -38,6 +38,7 @@ def prepared(demo_dir: Path, patients: int | None, edits: int) -> Path:
     folder = CACHE / f"pull-{patients or 'all'}-e{edits}"
     if (folder / "ready.json").exists():
         return folder
+    demo_clinic(demo_dir, 100_000)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     url = f"sqlite:///{folder / 'server.db'}"
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name, value in PRIVATE_KEYRING.items():
         os.environ.setdefault(name, value)
-    folder = prepared(demo_clinic(args.data_dir, 100_000), args.patients, args.edits)
+    folder = prepared(args.data_dir, args.patients, args.edits)
     runs = [one_pull(folder, args.profile if i == args.repeat - 1 else None)
             for i in range(args.repeat)]
     rates = [r.pulled / r.seconds for r in runs]
