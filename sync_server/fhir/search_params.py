@@ -143,7 +143,7 @@ def _walk(node: Any, parts: tuple[str, ...]) -> list[Any]:
         for item in nodes:
             if isinstance(item, dict) and part in item:
                 value = item[part]
-                if type(value) is list:  # most values are not: no call for them
+                if isinstance(value, list):  # most values are not: no call for them
                     _flatten(value, found)
                 else:
                     found.append(value)

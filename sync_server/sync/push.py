@@ -102,6 +102,26 @@ def _seen(session: Session, clinic_id: str, change_ids: list[str]
 
 _CANONICAL_UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
+_HEX_UUID = re.compile(r"[0-9a-f]{32}").fullmatch
+
+
+def _change_id(raw: Any) -> str | None:
+    """A change id in canonical form, None when it is no UUID. A JSON string of the canonical
+    form (what clients send) is taken as it is (uuid.UUID costs ~10x more); also accepted, any
+    case: without hyphens, in braces, after ``urn:uuid:``. Nothing else: ``uuid.UUID(str(x))``
+    alone took numbers, spaces, signs, underscores and non-ASCII digits."""
+    if type(raw) is not str:
+        return None
+    if _CANONICAL_UUID(raw):
+        return raw
+    text = raw.lower()
+    if text.startswith("urn:uuid:"):
+        text = text[len("urn:uuid:"):]
+    elif text[:1] == "{" and text[-1:] == "}":
+        text = text[1:-1]
+    if _CANONICAL_UUID(text) or _HEX_UUID(text):
+        return str(uuid.UUID(text))
+    return None
 
 
 def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
@@ -114,13 +134,10 @@ def _changes(body: Any, max_changes: int) -> list[tuple[str, dict[str, Any]]]:
     for index, change in enumerate(body["changes"]):
         if not isinstance(change, dict):
             raise BadRequest(f"changes[{index}] must be an object")
-        raw = change.get("change_id")
-        try:  # the canonical form (what clients send) as it is: uuid.UUID costs ~10x more
-            change_id = raw if type(raw) is str and _CANONICAL_UUID(raw) else str(
-                uuid.UUID(str(raw)))
-        except ValueError as exc:
+        change_id = _change_id(change.get("change_id"))
+        if change_id is None:
             raise BadRequest(f"changes[{index}].change_id must be a UUID",
-                             expression=f"changes[{index}].change_id") from exc
+                             expression=f"changes[{index}].change_id")
         out.append((change_id, change))
     return out
 

@@ -241,7 +241,10 @@ def test_a_change_id_spelled_otherwise_is_the_same_change(
     assert replay == answer
 
 
-@pytest.mark.parametrize("bad", ["not-a-uuid", 5, None, "0" * 31, str(uuid.UUID(int=1)) + "\n"])
+@pytest.mark.parametrize("bad", [
+    "not-a-uuid", 5, None, "0" * 31, str(uuid.UUID(int=1)) + "\n", "0" * 31 + "\n",
+    int("1" * 32), " " + str(uuid.UUID(int=1)), "+" + "0" * 31, "0" * 16 + "_" + "0" * 16,
+    "\u0661" * 32, "0-" * 16, "{" + "0" * 32, ["0" * 32], {"id": "0" * 32}])
 def test_a_change_id_that_is_no_uuid_is_a_400(client: TestClient, clinic_a: Tenant,
                                               bad: Any) -> None:
     response = client.post("/sync/push", json={"changes": [{**change("p"), "change_id": bad}]},
