@@ -140,7 +140,9 @@ class SearchIndex(Base):
     """Extracted search values: ``text`` is the normalised string, code or ``Type/id``.
 
     Keyed by its owner and the row's place among the owner's rows (``ordinal``, 0, 1, ...):
-    the key is also the index that finds a resource's rows (migration 0004)."""
+    the key is also the index that finds a resource's rows (migration 0004). On PostgreSQL
+    the key is not kept by the database: a hash index of ``resource_id`` finds a resource's
+    rows (migration 0005), and the writer keeps ``(owner, ordinal)`` unique."""
 
     __tablename__ = "search_index"
     clinic_id: Mapped[str] = mapped_column(ID, primary_key=True)
