@@ -32,14 +32,13 @@ warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 from fastapi.testclient import TestClient  # noqa: E402  (after the warning filter)
 
 from tests.server.server_helpers import (  # noqa: E402
+    PG_BASE,
     Tenant,
     db_of,
     enrol_device,
     make_settings,
     pg_schema_named,
 )
-
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -29,6 +29,7 @@ import pytest
 from sync_server import workers
 from sync_server.cli import main
 from tests.readiness import stop, wait_ready, wait_until
+from tests.server.server_helpers import PG_BASE, pg_schema_named
 
 pytestmark = pytest.mark.e2e
 
@@ -161,20 +162,14 @@ class _Workers:
 
 @contextmanager
 def _two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[_Workers]:
-    from sqlalchemy import create_engine, text
+    with pg_schema_named("pms_e2e") as schema, _workers_on(
+            f"{PG_BASE}?options=-csearch_path%3D{schema}", tmp_path, capsys) as server:
+        yield server
 
-    base_url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    admin = create_engine(base_url, connect_args={"connect_timeout": 3})
-    schema = f"pms_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 -- unreachable PostgreSQL
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable: {exc}")
-        pytest.skip("PostgreSQL not reachable")
-    url = f"{base_url}?options=-csearch_path%3D{schema}"
+
+@contextmanager
+def _workers_on(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                ) -> Iterator[_Workers]:
     port = _free_port()
     proc = None
     try:
@@ -203,9 +198,6 @@ def _two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator
     finally:
         if proc is not None:
             stop(proc)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
