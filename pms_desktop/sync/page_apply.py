@@ -75,6 +75,7 @@ class PageApplier(RemoteApplier):
         self._usual: set[str] = set()  # ids of records this page applied the usual way
         self._kept: list[_Kept] = []  # records to write at once, in the feed's order
         self._new_keys: set[Key] = set()  # ... their keys
+        self._unheard: set[Key] = set()  # records of fresh tables no earlier page brought
 
     # -- reading a page at once ----------------------------------------------------------------
 
@@ -140,6 +141,7 @@ class PageApplier(RemoteApplier):
                     pending.setdefault((table, change.resource_id), []).append(change)
         wanted.update(unheard)
         self._missing.update(unheard)
+        self._unheard = unheard
         self._pending, self._moved = pending, self.follow.moved
         self._read = set(keys)
         st.know_no_bases(self.s, ((keys[k][0], k[1]) for k in unheard))
@@ -147,6 +149,9 @@ class PageApplier(RemoteApplier):
 
     def apply(self, resource_type: str, rid: str, version: int, op: str,
               resource: Json | None) -> bool:
+        if op != "delete" and resource is not None and \
+                self._new_at_once(resource_type, rid, version, resource):
+            return True
         self._pulled = resource
         try:
             if op != "delete" and self._keep_update(resource_type, rid, version, resource):
@@ -175,6 +180,30 @@ class PageApplier(RemoteApplier):
         return super()._held(model, table, rid)
 
     # -- records written at once --------------------------------------------------------------
+
+    def _new_at_once(self, rtype: str, rid: str, version: int, resource: Json) -> bool:
+        """Keep a record that no earlier change of this pull brought (``unheard`` by
+        ``prefetch``: not held, no local change, no merge base) and whose rows the fetching
+        thread made, as ``apply`` would keep it the longer way (``_keep_update`` declining,
+        ``RemoteApplier.apply`` finding no row and no pending change, ``_buffer_new``): a new
+        workstation's first pull is nearly all such records. Anything else (a second change of
+        the record in this page, merged-away patients' records moved meanwhile, a record of a
+        merged-away patient) goes that longer way."""
+        new = None if self.made_apart is None else \
+            self.made_apart.records.get((rtype, rid, version))
+        if new is None:
+            return False
+        key = (new.table, rid)
+        if key not in self._unheard or key not in self._missing or key in self._new_keys or \
+                rid in self._usual or self.follow.moved != self._moved or \
+                self._follows_a_merge(new.row):
+            return False
+        self._missing.discard(key)  # (as ``_held`` does: after this change it may exist)
+        self._usual.add(rid)  # (as ``apply`` does: its later changes go the longer way)
+        self._kept.append(_Kept(False, new, new.table, rid, version, resource, None,
+                                self._base_text(rtype, rid, version)))
+        self._new_keys.add(key)
+        return True
 
     def _keep_update(self, rtype: str, rid: str, version: int, resource: Json | None) -> bool:
         """Keep a newer version of a record held here to write with others (``finish``), when

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from pms_desktop.context import AppContext, build_context
+from pms_desktop.fhir.mapping import SYNCABLE_TABLES
 from pms_desktop.services.audit_service import verify_database
 from pms_desktop.services.patients_dto import PatientDraft
 from pms_desktop.store import engine as store_engine
@@ -504,3 +505,50 @@ def test_a_downloads_log_is_copied_apart_and_starts_again(
     finally:
         b.close()
     assert not (tmp_path / "bravo" / "clinic.db-wal").exists()  # no connection left open
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_a_downloads_new_records_kept_at_once_are_those_of_the_longer_way(
+        clinic: tuple[AppContext, str, dict[str, PatientDraft]], tmp_path: Path,
+        sync_server: SyncServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two new workstations download the same clinic: one keeps the records no earlier change
+    brought at once (``PageApplier._new_at_once``), the other takes every record the longer
+    way. Their records, merge bases and pages' access-log entries are the same."""
+    a, clinic_id, _ = clinic
+    short: list[bool] = []
+    real = page_apply.PageApplier._new_at_once
+
+    def new_at_once(self: Any, *args: Any) -> bool:
+        short.append(real(self, *args))
+        return short[-1]
+
+    def held(ctx: AppContext) -> dict[str, list[Any]]:
+        """Every record (but the workstations': each holds its own, and the second pulls the
+        first's) and merge base."""
+        with ctx.db.sessions()() as s:
+            out = {t: sorted(tuple(r) for r in s.connection().exec_driver_sql(
+                f"SELECT * FROM {t}")) for t in SYNCABLE_TABLES  # noqa: S608 - known names
+                if t != "workstation"}
+            out["sync_base"] = sorted(tuple(r) for r in s.execute(select(
+                SyncBase.resource_type, SyncBase.resource_id, SyncBase.version,
+                SyncBase.resource).where(SyncBase.resource_type != "Device")))
+        return out
+
+    def clinical(named: dict[str, int]) -> dict[str, int]:
+        return {ref: v for ref, v in named.items() if not ref.startswith("Device/")}
+
+    monkeypatch.setattr(page_apply.PageApplier, "_new_at_once", new_at_once)
+    b = _new_workstation(a, clinic_id, tmp_path / "bravo", sync_server)
+    try:
+        assert b.sync.run_sync().pulled >= 20  # type: ignore[attr-defined]
+        kept, named = held(b), _named_once(b)
+    finally:
+        b.close()
+    assert short.count(True) >= 10
+    monkeypatch.setattr(page_apply.PageApplier, "_new_at_once", lambda *_: False)
+    c = _new_workstation(a, clinic_id, tmp_path / "charlie", sync_server)
+    try:
+        assert c.sync.run_sync().pulled >= 20  # type: ignore[attr-defined]
+        assert held(c) == kept and clinical(_named_once(c)) == clinical(named)
+    finally:
+        c.close()
