@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -45,6 +46,36 @@ def pg_schema_named(prefix: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def store_at(kind: str, folder: Path, revision: str) -> Iterator[Database]:
+    """A new store (``kind`` sqlite or postgres) migrated to ``revision`` only, for migration
+    tests; disposed (its PostgreSQL schema dropped) at the end."""
+    from alembic import command
+
+    from sync_server.store import migrate
+
+    def migrated(db: Database) -> Database:
+        config = migrate._config()
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+        return db
+
+    if kind == "sqlite":
+        db = migrated(Database(f"sqlite:///{folder / 'old.db'}"))
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    with pg_schema_named("pms_mig") as name:
+        db = migrated(Database(f"{PG_BASE}?options=-csearch_path%3D{name}"))
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:

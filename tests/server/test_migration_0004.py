@@ -20,29 +20,14 @@ from sync_server.store.db import Database
 from sync_server.store.resources import ResourceWriter
 from sync_server.store.search import search
 from sync_server.sync.push import push
-from tests.server.server_helpers import PG_BASE, patient, pg_schema_named
+from tests.server.server_helpers import patient, store_at
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty store at revision 0003."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-        yield from _at_0003(db)
-        return
-    with pg_schema_named("pms_mig") as name:
-        yield from _at_0003(Database(f"{PG_BASE}?options=-csearch_path%3D{name}"))
-
-
-def _at_0003(db: Database) -> Iterator[Database]:
-    config = migrate._config()
-    with db.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
-    try:
+    with store_at(request.param, tmp_path, "0003") as db:
         yield db
-    finally:
-        db.dispose()
 
 
 def _names(db: Database, clinic: str, query: str) -> set[str]:

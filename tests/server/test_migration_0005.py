@@ -18,30 +18,18 @@ from sync_server.store import migrate
 from sync_server.store.db import Database
 from sync_server.store.search import search
 from sync_server.sync.push import push
-from tests.server.server_helpers import PG_BASE, patient, pg_schema_named
+from tests.server.server_helpers import patient, store_at
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A store at revision 0004 holding a clinic with two patients."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-        yield from _at_0004(db)
-        return
-    with pg_schema_named("pms_mig5") as name:
-        yield from _at_0004(Database(f"{PG_BASE}?options=-csearch_path%3D{name}"))
-
-
-def _at_0004(db: Database) -> Iterator[Database]:
-    _migrate(db, "upgrade", "0004")
-    with db.write() as session:
-        session.execute(text("INSERT INTO clinics (id, name, created_at, change_seq) "
-                             "VALUES ('c1', 'Clinic', 'x', 0)"))
-    _push(db, ("p1", None, "Quill"), ("p2", None, "Quintero"))
-    try:
+    with store_at(request.param, tmp_path, "0004") as db:
+        with db.write() as session:
+            session.execute(text("INSERT INTO clinics (id, name, created_at, change_seq) "
+                                 "VALUES ('c1', 'Clinic', 'x', 0)"))
+        _push(db, ("p1", None, "Quill"), ("p2", None, "Quintero"))
         yield db
-    finally:
-        db.dispose()
 
 
 def _migrate(db: Database, how: str, revision: str) -> None:
