@@ -119,8 +119,8 @@ class LogCheckpoints:
         engine = session.get_bind().engine
         algorithm = session.connection().exec_driver_sql(
             "PRAGMA cipher_hmac_algorithm").scalar()
-        self._conn = _raw_connect_literal(Path(str(engine.url.database)), str(engine.url.password),
-                                          str(algorithm or HMAC_ALGORITHM))
+        self._conn = _raw_connect(Path(str(engine.url.database)), str(engine.url.password),
+                                  str(algorithm or HMAC_ALGORITHM), any_thread=True)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="store-checkpoint")
         self._under_way: Future[Any] | None = None
         self._begun = 0
@@ -279,22 +279,15 @@ def drop_conversion_leftovers(path: Path) -> None:
         Path(str(path) + CONVERTING_SUFFIX + suffix).unlink(missing_ok=True)
 
 
-def _raw_connect(path: Path, key: bytes, hmac_algorithm: str) -> Any:
-    conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=15)
-    conn.execute("PRAGMA cipher_log_level = NONE")
-    conn.execute(f'PRAGMA key = "{raw_key_literal(key)}"')
-    conn.execute(f"PRAGMA cipher_hmac_algorithm = {hmac_algorithm}")
-    return conn
-
-
-def _raw_connect_literal(path: Path, key_literal: str, hmac_algorithm: str) -> Any:
-    """A connection of its own to a store whose key the engine's URL holds (``x'...'``)."""
+def _raw_connect(path: Path, key_literal: str, hmac_algorithm: str, *,
+                 any_thread: bool = False) -> Any:
+    """A driver connection of its own (``key_literal``: ``raw_key_literal`` of the key, as the
+    engine's URL holds it); ``timeout`` is its busy timeout."""
     conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=15,
-                              check_same_thread=False)
+                              check_same_thread=not any_thread)
     conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f'PRAGMA key = "{key_literal}"')
     conn.execute(f"PRAGMA cipher_hmac_algorithm = {hmac_algorithm}")
-    conn.execute("PRAGMA busy_timeout=15000")
     return conn
 
 
@@ -314,7 +307,7 @@ def convert_legacy_format(path: Path, key: bytes) -> bool | None:
     copy = Path(str(path) + CONVERTING_SUFFIX)
     drop_conversion_leftovers(path)
     try:
-        conn = _raw_connect(path, key, LEGACY_HMAC_ALGORITHM)
+        conn = _raw_connect(path, raw_key_literal(key), LEGACY_HMAC_ALGORITHM)
     except sqlcipher3.dbapi2.Error:
         return None
     try:
@@ -339,7 +332,7 @@ def convert_legacy_format(path: Path, key: bytes) -> bool | None:
         return False
     conn.close()  # the last connection: SQLite removes the (empty) -wal and -shm
     try:
-        check = _raw_connect(copy, key, HMAC_ALGORITHM)
+        check = _raw_connect(copy, raw_key_literal(key), HMAC_ALGORITHM)
         try:
             ok = check.execute("PRAGMA quick_check").fetchall() == [("ok",)]
         finally:

@@ -50,7 +50,7 @@ class Slots:
         finally:
             self.waiting -= 1
         try:
-            work = asyncio.ensure_future(run_in_threadpool(func, *args, **kwargs))
+            work = asyncio.ensure_future(call(func, *args, **kwargs))
         except BaseException:
             semaphore.release()
             raise
