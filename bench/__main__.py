@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                                        searches=6 if args.quick else 30)
     if "encryption" in groups:
         figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
+        figures += encryption.measure_store(data_dir, repeat)
     if "sync" in groups:
         figures += sync.measure(data_dir, CACHE, quick=args.quick)
     cpu = platform.processor() or platform.machine()

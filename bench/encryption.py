@@ -1,24 +1,28 @@
-"""Encryption overhead: the same indexed workload encrypted and not, in the same run.
+"""Encryption overhead: the same workloads encrypted and not, in the same run.
 
-Both databases are opened by the same SQLite library, the one inside sqlcipher3 that the
-application uses: one with a raw 256-bit key (as the application), one without a key (plain
-SQLite), and with the application's page authentication (``HMAC_ALGORITHM``). So the ratio is
-the cost of the encryption alone; the system's ``sqlite3`` module is
-another SQLite version with other build options (cache size, secure delete, lookaside), and
-comparing with it measured those differences too, in both directions.
+Both sides are opened by the same SQLite library, the one inside sqlcipher3 that the application
+uses: one with a raw 256-bit key and the application's page authentication (``HMAC_ALGORITHM``),
+as the application, one without a key (plain SQLite), both with the application's pragmas (WAL,
+synchronous=FULL). So the ratio is the cost of the encryption alone; the system's ``sqlite3``
+module is another SQLite version with other build options (cache size, secure delete,
+lookaside), and comparing with it measured those differences too, in both directions. The runs
+of the two alternate, so that both see the same noise from other work on the machine. The ratio
+is SQLCipher time / SQLite time per workload (medians); the note gives the CPU times too.
 
-Both use the application's pragmas (WAL, synchronous=FULL) and the same schema shape: a patient
-table with indexes and an FTS5 index, and an invoice table for a report query. The runs of the
-two alternate, so that both see the same noise from other work on the machine. The ratio is
-SQLCipher time / SQLite time per workload (medians). The note gives the CPU times too: a small
-inserting transaction waits for its ``fsync``, whose cost on a shared machine varies from run
-to run far more than the encryption's, which is CPU (about 85 us for the 6-7 pages of a 50-row
-transaction here).
+``measure``: a small schema of our own, SQLite's own cost laid bare: a patient table with
+indexes and an FTS5 index, and an invoice table for a report query. A small inserting
+transaction waits for its ``fsync``, whose cost on a shared machine varies from run to run far
+more than the encryption's, which is CPU (about 85 us for the 6-7 pages of a 50-row transaction
+here).
+
+``measure_store``: the application's own transactions and searches, through its services, on a
+copy of the demo clinic's store and on a plain copy of it.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -27,10 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
 
-from pms_desktop.store.engine import HMAC_ALGORITHM
+from pms_desktop.domain.enums import Role
+from pms_desktop.services.patients_dto import PatientDraft
+from pms_desktop.store import engine
+from pms_desktop.store.engine import DB_FILENAME, HMAC_ALGORITHM
 
 from .harness import Figure, ratio
+from .workstation import actor, sample_patients
 
 SCHEMA = """
 CREATE TABLE patient(id INTEGER PRIMARY KEY, given TEXT, family TEXT, dob TEXT, phone TEXT);
@@ -140,3 +150,112 @@ def measure(n: int, repeat: int) -> list[Figure]:
         for c in conns.values():
             c.close()
     return figures
+
+
+def measure_store(data_dir: Path, repeat: int) -> list[Figure]:
+    """The application's own work on two copies of the store in ``data_dir``: registering a
+    patient, saving a note draft, recording vitals (each one durable transaction with its access
+    log, change feed and search-index rows), and the reception's searches (name parts, date of
+    birth, phone) of patients not looked up before, as a day at the desk goes: their pages are
+    read and, on the encrypted side, decrypted and authenticated.
+
+    Both copies are written by the same ``sqlcipher_export`` of the store, one in the
+    application's format under its key and opened as the application opens it, one plain and
+    opened with the application's pragmas: the same pages in the same order, so the ratio is the
+    encryption's alone. Runs alternate, as in ``measure``.
+    """
+    from pms_desktop.context import build_context
+    from pms_desktop.store.database import ClinicDatabase
+
+    source = ClinicDatabase.open(data_dir)
+    key = source.key
+    source.close()
+    with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix="encryption-") as tmp:
+        enc_dir, plain_dir = Path(tmp) / "encrypted", Path(tmp) / "plain"
+        _export_copies(data_dir, key, enc_dir, plain_dir)
+        enc_db = ClinicDatabase.open(enc_dir)
+        plain_db = ClinicDatabase(plain_dir, _plain_engine(plain_dir / DB_FILENAME), enc_db.info,
+                                  key, enc_db.keystore)
+        contexts = (build_context(enc_db), build_context(plain_db))
+        try:
+            people = sample_patients(contexts[0], 2 * repeat + 40, random.Random(5))
+            enc_loads, plain_loads = (_store_workloads(c, people) for c in contexts)
+            figures = []
+            for name in enc_loads:
+                reps = 2 * repeat if name.startswith("patient search") else repeat
+                enc_ms, plain_ms, enc_cpu, plain_cpu = _interleaved(
+                    enc_loads[name], plain_loads[name], reps)
+                figures.append(ratio(f"SQLCipher/SQLite, the store: {name}", 1.3,
+                                     enc_ms / max(plain_ms, 1e-6),
+                                     note=f"{enc_ms:.2f} vs {plain_ms:.2f} ms "
+                                          f"(CPU {enc_cpu:.2f} vs {plain_cpu:.2f})"))
+            return figures
+        finally:
+            for c in contexts:
+                c.close()
+
+
+def _export_copies(data_dir: Path, key: bytes, enc_dir: Path, plain_dir: Path) -> None:
+    for d in (enc_dir, plain_dir):
+        (d / "backups").mkdir(parents=True)
+        shutil.copy(data_dir / "keyinfo.json", d)
+    conn = engine._raw_connect(data_dir / DB_FILENAME, engine.raw_key_literal(key),
+                               engine.HMAC_ALGORITHM)
+    try:
+        user_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for name, d, key_sql in (("enc", enc_dir, f'"{engine.raw_key_literal(key)}"'),
+                                 ("plain", plain_dir, "''")):
+            conn.execute(f"ATTACH DATABASE ? AS {name} KEY {key_sql}", (str(d / DB_FILENAME),))
+            if name == "enc":
+                conn.execute(f"PRAGMA enc.cipher_hmac_algorithm = {engine.HMAC_ALGORITHM}")
+            conn.execute(f"SELECT sqlcipher_export('{name}')")
+            conn.execute(f"PRAGMA {name}.user_version = {user_version}")
+            conn.execute(f"DETACH DATABASE {name}")
+    finally:
+        conn.close()
+    with (plain_dir / DB_FILENAME).open("rb") as f:
+        assert f.read(16) == engine.PLAIN_SQLITE_MAGIC, "the plain copy is not plain SQLite"
+
+
+def _plain_engine(path: Path) -> Engine:
+    """As ``engine.make_engine`` opens the store (one pooled connection, the same pragmas on
+    connect and at each BEGIN), on a file without a key."""
+    plain = create_engine(
+        "sqlite+pysqlite://", module=sqlcipher3.dbapi2, poolclass=QueuePool, pool_size=1,
+        max_overflow=0, pool_timeout=60,
+        creator=lambda: sqlcipher3.connect(str(path), check_same_thread=False, timeout=15))
+    event.listen(plain, "connect", engine._on_connect)
+    event.listen(plain, "begin", engine._on_begin)
+    return plain
+
+
+def _store_workloads(ctx: Any, people: list[Any]) -> dict[str, Callable[[], None]]:
+    doctor = actor(ctx, Role.CLINICIAN)
+    desk = actor(ctx, Role.RECEPTION)
+    rng = random.Random(3)
+    note = ctx.clinical.create_draft(doctor, patient_id=people[0].id)
+    counter = iter(range(10**9))
+    unseen = iter(people[1:])  # each search finds a patient not searched for before
+
+    def register() -> None:
+        i, p = next(counter), rng.choice(people)
+        ctx.patients.register_patient(desk, draft=PatientDraft(
+            given=p.given, family=p.family, birth_date=f"19{50 + i % 50}-0{1 + i % 9}-1{i % 10}",
+            sex="unknown", phone=f"089{i:07d}"))
+
+    def save_note() -> None:
+        ctx.clinical.save_draft(doctor, note_id=note.id, subjective=f"typed text {next(counter)}")
+
+    def record_vitals() -> None:
+        ctx.clinical.record_vitals(
+            doctor, patient_id=rng.choice(people).id,
+            values={"systolic": "124", "diastolic": "82", "heart_rate": "71"})
+
+    def search() -> None:
+        p = next(unseen)
+        ctx.patients.search(desk, f"{p.given[:4]} {p.family[:4]}")
+        ctx.patients.search(desk, p.birth_date.strftime("%d/%m/%Y"))
+        ctx.patients.search(desk, p.phone_digits[-7:])
+
+    return {"register a patient": register, "save a note draft": save_note,
+            "record vitals": record_vitals, "patient search (name, birth date, phone)": search}
