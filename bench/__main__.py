@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                                        charts=6 if args.quick else 50,
                                        searches=6 if args.quick else 30)
     if "encryption" in groups:
-        figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4))
+        figures += encryption.measure(20_000 if args.quick else 100_000, max(5, repeat // 4),
+                                      where=data_dir.parent)
         figures += encryption.measure_store(data_dir, repeat)
     if "sync" in groups:
         figures += sync.measure(data_dir, CACHE, quick=args.quick)

@@ -127,9 +127,12 @@ def _interleaved(a: Callable[[], None], b: Callable[[], None],
             statistics.median(cpu[0]), statistics.median(cpu[1]))
 
 
-def measure(n: int, repeat: int) -> list[Figure]:
+def measure(n: int, repeat: int, where: Path | None = None) -> list[Figure]:
+    """``where``: the folder to write the two databases in; the demo store's, so that their
+    ``fsync`` is the disk's where the application keeps its data (the system's temporary folder
+    may be in memory, where an ``fsync`` costs nothing)."""
     figures = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=where, prefix="encryption-") as tmp:
         conns = {}
         for enc in (True, False):
             c = _connect(Path(tmp) / ("enc.db" if enc else "plain.db"), enc)
