@@ -8,7 +8,8 @@ never inline in a route.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -30,46 +31,99 @@ _JSON_TYPES = ("application/json", "application/fhir+json", "text/json")
 
 class Slots:
     """Work of which at most ``size`` pieces run at once (in worker threads); the rest waits its
-    turn in the order it came (asyncio's semaphore wakes its waiters first in, first out).
+    turn in the order it came.
 
-    A slot is held until the thread's work ends, even when the request that waits for it is
-    cancelled (a thread cannot be stopped midway). One semaphore per event loop: an application
-    may be served by several loops in turn (the tests' clients); closed loops' are dropped."""
+    Work given the same ``one_at_a_time`` key (a clinic's pushes) runs one piece after the other:
+    a piece whose key has work running keeps its place in the line and lets those behind it take
+    a free slot. In a slot it would only wait for the other's lock in the store, holding the slot
+    idle while another clinic's push waited for it.
+
+    A slot (and a key) is held until the thread's work ends, even when the request that waits
+    for it is cancelled (a thread cannot be stopped midway). One set of turns per event loop: an
+    application may be served by several loops in turn (the tests' clients); closed loops' are
+    dropped."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.waiting = 0  # pieces of work waiting for a slot now
-        self._by_loop: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self.waiting = 0  # pieces of work waiting for their turn now
+        self._by_loop: dict[asyncio.AbstractEventLoop, _Turns] = {}
 
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, func: Callable[..., T], *args: Any, one_at_a_time: Hashable = None,
+                  **kwargs: Any) -> T:
         """``call(func, *args, **kwargs)`` in its turn."""
-        semaphore = self._semaphore()
+        turns = self._turns()
         self.waiting += 1
         try:
-            await semaphore.acquire()
+            await turns.take(one_at_a_time)
         finally:
             self.waiting -= 1
         try:
             work = asyncio.ensure_future(call(func, *args, **kwargs))
         except BaseException:
-            semaphore.release()
+            turns.give_back(one_at_a_time)
             raise
 
         def done(finished: asyncio.Future[T]) -> None:
-            semaphore.release()
+            turns.give_back(one_at_a_time)
             if not finished.cancelled():
                 finished.exception()  # read here too: nobody may be left to read it
 
         work.add_done_callback(done)
         return await asyncio.shield(work)
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _turns(self) -> _Turns:
         loop = asyncio.get_running_loop()
-        semaphore = self._by_loop.get(loop)
-        if semaphore is None:
+        turns = self._by_loop.get(loop)
+        if turns is None:
             self._by_loop = {k: v for k, v in self._by_loop.items() if not k.is_closed()}
-            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
-        return semaphore
+            turns = self._by_loop[loop] = _Turns(self.size)
+        return turns
+
+
+class _Turns:
+    """One event loop's slots: the work running, and the work waiting in the order it came.
+
+    A freed slot goes to the first piece waiting whose key has no work running; a piece whose
+    clinic is pushing keeps its place in the line and goes as soon as that push ends."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.running: set[Hashable] = set()  # keys with work running
+        self.free = size
+        self.line: deque[tuple[Hashable, asyncio.Future[None]]] = deque()
+
+    async def take(self, key: Hashable) -> None:
+        """A slot (and the key's turn, when given); nothing held if cancelled meanwhile."""
+        turn = asyncio.get_running_loop().create_future()
+        self.line.append((key, turn))
+        self._hand_out()
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():  # given just as it was cancelled
+                self.give_back(key)
+            else:
+                self.line = deque(w for w in self.line if w[1] is not turn)
+                self._hand_out()  # it may have been all that held up those behind it
+            raise
+
+    def give_back(self, key: Hashable) -> None:
+        self.free += 1
+        self.running.discard(key)
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        while self.free:
+            waiting = next((w for w in self.line if not w[1].done()
+                            and (w[0] is None or w[0] not in self.running)), None)
+            if waiting is None:
+                return
+            self.line.remove(waiting)
+            key, turn = waiting
+            self.free -= 1
+            if key is not None:
+                self.running.add(key)
+            turn.set_result(None)
 
 
 @dataclass

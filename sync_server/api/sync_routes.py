@@ -26,9 +26,10 @@ async def push_changes(request: Request, who: DeviceCaller) -> Response:
     access(request).interaction = "sync-push"
     body = await json_body(request)
     ctx = context(request)
-    # In turn, a few at a time (docs/server.md, "push_slots").
+    # In turn, a few at a time, a clinic's one after the other (docs/server.md, "push_slots").
     result = await ctx.push_slots.run(push.push, ctx.db, who, body,
-                                      max_changes=ctx.settings.max_push_changes)
+                                      max_changes=ctx.settings.max_push_changes,
+                                      one_at_a_time=str(who.clinic_id))
     access(request).entities = [f"{r['resource_type']}/{r['resource_id']}"
                                 for r in result["results"] if r["status"] == "applied"]
     # orjson (store.dumps): the same JSON as JSONResponse writes, several times faster for

@@ -99,6 +99,14 @@ def test_pushes_beyond_the_slots_wait_and_go_in_arrival_order(
             gated.release(size - 1)  # a slot frees: the first waiting push takes it
             _until(lambda: size in gated.entered, f"push {size} to start")
             assert size + 1 not in gated.entered
+            # One slot freed at a time: each goes to the first push still waiting. (Freed at
+            # once, two slots' pushes start at once, and which is seen first is the threads'.)
+            for number in range(size + 1, len(tenants)):
+                with gated.lock:
+                    earliest = min(gated.inside)
+                gated.release(earliest)
+                _until(lambda n=number: n in gated.entered, f"push {number} to start")
+                assert number + 1 not in gated.entered
             for number in range(len(tenants)):
                 gated.release(number)
             assert [a.result(timeout=WAIT) for a in answers] == [200] * len(tenants)
@@ -155,3 +163,118 @@ def test_a_push_whose_request_is_cancelled_keeps_its_slot_until_its_work_ends(
 def test_push_slots_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="push_slots"):
         make_settings(f"sqlite:///{tmp_path / 'server.db'}", push_slots=0)
+
+
+def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workstations of one clinic push at once: the second waits for the first without
+    taking the free slot (in it, it would only wait for the clinic's lock in the store), and a
+    push of another clinic that came after it takes that slot."""
+    gated = GatedPush()
+    monkeypatch.setattr(push_module, "push", gated)
+    app, (one, other) = _app_with_tenants(tmp_path, 2, 2)
+    slots = app.state.ctx.push_slots
+    clinic_of = {0: one, 1: one, 2: other, 3: one}
+    with TestClient(app) as client:
+
+        def send(number: int) -> int:
+            return client.post("/sync/push", json={"changes": [], "number": number},
+                               headers=clinic_of[number].headers).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = [pool.submit(send, 0)]
+            _until(lambda: 0 in gated.entered, "push 0 to start")
+            answers.append(pool.submit(send, 1))
+            _until(lambda: slots.waiting == 1, "push 1 to wait for push 0")
+            answers.append(pool.submit(send, 2))
+            _until(lambda: 2 in gated.entered, "the other clinic's push to take the free slot")
+            answers.append(pool.submit(send, 3))
+            _until(lambda: slots.waiting == 2, "push 3 to wait behind push 1")
+            assert sorted(gated.inside) == [0, 2]
+
+            gated.release(2)  # a slot frees, but push 1's clinic is still pushing
+            time.sleep(0.05)
+            assert 1 not in gated.entered
+            gated.release(0)  # its clinic's last push ends: push 1 goes, then 3
+            _until(lambda: 1 in gated.entered, "push 1 to start")
+            assert 3 not in gated.entered
+            gated.release(1)
+            _until(lambda: 3 in gated.entered, "push 3 to start")
+            gated.release(3)
+            assert [a.result(timeout=WAIT) for a in answers] == [200] * 4
+
+    assert gated.entered == [0, 2, 1, 3]
+    assert slots.waiting == 0
+    assert all(not t.running and not t.line for t in slots._by_loop.values())  # none left
+
+
+def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gated = GatedPush()
+    monkeypatch.setattr(push_module, "push", gated)
+    app, (one,) = _app_with_tenants(tmp_path, 2, 1)
+    slots = app.state.ctx.push_slots
+
+    async def scenario() -> list[int]:
+        async def until(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + WAIT
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out waiting for {what}")
+                await asyncio.sleep(0.005)
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            def send(number: int) -> asyncio.Task[httpx.Response]:
+                return asyncio.ensure_future(client.post(
+                    "/sync/push", json={"changes": [], "number": number}, headers=one.headers))
+
+            first = send(0)
+            await until(lambda: 0 in gated.entered, "push 0 to start")
+            second = send(1)
+            await until(lambda: slots.waiting == 1, "push 1 to wait for push 0")
+            second.cancel()  # its client gave up while it waited
+            with pytest.raises(asyncio.CancelledError):
+                await second
+            third = send(2)
+            await until(lambda: slots.waiting == 1, "push 2 to wait for push 0")
+            gated.release(0)
+            await until(lambda: 2 in gated.entered, "push 2 to start")
+            gated.release(2)
+            answers = [await asyncio.wait_for(t, WAIT) for t in (first, third)]
+            assert all(not t.running and not t.line for t in slots._by_loop.values())
+            return [a.status_code for a in answers]
+
+    assert asyncio.run(scenario()) == [200, 200]
+    assert gated.entered == [0, 2]
+    assert slots.waiting == 0
+
+
+def test_a_push_held_back_for_its_clinic_keeps_its_place_in_the_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One slot: a clinic's second push, held back while its first runs, goes next when that
+    one ends, before the other clinics' pushes that came after it."""
+    gated = GatedPush()
+    monkeypatch.setattr(push_module, "push", gated)
+    app, (one, two, three) = _app_with_tenants(tmp_path, 1, 3)
+    slots = app.state.ctx.push_slots
+    clinic_of = {0: one, 1: one, 2: two, 3: three}
+    with TestClient(app) as client:
+
+        def send(number: int) -> int:
+            return client.post("/sync/push", json={"changes": [], "number": number},
+                               headers=clinic_of[number].headers).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = [pool.submit(send, 0)]
+            _until(lambda: 0 in gated.entered, "push 0 to start")
+            for number in (1, 2, 3):
+                answers.append(pool.submit(send, number))
+                _until(lambda n=number: slots.waiting == n, f"push {number} to queue")
+            for number in range(4):
+                gated.release(number)
+                _until(lambda n=number: n in gated.entered, f"push {number} to start")
+            assert [a.result(timeout=WAIT) for a in answers] == [200] * 4
+
+    assert gated.entered == [0, 1, 2, 3]
+    assert gated.most_at_once == 1
