@@ -94,6 +94,7 @@ class _Turns:
 
     async def take(self, key: Hashable) -> None:
         """A slot (and the key's turn, when given); nothing held if cancelled meanwhile."""
+        hash(key)  # an unhashable key fails here, before it is in the line
         turn = asyncio.get_running_loop().create_future()
         self.line.append((key, turn))
         self._hand_out()
@@ -104,7 +105,6 @@ class _Turns:
                 self.give_back(key)
             else:
                 self.line = deque(w for w in self.line if w[1] is not turn)
-                self._hand_out()  # it may have been all that held up those behind it
             raise
 
     def give_back(self, key: Hashable) -> None:

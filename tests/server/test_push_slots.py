@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from sync_server.api.deps import _Turns
 from sync_server.app import create_app
 from sync_server.auth import tenancy
 from sync_server.settings import SettingsError
@@ -193,8 +194,9 @@ def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
             assert sorted(gated.inside) == [0, 2]
 
             gated.release(2)  # a slot frees, but push 1's clinic is still pushing
-            time.sleep(0.05)
-            assert 1 not in gated.entered
+            _until(lambda: all(t.free == 1 for t in slots._by_loop.values()),
+                   "push 2's slot to be given back")
+            assert 1 not in gated.entered and slots.waiting == 2
             gated.release(0)  # its clinic's last push ends: push 1 goes, then 3
             _until(lambda: 1 in gated.entered, "push 1 to start")
             assert 3 not in gated.entered
@@ -205,7 +207,8 @@ def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
 
     assert gated.entered == [0, 2, 1, 3]
     assert slots.waiting == 0
-    assert all(not t.running and not t.line for t in slots._by_loop.values())  # none left
+    assert all(t.free == t.size and not t.running and not t.line  # none left
+               for t in slots._by_loop.values())
 
 
 def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
@@ -242,7 +245,8 @@ def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
             await until(lambda: 2 in gated.entered, "push 2 to start")
             gated.release(2)
             answers = [await asyncio.wait_for(t, WAIT) for t in (first, third)]
-            assert all(not t.running and not t.line for t in slots._by_loop.values())
+            assert all(t.free == t.size and not t.running and not t.line
+                       for t in slots._by_loop.values())
             return [a.status_code for a in answers]
 
     assert asyncio.run(scenario()) == [200, 200]
@@ -252,29 +256,59 @@ def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
 
 def test_a_push_held_back_for_its_clinic_keeps_its_place_in_the_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One slot: a clinic's second push, held back while its first runs, goes next when that
-    one ends, before the other clinics' pushes that came after it."""
+    """Two slots: a clinic's second push, passed over while its first runs, goes as soon as
+    that one ends, before another clinic's push that came after it."""
     gated = GatedPush()
     monkeypatch.setattr(push_module, "push", gated)
-    app, (one, two, three) = _app_with_tenants(tmp_path, 1, 3)
+    app, (k1, k2, k3, k4) = _app_with_tenants(tmp_path, 2, 4)
     slots = app.state.ctx.push_slots
-    clinic_of = {0: one, 1: one, 2: two, 3: three}
+    clinic_of = {0: k1, 1: k2, 2: k1, 3: k3, 4: k4}
     with TestClient(app) as client:
 
         def send(number: int) -> int:
             return client.post("/sync/push", json={"changes": [], "number": number},
                                headers=clinic_of[number].headers).status_code
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=5) as pool:
             answers = [pool.submit(send, 0)]
             _until(lambda: 0 in gated.entered, "push 0 to start")
-            for number in (1, 2, 3):
+            answers.append(pool.submit(send, 1))
+            _until(lambda: 1 in gated.entered, "push 1 to start")
+            for number in (2, 3, 4):
                 answers.append(pool.submit(send, number))
-                _until(lambda n=number: slots.waiting == n, f"push {number} to queue")
-            for number in range(4):
+                _until(lambda n=number: slots.waiting == n - 1, f"push {number} to queue")
+            gated.release(1)  # push 2's clinic is pushing: push 3 takes the slot
+            _until(lambda: 3 in gated.entered, "push 3 to start")
+            assert 2 not in gated.entered and 4 not in gated.entered
+            gated.release(0)  # push 2's clinic is free: push 2 goes before push 4
+            _until(lambda: 2 in gated.entered, "push 2 to start")
+            assert 4 not in gated.entered
+            for number in range(5):
                 gated.release(number)
-                _until(lambda n=number: n in gated.entered, f"push {number} to start")
-            assert [a.result(timeout=WAIT) for a in answers] == [200] * 4
+            assert [a.result(timeout=WAIT) for a in answers] == [200] * 5
 
-    assert gated.entered == [0, 1, 2, 3]
-    assert gated.most_at_once == 1
+    assert gated.entered == [0, 1, 3, 2, 4]
+    assert all(t.free == t.size and not t.running and not t.line
+               for t in slots._by_loop.values())
+
+
+def test_a_turn_given_as_its_waiter_is_cancelled_goes_to_the_next() -> None:
+    """The turn is handed out and its waiter cancelled before it resumes: the slot and the
+    clinic go on to the next waiter (kept, that clinic could never push again here)."""
+
+    async def scenario() -> None:
+        turns = _Turns(1)
+        await turns.take("A")
+        b = asyncio.ensure_future(turns.take("B"))
+        c = asyncio.ensure_future(turns.take("C"))
+        await asyncio.sleep(0)
+        turns.give_back("A")  # b's turn is given ...
+        b.cancel()  # ... and b cancelled before it resumes
+        with pytest.raises(asyncio.CancelledError):
+            await b
+        await asyncio.wait_for(c, WAIT)
+        assert turns.running == {"C"} and turns.free == 0 and not turns.line
+        turns.give_back("C")
+        assert turns.free == 1 and not turns.running
+
+    asyncio.run(scenario())
