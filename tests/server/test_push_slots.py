@@ -33,6 +33,15 @@ def _until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
+async def _until_async(condition: Callable[[], bool], what: str) -> None:
+    """``_until`` on the event loop, which must go on meanwhile."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
 class GatedPush:
     """Stands in for the push use case: records which pushes are being applied and holds each
     until the test lets it go."""
@@ -127,13 +136,6 @@ def test_a_push_whose_request_is_cancelled_keeps_its_slot_until_its_work_ends(
     slots = app.state.ctx.push_slots
 
     async def scenario() -> list[int]:
-        async def until(condition: Callable[[], bool], what: str) -> None:
-            deadline = time.monotonic() + WAIT
-            while not condition():
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out waiting for {what}")
-                await asyncio.sleep(0.005)
-
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             def send(number: int) -> asyncio.Task[httpx.Response]:
@@ -142,16 +144,16 @@ def test_a_push_whose_request_is_cancelled_keeps_its_slot_until_its_work_ends(
                     headers=tenants[number].headers))
 
             first = send(0)
-            await until(lambda: 0 in gated.entered, "push 0 to start")
+            await _until_async(lambda: 0 in gated.entered, "push 0 to start")
             first.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await first
             second = send(1)
-            await until(lambda: slots.waiting == 1, "push 1 to queue")
+            await _until_async(lambda: slots.waiting == 1, "push 1 to queue")
             await asyncio.sleep(0.05)
             entered_early = 1 in gated.entered  # it would be, were the slot let go
             gated.release(0)
-            await until(lambda: 1 in gated.entered, "push 1 to start")
+            await _until_async(lambda: 1 in gated.entered, "push 1 to start")
             gated.release(1)
             answer = await asyncio.wait_for(second, WAIT)
             assert not entered_early
@@ -219,13 +221,6 @@ def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
     slots = app.state.ctx.push_slots
 
     async def scenario() -> list[int]:
-        async def until(condition: Callable[[], bool], what: str) -> None:
-            deadline = time.monotonic() + WAIT
-            while not condition():
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out waiting for {what}")
-                await asyncio.sleep(0.005)
-
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             def send(number: int) -> asyncio.Task[httpx.Response]:
@@ -233,16 +228,16 @@ def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
                     "/sync/push", json={"changes": [], "number": number}, headers=one.headers))
 
             first = send(0)
-            await until(lambda: 0 in gated.entered, "push 0 to start")
+            await _until_async(lambda: 0 in gated.entered, "push 0 to start")
             second = send(1)
-            await until(lambda: slots.waiting == 1, "push 1 to wait for push 0")
+            await _until_async(lambda: slots.waiting == 1, "push 1 to wait for push 0")
             second.cancel()  # its client gave up while it waited
             with pytest.raises(asyncio.CancelledError):
                 await second
             third = send(2)
-            await until(lambda: slots.waiting == 1, "push 2 to wait for push 0")
+            await _until_async(lambda: slots.waiting == 1, "push 2 to wait for push 0")
             gated.release(0)
-            await until(lambda: 2 in gated.entered, "push 2 to start")
+            await _until_async(lambda: 2 in gated.entered, "push 2 to start")
             gated.release(2)
             answers = [await asyncio.wait_for(t, WAIT) for t in (first, third)]
             assert all(t.free == t.size and not t.running and not t.line
