@@ -42,6 +42,16 @@ async def _until_async(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.005)
 
 
+def _sender(client: TestClient, tenant_of: dict[int, Tenant]) -> Callable[[int], int]:
+    """Push number N from ``tenant_of[N]``'s device: the answer's status."""
+
+    def send(number: int) -> int:
+        return client.post("/sync/push", json={"changes": [], "number": number},
+                           headers=tenant_of[number].headers).status_code
+
+    return send
+
+
 class GatedPush:
     """Stands in for the push use case: records which pushes are being applied and holds each
     until the test lets it go."""
@@ -90,11 +100,7 @@ def test_pushes_beyond_the_slots_wait_and_go_in_arrival_order(
     app, tenants = _app_with_tenants(tmp_path, size, size + 3)
     slots = app.state.ctx.push_slots
     with TestClient(app) as client:
-
-        def send(number: int) -> int:
-            return client.post("/sync/push", json={"changes": [], "number": number},
-                               headers=tenants[number].headers).status_code
-
+        send = _sender(client, dict(enumerate(tenants)))
         with ThreadPoolExecutor(max_workers=len(tenants)) as pool:
             answers: list[Future[int]] = []
             for number in range(len(tenants)):
@@ -179,10 +185,7 @@ def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
     slots = app.state.ctx.push_slots
     clinic_of = {0: one, 1: one, 2: other, 3: one}
     with TestClient(app) as client:
-
-        def send(number: int) -> int:
-            return client.post("/sync/push", json={"changes": [], "number": number},
-                               headers=clinic_of[number].headers).status_code
+        send = _sender(client, clinic_of)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             answers = [pool.submit(send, 0)]
@@ -259,10 +262,7 @@ def test_a_push_held_back_for_its_clinic_keeps_its_place_in_the_line(
     slots = app.state.ctx.push_slots
     clinic_of = {0: k1, 1: k2, 2: k1, 3: k3, 4: k4}
     with TestClient(app) as client:
-
-        def send(number: int) -> int:
-            return client.post("/sync/push", json={"changes": [], "number": number},
-                               headers=clinic_of[number].headers).status_code
+        send = _sender(client, clinic_of)
 
         with ThreadPoolExecutor(max_workers=5) as pool:
             answers = [pool.submit(send, 0)]
