@@ -5,7 +5,8 @@ The reception and clinical services are other engineers' work; billing tests onl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -42,9 +43,13 @@ def make_appointment(
     type_name: str = "Standard consultation",
     practitioner: str | None = None,
 ) -> str:
-    start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     with ctx.db.sessions()() as s, s.begin():
-        cid = s.scalars(select(Clinic.id)).one()
+        cid, tz = s.execute(select(Clinic.id, Clinic.timezone)).one()
+        if start is None:  # an hour ago, but today in the clinic (the screens' day) after midnight
+            now = datetime.now(UTC).replace(microsecond=0)
+            today = now.astimezone(ZoneInfo(tz)).date()
+            start = max(now - timedelta(hours=1),
+                        datetime.combine(today, time(), ZoneInfo(tz)).astimezone(UTC))
         atype = s.scalars(select(AppointmentType).where(AppointmentType.name == type_name)).first()
         if atype is None:
             atype = AppointmentType(
