@@ -104,7 +104,7 @@ class _Turns:
             if turn.done() and not turn.cancelled():  # given just as it was cancelled
                 self.give_back(key)
             else:
-                self.line = deque(w for w in self.line if w[1] is not turn)
+                self.line.remove((key, turn))
             raise
 
     def give_back(self, key: Hashable) -> None:

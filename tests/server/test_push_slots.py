@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from sync_server.api.deps import _Turns
+from sync_server.api.deps import Slots, _Turns
 from sync_server.app import create_app
 from sync_server.auth import tenancy
 from sync_server.settings import SettingsError
@@ -52,6 +52,18 @@ def _sender(client: TestClient, tenant_of: dict[int, Tenant]) -> Callable[[int],
     return send
 
 
+def _async_sender(client: httpx.AsyncClient,
+                  tenant_of: dict[int, Tenant]) -> Callable[[int], asyncio.Task[httpx.Response]]:
+    """``_sender`` on the event loop: push number N as a task of its own (one can cancel it)."""
+
+    def send(number: int) -> asyncio.Task[httpx.Response]:
+        return asyncio.ensure_future(client.post(
+            "/sync/push", json={"changes": [], "number": number},
+            headers=tenant_of[number].headers))
+
+    return send
+
+
 class GatedPush:
     """Stands in for the push use case: records which pushes are being applied and holds each
     until the test lets it go."""
@@ -83,6 +95,16 @@ class GatedPush:
             self.gates.setdefault(number, threading.Event()).set()
 
 
+def _gated_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slots: int,
+               clinics: int) -> tuple[GatedPush, Any, list[Tenant], Slots]:
+    """A server of ``slots`` push slots whose pushes are ``GatedPush``'s, one enrolled device
+    in each of ``clinics`` clinics, and its slots."""
+    gated = GatedPush()
+    monkeypatch.setattr(push_module, "push", gated)
+    app, tenants = _app_with_tenants(tmp_path, slots, clinics)
+    return gated, app, tenants, app.state.ctx.push_slots
+
+
 def _app_with_tenants(tmp_path: Path, slots: int, clinics: int) -> tuple[Any, list[Tenant]]:
     app = create_app(make_settings(f"sqlite:///{tmp_path / 'server.db'}", push_slots=slots))
     with TestClient(app) as client:
@@ -95,10 +117,7 @@ def _app_with_tenants(tmp_path: Path, slots: int, clinics: int) -> tuple[Any, li
 @pytest.mark.parametrize("size", [1, 3])
 def test_pushes_beyond_the_slots_wait_and_go_in_arrival_order(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    gated = GatedPush()
-    monkeypatch.setattr(push_module, "push", gated)
-    app, tenants = _app_with_tenants(tmp_path, size, size + 3)
-    slots = app.state.ctx.push_slots
+    gated, app, tenants, slots = _gated_app(tmp_path, monkeypatch, size, size + 3)
     with TestClient(app) as client:
         send = _sender(client, dict(enumerate(tenants)))
         with ThreadPoolExecutor(max_workers=len(tenants)) as pool:
@@ -136,18 +155,12 @@ def test_a_push_whose_request_is_cancelled_keeps_its_slot_until_its_work_ends(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The push runs in a thread, which goes on when the request waiting for it is cancelled
     (a client gone, a timeout): the next push waits for that thread, not for the request."""
-    gated = GatedPush()
-    monkeypatch.setattr(push_module, "push", gated)
-    app, tenants = _app_with_tenants(tmp_path, 1, 2)
-    slots = app.state.ctx.push_slots
+    gated, app, tenants, slots = _gated_app(tmp_path, monkeypatch, 1, 2)
 
     async def scenario() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            def send(number: int) -> asyncio.Task[httpx.Response]:
-                return asyncio.ensure_future(client.post(
-                    "/sync/push", json={"changes": [], "number": number},
-                    headers=tenants[number].headers))
+            send = _async_sender(client, dict(enumerate(tenants)))
 
             first = send(0)
             await _until_async(lambda: 0 in gated.entered, "push 0 to start")
@@ -179,10 +192,7 @@ def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
     """Two workstations of one clinic push at once: the second waits for the first without
     taking the free slot (in it, it would only wait for the clinic's lock in the store), and a
     push of another clinic that came after it takes that slot."""
-    gated = GatedPush()
-    monkeypatch.setattr(push_module, "push", gated)
-    app, (one, other) = _app_with_tenants(tmp_path, 2, 2)
-    slots = app.state.ctx.push_slots
+    gated, app, (one, other), slots = _gated_app(tmp_path, monkeypatch, 2, 2)
     clinic_of = {0: one, 1: one, 2: other, 3: one}
     with TestClient(app) as client:
         send = _sender(client, clinic_of)
@@ -218,17 +228,12 @@ def test_a_clinics_next_push_waits_for_its_last_outside_the_slots(
 
 def test_a_cancelled_push_waiting_for_its_clinic_leaves_no_turn_behind(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gated = GatedPush()
-    monkeypatch.setattr(push_module, "push", gated)
-    app, (one,) = _app_with_tenants(tmp_path, 2, 1)
-    slots = app.state.ctx.push_slots
+    gated, app, (one,), slots = _gated_app(tmp_path, monkeypatch, 2, 1)
 
     async def scenario() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            def send(number: int) -> asyncio.Task[httpx.Response]:
-                return asyncio.ensure_future(client.post(
-                    "/sync/push", json={"changes": [], "number": number}, headers=one.headers))
+            send = _async_sender(client, {n: one for n in range(3)})
 
             first = send(0)
             await _until_async(lambda: 0 in gated.entered, "push 0 to start")
@@ -256,10 +261,7 @@ def test_a_push_held_back_for_its_clinic_keeps_its_place_in_the_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two slots: a clinic's second push, passed over while its first runs, goes as soon as
     that one ends, before another clinic's push that came after it."""
-    gated = GatedPush()
-    monkeypatch.setattr(push_module, "push", gated)
-    app, (k1, k2, k3, k4) = _app_with_tenants(tmp_path, 2, 4)
-    slots = app.state.ctx.push_slots
+    gated, app, (k1, k2, k3, k4), slots = _gated_app(tmp_path, monkeypatch, 2, 4)
     clinic_of = {0: k1, 1: k2, 2: k1, 3: k3, 4: k4}
     with TestClient(app) as client:
         send = _sender(client, clinic_of)

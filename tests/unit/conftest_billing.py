@@ -46,10 +46,9 @@ def make_appointment(
     with ctx.db.sessions()() as s, s.begin():
         cid, tz = s.execute(select(Clinic.id, Clinic.timezone)).one()
         if start is None:  # an hour ago, but today in the clinic (the screens' day) after midnight
-            now = datetime.now(UTC).replace(microsecond=0)
-            today = now.astimezone(ZoneInfo(tz)).date()
-            start = max(now - timedelta(hours=1),
-                        datetime.combine(today, time(), ZoneInfo(tz)).astimezone(UTC))
+            now, zone = datetime.now(UTC).replace(microsecond=0), ZoneInfo(tz)
+            midnight = datetime.combine(now.astimezone(zone).date(), time(), zone)
+            start = max(now - timedelta(hours=1), midnight.astimezone(UTC))
         atype = s.scalars(select(AppointmentType).where(AppointmentType.name == type_name)).first()
         if atype is None:
             atype = AppointmentType(
