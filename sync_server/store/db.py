@@ -14,22 +14,52 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.errors import Unavailable
 
+# How long a transaction waits for a lock another one holds before it gives up, and its request
+# is answered 503 "retry later": SQLite's busy timeout, PostgreSQL's lock_timeout. A push waits
+# for a lock only while another push of its clinic runs in another worker (a second or so), or
+# while something holds the clinic's rows by mistake (an admin's psql session left open in a
+# transaction, say); unbounded, such a push kept its slot, its clinic's turn and a connection for
+# as long as that lasted, and the clinic's later pushes waited behind it. Well under the
+# workstation's 30 s read timeout, so that the answer reaches it as a 503, not a timeout.
+LOCK_WAIT_SECONDS = 15.0
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and full sync on SQLite, a small pool on PostgreSQL."""
+# libpq's TCP settings for PostgreSQL connections: one whose server vanished without a reset (a
+# host down, a network cut) is found dead in about a minute instead of the system's two hours,
+# so a request waiting on it fails with a 503 rather than hanging. A URL that sets one keeps it.
+PG_TCP = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+          "keepalives_count": "3", "tcp_user_timeout": "60000"}
+
+
+def make_engine(url: str, lock_wait: float = LOCK_WAIT_SECONDS) -> Engine:
+    """An engine tuned for the backend: WAL and full sync on SQLite, a small pool on PostgreSQL;
+    on both, a lock is waited for ``lock_wait`` seconds at most."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _tune_sqlite(engine)
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": lock_wait})
+        _tune_sqlite(engine, lock_wait)
         return engine
-    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    engine = create_engine(_pg_url(url, lock_wait), pool_size=POOL_SIZE,
+                           max_overflow=POOL_OVERFLOW)
     _ping_when_idle(engine)
     return engine
+
+
+def _pg_url(url: str, lock_wait: float) -> URL:
+    """``url`` with the lock wait and the TCP settings in its connection parameters (sent when
+    a connection starts: no round trip). An ``options`` the URL gives comes after ours, so a
+    ``-c lock_timeout=...`` of the admin's wins."""
+    parsed = make_url(url)
+    given = parsed.query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    options = f"-c lock_timeout={round(lock_wait * 1000)} {given}".strip()
+    tcp = {key: value for key, value in PG_TCP.items() if key not in parsed.query}
+    return parsed.update_query_dict({"options": options, **tcp})
 
 
 # Connections a PostgreSQL pool keeps open, and how many more it opens for a moment. A worker
@@ -71,14 +101,14 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("pooled connection lost while idle") from exc
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, lock_wait: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite so that BEGIN IMMEDIATE is ours to emit.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       "busy_timeout=30000"):
+                       f"busy_timeout={round(lock_wait * 1000)}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -90,9 +120,9 @@ def _tune_sqlite(engine: Engine) -> None:
 class Database:
     """The server's store connection: one per application, disposed on shutdown."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, lock_wait)
         self.is_sqlite = url.startswith("sqlite")
         writer = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         self._read = sessionmaker(self.engine, expire_on_commit=False)

@@ -44,6 +44,9 @@ def upgrade(engine: Engine) -> None:
     config = _config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # A start waits for another start's migration however long it takes, and a
+            # migration for the tables it alters (not the requests' lock wait, db.py).
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
