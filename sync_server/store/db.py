@@ -44,22 +44,36 @@ def make_engine(url: str, lock_wait: float = LOCK_WAIT_SECONDS) -> Engine:
                                                   "timeout": lock_wait})
         _tune_sqlite(engine, lock_wait)
         return engine
-    engine = create_engine(_pg_url(url, lock_wait), pool_size=POOL_SIZE,
-                           max_overflow=POOL_OVERFLOW)
+    engine = create_engine(_pg_url(url), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    _bound_lock_waits(engine, lock_wait)
     _ping_when_idle(engine)
     return engine
 
 
-def _pg_url(url: str, lock_wait: float) -> URL:
-    """``url`` with the lock wait and the TCP settings in its connection parameters (sent when
-    a connection starts: no round trip). An ``options`` the URL gives comes after ours, so a
-    ``-c lock_timeout=...`` of the admin's wins."""
+def _pg_url(url: str) -> URL:
+    """``url`` with libpq's TCP settings (``PG_TCP``) where it gives none of its own."""
     parsed = make_url(url)
-    given = parsed.query.get("options", "")
-    given = " ".join(given) if isinstance(given, tuple) else given
-    options = f"-c lock_timeout={round(lock_wait * 1000)} {given}".strip()
-    tcp = {key: value for key, value in PG_TCP.items() if key not in parsed.query}
-    return parsed.update_query_dict({"options": options, **tcp})
+    return parsed.update_query_dict({key: value for key, value in PG_TCP.items()
+                                     if key not in parsed.query})
+
+
+def _bound_lock_waits(engine: Engine, lock_wait: float) -> None:
+    """A new PostgreSQL connection waits ``lock_wait`` seconds for a lock, unless something
+    else bounds it already (``options=-c lock_timeout=...`` in the URL, ``ALTER ROLE ... SET``,
+    the server's configuration): one statement when the connection is made. A ``SET`` rather
+    than the start-up ``options`` parameter, which a pooler such as PgBouncer refuses unless
+    told to ignore it."""
+    value = f"{round(lock_wait * 1000)}ms"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            dbapi_conn.execute("SELECT set_config('lock_timeout', %s, false) "
+                               "WHERE current_setting('lock_timeout') = '0'", (value,))
+        finally:
+            dbapi_conn.autocommit = autocommit
 
 
 # Connections a PostgreSQL pool keeps open, and how many more it opens for a moment. A worker

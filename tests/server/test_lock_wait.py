@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from sync_server.app import create_app
-from sync_server.store import db as store_db
 from sync_server.store.db import Database
 from sync_server.store.resources import ResourceWriter
 from tests.server.conftest import PgSchema
@@ -97,11 +96,16 @@ def test_postgres_connections_carry_the_lock_wait_and_keepalives(pg_schema: PgSc
         database.dispose()
 
 
-def test_the_admins_url_settings_win() -> None:
-    url = store_db._pg_url("postgresql+psycopg://pms@db/pms?options=-c%20lock_timeout%3D5s"
-                           "&keepalives_idle=120", 30)
-    options = url.query["options"]
-    assert isinstance(options, str)
-    assert options.index("lock_timeout=30000") < options.index("lock_timeout=5s")
-    assert url.query["keepalives_idle"] == "120"
-    assert url.query["keepalives_count"] == "3"
+@pytest.mark.postgres
+def test_the_admins_own_settings_win(pg_schema: PgSchema) -> None:
+    """A lock_timeout the URL's options set, and libpq settings the URL gives, are kept."""
+    url = (pg_schema.url.replace("?options=", "?options=-clock_timeout%3D5s%20", 1)
+           + "&keepalives_idle=120")
+    database = Database(url, lock_wait=2.5)
+    try:
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "5s"
+            params = conn.connection.dbapi_connection.info.get_parameters()  # type: ignore[union-attr]
+        assert params["keepalives_idle"] == "120" and params["keepalives_count"] == "3"
+    finally:
+        database.dispose()
