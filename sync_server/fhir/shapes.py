@@ -10,7 +10,7 @@ structure. The cost is in building a model for every nested element, about 25 of
 typical resource, each through several Python validators: ~0.65 ms a resource.
 
 So the first resource of a structure is validated whole by ``fhir.resources``; when it passes,
-its structure is kept (the *shape*, an exact nested tuple: no two structures share one) with a
+its structure is kept (the *shape*, an exact tuple of tokens: no two structures share one) with a
 *plan*: for every primitive value, in order, the pydantic schema of its field's own annotation
 (what the model runs for that field), compiled into one validator of a tuple. A later resource
 of the same shape passes when every primitive in the plan passes, as it would in the model.
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from fhir_core.types import FhirBase, FhirElementOrResourceBase
+from fhir_core.types import Date, DateTime, FhirBase, FhirElementOrResourceBase, Instant
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import CoreSchema, SchemaError, SchemaValidator, core_schema
@@ -38,7 +38,7 @@ from pydantic_core import CoreSchema, SchemaError, SchemaValidator, core_schema
 Shape = tuple[Any, ...]
 
 MAX_SHAPES = 2048  # per process; a full cache is emptied (the next pushes refill it)
-MAX_NODES = 4000  # larger resources are validated whole, their shape not kept (memory)
+MAX_NODES = 4000  # tokens; larger resources are validated whole, their shape not kept
 # Keys whose value chooses a class or is checked against one: part of the shape, not a value.
 _TYPE_KEYS = frozenset({"resourceType", "resource_type"})
 _DICT, _LIST, _STR = dict, list, str
@@ -51,39 +51,57 @@ class _Uncacheable(Exception):
     """The resource's validity may depend on more than its shape and primitive values."""
 
 
-def shape_of(value: Any, values: list[Any]) -> Any:
-    """The structure of JSON data as a nested tuple (equal tuples: the same structure); its
-    primitive values, nulls and type names aside, are appended to ``values`` in order."""
-    # A scalar's shape is its type (str, int, float, bool, NoneType); scalars are handled
-    # inline, not by a call each: this walk is most of what a known shape costs.
+# A shape's tokens besides keys, types and type names: a dict or a list opens with its type (a
+# scalar's token is its type: str, int, float, bool or NoneType, never dict or list), _END
+# closes it, _NAMED says the next token is a type name. A key only follows a dict's opening or
+# a key's value, a type name only follows _NAMED, and no other token is a string, so equal
+# token tuples are equal structures.
+_END, _NAMED = object(), object()
+
+
+def shape_of(value: Any, values: list[Any]) -> Shape:
+    """The structure of JSON data as a flat tuple of tokens (equal tuples: the same
+    structure); its primitive values, nulls and type names aside, are appended to ``values``
+    in order. Flat, one list for the whole walk: half the tuples of a nested shape to make,
+    and hashing and comparing one tuple instead of a tree of them."""
+    out: list[Any] = []
+    _shape(value, out, values)
+    return tuple(out)
+
+
+def _shape(value: Any, out: list[Any], values: list[Any]) -> None:
+    # Scalars are handled inline, not by a call each: this walk is most of what a known
+    # shape costs.
     kind = type(value)
     if kind is _DICT:
-        out: list[Any] = ["{"]
+        out.append(_DICT)
         for k, v in value.items():
             t = type(v)
             if t is _DICT or t is _LIST:
-                out.append((k, shape_of(v, values)))
+                out.append(k)
+                _shape(v, out, values)
             elif t is _STR and k in _TYPE_KEYS:
-                out.append((k, "=", v))
+                out += (k, _NAMED, v)
             else:
                 if v is not None:
                     values.append(v)
-                out.append((k, t))
-        return tuple(out)
-    if kind is _LIST:
-        out = ["["]
+                out += (k, t)
+        out.append(_END)
+    elif kind is _LIST:
+        out.append(_LIST)
         for v in value:
             t = type(v)
             if t is _DICT or t is _LIST:
-                out.append(shape_of(v, values))
+                _shape(v, out, values)
             else:
                 if v is not None:
                     values.append(v)
                 out.append(t)
-        return tuple(out)
-    if value is not None:
-        values.append(value)
-    return kind
+        out.append(_END)
+    else:
+        if value is not None:
+            values.append(value)
+        out.append(kind)
 
 
 class ShapeCache:
@@ -117,25 +135,13 @@ class ShapeCache:
             return
         self.misses += 1
         validate_whole()
-        if _nodes(key[1], MAX_NODES) > MAX_NODES:
+        if len(key[1]) > MAX_NODES:
             return
         new_plan = _compile(model, data, len(values))
         with self._lock:
             if len(self._plans) >= self._max:
                 self._plans.clear()
             self._plans[key] = new_plan
-
-
-def _nodes(shape: Any, limit: int) -> int:
-    """The nodes of a shape, counted up to just past ``limit``."""
-    if type(shape) is not tuple:
-        return 1
-    count = 1
-    for part in shape:
-        count += _nodes(part, limit - count)
-        if count > limit:
-            break
-    return count
 
 
 def _passes(plan: SchemaValidator, values: list[Any]) -> bool:
@@ -242,8 +248,54 @@ def _field_entry(annotation: Any) -> tuple[str, Any, Any] | None:
 
 def _schema(annotation: Any) -> CoreSchema:
     """The core schema pydantic builds for a field of this annotation (self-contained for the
-    primitive types: a tuple of them compiles)."""
-    return TypeAdapter(annotation).core_schema
+    primitive types: a tuple of them compiles), its date types given a first try in Rust
+    (``_with_fast_dates``)."""
+    schema: CoreSchema = _with_fast_dates(TypeAdapter(annotation).core_schema)
+    return schema
+
+
+# The common forms of FHIR's date, dateTime and instant, each a subset of what its type's own
+# pattern allows (years 1000-9999, a full date; a time to the second or finer with its zone;
+# never a leap second): a string of that form passes the type's Python validator exactly
+# when the type's inner date or datetime schema takes it, which is what the Python validator
+# calls last. Rust's ``$`` is the end of the text (Python's also matches before a final
+# newline), and its ``[0-9]`` is ASCII.
+_FULL_DATE = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_FULL_TIME = (r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+              r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))")
+_FAST_FORMS: dict[type, str] = {Date: f"^{_FULL_DATE}$", DateTime: f"^{_FULL_DATE}{_FULL_TIME}$",
+                                Instant: f"^{_FULL_DATE}{_FULL_TIME}$"}
+
+
+def _with_fast_dates(schema: Any) -> Any:
+    """``schema`` with each FHIR date type's validator (Python: two regular expressions, a
+    look for a leap second, the inner schema, checks of its result; ~3 us a value) tried after
+    a check in Rust of the type's common form (``_FAST_FORMS``) through the same inner schema:
+    a union left to right, so a value is accepted exactly when one of them accepts it, and the
+    first accepts only what the second does."""
+    if isinstance(schema, list):
+        return [_with_fast_dates(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    form = _fast_form(schema)
+    if form is not None:
+        fast = core_schema.chain_schema([core_schema.str_schema(pattern=form),
+                                         schema["schema"]])
+        return core_schema.union_schema([fast, schema], mode="left_to_right")
+    return {key: _with_fast_dates(value) if key in ("schema", "items_schema", "choices")
+            else value for key, value in schema.items()}
+
+
+def _fast_form(schema: dict[str, Any]) -> str | None:
+    """The fast form of a FHIR date type's own validator schema, else None."""
+    if schema.get("type") != "function-wrap" or "schema" not in schema:
+        return None
+    function = schema.get("function", {}).get("function")
+    owner = getattr(function, "__self__", None)
+    form = _FAST_FORMS.get(owner) if isinstance(owner, type) else None
+    if form is None or function != owner._validate:  # type: ignore[union-attr]
+        return None
+    return form
 
 
 def _members(annotation: Any) -> list[Any]:

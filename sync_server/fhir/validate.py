@@ -44,6 +44,11 @@ REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
                                       "entered-in-error"}),
 }
 
+# The same, by resource type (one look-up a resource, not a pass over the table).
+_REQUIRED_BY_TYPE: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {
+    rtype: tuple((element, codes) for (of, element), codes in REQUIRED_CODES.items()
+                 if of == rtype)
+    for rtype, _ in REQUIRED_CODES}
 
 # Resources of a structure validated before are checked by their primitive values only (the
 # same decision as the models', several times cheaper: see ``shapes``).
@@ -132,8 +137,8 @@ def validate_resource(data: Any, expected_type: str | None = None) -> dict[str, 
         raise BadRequest(_describe(resource_type, exc), expression=resource_type) from exc
     except (ValueError, TypeError, RecursionError) as exc:
         raise BadRequest(f"invalid {resource_type}") from exc
-    for (rtype, element), codes in REQUIRED_CODES.items():
-        if rtype == resource_type and element in data and data[element] not in codes:
+    for element, codes in _REQUIRED_BY_TYPE.get(resource_type, ()):
+        if element in data and data[element] not in codes:
             raise BadRequest(f"invalid {resource_type}: {element} is not a code of its value "
                              "set", expression=f"{resource_type}.{element}")
     return data

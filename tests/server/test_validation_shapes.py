@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from sync_server.fhir.shapes import ShapeCache
+from sync_server.fhir.shapes import ShapeCache, _field
 from sync_server.fhir.validate import _model
 from tests.server.server_helpers import Tenant
 
@@ -141,3 +141,96 @@ def test_shapes_whose_validity_rests_on_values_are_not_kept(valid: dict[str, Any
     with pytest.raises(ValidationError):
         shapes.validate(model, wrong, lambda: model.model_validate(wrong))
     assert shapes.hits == 0
+
+
+# FHIR date, dateTime and instant strings: the common forms a plan checks in Rust first, and
+# their edges (calendar, year 0-999, leap seconds, zones, fractions, a final newline, digits
+# that are not ASCII, partial dates, no zone).
+DATES = [
+    "2020-01-01", "2020-02-29", "2021-02-29", "2020-04-31", "2020-12-31", "0999-01-01",
+    "0001-01-01", "0000-01-01", "1000-01-01", "9999-12-31", "2020-13-01", "2020-00-10",
+    "2020-1-01", "2020", "2020-06", "2020-01-01\n", " 2020-01-01", "2020-01-01 ",
+    "２０２０-01-01", "2020-01-01T10:00:00Z", "2020-01-01T10:00:00+14:00",
+    "2020-01-01T10:00:00+14:01", "2020-01-01T10:00:00-13:59", "2020-01-01T10:00:00+15:00",
+    "2020-01-01T10:00:00.123456789Z", "2020-01-01T10:00:00.Z", "2020-01-01T10:00:00",
+    "2020-01-01T10:00Z", "2020-01-01T24:00:00Z", "2020-01-01T23:59:60Z",
+    "2020-06-30T23:59:60+01:00", "2021-02-29T10:00:00Z", "2020-01-01T10:00:00Z\n",
+    "2020-01-01t10:00:00z", "0999-01-01T10:00:00Z", "2020-01-01T10:00:00+00:00",
+    "2026-11-22T00:44:02.848033+00:00",
+]
+
+
+@pytest.mark.parametrize(("base", "element"), [
+    (RESOURCES[0], "birthDate"),  # date
+    (RESOURCES[1], "effectiveDateTime"),  # dateTime
+    (RESOURCES[3], "start"),  # instant
+])
+def test_date_types_decide_as_the_library(base: dict[str, Any], element: str) -> None:
+    shapes = ShapeCache()
+    model = _model(base["resourceType"])
+    shapes.validate(model, base, lambda: model.model_validate(base))
+    by_plan = 0
+    for text in DATES:
+        changed = {**base, element: text}
+        hits = shapes.hits
+        try:
+            shapes.validate(model, changed,
+                            lambda c=changed: model.model_validate(copy.deepcopy(c)))
+            accepted = True
+        except (ValidationError, ValueError, TypeError):
+            accepted = False
+        assert accepted == _library(model, changed), text
+        by_plan += shapes.hits - hits
+    assert by_plan >= 4  # the common forms were decided by the plan
+
+
+def test_common_date_forms_skip_the_python_validator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan checks a date type's common form in Rust; the type's own validator (Python,
+    ~3 us a value) runs only for the other forms."""
+    from fhir_core.types import Date, DateTime
+
+    calls: list[str] = []
+    for kind in (Date, DateTime):
+        original = kind.__dict__["_validate"].__func__
+
+        def counted(cls: type, value: Any, *rest: Any, _f: Any = original) -> Any:
+            calls.append(value)
+            return _f(cls, value, *rest)
+
+        monkeypatch.setattr(kind, "_validate", classmethod(counted))
+    _field.cache_clear()  # plans built from here on call the counting validators
+    try:
+        shapes, model = ShapeCache(), _model("Patient")
+        patient = copy.deepcopy(RESOURCES[0])
+        shapes.validate(model, patient, lambda: model.model_validate(patient))
+        calls.clear()
+        for birth, stamp in (("1999-12-31", "2024-05-06T07:08:09.123+02:00"),
+                             ("1975", "2024-05-06")):
+            patient["birthDate"], patient["extension"][0]["valueDateTime"] = birth, stamp
+            shapes.validate(model, patient, lambda: model.model_validate(patient))
+    finally:
+        _field.cache_clear()
+    assert shapes.hits == 2
+    # Only the partial date and the date-only dateTime (whose validator calls Date's too).
+    assert set(calls) == {"1975", "2024-05-06"}
+
+
+def test_shapes_tell_structures_apart() -> None:
+    """A shape is a flat tuple of tokens: structures that differ, even with keys spelt like
+    the tokens' names, never share one; the same structure with other values does."""
+    from sync_server.fhir.shapes import shape_of
+
+    different: list[Any] = [
+        {}, [], {"a": {}}, {"a": []}, {"a": [{}]}, {"a": [[]]}, {"a": {}, "b": {}},
+        {"a": {"b": {}}}, {"a": [{}, {}]}, {"a": [{}], "b": 1}, {"a": [{"b": 1}]},
+        {"a": [{}, 1]}, {"a": 1}, {"a": "x"}, {"a": 1.5}, {"a": True}, {"a": None},
+        {"{": 1}, {"}": 1}, {"[": 1}, {"]": 1}, {"=": 1}, {"a": {"}": 1}},
+        {"resourceType": "Patient"}, {"resourceType": "Practitioner"}, {"resourceType": 1},
+        {"a": {"resourceType": "Patient"}}, [1, "x"], ["x", 1], [None], [[1]], [[], 1],
+    ]
+    shapes = [shape_of(value, []) for value in different]
+    assert len(set(shapes)) == len(different)
+    values: list[Any] = []
+    assert shape_of({"a": [{"b": 2, "c": "y"}], "d": False}, values) == shape_of(
+        {"a": [{"b": 7, "c": "z"}], "d": True}, [])
+    assert values == [2, "y", False]
