@@ -45,10 +45,12 @@ def status_colour(status: str) -> QColor:
 
 
 def stylesheet() -> str:
+    """The stylesheet, its ``@resources/`` images (the inputs' arrows) found beside it."""
     try:
-        return STYLESHEET.read_text(encoding="utf-8")
+        text = STYLESHEET.read_text(encoding="utf-8")
     except OSError:
         return ""
+    return text.replace("@resources/", STYLESHEET.parent.as_posix() + "/")
 
 
 def apply_theme(app: QApplication) -> None:

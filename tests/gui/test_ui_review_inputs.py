@@ -1,0 +1,84 @@
+"""The inputs as the person at the desk sees them in the booking dialog: a spin box shows its up
+and down arrows, a drop-down its arrow."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRect, QSettings
+from PySide6.QtGui import QImage
+
+from pms_desktop.domain.enums import Role
+from pms_desktop.ui.schedule.appointment_book import AppointmentBook
+from pms_desktop.ui.theme import apply_theme
+
+WAIT = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _themed_and_isolated(qapp, tmp_path):  # type: ignore[no-untyped-def]
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "settings"))
+    apply_theme(qapp)  # the stylesheet draws the inputs' buttons
+
+
+@pytest.fixture
+def booking(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
+    qtbot.addWidget(book)
+    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
+        book.show()
+    dialog = book.new_appointment()
+    qtbot.addWidget(dialog)
+    with qtbot.waitExposed(dialog):
+        dialog.show()
+    return dialog
+
+
+def _arrow_rows(image: QImage, area: QRect) -> list[int]:
+    """How many dark pixels each row of ``area`` holds (rows without any left out): a triangle
+    pointing up widens row by row, one pointing down narrows."""
+    rows = []
+    for y in range(area.top(), area.bottom() + 1):
+        n = sum(1 for x in range(area.left(), area.right() + 1)
+                if image.pixelColor(x, y).lightness() < 170)
+        if n:
+            rows.append(n)
+    return rows
+
+
+def _button_areas(widget) -> tuple[QRect, QRect]:  # type: ignore[no-untyped-def]
+    """The top and bottom halves of the widget's right-hand 16 px, inside its border."""
+    w, h = widget.width(), widget.height()
+    return QRect(w - 17, 1, 16, h // 2 - 1), QRect(w - 17, h // 2, 16, h - h // 2 - 1)
+
+
+def test_spin_boxes_show_an_up_and_a_down_arrow(booking):  # type: ignore[no-untyped-def]
+    booking.duration.setValue(30)  # neither end of its range: both arrows in use
+    for spin in (booking.duration, booking.time):
+        image = spin.grab().toImage()
+        up, down = _button_areas(spin)
+        rising, falling = _arrow_rows(image, up), _arrow_rows(image, down)
+        assert len(rising) >= 3 and rising == sorted(rising) and rising[0] < rising[-1], rising
+        assert len(falling) >= 3 and falling == sorted(falling, reverse=True), falling
+        assert falling[0] > falling[-1]
+
+
+def test_drop_downs_show_an_arrow_pointing_down(booking):  # type: ignore[no-untyped-def]
+    for combo in (booking.type, booking.day):
+        image = combo.grab().toImage()
+        rows = _arrow_rows(image, QRect(combo.width() - 19, 1, 18, combo.height() - 2))
+        assert len(rows) >= 3 and rows == sorted(rows, reverse=True) and rows[0] > rows[-1], rows
+
+
+def test_a_practice_managers_window_still_fits_a_1366_screen(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
+    from pms_desktop.ui.main_window import MainWindow
+
+    # The reports' toolbar (two drop-downs, two dates) is the widest row of any screen: the
+    # arrows' buttons must not push it past a laptop's width.
+    window = MainWindow(ctx, actors[Role.PRACTICE_MANAGER])
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    assert "reports" in window.screens
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() == 1366
