@@ -1,11 +1,11 @@
 """The inputs as the person at the desk sees them in the booking dialog: a spin box shows its up
-and down arrows, a drop-down its arrow."""
+and down arrows, a drop-down its arrow, and a field that is switched off looks switched off."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QRect, QSettings
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.schedule.appointment_book import AppointmentBook
@@ -82,3 +82,21 @@ def test_a_practice_managers_window_still_fits_a_1366_screen(qtbot, ctx, actors)
     assert "reports" in window.screens
     assert window.minimumSizeHint().width() <= 1366
     assert window.width() == 1366
+
+
+def _text_colour(widget) -> QColor:  # type: ignore[no-untyped-def]
+    """The darkest colour drawn in the widget's text area (left of its buttons)."""
+    image = widget.grab().toImage()
+    pixels = (image.pixelColor(x, y) for y in range(3, widget.height() - 3)
+              for x in range(3, widget.width() - 24))
+    return min(pixels, key=lambda c: c.lightness())
+
+
+def test_a_field_switched_off_looks_switched_off(booking):  # type: ignore[no-untyped-def]
+    # 'Does not repeat': the number of times does not apply and cannot be changed
+    assert not booking.occurrences.isEnabled()
+    assert booking.duration.isEnabled()
+    off, on = _text_colour(booking.occurrences), _text_colour(booking.duration)
+    assert off.lightness() - on.lightness() >= 60, (off.name(), on.name())
+    booking.repeat.setCurrentIndex(booking.repeat.findData(1))  # weekly
+    assert _text_colour(booking.occurrences).lightness() - on.lightness() < 20
