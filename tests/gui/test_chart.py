@@ -163,7 +163,7 @@ def test_allergy_added_in_the_chart_reaches_the_banner(qtbot, ctx, actors, make_
     dialog = panel.add_entry("allergy")
     qtbot.keyClicks(dialog.inputs["substance"], "Latex")
     qtbot.keyClicks(dialog.inputs["reaction"], "Anaphylaxis")
-    dialog.inputs["severity"].setCurrentText("severe")
+    dialog.inputs["severity"].setCurrentText("Severe")
     with qtbot.waitSignal(panel.loaded, timeout=5000):
         dialog.submit()
     assert "Latex" in panel.summary_column.allergies.text()

@@ -29,15 +29,22 @@ from ..errors import show_error
 from ..ops import run_op
 from .chart_format import ALERT_RED
 
-# kind -> (title, [(field, label, choices or None)])
-FORMS: dict[str, tuple[str, list[tuple[str, str, tuple[str, ...] | None]]]] = {
+Choices = tuple[tuple[str, str], ...]  # (the FHIR code stored, what the clinician reads)
+
+# kind -> (title, [(field, label, choices, "date" or None)]); a list's first choice is its default
+FORMS: dict[str, tuple[str, list[tuple[str, str, Choices | str | None]]]] = {
     "allergy": ("Add allergy", [("substance", "Substance", None), ("reaction", "Reaction", None),
-                                ("severity", "Severity", ("moderate", "mild", "severe")),
+                                ("severity", "Severity", (("moderate", "Moderate"),
+                                                          ("mild", "Mild"),
+                                                          ("severe", "Severe"))),
                                 ("criticality", "Criticality",
-                                 ("unable-to-assess", "low", "high"))]),
-    "problem": ("Add problem", [("display", "Problem", None), ("onset", "Onset", "date"),  # type: ignore[list-item]
-                                ("status", "Status", ("active", "recurrence", "inactive",
-                                                      "resolved"))]),
+                                 (("unable-to-assess", "Unable to assess"), ("low", "Low risk"),
+                                  ("high", "High risk")))]),
+    "problem": ("Add problem", [("display", "Problem", None), ("onset", "Onset", "date"),
+                                ("status", "Status", (("active", "Active"),
+                                                      ("recurrence", "Recurrence"),
+                                                      ("inactive", "Inactive"),
+                                                      ("resolved", "Resolved")))]),
     "medication": ("Add current medication", [("name", "Medication", None), ("dose", "Dose", None),
                                               ("route", "Route", None),
                                               ("frequency", "Frequency", None)]),
@@ -94,7 +101,8 @@ class ChartEntryDialog(QDialog):
             return holder
         if choices:
             combo = QComboBox()
-            combo.addItems(list(choices))
+            for code, text in choices:  # the code is stored, the words are shown
+                combo.addItem(self.tr(text), code)
             return combo
         edit = QLineEdit()
         edit.setObjectName(f"field_{field}")
@@ -106,7 +114,7 @@ class ChartEntryDialog(QDialog):
             if isinstance(widget, QLineEdit):
                 out[field] = widget.text()
             elif isinstance(widget, QComboBox):
-                out[field] = widget.currentText()
+                out[field] = widget.currentData()
             else:
                 known, edit = widget.property("known"), widget.property("date_edit")
                 qd = edit.date()
