@@ -76,7 +76,7 @@ class LetterOps:
         fields = {"recipient_name": "", "recipient_address": "", "reason": impression.rstrip("."),
                   "urgency": "Routine", "history": _lines(problems, ""),
                   "findings": vitals, "medications": _lines(meds, "None"),
-                  "allergies": _lines(allergies, "No known allergies")}
+                  "allergies": _lines(allergies, "None recorded")}
         return LetterDraft(kind, fields)
 
     @operation(Permission.WRITE_CLINICAL, "letter.write", patient_arg="patient_id",

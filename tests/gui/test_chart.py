@@ -159,7 +159,7 @@ def test_allergy_added_in_the_chart_reaches_the_banner(qtbot, ctx, actors, make_
     doc = actors[Role.CLINICIAN]
     pid = make_patient()
     panel = open_chart(qtbot, ctx, doc, pid)
-    assert "No known allergies" in panel.summary_column.allergies.text()
+    assert "No allergies recorded" in panel.summary_column.allergies.text()
     dialog = panel.add_entry("allergy")
     qtbot.keyClicks(dialog.inputs["substance"], "Latex")
     qtbot.keyClicks(dialog.inputs["reaction"], "Anaphylaxis")

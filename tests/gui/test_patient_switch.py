@@ -178,7 +178,7 @@ def test_the_next_patient_shows_nothing_of_the_previous_one_on_any_tab(
             chart.select_tab(tab)
             qtbot.wait(5)
             assert leaks(window) == [], (key, tab)
-    assert "Nolan" in window.banner.name.text() and "No known allergies" in (
+    assert "Nolan" in window.banner.name.text() and "No allergies recorded" in (
         chart.summary_column.allergies.text())
     assert chart.timeline_tab.proxy.kind == ""  # the filter is not carried over either
     # Nor the marks and messages of a form filled for the previous patient.

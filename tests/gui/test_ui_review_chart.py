@@ -51,3 +51,31 @@ def test_adding_a_problem_offers_its_status_in_words(qtbot, ctx, actors, make_pa
         dialog.submit()
     assert (dialog.result_value.display, dialog.result_value.clinical_status) == (
         "Asthma", "resolved")
+
+
+def test_a_chart_without_allergies_never_says_no_known_allergies(qtbot, ctx, actors, make_patient):  # type: ignore[no-untyped-def]
+    """'No known allergies' is a finding a clinician records; with no allergy entered, the
+    banner, the chart and a referral letter filled from it say that nothing is recorded."""
+    from PySide6.QtWidgets import QLabel
+
+    from pms_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(ctx, actors[Role.CLINICIAN])
+    qtbot.addWidget(window)
+    window.show()
+    pid = make_patient()
+    with qtbot.waitSignal(window.patient_opened, timeout=5000):
+        window.open_patient(pid, tab="clinical")
+    chart = window.patient_file.tabs.widget(window.patient_file.tab_keys.index("clinical"))
+    qtbot.waitUntil(lambda: window.banner.data is not None and chart.summary is not None,
+                    timeout=5000)
+    chips = [w.text() for w in window.banner.findChildren(QLabel) if w.isVisible()]
+    assert "No allergies recorded" in chips, chips
+    assert "No allergies recorded" in chart.summary_column.allergies.text()
+    letters = chart.letters_tab
+    letters.kind_box.setCurrentIndex(letters.kind_box.findData("referral"))
+    letters.fill_from_chart()
+    qtbot.waitUntil(lambda: letters.values().get("allergies", "") != "", timeout=5000)
+    assert letters.values()["allergies"] == "None recorded"
+    shown = " ".join([*chips, chart.summary_column.allergies.text(), letters.values()["allergies"]])
+    assert "known allergies" not in shown.lower()

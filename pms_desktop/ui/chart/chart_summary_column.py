@@ -118,7 +118,8 @@ class ChartSummaryColumn(QScrollArea):
 
     def _allergies(self, allergies: Any) -> str:
         if not allergies:
-            return f"<span style='color:{MUTED}'>{self.tr('No known allergies')}</span>"
+            # Not 'No known allergies': that is a finding someone recorded, and nobody has here.
+            return f"<span style='color:{MUTED}'>{self.tr('No allergies recorded')}</span>"
         items = []
         for a in allergies:
             extra = ", ".join(x for x in (a.reaction, a.severity) if x)

@@ -85,7 +85,7 @@ class PatientBanner(QFrame):
         for alert in data.alerts:
             self._chip(alert, "bannerAlert")
         if not data.allergies:
-            self._chip(self.tr("No known allergies recorded"), "muted")
+            self._chip(self.tr("No allergies recorded"), "muted")
         self.chips.addStretch(1)
 
     def _chip(self, text: str, name: str) -> Any:
