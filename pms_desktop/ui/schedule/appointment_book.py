@@ -13,7 +13,7 @@ Each user's chosen practitioner columns and their order are remembered (QSetting
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from ..widgets.change_bus import change_bus
 from ..widgets.settings import app_settings
 from .book_grid import BookGrid
 from .book_header import BookHeader, StatusLegend
-from .book_layout import SLOT_HEIGHT
+from .book_layout import SLOT_HEIGHT, booking_start
 from .book_printing import print_card, print_day_list, save_card, save_day_list
 from .practitioner_columns_dialog import PractitionerColumnsDialog
 from .quick_book_popup import QuickBookPopup
@@ -491,6 +491,8 @@ class AppointmentBook(QWidget):
         if start is None and self.grid.selected_slot is not None and self.grid.layout_ is not None:
             col, start = self.grid.selected_slot
             practitioner_id = self.grid.layout_.columns[col].practitioner.id
+        if start is None:
+            start = booking_start(self.day, self.view.hours, datetime.now(UTC))
         shown = list(self.view.practitioners)
         if self.days == 7:  # one practitioner's week: theirs first, anyone can be chosen
             practitioner_id = practitioner_id or self.week_practitioner

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QRectF
 
-from ...services.scheduling_dto import AppointmentInfo, BookView, PractitionerInfo
+from ...services.scheduling_dto import AppointmentInfo, BookView, ClinicHours, PractitionerInfo
 
 TIME_AXIS = 58
 SLOT_HEIGHT = 22
@@ -123,3 +123,17 @@ class BookLayout:
                     )
                 )
         return out
+
+
+def booking_start(day: date, hours: ClinicHours, now: datetime) -> datetime:
+    """Where a new booking begins when no slot is chosen: on a later day shown, its opening
+    time; else today's next slot from ``now`` (not before opening). It had been ``now`` itself,
+    whatever day the book showed: Monday's book offered Sunday 01:12."""
+    tz = ZoneInfo(hours.timezone)
+    local = now.astimezone(tz)
+    if day > local.date():
+        return datetime.combine(day, hours.day_start, tzinfo=tz)
+    minutes = local.hour * 60 + local.minute + (1 if local.second or local.microsecond else 0)
+    minutes = max(-(-minutes // hours.slot_minutes) * hours.slot_minutes,
+                  hours.day_start.hour * 60 + hours.day_start.minute)
+    return datetime.combine(local.date(), time(), tzinfo=tz) + timedelta(minutes=minutes)
