@@ -32,6 +32,7 @@ from ..domain.session import StaffSession
 from .ops import run_op
 from .screens import SCREENS, ScreenSpec
 from .widgets.patient_banner import PatientBanner
+from .widgets.screen_fit import resize_to_fit
 from .widgets.settings import app_settings
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1360, 860)
+            resize_to_fit(self, 1360, 860)
         state = s.value("main_window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)

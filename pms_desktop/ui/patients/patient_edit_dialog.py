@@ -35,6 +35,7 @@ from ...domain.session import StaffSession
 from ...services.patients_dto import DuplicateCandidate, PatientDetail, PatientDraft
 from ..errors import mark_invalid, show_error
 from ..ops import run_op
+from ..widgets.screen_fit import resize_to_fit
 
 SEXES = (("unknown", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
 DUPLICATE_KEYS = {"given", "family", "birth_date", "phone", "mrn", "national_id"}
@@ -124,7 +125,7 @@ class PatientEditDialog(QDialog):
         self.dup_timer.setSingleShot(True)
         self.dup_timer.setInterval(350)
         self.dup_timer.timeout.connect(self.check_duplicates)
-        self.resize(1080, 760)
+        resize_to_fit(self, 1080, 760)
 
     # --- building ------------------------------------------------------------------------
 
