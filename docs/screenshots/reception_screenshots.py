@@ -1,11 +1,15 @@
 """Make the reception screenshots from a demo clinic (build one first with
-``pms-desktop demo --data-dir DIR --patients N``):
+``pms-desktop demo --data-dir DIR --patients N``; the script changes its day, so use a fresh one):
 
-    QT_QPA_PLATFORM=offscreen python docs/screenshots/reception_screenshots.py DIR [OUT_DIR]
+    python docs/screenshots/reception_screenshots.py DIR [OUT_DIR]
+
+It draws offscreen on a 1920 x 1080 desktop screen (screen-1920x1080.json beside it): on Qt's
+default offscreen screen, 800 x 800, the registration form shrinks to fit and the windows differ.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +26,8 @@ from pms_desktop.domain.session import StaffSession
 from pms_desktop.store.models import StaffUser
 from pms_desktop.ui.main_window import MainWindow
 from pms_desktop.ui.theme import apply_theme
+
+SCREEN = Path(__file__).resolve().with_name("screen-1920x1080.json")
 
 
 def pump(ms: int) -> None:
@@ -90,6 +96,8 @@ def dressed_up(ctx, who, doc, patient_id: str) -> None:  # type: ignore[no-untyp
 
 
 def main(data_dir: Path, out: Path) -> None:
+    # before the application exists: Qt reads the platform once, when it starts
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN}"
     app = QApplication.instance() or QApplication(sys.argv)
     apply_theme(app)
     ctx = open_context(data_dir)
