@@ -54,7 +54,10 @@ class ReportsScreen(QWidget):
         v.setContentsMargins(12, 10, 12, 8)  # as the appointment book: its tool bar is as full
         screen_title = QLabel(tr("Reports"))
         screen_title.setObjectName("screenTitle")  # like Patients, Waiting room, Administration
-        v.addWidget(screen_title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(screen_title)
+        title_row.addStretch(1)
+        v.addLayout(title_row)
         bar = QHBoxLayout()
         self.kind = QComboBox()
         self.kind.setObjectName("reportKind")
@@ -92,10 +95,12 @@ class ReportsScreen(QWidget):
         ):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.print_button)
-        bar.addWidget(self.pdf_button)
-        bar.addWidget(self.csv_button)
         v.addLayout(bar)
+        # What to do with the report shown goes up beside the screen's title, as the book's
+        # status key: in one row with the choices the tool bar was the widest of any screen and
+        # held the window to 1364 pixels, wider than a 1280-pixel screen.
+        for w in (self.print_button, self.pdf_button, self.csv_button):
+            title_row.addWidget(w)
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 16px; font-weight: 600; color: #1f4e79")
         self.basis = QLabel()

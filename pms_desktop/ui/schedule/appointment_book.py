@@ -38,6 +38,7 @@ from ...services.scheduling_dto import AppointmentInfo, BookView
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.elided_combo_box import ElidedComboBox
 from ..widgets.settings import app_settings
 from .book_grid import BookGrid
 from .book_header import BookHeader, StatusLegend
@@ -160,10 +161,13 @@ class AppointmentBook(QWidget):
         self.practitioner_combo.setSizePolicy(keep)
         self.practitioner_combo.activated.connect(self._week_practitioner_picked)
         self.practitioner_combo.setVisible(False)
-        self.type_combo = QComboBox()
+        self.type_combo = ElidedComboBox()
         self.type_combo.setAccessibleName(self.tr("Type for new bookings"))
         self.type_combo.setToolTip(self.tr("Appointment type for new bookings"))
-        self.type_combo.setMinimumWidth(210)
+        # As wide as the longest type where there is room; on a 1280-pixel screen it gives way
+        # so that the tool bar fits (its text ends with '…', its list shows the names in full).
+        self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.type_combo.setMinimumWidth(110)
         self.columns_button = QPushButton(self.tr("Practitioners…"))
         self.columns_button.clicked.connect(self.choose_practitioners)
         self.new_button = QPushButton(self.tr("New appointment…"))
