@@ -24,7 +24,7 @@ from ..theme import (
     STATUS_LABELS,
     UNAVAILABLE,
 )
-from .book_layout import MIN_COLUMN, SLOT_HEIGHT, TIME_AXIS, BookLayout
+from .book_layout import MIN_COLUMN, SLOT_HEIGHT, TIME_AXIS, BookLayout, card_title
 
 
 def _tint(colour: str, amount: float) -> QColor:
@@ -212,9 +212,8 @@ class BookGrid(QWidget):
         bold.setBold(True)
         p.setFont(bold)
         p.setPen(QColor("#10202e"))
-        first = f"{local:%H:%M}  {a.patient_name}"
-        if a.overbook_reason:
-            first = "⧉ " + first
+        metrics = p.fontMetrics()
+        first = card_title(a, local, lambda t: metrics.horizontalAdvance(t) <= text.width())
         line_h = p.fontMetrics().height()
         p.drawText(
             text,

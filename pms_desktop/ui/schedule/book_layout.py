@@ -3,6 +3,7 @@ appointment sits (side-by-side lanes when a practitioner is double-booked). No p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -137,3 +138,25 @@ def booking_start(day: date, hours: ClinicHours, now: datetime) -> datetime:
     minutes = max(-(-minutes // hours.slot_minutes) * hours.slot_minutes,
                   hours.day_start.hour * 60 + hours.day_start.minute)
     return datetime.combine(local.date(), time(), tzinfo=tz) + timedelta(minutes=minutes)
+
+
+def card_title(a: AppointmentInfo, local: datetime, fits: Callable[[str], bool]) -> str:
+    """A booking's first line: its time and the patient's name where they fit. In a narrow
+    column (ten practitioners on a laptop) the time goes, from every card of the column alike
+    (the time axis and the card's place show it), and the given name shrinks to its initial:
+    'FARRELL, A.' rather than '09:00 FAR…'. The last choice is returned even if it does not fit
+    (the painter ends it with '…')."""
+    mark = "⧉ " if a.overbook_reason else ""
+    short = a.patient_name
+    if a.patient_family:
+        initial = f", {a.patient_given[:1]}." if a.patient_given else ""
+        short = f"{a.patient_family.upper()}{initial}"
+    clock = f"{local:%H:%M}  "
+    if fits(mark + clock + "MORRISON, M."):  # room for the time beside a usual name
+        choices: tuple[str, ...] = (clock + a.patient_name, clock + short, short)
+    else:
+        choices = (a.patient_name, short)
+    for text in choices:
+        if fits(mark + text):
+            return mark + text
+    return mark + choices[-1]
