@@ -184,8 +184,10 @@ def revenue(
         "service": "Service",
     }[group_by]
     count = "Lines" if group_by == "service" else "Invoices"
+    # A day is a date (shown '2 Nov 2026' as the report's dates, ISO in the CSV), a month text.
+    daily = group_by == "period" and not monthly
     cols = (
-        ReportColumn(label, "text", 2.2),
+        ReportColumn(label, "date" if daily else "text", 2.2),
         ReportColumn(count, "int", 0.7),
         ReportColumn("Invoiced (net)", "money"),
         ReportColumn("Credited (net)", "money"),
@@ -203,7 +205,7 @@ def revenue(
     )
     rows: Rows = [
         (
-            k,
+            keys[k] if daily else k,
             acc[k][0],
             acc[k][1],
             acc[k][2],
@@ -216,7 +218,8 @@ def revenue(
     totals: tuple[Cell, ...] = ("Total", *(col_sum(rows, i) for i in range(1, 7)))
     chart = ChartSpec(
         f"Net revenue by {label.lower()}",
-        tuple(str(r[0])[:28] for r in rows),
+        tuple(f"{r[0].day} {r[0]:%b}" if isinstance(r[0], date) else str(r[0])[:28]
+              for r in rows),
         tuple(col_sum([r], 4) for r in rows),
     )
     return cols, rows, totals, chart
