@@ -267,12 +267,15 @@ class InvoiceEditor(QDialog):
         r = self.table.rowCount()
         self.table.insertRow(r)
         cur = self.money.currency
+        # An amount to type over is a plain number; one to read ("€60.00") is written as the
+        # net and the totals beside it are (parse_amount reads both).
+        amount = (lambda m: str(to_decimal(m, cur))) if editable else self.money
         values = (
             code or "",
             description,
             f"{qty.normalize():f}",
-            str(to_decimal(price, cur)),
-            str(to_decimal(discount, cur)) if discount else "",
+            amount(price),
+            amount(discount) if discount else "",
             format_rate(rate),
             "",
         )
