@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.errors import Unavailable
@@ -145,6 +145,9 @@ class Database:
                             else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         # The driver's own OperationalError (psycopg's, sqlite3's), for _translated.
         self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.OperationalError
+        # What a refused insert raises: the driver's own (raw statements, COPY) or SQLAlchemy's.
+        self.integrity_errors: tuple[type[Exception], ...] = (
+            IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -164,6 +164,14 @@ class ResourceWriter:
                         rtype, rid, version, deleted, last_updated, 0,
                         json.loads(content) if content else None)
 
+    def assume_absent(self, keys: Iterable[Key]) -> None:
+        """Take these resources as not stored (``current`` answers None) without reading
+        them. Only for a transaction that must fail if one is: a buffered writer inserts the
+        current row of a resource it took as absent, and the key of ``resources`` refuses a
+        second one (see ``sync.push``)."""
+        for key in keys:
+            self._cache.setdefault(key, None)
+
     def current(self, resource_type: str, resource_id: str) -> Stored | None:
         """The current version, row-locked until the transaction ends."""
         key = (resource_type, resource_id)

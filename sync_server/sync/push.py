@@ -41,12 +41,40 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
     clinic_id = str(principal.clinic_id)
     # Hashing and validation cost the most and need no lock: done before the transaction.
     checked = [_check(change_id, change) for change_id, change in changes]
+    if db.is_sqlite:  # its look-ups use the keys, cheap: no first attempt
+        return _write(db, principal, clinic_id, checked, assume_new=False)
+    try:
+        return _write(db, principal, clinic_id, checked, assume_new=True)
+    except db.integrity_errors as exc:
+        if not _unique_violation(exc):
+            raise
+    # Something assumed new was not (a replay, a resource already stored): that attempt was
+    # rolled back whole; this one looks everything up first, as every push did before.
+    return _write(db, principal, clinic_id, checked, assume_new=False)
+
+
+def _write(db: Database, principal: Principal, clinic_id: str, checked: list[_Checked], *,
+           assume_new: bool) -> dict[str, Any]:
+    """The batch's transaction. With ``assume_new`` (PostgreSQL's first attempt) the change
+    ids are taken as not pushed before and the resources created with no base version as not
+    stored yet, without looking either up: each would then be inserted again, and the store's
+    keys (a clinic's change ids; a clinic's current resources) refuse that insert, so a wrong
+    assumption fails the whole transaction, never the answers (the clinic's lock, held from
+    the writer's start, keeps any other writer of the clinic out meanwhile). The look-ups cost
+    ~2 ms of PostgreSQL's CPU a 100-change push in a store never analysed (a scan of the
+    clinic's rows each, growing with the clinic), ~0.3 ms analysed, plus ~0.8 ms of the
+    server's; nearly every push sends only new changes, most of them new resources."""
     results = []
     with db.write() as session:
         writer = ResourceWriter(session, clinic_id, buffered=True)
-        seen = _seen(session, clinic_id, [c.change_id for c in checked])
-        writer.lock_current((c.fields[0], c.fields[1]) for c in checked
-                            if c.fields is not None and c.change_id not in seen)
+        seen = {} if assume_new else _seen(session, clinic_id, [c.change_id for c in checked])
+        keys = [(c.fields[0], c.fields[1]) for c in checked
+                if c.fields is not None and c.change_id not in seen]
+        created = ({(c.fields[0], c.fields[1]) for c in checked if c.fields is not None
+                    and c.fields[2] == "upsert" and c.fields[3] is None}
+                   if assume_new else set())
+        writer.lock_current(key for key in keys if key not in created)
+        writer.assume_absent(created)
         records, stamp = [], now_instant()
         for c in checked:
             if c.change_id in seen:
@@ -67,6 +95,11 @@ def push(db: Database, principal: Principal, body: Any, *, max_changes: int) -> 
         if records:  # a Core insert: the ORM's bulk insert costs several times more
             bulk_insert(session, core_table(SyncChange), records)
     return {"results": results}
+
+
+def _unique_violation(exc: BaseException) -> bool:
+    """A duplicate key (SQLSTATE 23505), from the driver or wrapped by SQLAlchemy."""
+    return getattr(getattr(exc, "orig", None) or exc, "sqlstate", None) == "23505"
 
 
 _RECORDED = core_table(SyncChange)

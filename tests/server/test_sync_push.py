@@ -252,3 +252,57 @@ def test_a_change_id_that_is_no_uuid_is_a_400(client: TestClient, clinic_a: Tena
     assert response.status_code == 400
     assert response.json()["resourceType"] == "OperationOutcome"
     assert "change_id must be a UUID" in response.text
+
+
+def test_new_changes_are_not_looked_up_first(client: TestClient, clinic_a: Tenant,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a push first takes its change ids as new and the resources it creates
+    (no base version) as not stored, without reading either; when one is not new, the
+    store's keys refuse the insert, that attempt is undone whole and the push done again with
+    its look-ups: the answers are those of a push that looked everything up, and nothing of
+    the first attempt is kept. SQLite looks everything up at once."""
+    from sync_server.store.resources import ResourceWriter
+    from sync_server.sync import push as push_module
+
+    seen_calls: list[int] = []
+    read_keys: list[tuple[str, str]] = []
+    original_seen, original_lock = push_module._seen, ResourceWriter.lock_current
+
+    def counted_seen(session: Any, clinic_id: str, change_ids: list[str]) -> Any:
+        seen_calls.append(len(change_ids))
+        return original_seen(session, clinic_id, change_ids)
+
+    def counted_lock(self: ResourceWriter, keys: Any) -> None:
+        keys = list(keys)
+        read_keys.extend(keys)
+        original_lock(self, keys)
+
+    monkeypatch.setattr(push_module, "_seen", counted_seen)
+    monkeypatch.setattr(ResourceWriter, "lock_current", counted_lock)
+    postgres = not db_of(client).is_sqlite
+    stored, edited = str(uuid.uuid4()), str(uuid.uuid4())
+    first_of_stored = change(stored)
+    do_push(client, clinic_a, first_of_stored, change(edited))
+    assert (seen_calls, read_keys) == (([], []) if postgres else
+                                       ([2], [("Patient", stored), ("Patient", edited)]))
+
+    # An edit (base "1") is read first, even on the first attempt; new ones are not.
+    seen_calls.clear(), read_keys.clear()
+    fresh = str(uuid.uuid4())
+    results = do_push(client, clinic_a, change(fresh),
+                      change(edited, "1", resource=patient("Edited", id=edited)))
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert seen_calls == ([] if postgres else [2])
+    assert ("Patient", edited) in read_keys and (("Patient", fresh) in read_keys) != postgres
+
+    # Not new after all: a stored resource created again, and a replayed change.
+    seen_calls.clear(), read_keys.clear()
+    other = str(uuid.uuid4())
+    results = do_push(client, clinic_a, change(other), change(stored), first_of_stored)
+    assert seen_calls == [3]  # the look-ups ran (PostgreSQL: on the second attempt)
+    assert [r["status"] for r in results] == ["applied", "conflict", "applied"]
+    assert results[1]["current_version"] == "1" and results[1]["base_version"] is None
+    assert results[2]["version"] == "1" and results[2]["resource_id"] == stored
+    for pid, versions in ((other, 1), (stored, 1), (fresh, 1), (edited, 2)):
+        history = client.get(f"/fhir/Patient/{pid}/_history", headers=clinic_a.headers).json()
+        assert history["total"] == versions, pid
