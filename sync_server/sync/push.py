@@ -5,7 +5,10 @@ same change id with the same body gets that answer verbatim, with another body a
 answer with ``http_status`` 409 (not recorded). Each change is atomic on its own, because every
 refusal is decided before the change writes anything; a rejected or conflicting change never
 blocks the others. The batch commits once at the end: a lost connection before that loses
-nothing (the client pushes again and nothing is duplicated).
+nothing (the client pushes again and nothing is duplicated). On PostgreSQL the batch is first
+written taking its change ids and the resources it creates as new, without looking them up;
+if one was not, the store's keys refuse it and the batch is written again after the look-ups
+(``_write``).
 The wire shapes are documented in ``docs/sync-protocol.md``.
 """
 
