@@ -31,6 +31,7 @@ def test_adding_an_allergy_offers_words_and_stores_the_codes(qtbot, ctx, actors,
     shown = _choices(severity) + _choices(criticality)
     assert not [t for t in shown if CODE.match(t)], shown
     assert (severity.currentText(), criticality.currentText()) == ("Moderate", "Unable to assess")
+    assert _choices(severity) == ["Mild", "Moderate", "Severe"]  # in the scale's order
     qtbot.keyClicks(dialog.inputs["substance"], "Penicillin")
     _pick(severity, "Severe")
     _pick(criticality, "High risk")

@@ -31,11 +31,12 @@ from .chart_format import ALERT_RED
 
 Choices = tuple[tuple[str, str], ...]  # (the FHIR code stored, what the clinician reads)
 
-# kind -> (title, [(field, label, choices, "date" or None)]); a list's first choice is its default
+# kind -> (title, [(field, label, choices, "date" or None)]); a list's first choice is its
+# default, but where DEFAULTS names another (a scale reads in its order: Mild, Moderate, Severe)
 FORMS: dict[str, tuple[str, list[tuple[str, str, Choices | str | None]]]] = {
     "allergy": ("Add allergy", [("substance", "Substance", None), ("reaction", "Reaction", None),
-                                ("severity", "Severity", (("moderate", "Moderate"),
-                                                          ("mild", "Mild"),
+                                ("severity", "Severity", (("mild", "Mild"),
+                                                          ("moderate", "Moderate"),
                                                           ("severe", "Severe"))),
                                 ("criticality", "Criticality",
                                  (("unable-to-assess", "Unable to assess"), ("low", "Low risk"),
@@ -49,6 +50,7 @@ FORMS: dict[str, tuple[str, list[tuple[str, str, Choices | str | None]]]] = {
                                               ("route", "Route", None),
                                               ("frequency", "Frequency", None)]),
 }
+DEFAULTS = {"severity": "moderate"}
 
 
 class ChartEntryDialog(QDialog):
@@ -103,6 +105,7 @@ class ChartEntryDialog(QDialog):
             combo = QComboBox()
             for code, text in choices:  # the code is stored, the words are shown
                 combo.addItem(self.tr(text), code)
+            combo.setCurrentIndex(max(0, combo.findData(DEFAULTS.get(field))))
             return combo
         edit = QLineEdit()
         edit.setObjectName(f"field_{field}")
