@@ -39,7 +39,7 @@ def test_admin_screen_users_and_audit(qtbot, ctx, actors, make_patient, tmp_path
     qtbot.waitUntil(lambda: audit.model.rowCount() > 0, timeout=WAIT)
     assert audit.model.total == audit.model.rowCount()
     audit.verify()
-    qtbot.waitUntil(lambda: "Intact" in audit.verdict.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "Chain intact" in audit.verdict.text(), timeout=WAIT)
     screen.grab().save(str(SHOTS / "admin-audit.png"))
     audit.user.setText("rita")
     audit.search()

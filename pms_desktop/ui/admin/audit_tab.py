@@ -58,9 +58,11 @@ class AuditTab(QWidget):
         today = QDate.currentDate()
         self.use_from, self.use_to = QCheckBox(self.tr("From")), QCheckBox(self.tr("to"))
         self.date_from, self.date_to = QDateEdit(today.addDays(-30)), QDateEdit(today)
-        for edit in (self.date_from, self.date_to):
+        for edit, use in ((self.date_from, self.use_from), (self.date_to, self.use_to)):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("dd MMM yyyy")
+            edit.setEnabled(False)  # a date the search leaves out is not one to change
+            use.toggled.connect(edit.setEnabled)
         search = QPushButton(self.tr("Search"))
         search.setProperty("primary", True)
         search.clicked.connect(self.search)
@@ -127,7 +129,8 @@ class AuditTab(QWidget):
             if search != self._search:
                 return
             self.model.append_page(page)
-            self.summary.setText(self.tr("{n} entries").format(n=page.total))
+            found = self.tr("{n} entries found") if page.total != 1 else self.tr("{n} entry found")
+            self.summary.setText(found.format(n=page.total))
 
         def failed(error: BaseException) -> None:
             if search != self._search:
@@ -156,11 +159,12 @@ class AuditTab(QWidget):
 
     def _verified(self, check: Any) -> None:
         if check.intact:
-            self.verdict.setText(self.tr("✓ Intact: {n} entries").format(n=check.count))
+            # the whole log, whatever the search shows ('4 entries found' beside it)
+            self.verdict.setText(self.tr("✓ Chain intact (all {n} entries)").format(n=check.count))
             self.verdict.setStyleSheet("color: #2e7d32; font-weight: 600;")
         else:
-            self.verdict.setText(self.tr("✗ Broken at entry {seq}: {why}").format(seq=check.first_bad_seq,
-                                                                                 why=check.problem))
+            self.verdict.setText(self.tr("✗ Chain broken at entry {seq}: {why}").format(
+                seq=check.first_bad_seq, why=check.problem))
             self.verdict.setStyleSheet("color: #b3261e; font-weight: 600;")
 
     def _report_patient(self) -> str | None:

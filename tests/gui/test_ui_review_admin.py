@@ -1,0 +1,45 @@
+"""Administration as the clinic admin reads it: the audit log's dates are switched off with their
+tick box, and its count of what the search found is not taken for the chain's count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from pms_desktop.domain.enums import Role
+from pms_desktop.ui.admin.audit_tab import AuditTab
+
+pytestmark = pytest.mark.usefixtures("themed")
+WAIT = 20_000
+
+
+@pytest.fixture
+def audit(qtbot: Any, ctx: Any, actors: Any) -> AuditTab:
+    tab = AuditTab(ctx, actors[Role.CLINIC_ADMIN])
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: not tab.model.loading and tab.summary.text() != "", timeout=WAIT)
+    return tab
+
+
+def test_an_audit_date_can_be_changed_only_while_its_box_is_ticked(qtbot, audit) -> None:  # type: ignore[no-untyped-def]
+    assert not audit.use_from.isChecked() and not audit.use_to.isChecked()
+    assert not audit.date_from.isEnabled() and not audit.date_to.isEnabled()
+    qtbot.mouseClick(audit.use_from, Qt.MouseButton.LeftButton)
+    assert audit.date_from.isEnabled() and not audit.date_to.isEnabled()
+    assert audit.filters()["date_from"] == audit.date_from.date().toPython()
+    qtbot.mouseClick(audit.use_from, Qt.MouseButton.LeftButton)
+    assert not audit.date_from.isEnabled() and audit.filters()["date_from"] is None
+
+
+def test_the_chains_verdict_says_it_counts_the_whole_log(qtbot, audit) -> None:  # type: ignore[no-untyped-def]
+    audit.action.setText("clinic.create")
+    audit.search()
+    qtbot.waitUntil(lambda: not audit.model.loading and audit.model.total == 1, timeout=WAIT)
+    assert audit.summary.text() == "1 entry found"
+    audit.verify()
+    qtbot.waitUntil(lambda: "✓" in audit.verdict.text(), timeout=WAIT)
+    verdict = audit.verdict.text()
+    assert verdict.startswith("✓ Chain intact (all ") and verdict.endswith(" entries)"), verdict
