@@ -43,3 +43,27 @@ def test_the_chains_verdict_says_it_counts_the_whole_log(qtbot, audit) -> None: 
     qtbot.waitUntil(lambda: "✓" in audit.verdict.text(), timeout=WAIT)
     verdict = audit.verdict.text()
     assert verdict.startswith("✓ Chain intact (all ") and verdict.endswith(" entries)"), verdict
+
+
+def test_the_sync_tab_has_margins_and_its_workstation_label_is_level_with_the_name(  # type: ignore[no-untyped-def]
+        qtbot, ctx, actors) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from pms_desktop.ui.sync.sync_tab import SyncTab
+
+    tab = SyncTab(ctx, actors[Role.CLINIC_ADMIN])
+    qtbot.addWidget(tab)
+    tab.resize(1100, 500)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.name.text() != "", timeout=WAIT)
+    assert tab.rename_button.isVisible()
+    labels = {w.text(): w for w in tab.findChildren(QLabel) if w.isVisible()}
+    intro = next(w for text, w in labels.items() if text.startswith("This workstation keeps"))
+    assert intro.geometry().left() >= 16 and intro.geometry().top() >= 12  # not on the border
+
+    def middle(widget) -> int:  # type: ignore[no-untyped-def]
+        return widget.mapTo(tab, widget.rect().center()).y()
+
+    label = labels["This workstation"]
+    assert abs(middle(label) - middle(tab.name)) <= 1, (middle(label), middle(tab.name))
+    assert abs(middle(label) - middle(tab.rename_button)) <= 1

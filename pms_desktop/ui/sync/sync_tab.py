@@ -74,7 +74,11 @@ class SyncTab(QWidget):
         name_row.addSpacing(12)
         name_row.addWidget(self.rename_button)
         name_row.addStretch(1)
-        form.addRow(self.tr("This workstation"), name_row)
+        # As tall as the Rename button beside the name, so that the label sits level with it
+        name_label = QLabel(self.tr("This workstation"))
+        name_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        name_label.setMinimumHeight(self.rename_button.sizeHint().height())
+        form.addRow(name_label, name_row)
         form.addRow(self.tr("On the server"), self.device)
         form.addRow(self.tr("Last sync"), self.last)
         form.addRow(self.tr("Changes to send"), self.pending)
@@ -99,6 +103,8 @@ class SyncTab(QWidget):
             row.addWidget(button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)  # as far in as the other tabs' group boxes
+        layout.setSpacing(12)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addLayout(row)
