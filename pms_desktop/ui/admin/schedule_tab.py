@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +31,7 @@ from ...domain.session import StaffSession
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.placeholder_table_view import PlaceholderTableView
 from .leave_dialog import LeaveDialog
 from .leave_table_model import LeaveTableModel
 from .week_hours_editor import WeekHoursEditor
@@ -96,7 +96,7 @@ class ScheduleTab(QWidget):
         box = QGroupBox(self.tr("Leave"))
         self.leave_box = box
         self.leave_model = LeaveTableModel(self.timezone, self)
-        self.leave_table = QTableView()
+        self.leave_table = PlaceholderTableView()
         self.leave_table.setObjectName("leaveTable")
         self.leave_table.setModel(self.leave_model)
         self.leave_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -190,8 +190,15 @@ class ScheduleTab(QWidget):
             return
         sched, who, pid = self.ctx.scheduling, self.session, self.current.id
         since = None if self.show_past.isChecked() else datetime.now(UTC)
-        run_op(self, lambda: sched.leave(who, practitioner_id=pid, since=since),
-               self.leave_model.reset_items)
+        past = self.show_past.isChecked()
+
+        def loaded(items: Any) -> None:
+            self.leave_model.reset_items(items)
+            self.leave_table.set_placeholder(
+                self.tr("No leave recorded.") if past else self.tr("No leave booked from today on.")
+            )
+
+        run_op(self, lambda: sched.leave(who, practitioner_id=pid, since=since), loaded)
 
     def _edited(self) -> None:
         self._note()

@@ -15,20 +15,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ..errors import show_error
 from ..ops import Generation, run_op
+from ..widgets.placeholder_table_view import PlaceholderTableView
 from .chart_format import MUTED, ClinicClock
 from .reports_table_model import ReportsTableModel
 from .result_rows_table_model import ResultRowsTableModel
 
 
-def _table(name: str) -> QTableView:
-    table = QTableView()
+def _table(name: str) -> PlaceholderTableView:
+    table = PlaceholderTableView()
     table.setObjectName(name)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -87,12 +87,14 @@ class ResultsTab(QWidget):
         self._gen.bump()
         self.patient_id = patient_id
         self.report_table.clearSelection()
+        self.report_table.set_placeholder("")  # nothing said until their chart has loaded
         self.reports.set_reports([])
         self._show()
 
     def set_reports(self, reports: list[Any]) -> None:
         current = self.current()
         self.reports.set_reports(reports)
+        self.report_table.set_placeholder(self.tr("No results received for this patient."))
         row = self.reports.row_of(current.id) if current else -1
         self.report_table.selectRow(row if row >= 0 else 0)
         self._show()

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +27,7 @@ from ...domain.permissions import Permission, allows
 from ...domain.session import StaffSession
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.placeholder_table_view import PlaceholderTableView
 from .waiting_room_table_model import WaitingRoomTableModel
 
 COLUMN_GAP = 24  # pixels between one column's widest entry and the next column
@@ -65,7 +65,7 @@ class WaitingRoomPanel(QWidget):
         head.addWidget(self.count)
         head.addStretch(1)
         head.addWidget(self.mine)
-        self.table = QTableView()
+        self.table = PlaceholderTableView()
         self.table.setObjectName("waitingTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -137,6 +137,11 @@ class WaitingRoomPanel(QWidget):
         self._fit_columns()
         waiting = sum(1 for r in rows if r.status == "arrived")
         self.count.setText(self.tr("%n waiting", "", waiting))
+        self.table.set_placeholder(
+            self.tr("None of your patients has checked in yet today.")
+            if self.session.practitioner_id is not None and self.mine.isChecked()
+            else self.tr("No one has checked in yet today.")
+        )
         if current:
             for i, r in enumerate(rows):
                 if r.appointment_id == current.appointment_id:
