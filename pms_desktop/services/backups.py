@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..domain.enums import AuditOutcome
@@ -58,6 +58,16 @@ class BackupService:
     @operation(Permission.BACKUPS, "backup.schedule.read")
     def schedule(self, uow: UnitOfWork) -> BackupSchedule:
         return self._read_schedule(uow)
+
+    @operation(Permission.BACKUPS, "backup.last.read")
+    def last_backup(self, uow: UnitOfWork) -> datetime | None:
+        """When the newest backup in the schedule's folder was written (daily or made by hand),
+        or None: the files themselves, so a backup made on another day or deleted counts as it
+        is, not as a setting remembers it."""
+        folder = self._folder(self._read_schedule(uow))
+        files = folder.glob("clinic-*.pmsbak") if folder.is_dir() else ()
+        times = [p.stat().st_mtime for p in files]
+        return datetime.fromtimestamp(max(times), UTC) if times else None
 
     @operation(Permission.BACKUPS, "backup.schedule.update")
     def set_schedule(

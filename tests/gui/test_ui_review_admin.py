@@ -67,3 +67,29 @@ def test_the_sync_tab_has_margins_and_its_workstation_label_is_level_with_the_na
     label = labels["This workstation"]
     assert abs(middle(label) - middle(tab.name)) <= 1, (middle(label), middle(tab.name))
     assert abs(middle(label) - middle(tab.rename_button)) <= 1
+
+
+def test_the_backups_tab_says_when_the_last_backup_ran(qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pms_desktop.ui.admin.backups_tab import BackupsTab
+
+    admin = actors[Role.CLINIC_ADMIN]
+    tab = BackupsTab(ctx, admin)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.last.text() != "", timeout=WAIT)
+    assert tab.last.text() == "No backup in this folder yet."
+    tab.backup_now()
+    qtbot.waitUntil(lambda: tab.last.text().startswith("Last backup: "), timeout=WAIT)
+    zone = ZoneInfo(ctx.setup.clinic().timezone)
+    made = list((ctx.db.data_dir / "backups").glob("clinic-manual-*.pmsbak"))
+    assert len(made) == 1
+    when = datetime.fromtimestamp(made[0].stat().st_mtime, zone)
+    assert tab.last.text() == f"Last backup: {when:%d %b %Y %H:%M}"
+    # another day, the tab opened again: it still says so (it said nothing)
+    again = BackupsTab(ctx, admin)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.last.text() != "", timeout=WAIT)
+    assert again.last.text() == tab.last.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -68,6 +69,20 @@ class BackupsTab(QWidget):
         if available:
             backups, who = ctx.backups, session
             run_op(self, lambda: backups.schedule(who), self._loaded)
+            self._load_last()
+
+    def _load_last(self) -> None:
+        backups, who, setup = self.ctx.backups, self.session, self.ctx.setup
+
+        def shown(result: tuple[Any, Any]) -> None:
+            when, clinic = result
+            if when is None:
+                self.last.setText(self.tr("No backup in this folder yet."))
+                return
+            local = when.astimezone(ZoneInfo(clinic.timezone)) if clinic else when.astimezone()
+            self.last.setText(self.tr("Last backup: {when}").format(when=f"{local:%d %b %Y %H:%M}"))
+
+        run_op(self, lambda: (backups.last_backup(who), setup.clinic()), shown, lambda _e: None)
 
     def _loaded(self, schedule: Any) -> None:
         self.enabled.setChecked(schedule.enabled)
@@ -93,7 +108,7 @@ class BackupsTab(QWidget):
 
         def done(result: Any) -> None:
             self.now_button.setEnabled(True)
-            self.last.setText(self.tr("Last backup: {file}").format(file=Path(result.path).name))
+            self._load_last()
             self._status(self.tr("Backup written."))
 
         def failed(error: BaseException) -> None:
