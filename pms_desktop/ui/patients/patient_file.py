@@ -42,6 +42,7 @@ from ...services.patients_dto import PatientDetail
 from ..ops import Generation, run_op
 from ..schedule.appointment_table_model import AppointmentTableModel
 from ..widgets.change_bus import change_bus
+from ..widgets.dates import day_text
 
 SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "—"}
 
@@ -330,7 +331,7 @@ class PatientFile(QWidget):
             lines(
                 f"<b>{detail.name}</b>",
                 d.preferred_name and f"Known as {d.preferred_name}",
-                f"Born {detail.birth_date:%d %B %Y} ({detail.age} y)",
+                f"Born {day_text(detail.birth_date)} ({detail.age} y)",
                 SEX.get(d.sex, ""),
             )
         )

@@ -31,6 +31,7 @@ from ..billing.billing_screen import table_view
 from ..billing.rows_table_model import SORT_ROLE, RowsTableModel
 from ..ops import run_op
 from ..widgets import printing
+from ..widgets.dates import DAY
 
 REPORTS = (
     ("revenue", "Revenue"),
@@ -129,7 +130,7 @@ class ReportsScreen(QWidget):
     def _date(self, value: QDate) -> QDateEdit:
         d = QDateEdit(value)
         d.setCalendarPopup(True)
-        d.setDisplayFormat("dd MMM yyyy")
+        d.setDisplayFormat(DAY)  # as the subtitle: 1 Nov 2026
         return d
 
     def _set_export_enabled(self, on: bool) -> None:

@@ -38,6 +38,7 @@ from ...services.scheduling_dto import AppointmentInfo, BookView
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.dates import WEEKDAY_DAY
 from ..widgets.elided_combo_box import ElidedComboBox
 from ..widgets.settings import app_settings
 from .book_grid import BookGrid
@@ -133,7 +134,7 @@ class AppointmentBook(QWidget):
         # As the rest of the app writes a day ("Thu 17 Dec 2026"), wide enough for the widest
         # (the long form was cut to "Saturday 21 November 202" and made the book too wide
         # for a 1366-pixel screen).
-        self.date_edit.setDisplayFormat("ddd d MMM yyyy")
+        self.date_edit.setDisplayFormat(WEEKDAY_DAY)
         widest = self.date_edit.fontMetrics().horizontalAdvance("Wed 30 Sep 2026")
         self.date_edit.setMinimumWidth(widest + 48)  # padding, border and the drop-down arrow
         self.date_edit.dateChanged.connect(self._date_edited)

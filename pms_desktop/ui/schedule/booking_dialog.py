@@ -37,6 +37,7 @@ from ...services.scheduling_dto import AppointmentTypeInfo, PractitionerInfo
 from ..errors import show_error
 from ..ops import run_op
 from ..patients.patient_table_model import PatientTableModel
+from ..widgets.dates import WEEKDAY_DAY, day_text
 
 
 def _buddy(text: str, widget: QWidget) -> QLabel:
@@ -103,7 +104,7 @@ class BookingDialog(QDialog):
         local = (start or datetime.now(self.tz)).astimezone(self.tz)
         self.day = QDateEdit(QDate(local.year, local.month, local.day))
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("ddd dd/MM/yyyy")
+        self.day.setDisplayFormat(WEEKDAY_DAY)  # as the book above it
         self.time = QTimeEdit(QTime(local.hour, local.minute))
         self.time.setDisplayFormat("HH:mm")
         self.type = QComboBox()
@@ -199,14 +200,14 @@ class BookingDialog(QDialog):
         p = self.patient_model.patient(current.row())
         if p is not None:
             self.patient_id = p.id
-            self.patient_label.setText(f"<b>{p.display_name}</b>, born {p.birth_date:%d/%m/%Y}")
+            self.patient_label.setText(f"<b>{p.display_name}</b>, born {day_text(p.birth_date)}")
 
     def _load_patient_label(self, patient_id: str) -> None:
         patients, who = self.ctx.patients, self.session
         run_op(
             self,
             lambda: patients.banner(who, patient_id=patient_id),
-            lambda b: self.patient_label.setText(f"<b>{b.name}</b>, born {b.birth_date:%d/%m/%Y}"),
+            lambda b: self.patient_label.setText(f"<b>{b.name}</b>, born {day_text(b.birth_date)}"),
         )
 
     # --- time --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ...services.patients_dto import BannerData
+from .dates import day_text
 
 FACT_SEPARATOR = "  ·  "
 SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Sex unknown"}
@@ -72,7 +73,7 @@ class PatientBanner(QFrame):
             return
         self.name.setText(data.name)
         # One separator between every part, identifiers included ("MRN …  ·  PPSN …").
-        facts = [f"{data.age} y", SEX.get(data.sex, data.sex), f"Born {data.birth_date:%d/%m/%Y}"]
+        facts = [f"{data.age} y", SEX.get(data.sex, data.sex), f"Born {day_text(data.birth_date)}"]
         facts += [f"{label} {value}" for label, value in data.identifiers]
         self.facts.setText(FACT_SEPARATOR.join(facts))
         if not data.active:
