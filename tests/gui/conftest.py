@@ -9,15 +9,22 @@
   test. Its enrolments do not count against another module's (the server limits enrolment
   attempts per address), and a module may stop it freely. The e2e fixtures of tests/sync
   (``make_workstations = e2e.make_workstations`` in a module) run against it.
+* ``isolated_settings``: the application's QSettings (window sizes, column choices) in the
+  test's own folder, so that no test sees what another saved.
+* ``reception_book``: reception's appointment book, shown and loaded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from pms_desktop.domain.enums import Role
 from pms_desktop.ui.theme import apply_theme
 from tests.gui.sync_gui_support import free_port
 from tests.sync.conftest import SyncServer
@@ -27,6 +34,23 @@ from tests.sync.conftest import SyncServer
 def themed(qapp: QApplication) -> None:
     if not qapp.styleSheet():  # once: re-styling a live application is costly
         apply_theme(qapp)
+
+
+@pytest.fixture
+def isolated_settings(tmp_path: Path) -> None:
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "settings"))
+
+
+@pytest.fixture
+def reception_book(qtbot: Any, ctx: Any, actors: Any) -> Any:
+    from pms_desktop.ui.schedule.appointment_book import AppointmentBook
+
+    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
+    qtbot.addWidget(book)
+    with qtbot.waitSignal(book.view_loaded, timeout=20_000):
+        book.show()
+    return book
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtCore import QDate, QSettings, QTime
+from PySide6.QtCore import QDate, QTime
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.services.scheduling_dto import ClinicHours
-from pms_desktop.ui.schedule.appointment_book import AppointmentBook
 from pms_desktop.ui.schedule.book_layout import booking_start, card_title
 
 WAIT = 20_000
 DUBLIN = ZoneInfo("Europe/Dublin")
+pytestmark = pytest.mark.usefixtures("isolated_settings")
 HOURS = ClinicHours("Europe/Dublin", time(8), time(18), 15)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path):  # type: ignore[no-untyped-def]
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
-
 
 @pytest.fixture
-def book(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
-    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
-    qtbot.addWidget(book)
-    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
-        book.show()
-    return book
+def book(reception_book):  # type: ignore[no-untyped-def]
+    return reception_book
 
 
 def test_new_appointment_begins_on_the_later_day_the_book_shows(qtbot, book):  # type: ignore[no-untyped-def]

@@ -5,18 +5,12 @@ the same birth date ('Born 17 May 1980'), the booking dialog the same day as the
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from pms_desktop.domain.enums import Role
 
-pytestmark = pytest.mark.usefixtures("themed")
+pytestmark = pytest.mark.usefixtures("themed", "isolated_settings")
 WAIT = 20_000
 
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path):  # type: ignore[no-untyped-def]
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
 
 
 def test_the_banner_and_the_patient_file_write_the_birth_date_alike(  # type: ignore[no-untyped-def]
@@ -34,13 +28,8 @@ def test_the_banner_and_the_patient_file_write_the_birth_date_alike(  # type: ig
     assert "Born 17 May 1980 (" in person.text()  # it was 17 May 1980
 
 
-def test_the_booking_dialog_writes_its_day_as_the_book_does(qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
-    from pms_desktop.ui.schedule.appointment_book import AppointmentBook
-
-    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
-    qtbot.addWidget(book)
-    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
-        book.show()
+def test_the_booking_dialog_writes_its_day_as_the_book_does(qtbot, reception_book) -> None:  # type: ignore[no-untyped-def]
+    book = reception_book
     dialog = book.new_appointment()
     qtbot.addWidget(dialog)
     day = dialog.day.date().toPython()

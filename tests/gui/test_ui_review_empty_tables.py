@@ -7,19 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPainter
 
 from pms_desktop.domain.enums import Role
 
-pytestmark = pytest.mark.usefixtures("themed")
+pytestmark = pytest.mark.usefixtures("themed", "isolated_settings")
 WAIT = 20_000
 
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path):  # type: ignore[no-untyped-def]
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
 
 
 def _drawn(monkeypatch: Any, table: Any) -> list[str]:

@@ -4,30 +4,23 @@ and down arrows, a drop-down its arrow, and a field that is switched off looks s
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRect, QSettings
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QImage
 
 from pms_desktop.domain.enums import Role
-from pms_desktop.ui.schedule.appointment_book import AppointmentBook
 from pms_desktop.ui.theme import apply_theme
 
 WAIT = 20_000
 
 
 @pytest.fixture(autouse=True)
-def _themed_and_isolated(qapp, tmp_path):  # type: ignore[no-untyped-def]
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
+def _themed(qapp, isolated_settings):  # type: ignore[no-untyped-def]
     apply_theme(qapp)  # the stylesheet draws the inputs' buttons
 
 
 @pytest.fixture
-def booking(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
-    book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
-    qtbot.addWidget(book)
-    with qtbot.waitSignal(book.view_loaded, timeout=WAIT):
-        book.show()
-    dialog = book.new_appointment()
+def booking(qtbot, reception_book):  # type: ignore[no-untyped-def]
+    dialog = reception_book.new_appointment()
     qtbot.addWidget(dialog)
     with qtbot.waitExposed(dialog):
         dialog.show()

@@ -4,20 +4,15 @@ window's status bar stay on a laptop's screen."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize
+from PySide6.QtCore import QPoint, QRect, QSize
 
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.patients.patient_edit_dialog import PatientEditDialog
 from pms_desktop.ui.widgets.screen_fit import FRAME, fitted_size
 
-pytestmark = pytest.mark.usefixtures("themed")
+pytestmark = pytest.mark.usefixtures("themed", "isolated_settings")
 LAPTOP = QRect(0, 0, 1366, 728)  # 1366 x 768 less a 40 px taskbar
 
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path):  # type: ignore[no-untyped-def]
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
 
 
 def test_the_registration_form_opens_within_the_screen(qtbot, ctx, actors):  # type: ignore[no-untyped-def]
