@@ -129,7 +129,7 @@ def test_appointment_book_prints_the_day_list_and_a_card(qtbot, ctx, booked, mon
     with qtbot.waitSignal(book.action_done, timeout=WAIT) as done:
         actions["Print day list…"].trigger()
     assert "printer" in done.args[0]
-    assert dialog.titles[-1].endswith(f"day list {day:%d/%m/%Y}")
+    assert dialog.titles[-1].endswith(f"day list {day.day} {day:%b %Y}")
     assert_printed(dialog.out, ctx.scheduling.day_list_pdf(rita, day=day))
     assert_cancel_prints_nothing(qtbot, dialog, actions["Print day list…"].trigger)
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ...domain.session import StaffSession
 from ..ops import run_op
 from ..widgets import printing
+from ..widgets.dates import DAY
 from .audit_table_model import AuditTableModel
 
 PAGE = 200
@@ -60,7 +61,7 @@ class AuditTab(QWidget):
         self.date_from, self.date_to = QDateEdit(today.addDays(-30)), QDateEdit(today)
         for edit, use in ((self.date_from, self.use_from), (self.date_to, self.use_to)):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("dd MMM yyyy")
+            edit.setDisplayFormat(DAY)
             edit.setEnabled(False)  # a date the search leaves out is not one to change
             use.toggled.connect(edit.setEnabled)
         search = QPushButton(self.tr("Search"))

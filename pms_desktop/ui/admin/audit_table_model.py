@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ..widgets.dates import day_time_text
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -66,7 +68,7 @@ class AuditTableModel(QAbstractTableModel):
         e = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                e.seq, e.at.astimezone(self.zone).strftime("%d %b %Y %H:%M:%S"), e.username or "",
+                e.seq, day_time_text(e.at.astimezone(self.zone), seconds=True), e.username or "",
                 (e.role or "").replace("_", " "), e.action, e.outcome, (e.patient_id or "")[:8],
                 ("⚠ " + (e.reason or "")) if e.break_glass else (e.reason or ""),
                 e.workstation_name or e.workstation_id[:8],

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ...domain.session import StaffSession
 from ..ops import run_op
 from ..widgets.button_row import button_row
+from ..widgets.dates import day_time_text
 
 
 class BackupsTab(QWidget):
@@ -80,7 +81,7 @@ class BackupsTab(QWidget):
                 self.last.setText(self.tr("No backup in this folder yet."))
                 return
             local = when.astimezone(ZoneInfo(clinic.timezone)) if clinic else when.astimezone()
-            self.last.setText(self.tr("Last backup: {when}").format(when=f"{local:%d %b %Y %H:%M}"))
+            self.last.setText(self.tr("Last backup: {when}").format(when=day_time_text(local)))
 
         run_op(self, lambda: (backups.last_backup(who), setup.clinic()), shown, lambda _e: None)
 
@@ -97,7 +98,8 @@ class BackupsTab(QWidget):
 
     def save(self) -> None:
         backups, who = self.ctx.backups, self.session
-        values = dict(enabled=self.enabled.isChecked(), hour=self.hour.value(), keep=self.keep.value(),
+        values = dict(enabled=self.enabled.isChecked(), hour=self.hour.value(),
+                      keep=self.keep.value(),
                       folder=Path(self.folder.text()) if self.folder.text().strip() else None)
         run_op(self, lambda: backups.set_schedule(who, **values),
                lambda _s: self._status(self.tr("Backup schedule saved.")))

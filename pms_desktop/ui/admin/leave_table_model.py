@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from ..theme import ALERT_RED
+from ..widgets.dates import weekday_day_text
 from ..widgets.item_table_model import Index, ItemTableModel
 
 
@@ -27,8 +28,8 @@ class LeaveTableModel(ItemTableModel):
         """Whole days read as dates (the last day, not the midnight after it)."""
         start, end = self._local(leave.start_at), self._local(leave.end_at)
         if start.time() == time(0) and end.time() == time(0):
-            return f"{start:%a %d %b %Y}", f"{end - timedelta(days=1):%a %d %b %Y}"
-        return f"{start:%a %d %b %Y %H:%M}", f"{end:%a %d %b %Y %H:%M}"
+            return weekday_day_text(start), weekday_day_text(end - timedelta(days=1))
+        return f"{weekday_day_text(start)} {start:%H:%M}", f"{weekday_day_text(end)} {end:%H:%M}"
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         leave = self.item_at(index)

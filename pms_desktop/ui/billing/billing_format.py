@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QCoreApplication
 
 from ...domain.money import format_amount
+from ..widgets.dates import day_text, day_time_text
 
 METHODS = {"cash": "Cash", "card": "Card", "bank_transfer": "Bank transfer", "insurer": "Insurer"}
 STATUSES = {"draft": "Draft", "issued": "Issued", "void": "Void"}
@@ -36,9 +37,9 @@ class Money:
             return ""
         if isinstance(value, datetime):
             value = value.astimezone(ZoneInfo(self.timezone)).date()
-        return value.strftime("%d %b %Y")
+        return day_text(value)
 
     def when(self, value: datetime | None) -> str:
         if value is None:
             return ""
-        return value.astimezone(ZoneInfo(self.timezone)).strftime("%d %b %Y %H:%M")
+        return day_time_text(value.astimezone(ZoneInfo(self.timezone)))

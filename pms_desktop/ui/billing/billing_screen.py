@@ -27,6 +27,7 @@ from ...domain.permissions import Permission, allows
 from ...services.billing_dto import InvoiceDetail, InvoiceSummary, UninvoicedAppointment
 from ..ops import run_op
 from ..patients.patient_picker import PatientPickerDialog
+from ..widgets.dates import DAY
 from .billing_format import Money, tr
 from .fee_schedule_editor import FeeScheduleEditor
 from .invoice_editor import InvoiceEditor
@@ -96,7 +97,7 @@ class BillingScreen(QWidget):
         self.filter.currentIndexChanged.connect(lambda _i: self.refresh())
         self.since = QDateEdit(QDate.currentDate().addDays(-90))
         self.since.setCalendarPopup(True)
-        self.since.setDisplayFormat("dd MMM yyyy")
+        self.since.setDisplayFormat(DAY)
         self.since.dateChanged.connect(lambda _d: self.refresh())
         refresh = QPushButton(tr("Refresh"))
         refresh.clicked.connect(self.refresh)
@@ -218,7 +219,7 @@ class BillingScreen(QWidget):
         bar = QHBoxLayout()
         self.day = QDateEdit(QDate.currentDate())
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("dd MMM yyyy")
+        self.day.setDisplayFormat(DAY)
         self.day.dateChanged.connect(lambda _d: self.refresh_uninvoiced())
         bar.addWidget(QLabel(tr("Completed appointments on")))
         bar.addWidget(self.day)

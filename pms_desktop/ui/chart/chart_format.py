@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ...domain import vitals as V
+from ..widgets.dates import day_text, day_time_text
 
 ALERT_RED = "#b3261e"
 ACCENT = "#1f6f8b"
@@ -36,10 +37,10 @@ class ClinicClock:
         return at.astimezone(self.zone)
 
     def date_time(self, at: datetime | None) -> str:
-        return self.local(at).strftime("%d/%m/%Y %H:%M") if at else ""
+        return day_time_text(self.local(at)) if at else ""
 
     def date(self, at: datetime | None) -> str:
-        return self.local(at).strftime("%d/%m/%Y") if at else ""
+        return day_text(self.local(at)) if at else ""
 
     def time(self, at: datetime | None) -> str:
         return self.local(at).strftime("%H:%M:%S") if at else ""

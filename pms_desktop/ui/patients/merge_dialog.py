@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ...domain.session import StaffSession
 from ..ops import run_op
+from ..widgets.dates import day_text
 from .patient_table_model import PatientTableModel
 
 
@@ -98,7 +99,7 @@ class MergeDialog(QDialog):
             self,
             self.windowTitle(),
             self.tr("Move everything of %s (born %s) into this patient and deactivate that record?")
-            % (chosen.display_name, f"{chosen.birth_date:%d/%m/%Y}"),
+            % (chosen.display_name, day_text(chosen.birth_date)),
         )
         if answer != QMessageBox.StandardButton.Yes:
             return

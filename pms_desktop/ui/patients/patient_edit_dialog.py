@@ -35,6 +35,7 @@ from ...domain.session import StaffSession
 from ...services.patients_dto import DuplicateCandidate, PatientDetail, PatientDraft
 from ..errors import mark_invalid, show_error
 from ..ops import run_op
+from ..widgets.dates import day_text
 from ..widgets.screen_fit import resize_to_fit
 
 SEXES = (("unknown", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other"))
@@ -75,7 +76,8 @@ LAYOUT: list[tuple[str, list[tuple[str, str, str, int]]]] = [
     ),
     (
         "Identifiers",
-        [("mrn", "MRN", "clinic record number", 2), ("national_id", "PPSN (national ID)", "1234567A", 2)],
+        [("mrn", "MRN", "clinic record number", 2),
+         ("national_id", "PPSN (national ID)", "1234567A", 2)],
     ),
     (
         "Emergency contact",
@@ -342,7 +344,7 @@ class PatientEditDialog(QDialog):
         v = QVBoxLayout(card)
         name = QLabel(f"<b>{p.display_name}</b>")
         facts = QLabel(
-            f"Born {p.birth_date:%d/%m/%Y} ({p.age} y)"
+            f"Born {day_text(p.birth_date)} ({p.age} y)"
             + (f"<br>{p.phone}" if p.phone else "")
             + (f"<br>{p.identifiers}" if p.identifiers else "")
         )

@@ -42,7 +42,7 @@ from ...services.patients_dto import PatientDetail
 from ..ops import Generation, run_op
 from ..schedule.appointment_table_model import AppointmentTableModel
 from ..widgets.change_bus import change_bus
-from ..widgets.dates import day_text
+from ..widgets.dates import day_text, day_time_text
 
 SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "—"}
 
@@ -421,7 +421,8 @@ class PatientFile(QWidget):
             answer = QMessageBox.question(
                 self, self.tr("Undo merge"),
                 self.tr("Split the records merged on %s again? Everything that was moved goes back "
-                        "to the record it came from.") % merge.merged_at.strftime("%d/%m/%Y %H:%M"))
+                        "to the record it came from.")
+                % day_time_text(merge.merged_at.astimezone()))
             if answer != QMessageBox.StandardButton.Yes:
                 return
             run_op(self, lambda: patients.revert_merge(who, merge_id=merge.id),

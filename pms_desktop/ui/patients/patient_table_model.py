@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ...services.patients_dto import PatientSummary
+from ..widgets.dates import day_text
 
 Index = QModelIndex | QPersistentModelIndex
 SEX = {"female": "F", "male": "M", "other": "Other", "unknown": "—"}
@@ -47,7 +48,7 @@ class PatientTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 p.display_name,
-                f"{p.birth_date:%d/%m/%Y}",
+                day_text(p.birth_date),
                 str(p.age),
                 SEX.get(p.sex, p.sex),
                 p.phone,

@@ -38,7 +38,7 @@ from ...services.scheduling_dto import AppointmentInfo, BookView
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
-from ..widgets.dates import WEEKDAY_DAY
+from ..widgets.dates import WEEKDAY_DAY, weekday_day_month_text
 from ..widgets.elided_combo_box import ElidedComboBox
 from ..widgets.settings import app_settings
 from .book_grid import BookGrid
@@ -451,7 +451,9 @@ class AppointmentBook(QWidget):
             y = min(max(0, at.y()), max(0, self.height() - self.quick.height() - 8))
             self.quick.move(x, y)
         self.quick.start(
-            self.tr("Book %s at %s with %s") % (f"{local:%a %d %b}", f"{local:%H:%M}", name), text
+            self.tr("Book %s at %s with %s")
+            % (weekday_day_month_text(local), f"{local:%H:%M}", name),
+            text,
         )
 
     def _quick_picked(self, patient_id: str) -> None:
@@ -662,7 +664,8 @@ class AppointmentBook(QWidget):
 
     def _local(self, when: datetime) -> str:
         tz = self.grid.layout_.tz if self.grid.layout_ else None
-        return f"{when.astimezone(tz):%a %d %b %H:%M}"
+        local = when.astimezone(tz)
+        return f"{weekday_day_month_text(local)} {local:%H:%M}"
 
     def _status(self, text: str) -> None:
         self.action_done.emit(text)

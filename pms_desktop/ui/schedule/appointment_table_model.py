@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ...services.scheduling_dto import AppointmentInfo
 from ..theme import STATUS_COLOURS, STATUS_LABELS
+from ..widgets.dates import weekday_day_text
 from ..widgets.item_table_model import ItemTableModel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -46,7 +47,7 @@ class AppointmentTableModel(ItemTableModel):
             start, end = a.start_at.astimezone(self.tz), a.end_at.astimezone(self.tz)
             note = a.cancel_reason if a.status == "cancelled" else a.note
             return (
-                f"{start:%a %d %b %Y}",
+                weekday_day_text(start),
                 f"{start:%H:%M}–{end:%H:%M}",
                 a.practitioner_name,
                 a.type_name,

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ..theme import STATUS_COLOURS, STATUS_LABELS
+from ..widgets.dates import weekday_day_month_text
 from .book_layout import TIME_AXIS, BookLayout
 
 
@@ -53,7 +54,7 @@ class BookHeader(QWidget):
                     p.drawText(
                         day_r,
                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                        f"{c.day:%a %d %b}",
+                        weekday_day_month_text(c.day),
                     )
                 p.setFont(self.font())
                 p.setPen(QColor("#5f6b7a"))

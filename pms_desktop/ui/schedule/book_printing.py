@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QWidget
 
 from ...domain.session import StaffSession
 from ..widgets import printing
+from ..widgets.dates import day_text
 
 
 def _day_list(ctx: Any, session: StaffSession, day: date,
@@ -33,7 +34,7 @@ def _card(ctx: Any, session: StaffSession, appointment_id: str) -> Callable[[], 
 def print_day_list(parent: QWidget, ctx: Any, session: StaffSession, day: date,
                    columns: list[str] | None, done: Callable[[int], None], *,
                    printer: QPrinter | None = None) -> None:
-    title = parent.tr("day list %s") % f"{day:%d/%m/%Y}"
+    title = parent.tr("day list %s") % day_text(day)
     printing.print_pdf(parent, _day_list(ctx, session, day, columns), title, done,
                        printer=printer)
 

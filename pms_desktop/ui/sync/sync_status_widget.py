@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 from ...domain.session import StaffSession
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.dates import day_time_text
 from .conflict_format import relative
 from .sync_controller import SyncController
 
@@ -133,7 +134,7 @@ class SyncStatusWidget(QWidget):
             return RED, self.tr("Sync problem"), c.last_error
         if last is None:
             return GREY, self.tr("Not synced yet"), server or ""
-        exact = last.astimezone().strftime("%d %b %Y %H:%M")
+        exact = day_time_text(last.astimezone())
         return GREEN, self.tr("Synced %s") % when, self.tr("Last sync %s with %s") % (exact, server)
 
     def _progressed(self, phase: str, done: int, total: int) -> None:

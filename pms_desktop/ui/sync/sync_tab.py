@@ -27,6 +27,7 @@ from ...domain.session import StaffSession
 from ..errors import show_error
 from ..ops import run_op
 from ..widgets.change_bus import change_bus
+from ..widgets.dates import day_time_text
 from .conflict_format import relative
 from .enrolment_dialog import EnrolmentDialog
 from .workstation_name_dialog import WorkstationNameDialog
@@ -157,7 +158,7 @@ class SyncTab(QWidget):
                 where += self.tr(". The server learns the new name at the next sync.")
             self.device.setText(where)
         last = status.last_sync_at
-        exact = last.astimezone().strftime("%d %b %Y %H:%M") if last else ""
+        exact = day_time_text(last.astimezone()) if last else ""
         self.last.setText(f"{relative(last, datetime.now(UTC))} ({exact})" if last
                           else self.tr("Never"))
         if status.last_error:

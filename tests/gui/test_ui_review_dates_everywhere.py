@@ -1,0 +1,94 @@
+# ruff: noqa: F811  (the billing fixture imported from conftest_billing)
+"""Every screen writes a day for reading the one way the banner does, the month in words and
+the day without a leading zero ('4 Jan 2026', '4 Jan 2026 10:30'): the patient search's date
+of birth, the chart's dates and times, the billing lists and the audit log. A 04/01/2026 reads
+as April to some, and '04 Jan' differed from the banner's '4 Jan'."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import QDate
+from sqlalchemy import update
+
+from pms_desktop.domain.enums import Role
+from pms_desktop.services.billing_dto import LineInput
+from pms_desktop.services.clinical_results import IncomingResult, insert_incoming_report
+from pms_desktop.store.models.billing import Invoice
+from tests.unit.conftest_billing import fees  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("themed", "isolated_settings")
+WAIT = 20_000
+JAN_4 = QDate(2026, 1, 4)
+
+
+def test_the_patient_search_shows_the_date_of_birth_in_words(  # type: ignore[no-untyped-def]
+        qtbot, ctx, actors, make_patient) -> None:
+    from pms_desktop.ui.patients.patients_screen import PatientsScreen
+
+    make_patient(given="Aoife", family="Quinlan", birth_date=date(2001, 1, 4))
+    screen = PatientsScreen(ctx, actors[Role.RECEPTION], None)
+    qtbot.addWidget(screen)
+    screen.show()
+    qtbot.keyClicks(screen.search, "quinlan")
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 1, timeout=WAIT)
+    assert screen.model.index(0, 1).data() == "4 Jan 2001"  # it was 04/01/2001
+
+
+def test_the_chart_writes_its_dates_in_words(  # type: ignore[no-untyped-def]
+        qtbot, ctx, actors, make_patient) -> None:
+    from tests.gui.test_chart import open_chart
+
+    pid = make_patient()
+    insert_incoming_report(
+        ctx.core, patient_id=pid, code="58410-2", display="Full blood count",
+        issued_at=datetime(2026, 1, 4, 10, 30, tzinfo=UTC), performer="City Lab",
+        results=[IncomingResult("718-7", "Haemoglobin", Decimal("13.1"), "g/dL", Decimal("12"),
+                                Decimal("15.5"))])
+    panel = open_chart(qtbot, ctx, actors[Role.CLINICIAN], pid)
+    zone = panel.clock.zone
+    expected = datetime(2026, 1, 4, 10, 30, tzinfo=UTC).astimezone(zone)
+    shown = f"{expected.day} Jan 2026 {expected:%H:%M}"
+    timeline = panel.timeline_tab.model
+    assert shown in [timeline.index(r, 0).data() for r in range(timeline.rowCount())]
+    panel.select_tab("results")
+    reports = panel.results_tab.report_table.model()
+    assert reports.index(0, 0).data() == shown  # it was 04/01/2026 10:30
+
+
+def test_the_invoice_list_and_its_date_field_write_the_day_in_words(  # type: ignore[no-untyped-def]
+        qtbot, fees, actors, make_patient) -> None:
+    from pms_desktop.ui.billing.billing_screen import BillingScreen
+
+    manager = actors[Role.PRACTICE_MANAGER]
+    draft = fees.billing.create_invoice(manager, patient_id=make_patient(),
+                                        lines=[LineInput(fee_code="ECG")])
+    fees.billing.issue_invoice(manager, invoice_id=draft.id)
+    with fees.db.sessions()() as s, s.begin():
+        s.execute(update(Invoice).where(Invoice.id == draft.id)
+                  .values(issued_at=datetime(2026, 1, 4, 12, 0, tzinfo=UTC)))
+    screen = BillingScreen(fees, manager, None)
+    qtbot.addWidget(screen)
+    screen.show()
+    qtbot.waitUntil(lambda: screen.invoice_model.rowCount() == 1, timeout=WAIT)
+    assert screen.invoice_model.index(0, 1).data() == "4 Jan 2026"  # it was 04 Jan 2026
+    screen.since.setDate(JAN_4)
+    assert screen.since.text() == "4 Jan 2026"
+
+
+def test_the_audit_log_writes_its_days_in_words(qtbot, ctx, actors) -> None:  # type: ignore[no-untyped-def]
+    from pms_desktop.ui.admin.admin_screen import AdminScreen
+
+    screen = AdminScreen(ctx, actors[Role.CLINIC_ADMIN])
+    qtbot.addWidget(screen)
+    screen.show()
+    audit = screen.audit
+    screen.tabs.setCurrentWidget(audit)
+    qtbot.waitUntil(lambda: audit.model.rowCount() > 0, timeout=WAIT)
+    entry = audit.model.rows[0]
+    at = entry.at.astimezone(audit.model.zone)
+    assert audit.model.index(0, 1).data() == f"{at.day} {at:%b %Y %H:%M:%S}"
+    audit.date_from.setDate(JAN_4)
+    assert audit.date_from.text() == "4 Jan 2026"  # it was 04 Jan 2026
