@@ -73,9 +73,7 @@ def _write(db: Database, principal: Principal, clinic_id: str, checked: list[_Ch
         seen = {} if assume_new else _seen(session, clinic_id, [c.change_id for c in checked])
         keys = [(c.fields[0], c.fields[1]) for c in checked
                 if c.fields is not None and c.change_id not in seen]
-        created = ({(c.fields[0], c.fields[1]) for c in checked if c.fields is not None
-                    and c.fields[2] == "upsert" and c.fields[3] is None}
-                   if assume_new else set())
+        created = _created(checked) if assume_new else set()
         writer.lock_current(key for key in keys if key not in created)
         writer.assume_absent(created)
         records, stamp = [], now_instant()
@@ -98,6 +96,32 @@ def _write(db: Database, principal: Principal, clinic_id: str, checked: list[_Ch
         if records:  # a Core insert: the ORM's bulk insert costs several times more
             bulk_insert(session, core_table(SyncChange), records)
     return {"results": results}
+
+
+def _created(checked: list[_Checked]) -> set[tuple[str, str]]:
+    """The resources a first attempt takes as not stored: those of the batch's creations
+    (upsert, no base version) that ``_apply`` saves whenever it finds nothing stored, so that
+    a resource stored after all is always inserted again and the key of ``resources`` refuses
+    it. Not a creation whose change id came earlier in the batch (answered as a replay, it
+    writes nothing), nor one whose body ``_apply`` would refuse after the look-up (sealed
+    credentials on another type than a staff account's): a stored resource answers either
+    with a conflict, and taken as absent it would get that refusal, recorded for good."""
+    out, ids = set(), set()
+    for c in checked:
+        first = c.change_id not in ids
+        ids.add(c.change_id)
+        if (first and c.fields is not None and c.fields[2] == "upsert"
+                and c.fields[3] is None and _saves_when_absent(c.resource)):
+            out.add((c.fields[0], c.fields[1]))
+    return out
+
+
+def _saves_when_absent(resource: dict[str, Any] | None) -> bool:
+    try:
+        sync_only.is_sync_only(resource)
+    except ClientError:
+        return False
+    return True
 
 
 def _unique_violation(exc: BaseException) -> bool:

@@ -306,3 +306,29 @@ def test_new_changes_are_not_looked_up_first(client: TestClient, clinic_a: Tenan
     for pid, versions in ((other, 1), (stored, 1), (fresh, 1), (edited, 2)):
         history = client.get(f"/fhir/Patient/{pid}/_history", headers=clinic_a.headers).json()
         assert history["total"] == versions, pid
+
+
+def test_a_resource_created_again_is_a_conflict_whatever_it_holds(
+        client: TestClient, clinic_a: Tenant) -> None:
+    """A resource already stored, pushed again as new (no base version), is answered with a
+    conflict, before anything its body holds is refused: also on PostgreSQL's first attempt,
+    which takes it as new without reading it and would otherwise answer (and record) the
+    refusal of sealed credentials on a Patient instead."""
+    pid = str(uuid.uuid4())
+    created, = do_push(client, clinic_a, change(pid))
+    sealed = patient(id=pid, extension=[{
+        "url": "https://pms.example/StructureDefinition/sealed-credentials",
+        "valueBase64Binary": "c2VhbGVk"}])
+    again = change(pid, resource=sealed)
+    for _ in range(2):  # and its replay gets the same answer
+        result, = do_push(client, clinic_a, again)
+        assert (result["status"], result.get("current_version")) == ("conflict", "1"), result
+    # A creation whose change id came earlier in the batch writes nothing: the deletion before
+    # it (no base version) finds the stored resource, a conflict, not 'nothing to delete'.
+    deletion = change(pid, op="delete")
+    results = do_push(client, clinic_a, deletion, {**change(pid),
+                                                   "change_id": deletion["change_id"]})
+    assert [(r["status"], r.get("current_version"), r.get("http_status")) for r in results] == [
+        ("conflict", "1", None), ("rejected", None, 409)], results
+    history = client.get(f"/fhir/Patient/{pid}/_history", headers=clinic_a.headers).json()
+    assert history["total"] == 1
