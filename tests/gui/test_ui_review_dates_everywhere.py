@@ -6,11 +6,12 @@ as April to some, and '04 Jan' differed from the banner's '4 Jan'."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from sqlalchemy import update
 
 from pms_desktop.domain.enums import Role
@@ -92,3 +93,31 @@ def test_the_audit_log_writes_its_days_in_words(qtbot, ctx, actors) -> None:  # 
     assert audit.model.index(0, 1).data() == f"{at.day} {at:%b %Y %H:%M:%S}"
     audit.date_from.setDate(JAN_4)
     assert audit.date_from.text() == "4 Jan 2026"  # it was 04 Jan 2026
+
+
+def test_the_vitals_trend_writes_its_days_in_words(  # type: ignore[no-untyped-def]
+        qtbot, ctx, actors, make_patient) -> None:
+    from tests.gui.test_chart import open_chart
+
+    doc, pid = actors[Role.CLINICIAN], make_patient()
+    ctx.clinical.record_vitals(doc, patient_id=pid, values={"heart_rate": "72"})
+    panel = open_chart(qtbot, ctx, doc, pid)
+    panel.show()
+    panel.select_tab("vitals")
+    chart = panel.vitals_tab.chart
+    qtbot.waitUntil(lambda: chart.series != {}, timeout=WAIT)
+    chart.picker.setCurrentIndex(chart.picker.findText("Heart", Qt.MatchFlag.MatchContains))
+    chart.redraw()
+    chart.canvas.draw()
+    ticks = [t.get_text() for t in chart.figure.axes[0].get_xticklabels() if t.get_text()]
+    assert ticks and all(re.fullmatch(r"[1-9]\d? [A-Z][a-z]{2} \d{4}", t) for t in ticks), ticks
+
+
+def test_the_sync_screens_write_their_days_in_words() -> None:
+    from pms_desktop.ui.sync.conflict_format import local_time, relative
+
+    at = "2026-01-04T10:30:00+00:00"
+    assert local_time(at, "UTC") == "Sun 4 Jan 2026 10:30"  # it was Sun 04 Jan 2026 10:30
+    assert local_time(at, "UTC", "%d %b %H:%M") == "4 Jan 10:30"  # a conflict's row
+    then = datetime(2026, 1, 4, 10, 30, tzinfo=UTC)
+    assert relative(then, datetime(2026, 1, 9, tzinfo=UTC)) == "4 Jan 2026"

@@ -16,10 +16,12 @@ from typing import Any
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...domain import vitals as V
+from ..widgets.dates import day_text
 from .chart_format import ACCENT, ALERT_RED, MUTED, ClinicClock
 
 BP = "bp"
@@ -104,7 +106,9 @@ class VitalsTrendChart(QWidget):
             ax.set_xlim(min(times) - timedelta(days=3), max(times) + timedelta(days=3))
         unit = V.BY_CODE[codes[0]].unit
         ax.set_ylabel(V.UNIT_LABELS.get(unit, unit), color=MUTED, fontsize=8)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y", tz=self.clock.zone))
+        zone = self.clock.zone  # '4 Jan 2026', as every date in the chart (was 04/01/26)
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda x, _pos: day_text(mdates.num2date(x, tz=zone))))
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
         if len(codes) > 1:
             ax.legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0),

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..widgets.dates import day_text
+
 EMPTY = "(empty)"
 
 FIELD_NAMES = {
@@ -135,7 +137,7 @@ def local_time(text: str | None, zone: str | None, pattern: str = "%a %d %b %Y %
             at = at.astimezone(ZoneInfo(zone))
         except (KeyError, ValueError):
             pass
-    return at.strftime(pattern)
+    return at.strftime(pattern.replace("%d", str(at.day)))  # '4 Jan', as widgets/dates
 
 
 def relative(at: datetime | None, now: datetime) -> str:
@@ -149,4 +151,4 @@ def relative(at: datetime | None, now: datetime) -> str:
         return f"{int(seconds // 60)} min ago"
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
-    return at.strftime("%d %b %Y")
+    return day_text(at)
