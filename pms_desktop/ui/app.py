@@ -90,7 +90,8 @@ def start_after_first_run(wizard: FirstRunWizard, *,
 
 
 def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupScheduler:
-    """The daily backup of the settings runs in the background; its outcome goes to the status bar."""
+    """The daily backup of the settings runs in the background; its outcome goes to the status
+    bar."""
     from .backup_scheduler import BackupScheduler
 
     scheduler = BackupScheduler(ctx, controller)
@@ -100,7 +101,8 @@ def start_backup_scheduler(ctx: Any, controller: SessionController) -> BackupSch
         if window is not None and hasattr(window, "show_status"):
             window.show_status(text)
 
-    scheduler.backup_made.connect(lambda path: status(f"Scheduled backup written: {Path(path).name}"))
+    scheduler.backup_made.connect(
+        lambda path: status(f"Scheduled backup written: {Path(path).name}"))
     scheduler.backup_failed.connect(lambda text: status(f"Scheduled backup failed: {text}"))
     return scheduler
 

@@ -68,7 +68,8 @@ def show_error(parent: QWidget | None, error: BaseException, title: str = "Clini
     if text is None:
         return
     box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Warning if isinstance(error, UserError) else QMessageBox.Icon.Critical)
+    box.setIcon(QMessageBox.Icon.Warning if isinstance(error, UserError)
+                else QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     box.setText(text)
     box.setObjectName("errorBox")

@@ -30,10 +30,14 @@ class AdminScreen(QWidget):
         role = session.role
         clinic = ctx.setup.clinic()
         zone = clinic.timezone if clinic else "UTC"
-        self.users = UsersTab(ctx, session, status) if allows(role, Permission.MANAGE_USERS) else None
-        self.audit = AuditTab(ctx, session, status, zone) if allows(role, Permission.VIEW_AUDIT) else None
-        self.security = SecurityTab(ctx, session, status) if allows(role, Permission.SETTINGS) else None
-        self.backups = BackupsTab(ctx, session, status) if allows(role, Permission.BACKUPS) else None
+        self.users = (UsersTab(ctx, session, status)
+                      if allows(role, Permission.MANAGE_USERS) else None)
+        self.audit = (AuditTab(ctx, session, status, zone)
+                      if allows(role, Permission.VIEW_AUDIT) else None)
+        self.security = (SecurityTab(ctx, session, status)
+                         if allows(role, Permission.SETTINGS) else None)
+        self.backups = (BackupsTab(ctx, session, status)
+                        if allows(role, Permission.BACKUPS) else None)
         self.sync = (SyncTab(ctx, session, main_window, status)
                      if allows(role, Permission.SETTINGS) and "sync" in getattr(ctx, "services", {})
                      else None)

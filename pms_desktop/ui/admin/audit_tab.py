@@ -40,7 +40,8 @@ def _date(edit: QDateEdit, enabled: QCheckBox) -> date | None:
 
 
 class AuditTab(QWidget):
-    def __init__(self, ctx: Any, session: StaffSession, status: Any = None, zone: str = "UTC") -> None:
+    def __init__(self, ctx: Any, session: StaffSession, status: Any = None,
+                 zone: str = "UTC") -> None:
         super().__init__()
         self.ctx, self.session, self.status = ctx, session, status
         self.model = AuditTableModel(zone)
@@ -110,8 +111,10 @@ class AuditTab(QWidget):
         self.search()
 
     def filters(self) -> dict[str, Any]:
-        return dict(patient_id=self.patient.text().strip() or None, username=self.user.text().strip() or None,
-                    action=self.action.text().strip() or None, date_from=_date(self.date_from, self.use_from),
+        return dict(patient_id=self.patient.text().strip() or None,
+                    username=self.user.text().strip() or None,
+                    action=self.action.text().strip() or None,
+                    date_from=_date(self.date_from, self.use_from),
                     date_to=_date(self.date_to, self.use_to))
 
     def search(self) -> None:
@@ -145,18 +148,21 @@ class AuditTab(QWidget):
     def export_csv(self, path: Path) -> None:
         audit, who, f = self.ctx.audit, self.session, self.filters()
         run_op(self, lambda: audit.export_csv(who, out=path, **f),
-               lambda n: self._status(self.tr("Exported {n} entries to {file}.").format(n=n, file=path.name)),
+               lambda n: self._status(
+                   self.tr("Exported {n} entries to {file}.").format(n=n, file=path.name)),
                label=self.tr("Exporting the access log…"))
 
     def _export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export the access log"), "access-log.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export the access log"),
+                                              "access-log.csv", "CSV (*.csv)")
         if path:
             self.export_csv(Path(path))
 
     def verify(self) -> None:
         self.verdict.setText(self.tr("Checking…"))
         audit, who = self.ctx.audit, self.session
-        run_op(self, lambda: audit.verify(who), self._verified, label=self.tr("Verifying the access log…"))
+        run_op(self, lambda: audit.verify(who), self._verified,
+               label=self.tr("Verifying the access log…"))
 
     def _verified(self, check: Any) -> None:
         if check.intact:

@@ -26,8 +26,10 @@ class SecurityTab(QWidget):
         self.ctx, self.session, self.status = ctx, session, status
         policy = ctx.accounts.policy()
         self.max_failures = QSpinBox(minimum=3, maximum=20, value=policy.max_failures)
-        self.lock_minutes = QSpinBox(minimum=1, maximum=1440, value=policy.lock_minutes, suffix=" min")
-        self.idle_minutes = QSpinBox(minimum=1, maximum=60, value=policy.idle_minutes, suffix=" min")
+        self.lock_minutes = QSpinBox(minimum=1, maximum=1440, value=policy.lock_minutes,
+                                     suffix=" min")
+        self.idle_minutes = QSpinBox(minimum=1, maximum=60, value=policy.idle_minutes,
+                                     suffix=" min")
         save = QPushButton(self.tr("Save"))
         save.clicked.connect(self.save_policy)
         sign_in = QGroupBox(self.tr("Sign-in and idle lock"))
@@ -39,11 +41,13 @@ class SecurityTab(QWidget):
         form.addRow("", button_row(save))
         key = QGroupBox(self.tr("Database key"))
         kv = QVBoxLayout(key)
-        text = QLabel(self.tr("Re-encrypts the clinic's database under a new random key. The recovery "
-                              "secret stays valid. It takes a moment; the workstation stays usable."))
+        text = QLabel(self.tr("Re-encrypts the clinic's database under a new random key. The "
+                              "recovery secret stays valid. It takes a moment; the workstation "
+                              "stays usable."))
         text.setWordWrap(True)
         self.rotate_button = QPushButton(self.tr("Rotate database key…"))
-        self.rotate_button.setEnabled(hasattr(ctx, "backups") or "backups" in getattr(ctx, "services", {}))
+        self.rotate_button.setEnabled(hasattr(ctx, "backups")
+                                      or "backups" in getattr(ctx, "services", {}))
         self.rotate_button.clicked.connect(self.confirm_rotate)
         kv.addWidget(text)
         kv.addWidget(button_row(self.rotate_button))
@@ -54,9 +58,11 @@ class SecurityTab(QWidget):
 
     def save_policy(self) -> None:
         a, who = self.ctx.accounts, self.session
-        values = dict(max_failures=self.max_failures.value(), lock_minutes=self.lock_minutes.value(),
+        values = dict(max_failures=self.max_failures.value(),
+                      lock_minutes=self.lock_minutes.value(),
                       idle_minutes=self.idle_minutes.value())
-        run_op(self, lambda: a.set_policy(who, **values), lambda _p: self._status(self.tr("Security settings saved.")))
+        run_op(self, lambda: a.set_policy(who, **values),
+               lambda _p: self._status(self.tr("Security settings saved.")))
 
     def confirm_rotate(self) -> None:
         answer = QMessageBox.question(self, self.tr("Rotate the database key"),
@@ -77,7 +83,8 @@ class SecurityTab(QWidget):
             from ..errors import show_error
             show_error(self, error)
 
-        run_op(self, lambda: backups.rotate_key(who), done, failed, label=self.tr("Rotating the database key…"))
+        run_op(self, lambda: backups.rotate_key(who), done, failed,
+               label=self.tr("Rotating the database key…"))
 
     def _status(self, text: str) -> None:
         if self.status is not None:

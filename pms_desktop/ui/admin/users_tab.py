@@ -39,10 +39,12 @@ class UsersTab(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
         for key, text, fn in (
-            ("add", self.tr("Add…"), self.add_user), ("role", self.tr("Change role…"), self.change_role),
+            ("add", self.tr("Add…"), self.add_user),
+            ("role", self.tr("Change role…"), self.change_role),
             ("disable", self.tr("Disable"), self.toggle_active),
             ("password", self.tr("Reset password…"), self.reset_password),
-            ("mfa", self.tr("Reset two-step"), self.reset_mfa), ("unlock", self.tr("Unlock"), self.unlock),
+            ("mfa", self.tr("Reset two-step"), self.reset_mfa),
+            ("unlock", self.tr("Unlock"), self.unlock),
         ):
             button = QPushButton(text)
             button.clicked.connect(fn)
@@ -95,8 +97,9 @@ class UsersTab(QWidget):
         if user is None:
             return
         names = [self.tr(ROLE_NAMES[r.value]) for r in Role]
-        name, ok = QInputDialog.getItem(self, self.tr("Change role"), self.tr("Role of {name}:").format(
-            name=user.display_name), names, list(Role).index(user.role), False)
+        label = self.tr("Role of {name}:").format(name=user.display_name)
+        name, ok = QInputDialog.getItem(self, self.tr("Change role"), label, names,
+                                        list(Role).index(user.role), False)
         if ok:
             role = list(Role)[names.index(name)]
             a, who = self.ctx.accounts, self.session
@@ -117,8 +120,8 @@ class UsersTab(QWidget):
         if user is None:
             return
         password, ok = QInputDialog.getText(self, self.tr("Reset password"), self.tr(
-            "New password for {name} (they choose their own at next sign-in):").format(name=user.display_name),
-            QLineEdit.EchoMode.Password)
+            "New password for {name} (they choose their own at next sign-in):"
+        ).format(name=user.display_name), QLineEdit.EchoMode.Password)
         if ok and password:
             a, who = self.ctx.accounts, self.session
             self._run(lambda: a.reset_password(who, user_id=user.id, new_password=password),

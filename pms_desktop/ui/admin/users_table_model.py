@@ -25,13 +25,14 @@ class UsersTableModel(QAbstractTableModel):
         self.rows = list(rows)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008,N802
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008,N802
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.tr(self.HEADERS[section])
         return None
@@ -54,7 +55,8 @@ class UsersTableModel(QAbstractTableModel):
                 if not u.active:
                     return self.tr("Disabled")
                 return self.tr("Locked") if u.locked_until else self.tr("Active")
-        if role == Qt.ItemDataRole.ForegroundRole and (not u.active or (col == 3 and not u.totp_enabled)):
+        if role == Qt.ItemDataRole.ForegroundRole and (
+                not u.active or (col == 3 and not u.totp_enabled)):
             return QColor("#8a4b00") if u.active else QColor("#7d8a96")
         if role == Qt.ItemDataRole.UserRole:
             return u

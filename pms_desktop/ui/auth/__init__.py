@@ -1,1 +1,2 @@
-"""Start-up and session screens: first-run wizard, sign-in, MFA enrolment, idle lock, break-glass."""
+"""Start-up and session screens: first-run wizard, sign-in, MFA enrolment, idle lock,
+break-glass."""

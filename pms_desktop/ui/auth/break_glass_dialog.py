@@ -44,7 +44,8 @@ class BreakGlassDialog(QDialog):
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.open_button = self.buttons.addButton(self.tr("Open record"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = self.buttons.addButton(self.tr("Open record"),
+                                                  QDialogButtonBox.ButtonRole.AcceptRole)
         self.open_button.setProperty("danger", True)
         self.buttons.accepted.connect(self.confirm)
         self.buttons.rejected.connect(self.reject)
@@ -60,7 +61,8 @@ class BreakGlassDialog(QDialog):
             return
         self.open_button.setEnabled(False)
         accounts, who, pid = self.ctx.accounts, self.session, self.patient_id
-        run_op(self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason), self._done, self._failed)
+        run_op(self, lambda: accounts.break_glass(who, patient_id=pid, reason=reason), self._done,
+               self._failed)
 
     def _mark(self, text: str) -> None:
         self.error.setText(text)

@@ -59,7 +59,8 @@ class ClinicPage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
         self.setTitle(self.tr("Your clinic"))
-        self.setSubTitle(self.tr("The name printed on invoices and letters, and a name for this computer."))
+        self.setSubTitle(
+            self.tr("The name printed on invoices and letters, and a name for this computer."))
         self.clinic = _line(self.tr("Clinic name"))
         self.workstation = _line(self.tr("Workstation name"), self.tr("Front desk"))
         self.timezone = QComboBox()
@@ -112,15 +113,17 @@ class AdminPage(QWizardPage):
         return found
 
     def _check(self) -> None:
-        found = self.problems() if self.password.text() else [self.tr("Choose a password of 12 or more characters.")]
+        found = (self.problems() if self.password.text()
+                 else [self.tr("Choose a password of 12 or more characters.")])
         ok = not found
-        self.feedback.setText(self.tr("✓ A good password.") if ok else "\n".join("• " + p for p in found))
+        self.feedback.setText(self.tr("✓ A good password.") if ok
+                              else "\n".join("• " + p for p in found))
         self.feedback.setStyleSheet("color: #2e7d32;" if ok else "color: #8a4b00;")
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802
-        return bool(self.username.text().strip() and self.display_name.text().strip() and not self.problems()
-                    and self.password.text())
+        return bool(self.username.text().strip() and self.display_name.text().strip()
+                    and not self.problems() and self.password.text())
 
     def validatePage(self) -> bool:  # noqa: N802
         if self._ready:
@@ -138,8 +141,9 @@ class RecoverySecretPage(QWizardPage):
         super().__init__()
         self.wiz = wizard
         self.setTitle(self.tr("The clinic's recovery secret"))
-        self.setSubTitle(self.tr("It opens the clinic's data if this computer's key store is lost. It is "
-                                 "shown only now: print it or save it, and keep it somewhere safe."))
+        self.setSubTitle(self.tr("It opens the clinic's data if this computer's key store is lost. "
+                                 "It is shown only now: print it or save it, and keep it "
+                                 "somewhere safe."))
         self.secret = QLabel()
         self.secret.setObjectName("recoverySecret")
         self.secret.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -149,7 +153,8 @@ class RecoverySecretPage(QWizardPage):
         font.setPointSizeF(13)
         font.setBold(True)
         self.secret.setFont(font)
-        self.secret.setStyleSheet("background: white; border: 1px solid #c3ccd6; border-radius: 6px; padding: 14px;")
+        self.secret.setStyleSheet("background: white; border: 1px solid #c3ccd6;"
+                                  " border-radius: 6px; padding: 14px;")
         self.secret.setWordWrap(True)
         self.save_button = QPushButton(self.tr("Print / Save as PDF…"))
         self.save_button.clicked.connect(self._save_dialog)
@@ -169,7 +174,8 @@ class RecoverySecretPage(QWizardPage):
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Save the recovery secret"),
-                                              str(Path.home() / "clinic-recovery-secret.pdf"), "PDF (*.pdf)")
+                                              str(Path.home() / "clinic-recovery-secret.pdf"),
+                                              "PDF (*.pdf)")
         if path:
             self.save_pdf(Path(path))
 
@@ -182,14 +188,17 @@ class RecoverySecretPage(QWizardPage):
         dpi = writer.resolution()
         y = int(dpi * 0.5)
         painter.setFont(QFont("Sans", 16, QFont.Weight.Bold))
-        painter.drawText(0, y, self.tr("Recovery secret: {clinic}").format(clinic=self.wiz.clinic_name))
+        painter.drawText(0, y,
+                         self.tr("Recovery secret: {clinic}").format(clinic=self.wiz.clinic_name))
         painter.setFont(QFont("Sans", 10))
         y += int(dpi * 0.5)
-        painter.drawText(0, y, self.tr("Opens the clinic's encrypted data where this computer's key store is lost."))
+        painter.drawText(0, y, self.tr(
+            "Opens the clinic's encrypted data where this computer's key store is lost."))
         painter.setFont(QFont("Monospace", 14, QFont.Weight.Bold))
         groups = (self.wiz.recovery_secret or "").split("-")
         for line_no, start in enumerate(range(0, len(groups), 4)):
-            painter.drawText(0, y + int(dpi * (0.7 + 0.4 * line_no)), "-".join(groups[start:start + 4]))
+            painter.drawText(0, y + int(dpi * (0.7 + 0.4 * line_no)),
+                             "-".join(groups[start:start + 4]))
         painter.end()
 
 
@@ -361,9 +370,11 @@ class FirstRunWizard(QWizard):
     def create_clinic(self, page: AdminPage) -> None:
         """Create the database, the clinic and the admin, sign the admin in: off the GUI thread."""
         c, a = self.clinic_page, page
-        values = dict(clinic_name=c.clinic.text().strip(), workstation_name=c.workstation.text().strip(),
+        values = dict(clinic_name=c.clinic.text().strip(),
+                      workstation_name=c.workstation.text().strip(),
                       timezone=c.timezone.currentText(), admin_username=a.username.text().strip(),
-                      admin_display_name=a.display_name.text().strip(), admin_password=a.password.text())
+                      admin_display_name=a.display_name.text().strip(),
+                      admin_password=a.password.text())
         self.clinic_name = values["clinic_name"]
         folder = self.data_dir
         if not self.joining.enrolled:

@@ -52,8 +52,9 @@ class LockScreen(QDialog):
         self.setMinimumWidth(400)
         title = QLabel(self.tr("Locked"))
         title.setObjectName("screenTitle")
-        who = QLabel(self.tr("Signed in as {name} ({user}). Enter your password to continue.").format(
-            name=session.display_name, user=session.username))
+        who = QLabel(self.tr(
+            "Signed in as {name} ({user}). Enter your password to continue."
+        ).format(name=session.display_name, user=session.username))
         who.setWordWrap(True)
         who.setObjectName("muted")
         self.password = QLineEdit()
@@ -110,7 +111,8 @@ class LockScreen(QDialog):
             self.message.setText(self.tr("Enter your password."))
             return
         if need and not code:
-            self.message.setText(self.tr("You have been away a while: enter your authenticator code too."))
+            self.message.setText(
+                self.tr("You have been away a while: enter your authenticator code too."))
             self.code.setFocus()
             return
         self.unlock_button.setEnabled(False)

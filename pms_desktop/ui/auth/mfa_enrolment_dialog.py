@@ -51,7 +51,8 @@ class MfaEnrolmentPanel(QWidget):
     enrolled = Signal(object)  # RecoveryCodes
     finished = Signal()
 
-    def __init__(self, ctx: Any, session: StaffSession | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Any, session: StaffSession | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.session = ctx, session
         self.enrolment: Any = None
@@ -67,7 +68,8 @@ class MfaEnrolmentPanel(QWidget):
     def _scan_page(self) -> QWidget:
         page = QWidget()
         intro = QLabel(self.tr("Scan this code with an authenticator app (for example Microsoft or "
-                               "Google Authenticator, or FreeOTP), then type the 6-digit code it shows."))
+                               "Google Authenticator, or FreeOTP), then type the 6-digit code it "
+                               "shows."))
         intro.setWordWrap(True)
         self.qr = QLabel(self.tr("Preparing…"))
         self.qr.setObjectName("qrCode")
@@ -113,8 +115,8 @@ class MfaEnrolmentPanel(QWidget):
     def _codes_page(self) -> QWidget:
         page = QWidget()
         intro = QLabel(self.tr("Two-step sign-in is on. If you lose your phone, each of these "
-                               "recovery codes signs you in once. Print them or write them down and "
-                               "keep them somewhere safe: they are not shown again."))
+                               "recovery codes signs you in once. Print them or write them down "
+                               "and keep them somewhere safe: they are not shown again."))
         intro.setWordWrap(True)
         self.codes_text = QPlainTextEdit()
         self.codes_text.setReadOnly(True)
@@ -156,7 +158,8 @@ class MfaEnrolmentPanel(QWidget):
             return
         self.confirm_button.setEnabled(False)
         accounts, who = self.ctx.accounts, self.session
-        run_op(self, lambda: accounts.confirm_totp_enrolment(who, code=code), self._confirmed, self._failed)
+        run_op(self, lambda: accounts.confirm_totp_enrolment(who, code=code), self._confirmed,
+               self._failed)
 
     def _confirmed(self, codes: Any) -> None:
         self.codes = codes

@@ -15,7 +15,8 @@ from ..ops import run_op
 
 
 class RecoveryDialog(QDialog):
-    def __init__(self, data_dir: Path, parent: Any = None, *, keyring_missing: bool = False) -> None:
+    def __init__(self, data_dir: Path, parent: Any = None, *,
+                 keyring_missing: bool = False) -> None:
         super().__init__(parent)
         self.data_dir = Path(data_dir)
         self.db: Any = None
@@ -42,7 +43,8 @@ class RecoveryDialog(QDialog):
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.open_button = self.buttons.addButton(self.tr("Open"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = self.buttons.addButton(self.tr("Open"),
+                                                  QDialogButtonBox.ButtonRole.AcceptRole)
         self.open_button.setProperty("primary", True)
         self.buttons.accepted.connect(self.attempt)
         self.buttons.rejected.connect(self.reject)
@@ -58,7 +60,8 @@ class RecoveryDialog(QDialog):
             return
         self.open_button.setEnabled(False)
         self.error.setText(self.tr("Checking… (this takes a few seconds)"))
-        run_op(self, lambda: open_database_with_recovery_secret(folder, secret), self._done, self._failed)
+        run_op(self, lambda: open_database_with_recovery_secret(folder, secret), self._done,
+               self._failed)
 
     def _done(self, db: Any) -> None:
         self.db = db
@@ -66,4 +69,5 @@ class RecoveryDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self.open_button.setEnabled(True)
-        self.error.setText(str(error) if isinstance(error, UserError) else (message_for(error) or ""))
+        self.error.setText(str(error) if isinstance(error, UserError)
+                           else (message_for(error) or ""))

@@ -62,7 +62,8 @@ class PlainMainWindow(QMainWindow):
         bar.addAction(self.tr("Switch user"), self.switch_user_requested.emit)
         bar.addAction(self.tr("Sign out"), self.sign_out_requested.emit)
         self.addToolBar(bar)
-        self.setCentralWidget(QLabel(self.tr("Signed in as {name}.").format(name=session.display_name)))
+        self.setCentralWidget(
+            QLabel(self.tr("Signed in as {name}.").format(name=session.display_name)))
 
     def set_locked(self, locked: bool) -> None:
         self.locked = locked
@@ -90,7 +91,8 @@ class SessionController(QObject):
     locked = Signal()
     quit_requested = Signal()
 
-    def __init__(self, ctx: Any, *, idle_ms: int | None = None, clock: Callable[[], datetime] | None = None,
+    def __init__(self, ctx: Any, *, idle_ms: int | None = None,
+                 clock: Callable[[], datetime] | None = None,
                  clinic_name: str = "", timezone: str | None = None) -> None:
         super().__init__()
         self.ctx = ctx
@@ -105,14 +107,16 @@ class SessionController(QObject):
         self.password_dialog: ChangePasswordDialog | None = None
         self.account: Any = None
         self.password_change_pending = False  # refused while locked: asked for after unlock
-        self.idle = IdleMonitor(idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
+        self.idle = IdleMonitor(
+            idle_ms if idle_ms is not None else self.policy.idle_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
         on_password_change_required(self.require_password_change)
 
     # --- sign-in -------------------------------------------------------------------------------
 
     def show_sign_in(self, username: str = "") -> SignInDialog:
-        dialog = SignInDialog(self.ctx, clinic_name=self.clinic_name, timezone=self.timezone, username=username)
+        dialog = SignInDialog(self.ctx, clinic_name=self.clinic_name, timezone=self.timezone,
+                              username=username)
         dialog.signed_in.connect(self.start_session)
         dialog.rejected.connect(self._sign_in_cancelled)
         self.sign_in_dialog = dialog

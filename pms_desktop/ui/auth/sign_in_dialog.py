@@ -37,8 +37,8 @@ def local_time(at: datetime, timezone: str | None) -> str:
 class SignInDialog(QDialog):
     signed_in = Signal(object)  # StaffSession
 
-    def __init__(self, ctx: Any, parent: Any = None, *, clinic_name: str = "", timezone: str | None = None,
-                 username: str = "") -> None:
+    def __init__(self, ctx: Any, parent: Any = None, *, clinic_name: str = "",
+                 timezone: str | None = None, username: str = "") -> None:
         super().__init__(parent)
         self.ctx, self.timezone = ctx, timezone
         self.session: StaffSession | None = None
@@ -67,7 +67,8 @@ class SignInDialog(QDialog):
         form.addRow(self.tr("&Password"), self.password)
         form.addRow(self.tr("&Code"), self.code)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.sign_in_button = self.buttons.addButton(self.tr("Sign in"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.sign_in_button = self.buttons.addButton(self.tr("Sign in"),
+                                                     QDialogButtonBox.ButtonRole.AcceptRole)
         self.sign_in_button.setDefault(True)
         self.sign_in_button.setProperty("primary", True)
         self.buttons.accepted.connect(self.attempt)
@@ -83,7 +84,8 @@ class SignInDialog(QDialog):
         (self.password if username else self.username).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def attempt(self) -> None:
-        user, password, code = self.username.text().strip(), self.password.text(), self.code.text().strip()
+        user, password = self.username.text().strip(), self.password.text()
+        code = self.code.text().strip()
         if not user or not password:
             self.show_message(self.tr("Enter your user name and password."))
             return

@@ -6,7 +6,8 @@ loaded off the GUI thread in one background job; ``loaded`` fires after each loa
 
 ``set_patient(id)`` shows another patient in the same widgets (building and styling a chart's
 few hundred widgets costs more than the budget of opening one): every tab is emptied first,
-and an answer that was asked for the previous patient is dropped when it arrives (``_gen``, a ``Generation``).
+and an answer that was asked for the previous patient is dropped when it arrives (``_gen``, a
+``Generation``).
 """
 
 from __future__ import annotations

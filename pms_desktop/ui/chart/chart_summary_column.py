@@ -86,7 +86,8 @@ class ChartSummaryColumn(QScrollArea):
         self.allergies.setText(self._allergies(summary.allergies))
         self.problems.setText(self._list(
             [escape(p.display) + (f" <span style='color:{MUTED}'>since {p.onset:%Y}</span>"
-                                  if p.onset else "") + self._action("problem", p.id, self.tr("resolve"))
+                                  if p.onset else "")
+             + self._action("problem", p.id, self.tr("resolve"))
              for p in summary.problems],
             self.tr("No active problems")))
         self.medications.setText(self._list(

@@ -27,6 +27,7 @@ from ..theme import STATUS_LABELS
 from .conflict_format import describe, field_name, local_time
 from .conflict_table_model import ConflictGroup
 
+
 def _label(text: str, name: str | None = None, *, wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(wrap)
