@@ -79,7 +79,8 @@ def build_context(db: ClinicDatabase, *, clock: Clock = utc_now) -> AppContext:
     return AppContext(db, core, Services(service_factories(core, db)))
 
 
-def open_context(data_dir: Path, *, keystore: KeyStore | None = None, clock: Clock = utc_now) -> AppContext:
+def open_context(data_dir: Path, *, keystore: KeyStore | None = None,
+                 clock: Clock = utc_now) -> AppContext:
     data_dir = Path(data_dir)
     if not ClinicDatabase.exists(data_dir):
         raise StoreError(f"No clinic database in {data_dir}. Create one first (or run 'demo').")

@@ -55,7 +55,8 @@ def verify_chain(entries: Iterable[Mapping[str, Any]]) -> ChainReport:
                                f"expected entry {expected_seq} here, found entry {seq}"
                                " (an entry was removed, reordered or inserted)")
         if entry.get("prev_hash") != prev_hash:
-            return ChainReport(count, expected_seq, "its previous-hash link does not match the entry before it")
+            return ChainReport(count, expected_seq,
+                               "its previous-hash link does not match the entry before it")
         if entry_hash(entry) != entry.get("hash"):
             return ChainReport(count, expected_seq, "its content does not match its hash (edited)")
         prev_hash = str(entry["hash"])

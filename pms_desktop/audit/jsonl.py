@@ -24,7 +24,8 @@ ANCHOR = "anchor"
 
 
 def anchor_record(
-    count: int, head: tuple[int, str] | None, high_water: tuple[int, str] | None, mac_key: bytes | None
+    count: int, head: tuple[int, str] | None, high_water: tuple[int, str] | None,
+    mac_key: bytes | None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "record": ANCHOR,
@@ -95,7 +96,8 @@ def verify_file(path: Path, mac_key: bytes | None = None) -> tuple[ChainReport, 
     try:
         entries, anchor, stray = read_jsonl(path)
     except (OSError, ValueError) as e:
-        return ChainReport(0, 1, f"the file cannot be read as JSON Lines ({type(e).__name__})"), False
+        return ChainReport(0, 1,
+                           f"the file cannot be read as JSON Lines ({type(e).__name__})"), False
     report = verify_chain(entries)
     if not report.intact:
         return report, False
@@ -112,7 +114,8 @@ def verify_file(path: Path, mac_key: bytes | None = None) -> tuple[ChainReport, 
                                "the closing anchor does not carry this clinic's seal"), True
         sealed = True
     head = (entries[-1]["seq"], entries[-1]["hash"]) if entries else (0, None)
-    if anchor.get("count") != report.count or (anchor.get("head_seq"), anchor.get("head_hash")) != head:
+    anchored = (anchor.get("head_seq"), anchor.get("head_hash"))
+    if anchor.get("count") != report.count or anchored != head:
         first = _first_divergence(entries, anchor)
         return ChainReport(report.count, first,
                            f"the file was cut or extended: the anchor names {anchor.get('count')} "

@@ -23,7 +23,8 @@ DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "clinic-pms"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pms-desktop", description="Clinic practice management workstation.")
+    parser = argparse.ArgumentParser(prog="pms-desktop",
+                                     description="Clinic practice management workstation.")
     parser.add_argument("--data-dir", type=Path, default=None, help="clinic data folder (GUI)")
     sub = parser.add_subparsers(dest="command")
     for name in COMMAND_MODULES:
@@ -64,8 +65,8 @@ def main(argv: list[str], *, leave_after_gui: bool = False) -> int:
     except Exception as e:  # noqa: BLE001 - a bug: one calm line, the stack only on request
         if os.environ.get("PMS_DEBUG"):
             raise
-        print(f"error: the command failed unexpectedly ({type(e).__name__}); nothing half-done was kept."
-              " Run with PMS_DEBUG=1 for details.", file=sys.stderr)
+        print(f"error: the command failed unexpectedly ({type(e).__name__});"
+              " nothing half-done was kept. Run with PMS_DEBUG=1 for details.", file=sys.stderr)
         return 2
 
 

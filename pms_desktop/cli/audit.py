@@ -49,7 +49,8 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     if args.file is not None and args.data_dir is None:
         report, _ = verify_file(args.file)
-        count, intact, seq, problem = report.count, report.intact, report.first_bad_seq, report.problem
+        count, intact = report.count, report.intact
+        seq, problem = report.first_bad_seq, report.problem
         note = " (closing anchor's seal not checked without --data-dir)"
     else:
         if not args.user:

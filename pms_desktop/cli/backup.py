@@ -55,24 +55,28 @@ def run_backup(args: argparse.Namespace) -> int:
 def _check_admin_in_backup(username: str, password: str, code: str) -> Callable[[Engine], None]:
     def verify(engine: Engine) -> None:
         with Session(engine) as s:
-            user = s.scalars(select(StaffUser).where(StaffUser.username == username.lower())).first()
+            user = s.scalars(select(StaffUser)
+                             .where(StaffUser.username == username.lower())).first()
             ok = (user is not None and user.active and verify_password(user.password_hash, password)
                   and (not user.totp_enabled or (user.totp_secret is not None and
                        matching_step(user.totp_secret, code, datetime.now(UTC)) is not None)))
             if not ok:
-                raise AuthenticationError("The user name, password or code is not right for this backup.")
+                raise AuthenticationError(
+                    "The user name, password or code is not right for this backup.")
             assert user is not None
             if user.must_change_password:  # as every signed-in command (cli/common.sign_in)
                 raise password_change_first(user.username)
             if not allows(Role(user.role), Permission.BACKUPS):
-                raise PermissionDenied(Permission.BACKUPS.value, "Only a clinic admin can restore a backup.")
+                raise PermissionDenied(Permission.BACKUPS.value,
+                                       "Only a clinic admin can restore a backup.")
 
     return verify
 
 
 def run_restore(args: argparse.Namespace) -> int:
     password = _secret("PMS_PASSWORD", f"Password for {args.user}: ")
-    code = os.environ.get("PMS_TOTP") or (input("Authenticator code: ") if sys.stdin.isatty() else "")
+    code = os.environ.get("PMS_TOTP") or (
+        input("Authenticator code: ") if sys.stdin.isatty() else "")
     secret = os.environ.get("PMS_RECOVERY_SECRET")
     args.data_dir.mkdir(parents=True, exist_ok=True)
     lock = acquire_lock(args.data_dir)

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_data_dir(rot)
     add_user(rot)
     rot.set_defaults(func=run_rotate)
-    rec = ks.add_parser("recover", help="open with the recovery secret and put the key back in the keyring")
+    rec = ks.add_parser("recover",
+                        help="open with the recovery secret and put the key back in the keyring")
     add_data_dir(rec)
     rec.set_defaults(func=run_recover)
 

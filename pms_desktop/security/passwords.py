@@ -32,7 +32,8 @@ def needs_rehash(stored_hash: str) -> bool:
 @functools.cache
 def breached_passwords() -> frozenset[str]:
     """The shipped list of the most common breached passwords (resources/)."""
-    text = resources.files("pms_desktop").joinpath("resources/breached-passwords.txt").read_text("utf-8")
+    text = (resources.files("pms_desktop").joinpath("resources/breached-passwords.txt")
+            .read_text("utf-8"))
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 

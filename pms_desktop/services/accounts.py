@@ -135,7 +135,8 @@ class AccountsService(UserAdminMixin):
                           detail={"why": "throttled"})
                 error = AuthenticationError(THROTTLED)
             elif user is None or not user.active:
-                uow.audit("session.unlock", outcome=AuditOutcome.FAILURE, detail={"why": "disabled"})
+                uow.audit("session.unlock", outcome=AuditOutcome.FAILURE,
+                          detail={"why": "disabled"})
                 error = AuthenticationError("This account is no longer active.")
             elif user.locked_until is not None and user.locked_until > now:
                 uow.audit("session.unlock", outcome=AuditOutcome.REFUSED, detail={"why": "locked"})
@@ -247,7 +248,8 @@ class AccountsService(UserAdminMixin):
         """A new secret to scan; MFA stays off until ``confirm_totp_enrolment`` sees one code."""
         user = self._me(uow)
         if user.totp_enabled:
-            raise ValidationError({"code": "Two-step sign-in is already on. An admin can reset it."})
+            raise ValidationError(
+                {"code": "Two-step sign-in is already on. An admin can reset it."})
         user.totp_secret, user.totp_last_step = new_secret(), None
         clinic = uow.session.scalars(select(Clinic.name)).first() or "Clinic"
         uri = provisioning_uri(user.totp_secret, user.username, issuer=f"{clinic} (PMS)")
@@ -279,25 +281,28 @@ class AccountsService(UserAdminMixin):
     @operation(Permission.READ_DEMOGRAPHICS, "break_glass.grant", patient_arg="patient_id",
                resource_type="Patient")
     def break_glass(self, uow: UnitOfWork, *, patient_id: str, reason: str) -> BreakGlassInfo:
-        """Emergency access to one chart for a role without clinical access: flagged, time-limited."""
+        """Emergency access to one chart for a role without clinical access: flagged,
+        time-limited."""
         actor = uow.actor
         assert actor is not None
         if allows(actor.role, Permission.READ_CLINICAL):
             raise ValidationError({"reason": "Your role can already open clinical records."})
         if len(reason.strip()) < MIN_REASON:
-            raise ValidationError({"reason": "Say why you need emergency access (a full sentence)."})
+            raise ValidationError(
+                {"reason": "Say why you need emergency access (a full sentence)."})
         if uow.session.get(Patient, patient_id) is None:
             raise NotFound("That patient does not exist.")
         now = self.core.now()
+        minutes = _read_policy(uow.session).break_glass_minutes
         grant = BreakGlassGrant(user_id=actor.user_id, patient_id=patient_id, reason=reason.strip(),
-                                granted_at=now,
-                                expires_at=now + timedelta(minutes=_read_policy(uow.session).break_glass_minutes))
+                                granted_at=now, expires_at=now + timedelta(minutes=minutes))
         uow.session.add(grant)
         uow.session.flush()
         uow.audit("break_glass.grant", resource_type="Patient", resource_id=patient_id,
                   patient_id=patient_id, break_glass=True, reason=grant.reason,
                   detail={"expires_at": grant.expires_at.isoformat()})
-        return BreakGlassInfo(grant.id, patient_id, grant.reason, grant.granted_at, grant.expires_at)
+        return BreakGlassInfo(grant.id, patient_id, grant.reason, grant.granted_at,
+                              grant.expires_at)
 
 
 def _read_policy(s: Session) -> SecurityPolicy:

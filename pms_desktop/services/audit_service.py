@@ -104,13 +104,15 @@ class AuditService:
         if f.date_from:
             q = q.where(AuditEntry.at >= datetime.combine(f.date_from, time(), zone))
         if f.date_to:
-            q = q.where(AuditEntry.at < datetime.combine(f.date_to + timedelta(days=1), time(), zone))
+            day_after = f.date_to + timedelta(days=1)
+            q = q.where(AuditEntry.at < datetime.combine(day_after, time(), zone))
         return q
 
-    @operation(Permission.VIEW_AUDIT, "audit.search", patient_arg="patient_id", resource_type="AuditEvent")
+    @operation(Permission.VIEW_AUDIT, "audit.search", patient_arg="patient_id",
+               resource_type="AuditEvent")
     def search(self, uow: UnitOfWork, *, patient_id: str | None = None, username: str | None = None,
-               action: str | None = None, date_from: date | None = None, date_to: date | None = None,
-               offset: int = 0, limit: int = 100) -> AuditPage:
+               action: str | None = None, date_from: date | None = None,
+               date_to: date | None = None, offset: int = 0, limit: int = 100) -> AuditPage:
         """Newest first, a page at a time."""
         if date_from and date_to and date_to < date_from:
             raise ValidationError({"date_to": "The end date is before the start date."})

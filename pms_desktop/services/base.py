@@ -127,7 +127,8 @@ class UnitOfWork:
         )
 
 
-def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession, patient_id: str) -> str | None:
+def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession,
+                        patient_id: str) -> str | None:
     grant = session.scalars(
         select(BreakGlassGrant)
         .where(
@@ -141,7 +142,8 @@ def _break_glass_reason(core: ServiceCore, session: Session, actor: StaffSession
 
 
 READ_PERMISSIONS = frozenset(
-    {Permission.READ_DEMOGRAPHICS, Permission.READ_CLINICAL, Permission.VIEW_AUDIT, Permission.REPORTS}
+    {Permission.READ_DEMOGRAPHICS, Permission.READ_CLINICAL, Permission.VIEW_AUDIT,
+     Permission.REPORTS}
 )
 
 

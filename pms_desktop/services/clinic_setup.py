@@ -65,10 +65,12 @@ class ClinicSetupService:
         if not clinic_name.strip():
             errors["clinic_name"] = "Enter the clinic's name."
         if not admin_username.strip() or not admin_username.isidentifier():
-            errors["admin_username"] = "Use letters, digits and underscores, starting with a letter."
+            errors["admin_username"] = (
+                "Use letters, digits and underscores, starting with a letter.")
         if not admin_display_name.strip():
             errors["admin_display_name"] = "Enter the administrator's full name."
-        problems = password_problems(admin_password, username=admin_username, display_name=admin_display_name)
+        problems = password_problems(admin_password, username=admin_username,
+                                     display_name=admin_display_name)
         if problems:
             errors["admin_password"] = " ".join(problems)
         if errors:
@@ -78,7 +80,8 @@ class ClinicSetupService:
             s = uow.session
             if s.scalar(select(func.count()).select_from(Clinic)):
                 raise ConflictError("This database already has a clinic.")
-            clinic = Clinic(name=clinic_name.strip(), timezone=timezone, currency=currency, locale=locale)
+            clinic = Clinic(name=clinic_name.strip(), timezone=timezone, currency=currency,
+                            locale=locale)
             s.add(clinic)
             s.flush()
             ws = Workstation(

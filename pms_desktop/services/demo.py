@@ -81,10 +81,11 @@ APPOINTMENT_TYPES = [
 SOAP = [
     ("Cough for 5 days, no fever. Non-smoker.", "Chest clear, no wheeze. Throat mildly red.",
      "Viral upper respiratory tract infection.", "Fluids, paracetamol as needed. Review if worse."),
-    ("Follow-up of blood pressure.", "BP improved on current dose.", "Essential hypertension, controlled.",
-     "Continue ramipril 5 mg. Review in 3 months."),
+    ("Follow-up of blood pressure.", "BP improved on current dose.",
+     "Essential hypertension, controlled.", "Continue ramipril 5 mg. Review in 3 months."),
     ("Lower back pain after lifting, 1 week.", "Paraspinal tenderness, SLR negative.",
-     "Mechanical low back pain.", "Stay active, ibuprofen 400 mg tds with food for 5 days, physio."),
+     "Mechanical low back pain.",
+     "Stay active, ibuprofen 400 mg tds with food for 5 days, physio."),
     ("Itchy rash on both forearms.", "Dry erythematous patches, no infection.", "Eczema.",
      "Emollients, hydrocortisone 1% for 7 days."),
     ("Annual review, diabetes type 2.", "Feet normal, no retinopathy reported.",
@@ -198,9 +199,11 @@ class DemoBuilder:
                 if i == 8 and weekday == 2:  # a part-time nurse: no Wednesdays
                     continue
                 hours.append(dict(id=new_id(), practitioner_id=pid, weekday=weekday,
-                                  start_time=start, end_time=end, local_revision=1, updated_at=self.now))
+                                  start_time=start, end_time=end, local_revision=1,
+                                  updated_at=self.now))
             if i in (0, 3):
-                hours.append(dict(id=new_id(), practitioner_id=pid, weekday=5, start_time=time(9, 0),
+                hours.append(dict(id=new_id(), practitioner_id=pid, weekday=5,
+                                  start_time=time(9, 0),
                                   end_time=time(12, 30), local_revision=1, updated_at=self.now))
         self._insert(Practitioner.__table__, rows)  # type: ignore[arg-type]
         self._insert(WorkingHours.__table__, hours)  # type: ignore[arg-type]
@@ -235,7 +238,8 @@ class DemoBuilder:
         return rows
 
     def _fee_schedule(self) -> dict[str, dict[str, Any]]:
-        text = resources.files("pms_desktop").joinpath("resources/fee-schedule.csv").read_text("utf-8")
+        text = (resources.files("pms_desktop").joinpath("resources/fee-schedule.csv")
+                .read_text("utf-8"))
         rows: list[dict[str, Any]] = []
         for rec in csv.DictReader(text.splitlines()):
             rows.append(dict(id=new_id(), clinic_id=self.clinic_id, code=rec["code"],
@@ -266,13 +270,16 @@ class DemoBuilder:
             digits = "".join(ch for ch in mobile if ch.isdigit())
             patients.append(dict(
                 id=pid, clinic_id=self.clinic_id, given=given, family=family,
-                middle=rng.choice(names["given_female" if female else "given_male"]) if rng.random() < 0.3 else None,
+                middle=(rng.choice(names["given_female" if female else "given_male"])
+                        if rng.random() < 0.3 else None),
                 sex="female" if female else "male", birth_date=dob,
                 email=f"{given}.{family}{rng.randint(1, 99)}@example.ie".lower().replace("'", ""),
                 address_line=f"{rng.randint(1, 120)} {rng.choice(names['streets'])}",
                 city=rng.choice(names["towns"]), region="Co. Wicklow",
-                postal_code=f"A63 {rng.choice('CDEFHKNPRTVWXY')}{rng.randint(100, 999)}", country="IE",
-                language="en", active=True, phone_digits=digits, local_revision=1, updated_at=self.now,
+                postal_code=f"A63 {rng.choice('CDEFHKNPRTVWXY')}{rng.randint(100, 999)}",
+                country="IE",
+                language="en", active=True, phone_digits=digits, local_revision=1,
+                updated_at=self.now,
             ))
             idents.append(dict(id=new_id(), patient_id=pid, system="urn:clinic:mrn", label="MRN",
                                value=f"RFP{100000 + i}", rank=0))
@@ -287,14 +294,17 @@ class DemoBuilder:
                     ("Penicillin", "Urticaria", "moderate"), ("Peanut", "Anaphylaxis", "severe"),
                     ("Latex", "Contact dermatitis", "mild"), ("Sulfonamides", "Rash", "moderate"),
                     ("Ibuprofen", "Bronchospasm", "severe")])
-                allergies.append(dict(id=new_id(), patient_id=pid, substance=substance, reaction=reaction,
-                                      severity=sev, criticality="high" if sev == "severe" else "low",
+                allergies.append(dict(id=new_id(), patient_id=pid, substance=substance,
+                                      reaction=reaction,
+                                      severity=sev,
+                                      criticality="high" if sev == "severe" else "low",
                                       clinical_status="active", recorded_at=self.now,
                                       local_revision=1, updated_at=self.now))
             if age_days > 45 * 365 and rng.random() < 0.25:
                 code, display = rng.choice([("38341003", "Essential hypertension"),
                                             ("44054006", "Type 2 diabetes mellitus"),
-                                            ("195967001", "Asthma"), ("55822004", "Hyperlipidaemia")])
+                                            ("195967001", "Asthma"),
+                                            ("55822004", "Hyperlipidaemia")])
                 problems.append(dict(id=new_id(), patient_id=pid, code=code,
                                      code_system="http://snomed.info/sct", display=display,
                                      onset=dob + timedelta(days=int(age_days * 0.8)),
@@ -317,8 +327,11 @@ class DemoBuilder:
         with self.db.sessions()() as s:
             hours = s.execute(select(WorkingHours.practitioner_id, WorkingHours.weekday,
                                      WorkingHours.start_time, WorkingHours.end_time)).all()
-            series = s.scalars(select(NumberSeries.series_code).where(NumberSeries.kind == "invoice")).first()
-        by_prac: dict[tuple[str, int], tuple[time, time]] = {(h[0], h[1]): (h[2], h[3]) for h in hours}
+            series = s.scalars(select(NumberSeries.series_code)
+                               .where(NumberSeries.kind == "invoice")).first()
+        by_prac: dict[tuple[str, int], tuple[time, time]] = {
+            (h[0], h[1]): (h[2], h[3]) for h in hours
+        }
         batches: list[list[dict[str, Any]]] = [[] for _ in range(9)]
         appts, encs, notes, obs, comps, invoices, lines, pays, allocs = batches
         inv_no = 0
@@ -344,17 +357,23 @@ class DemoBuilder:
                         status = "booked"
                         if end < now:
                             r = rng.random()
-                            status = "completed" if r < 0.88 else ("noshow" if r < 0.94 else "cancelled")
+                            status = ("completed" if r < 0.88
+                                      else "noshow" if r < 0.94 else "cancelled")
                         elif start < now:
                             status = "in-consultation"
-                        elif offset == 0 and start < now + timedelta(hours=1) and rng.random() < 0.6:
+                        elif (offset == 0 and start < now + timedelta(hours=1)
+                              and rng.random() < 0.6):
                             status = "arrived"
                         aid = new_id()
                         appts.append(dict(
-                            id=aid, clinic_id=self.clinic_id, patient_id=patient, practitioner_id=prac,
-                            appointment_type_id=typ["id"], start_at=start, end_at=end, status=status,
-                            cancel_reason="Patient rang to cancel" if status == "cancelled" else None,
-                            arrived_at=start - timedelta(minutes=rng.randint(2, 15)) if status in ("completed", "arrived", "in-consultation") else None,
+                            id=aid, clinic_id=self.clinic_id, patient_id=patient,
+                            practitioner_id=prac,
+                            appointment_type_id=typ["id"], start_at=start, end_at=end,
+                            status=status,
+                            cancel_reason=("Patient rang to cancel" if status == "cancelled"
+                                           else None),
+                            arrived_at=start - timedelta(minutes=rng.randint(2, 15))
+                            if status in ("completed", "arrived", "in-consultation") else None,
                             completed_at=end if status == "completed" else None,
                             local_revision=1, updated_at=now))
                         if status == "completed":
@@ -375,16 +394,19 @@ class DemoBuilder:
     def _consultation(self, aid: str, patient: str, prac: str, typ: dict[str, Any], start: datetime,
                       end: datetime, series: str | None, inv_no: int, rcp_no: int,
                       encs: list[Any], notes: list[Any], obs: list[Any], comps: list[Any],
-                      invoices: list[Any], lines: list[Any], pays: list[Any], allocs: list[Any]) -> tuple[int, int]:
+                      invoices: list[Any], lines: list[Any], pays: list[Any],
+                      allocs: list[Any]) -> tuple[int, int]:
         rng, now = self.rng, self.now
         eid = new_id()
         encs.append(dict(id=eid, patient_id=patient, practitioner_id=prac, appointment_id=aid,
                          status="finished", start_at=start, end_at=end, reason=typ["name"],
                          local_revision=1, updated_at=now))
         s, o, a, p = rng.choice(SOAP)
-        note = dict(id=new_id(), patient_id=patient, encounter_id=eid, author_id=self.clinician_user,
+        note = dict(id=new_id(), patient_id=patient, encounter_id=eid,
+                    author_id=self.clinician_user,
                     kind="note", subjective=s, objective=o, assessment=a, plan=p, status="signed",
-                    created_at=start, signed_at=end.astimezone(UTC), signed_by_id=self.clinician_user,
+                    created_at=start, signed_at=end.astimezone(UTC),
+                    signed_by_id=self.clinician_user,
                     addendum_to_id=None, local_revision=1, updated_at=now)
         # sealed as signing seals a note (without it every demo note showed as altered)
         note["content_hash"] = note_hash(SimpleNamespace(**note))  # type: ignore[arg-type]
@@ -393,31 +415,42 @@ class DemoBuilder:
             oid = new_id()
             sys_, dia = rng.randint(105, 165), rng.randint(62, 98)
             obs.append(dict(id=oid, patient_id=patient, encounter_id=eid, category="vital-signs",
-                            code_system="http://loinc.org", code="85354-9", display="Blood pressure panel",
+                            code_system="http://loinc.org", code="85354-9",
+                            display="Blood pressure panel",
                             status="final", effective_at=start + timedelta(minutes=3),
                             interpretation="H" if sys_ >= 140 or dia >= 90 else "N",
                             local_revision=1, updated_at=now))
-            comps.append(dict(id=new_id(), observation_id=oid, code="8480-6", display="Systolic blood pressure",
-                              value=Decimal(sys_), unit="mm[Hg]", interpretation="H" if sys_ >= 140 else "N", rank=0))
-            comps.append(dict(id=new_id(), observation_id=oid, code="8462-4", display="Diastolic blood pressure",
-                              value=Decimal(dia), unit="mm[Hg]", interpretation="H" if dia >= 90 else "N", rank=1))
+            comps.append(dict(id=new_id(), observation_id=oid, code="8480-6",
+                              display="Systolic blood pressure",
+                              value=Decimal(sys_), unit="mm[Hg]",
+                              interpretation="H" if sys_ >= 140 else "N", rank=0))
+            comps.append(dict(id=new_id(), observation_id=oid, code="8462-4",
+                              display="Diastolic blood pressure",
+                              value=Decimal(dia), unit="mm[Hg]",
+                              interpretation="H" if dia >= 90 else "N", rank=1))
             hr = rng.randint(55, 105)
-            obs.append(dict(id=new_id(), patient_id=patient, encounter_id=eid, category="vital-signs",
-                            code_system="http://loinc.org", code="8867-4", display="Heart rate", status="final",
-                            effective_at=start + timedelta(minutes=3), value=Decimal(hr), unit="/min",
-                            interpretation="H" if hr > 100 else "N", local_revision=1, updated_at=now))
+            obs.append(dict(id=new_id(), patient_id=patient, encounter_id=eid,
+                            category="vital-signs",
+                            code_system="http://loinc.org", code="8867-4", display="Heart rate",
+                            status="final",
+                            effective_at=start + timedelta(minutes=3), value=Decimal(hr),
+                            unit="/min",
+                            interpretation="H" if hr > 100 else "N", local_revision=1,
+                            updated_at=now))
         fee = self.fees.get(typ["default_fee_code"]) or self.fees["CONS-S"]
         inv_no += 1
         iid = new_id()
         net = fee["price_minor"]
         tax = int((Decimal(net) * fee["tax_rate"]).quantize(Decimal("1")))
         invoices.append(dict(id=iid, clinic_id=self.clinic_id, number=f"INV-{series}-{inv_no:06d}",
-                             patient_id=patient, practitioner_id=prac, appointment_id=aid, encounter_id=eid,
+                             patient_id=patient, practitioner_id=prac, appointment_id=aid,
+                             encounter_id=eid,
                              status="issued", currency="EUR", created_at=end, issued_at=end,
                              due_date=(end + timedelta(days=30)).date(), subtotal_minor=net,
                              discount_minor=0, tax_minor=tax, total_minor=net + tax,
                              local_revision=1, updated_at=now))
-        lines.append(dict(id=new_id(), invoice_id=iid, position=1, fee_item_id=fee["id"], code=fee["code"],
+        lines.append(dict(id=new_id(), invoice_id=iid, position=1, fee_item_id=fee["id"],
+                          code=fee["code"],
                           description=fee["description"], quantity=Decimal(1), unit_price_minor=net,
                           discount_minor=0, tax_rate=fee["tax_rate"], net_minor=net, tax_minor=tax,
                           total_minor=net + tax))
@@ -426,15 +459,19 @@ class DemoBuilder:
             rcp_no += 1
             amount = net + tax if r < 0.8 else (net + tax) // 2
             pay_id = new_id()
-            method = rng.choices(["card", "cash", "bank_transfer", "insurer"], weights=[60, 20, 10, 10])[0]
-            pays.append(dict(id=pay_id, clinic_id=self.clinic_id, patient_id=patient, kind="payment",
+            method = rng.choices(["card", "cash", "bank_transfer", "insurer"],
+                                 weights=[60, 20, 10, 10])[0]
+            pays.append(dict(id=pay_id, clinic_id=self.clinic_id, patient_id=patient,
+                             kind="payment",
                              method=method, amount_minor=amount, currency="EUR", received_at=end,
-                             receipt_number=f"RCP-{series}-{rcp_no:06d}", local_revision=1, updated_at=now))
+                             receipt_number=f"RCP-{series}-{rcp_no:06d}", local_revision=1,
+                             updated_at=now))
             allocs.append(dict(id=new_id(), payment_id=pay_id, invoice_id=iid, amount_minor=amount))
         return inv_no, rcp_no
 
 
-def build_demo(db: ClinicDatabase, patients: int, *, seed: int = 7, progress: Progress | None = None) -> DemoResult:
+def build_demo(db: ClinicDatabase, patients: int, *, seed: int = 7,
+               progress: Progress | None = None) -> DemoResult:
     return DemoBuilder(db, seed=seed, progress=progress).build(patients)
 
 

@@ -174,5 +174,6 @@ def _after_refunds(newest_first: list[PaymentInfo], refunded: int) -> tuple[Paym
     for info in newest_first:
         drawn = min(refunded, info.unallocated_minor)
         refunded -= drawn
-        out.append(replace(info, unallocated_minor=info.unallocated_minor - drawn) if drawn else info)
+        out.append(replace(info, unallocated_minor=info.unallocated_minor - drawn)
+                   if drawn else info)
     return tuple(out)

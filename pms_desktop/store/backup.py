@@ -84,7 +84,8 @@ def export_copy(engine: Engine, target: Path, target_key: bytes) -> None:
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        raw.execute(f"ATTACH DATABASE ? AS backup KEY \"{raw_key_literal(target_key)}\"", (str(target),))
+        raw.execute(f"ATTACH DATABASE ? AS backup KEY \"{raw_key_literal(target_key)}\"",
+                    (str(target),))
         try:
             # The copy in the store's format, whatever the live store's (see engine.py).
             raw.execute(f"PRAGMA backup.cipher_hmac_algorithm = {HMAC_ALGORITHM}")
@@ -137,11 +138,14 @@ def _backup_file(db: ClinicDatabase, payload: bytes, backup_key: bytes, label: s
         "schema_revision": db.schema_revision(),
         "recovery_public_key": _b64(db.info.recovery_public),
         "recovery_salt": _b64(db.info.recovery_salt),
-        "key_for_recovery": seal_to_public(db.info.recovery_public, backup_key, purpose="backup-key"),
+        "key_for_recovery": seal_to_public(db.info.recovery_public, backup_key,
+                                           purpose="backup-key"),
         "key_for_database": {
             "key_check": db.info.check,
             "nonce": _b64(nonce),
-            "ciphertext": _b64(AESGCM(_local_wrap_key(db.key)).encrypt(nonce, backup_key, b"backup")),
+            "ciphertext": _b64(
+                AESGCM(_local_wrap_key(db.key)).encrypt(nonce, backup_key, b"backup")
+            ),
         },
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
         "payload_bytes": len(payload),
@@ -169,7 +173,8 @@ def read_backup(path: Path) -> tuple[BackupHeader, bytes]:
     return BackupHeader(header), payload
 
 
-def backup_key_from(header: BackupHeader, *, db_key: bytes | None, recovery_secret: str | None) -> bytes:
+def backup_key_from(header: BackupHeader, *, db_key: bytes | None,
+                    recovery_secret: str | None) -> bytes:
     h = header.data
     if db_key is not None and key_check(db_key) == h["key_for_database"]["key_check"]:
         wrapped = h["key_for_database"]
@@ -180,8 +185,9 @@ def backup_key_from(header: BackupHeader, *, db_key: bytes | None, recovery_secr
         private = _recovery_private_key(recovery_secret, _unb64(h["recovery_salt"]))
         try:
             return open_sealed(private, h["key_for_recovery"], purpose="backup-key")
-        except Exception:
-            raise WrongKeyError("backup", "That recovery secret does not open this backup.") from None
+        except Exception:  # noqa: BLE001 - any failure to unseal is the wrong secret, said as such
+            raise WrongKeyError("backup",
+                                "That recovery secret does not open this backup.") from None
     raise WrongKeyError(
         "backup",
         "This backup was made under another database key: enter the clinic's recovery secret.",
@@ -238,7 +244,8 @@ def restore_backup(
                     created_at=datetime.now(UTC).isoformat(),
                 )
                 db_key = new_database_key()
-                info.sealed_key = seal_to_public(info.recovery_public, db_key, purpose="database-key")
+                info.sealed_key = seal_to_public(info.recovery_public, db_key,
+                                                 purpose="database-key")
                 info.check = key_check(db_key)
                 keystore.put(info.keyring_name, db_key)
                 info.save(data_dir)

@@ -122,8 +122,9 @@ class ClinicDatabase:
             keys = keys_from_recovery_secret(info, secret)
         except WrongKeyError:
             raise
-        except Exception:
-            raise WrongKeyError(data_dir / DB_FILENAME, "That recovery secret does not open this clinic.") from None
+        except Exception:  # noqa: BLE001 - any failure to unseal is the wrong secret, said as such
+            raise WrongKeyError(data_dir / DB_FILENAME,
+                                "That recovery secret does not open this clinic.") from None
         db = cls._open_with_keys(data_dir, info, keys, keystore, upgrade=upgrade,
                                  remember=remember)
         if remember and keystore.available():
@@ -193,7 +194,8 @@ class ClinicDatabase:
         """
         new_key = new_database_key()
         info = self.info
-        info.pending_sealed_key = seal_to_public(info.recovery_public, new_key, purpose="database-key")
+        info.pending_sealed_key = seal_to_public(info.recovery_public, new_key,
+                                                 purpose="database-key")
         info.pending_check = key_check(new_key)
         info.save(self.data_dir)
         self.keystore.put(info.keyring_name + ":pending", new_key)
@@ -215,7 +217,8 @@ class ClinicDatabase:
     def integrity_problems(self) -> list[str]:
         with self.engine.connect() as conn:
             rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
-            cipher = [r[0] for r in conn.exec_driver_sql("PRAGMA cipher_integrity_check").fetchall()]
+            cipher = [r[0] for r in
+                      conn.exec_driver_sql("PRAGMA cipher_integrity_check").fetchall()]
         return [r for r in rows if r != "ok"] + cipher
 
     def schema_revision(self) -> str | None:

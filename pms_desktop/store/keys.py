@@ -98,7 +98,8 @@ def open_sealed(private: X25519PrivateKey, sealed: dict[str, str], *, purpose: s
     eph_pub = _unb64(sealed["ephemeral"])
     shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
     kek = _wrap_key(shared, eph_pub, purpose.encode())
-    return AESGCM(kek).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), purpose.encode())
+    return AESGCM(kek).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]),
+                               purpose.encode())
 
 
 @dataclass
@@ -194,7 +195,8 @@ def keys_from_recovery_secret(info: KeyInfo, secret: str) -> list[bytes]:
     private = _recovery_private_key(secret, info.recovery_salt)
     public_raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     if public_raw != info.recovery_public:
-        raise WrongKeyError("recovery secret", "That recovery secret is not the one of this clinic.")
+        raise WrongKeyError("recovery secret",
+                            "That recovery secret is not the one of this clinic.")
     found = [open_sealed(private, info.sealed_key, purpose="database-key")]
     if info.pending_sealed_key:
         found.append(open_sealed(private, info.pending_sealed_key, purpose="database-key"))

@@ -70,5 +70,6 @@ def pending_count(session: Session) -> int:
     from sqlalchemy import func
 
     return session.scalar(
-        select(func.count()).select_from(OutboxChange).where(OutboxChange.status == OutboxStatus.PENDING)
+        select(func.count()).select_from(OutboxChange)
+        .where(OutboxChange.status == OutboxStatus.PENDING)
     ) or 0

@@ -34,7 +34,8 @@ class ResourceMap(Protocol):
     def resources_for(self, session: Session, table: str, row_ids: Sequence[str]
                       ) -> dict[str, Json]: ...  # for the push: missing rows left out
     def table_for(self, resource: Json) -> str: ...
-    def apply(self, session: Session, resource: Json, server_version: int | None) -> tuple[str, str]: ...
+    def apply(self, session: Session, resource: Json,
+              server_version: int | None) -> tuple[str, str]: ...
     def model(self, table: str) -> type[Any]: ...
 
 
@@ -100,7 +101,8 @@ class FallbackMap:
             raise ValidationError({"resourceType": "not held locally"}, "No local record holds it.")
         return table
 
-    def apply(self, session: Session, resource: Json, server_version: int | None) -> tuple[str, str]:
+    def apply(self, session: Session, resource: Json,
+              server_version: int | None) -> tuple[str, str]:
         table = self.table_for(resource)
         model = LOCAL_MODELS[table]
         rid = str(resource["id"])

@@ -82,7 +82,8 @@ class Observation(SyncMixin, Base):
     """A vital sign or a result; blood pressure is one row with two components."""
 
     __tablename__ = "observation"
-    __table_args__ = (Index("ix_observation_patient_code_time", "patient_id", "code", "effective_at"),)
+    __table_args__ = (Index("ix_observation_patient_code_time", "patient_id", "code",
+                            "effective_at"),)
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patient.id"))
     encounter_id: Mapped[str | None] = mapped_column(ForeignKey("encounter.id"), index=True)

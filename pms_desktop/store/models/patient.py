@@ -132,7 +132,8 @@ class Consent(SyncMixin, Base):
 
 @fhir_type("Linkage")
 class PatientMerge(SyncMixin, Base):
-    """Two records of one person joined; ``moved`` lists every re-pointed row so it can be undone."""
+    """Two records of one person joined; ``moved`` lists every re-pointed row so it can be
+    undone."""
 
     __tablename__ = "patient_merge"
 

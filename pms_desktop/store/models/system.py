@@ -93,7 +93,8 @@ class SyncConflict(Base):
     __tablename__ = "sync_conflict"
 
     id: Mapped[str] = uuid_pk()
-    kind: Mapped[str] = mapped_column(String(20), default="field")  # field | double-booking | rejected
+    # field | double-booking | rejected
+    kind: Mapped[str] = mapped_column(String(20), default="field")
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[str] = mapped_column(String(36), index=True)
     field: Mapped[str | None] = mapped_column(String(100))
