@@ -1,4 +1,5 @@
-"""AdminScreen on a real store: users table, audit log with paging/filter/verify/export, access report."""
+"""AdminScreen on a real store: users table, audit log with paging/filter/verify/export, access
+report."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pms_desktop.ui.admin.audit_table_model import AuditTableModel
 pytestmark = pytest.mark.usefixtures("themed")
 
 # Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
-SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+         if os.environ.get("PMS_SCREENSHOTS")
          else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 10_000
 

@@ -55,7 +55,8 @@ def test_a_practice_manager_sees_only_the_schedule_tabs(screen) -> None:  # type
     assert screen.users is None and screen.audit is None
 
 
-def test_weekly_hours_with_a_lunch_break_reach_the_appointment_book(qtbot, ctx, actors, screen) -> None:  # type: ignore[no-untyped-def]
+def test_weekly_hours_with_a_lunch_break_reach_the_appointment_book(qtbot, ctx, actors,  # type: ignore[no-untyped-def]
+                                                                    screen) -> None:
     tab = screen.schedule
     qtbot.waitUntil(lambda: tab.current is not None and tab.hours_box.isEnabled(), timeout=WAIT)
     assert "No hours set" in tab.hours_note.text()
@@ -100,7 +101,8 @@ def test_weekly_hours_with_a_lunch_break_reach_the_appointment_book(qtbot, ctx, 
     screen.grab().save(str(_shot("admin-hours.png")))
 
 
-def test_leave_refused_when_it_ends_first_then_recorded_shown_and_removed(qtbot, ctx, actors, screen) -> None:  # type: ignore[no-untyped-def]
+def test_leave_refused_when_it_ends_first_then_recorded_shown_and_removed(qtbot, ctx, actors,  # type: ignore[no-untyped-def]
+                                                                          screen) -> None:
     tab = screen.schedule
     qtbot.waitUntil(lambda: tab.current is not None and tab.leave_box.isEnabled(), timeout=WAIT)
     book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
@@ -143,7 +145,8 @@ def test_leave_refused_when_it_ends_first_then_recorded_shown_and_removed(qtbot,
     assert book.view.unavailable == ()
 
 
-def test_appointment_types_added_edited_retired_and_offered_by_the_book(qtbot, ctx, actors, screen) -> None:  # type: ignore[no-untyped-def]
+def test_appointment_types_added_edited_retired_and_offered_by_the_book(qtbot, ctx, actors,  # type: ignore[no-untyped-def]
+                                                                        screen) -> None:
     tab = screen.types
     screen.tabs.setCurrentWidget(tab)
     book = AppointmentBook(ctx, actors[Role.RECEPTION], None)
@@ -199,7 +202,8 @@ def _shot(name: str) -> Path:
     return SHOTS / name
 
 
-def test_hours_and_types_pulled_from_another_workstation_are_shown(qtbot, ctx, actors, screen) -> None:  # type: ignore[no-untyped-def]
+def test_hours_and_types_pulled_from_another_workstation_are_shown(qtbot, ctx, actors,  # type: ignore[no-untyped-def]
+                                                                   screen) -> None:
     tab, types = screen.schedule, screen.types
     qtbot.waitUntil(lambda: tab.current is not None and tab.hours_box.isEnabled(), timeout=WAIT)
     manager = actors[Role.PRACTICE_MANAGER]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ from pms_desktop.ui.auth.recovery_dialog import RecoveryDialog
 pytestmark = pytest.mark.usefixtures("themed")
 
 # Screenshots go to docs/ only when asked (PMS_SCREENSHOTS=1), so a test run leaves the tree clean.
-SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("PMS_SCREENSHOTS")
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+         if os.environ.get("PMS_SCREENSHOTS")
          else Path(tempfile.gettempdir()) / "pms-screenshots")
 WAIT = 20_000
 PASSWORD = "Kettle-Harbour-Violet-93"

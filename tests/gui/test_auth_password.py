@@ -58,7 +58,8 @@ def type_passwords(dialog, current: str, new: str, repeat: str | None = None) ->
     dialog.change_button.click()
 
 
-def test_after_an_admin_reset_the_new_password_is_chosen_before_the_main_window(qtbot, ctx, actors, controller) -> None:  # type: ignore[no-untyped-def]
+def test_after_an_admin_reset_the_new_password_is_chosen_before_the_main_window(qtbot, ctx, actors,  # type: ignore[no-untyped-def]
+                                                                                controller) -> None:
     ctx.accounts.reset_password(actors[Role.CLINIC_ADMIN], user_id=actors[Role.RECEPTION].user_id,
                                 new_password=FIRST)
     sign_in(qtbot, controller, "rita", FIRST, rita_code())

@@ -25,7 +25,8 @@ def test_due_backup_runs_once_and_reports_it(qtbot, ctx, actors, data_dir) -> No
 def test_a_failing_backup_is_reported_not_raised(qtbot, ctx, actors, tmp_path) -> None:  # type: ignore[no-untyped-def]
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the backup folder should be")
-    ctx.backups.set_schedule(actors[Role.CLINIC_ADMIN], enabled=True, hour=0, keep=5, folder=blocker / "sub")
+    ctx.backups.set_schedule(actors[Role.CLINIC_ADMIN], enabled=True, hour=0, keep=5,
+                             folder=blocker / "sub")
     scheduler = BackupScheduler(ctx, interval_ms=60_000, first_after_ms=0)
     with qtbot.waitSignal(scheduler.backup_failed, timeout=20000) as failed:
         pass

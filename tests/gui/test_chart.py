@@ -344,7 +344,8 @@ def test_resolve_a_problem_and_stop_a_medication_from_the_summary(qtbot, ctx, ac
         panel.summary_column.medications.linkActivated.emit(f"medication:{med.id}")
     assert "Acute sinusitis" not in panel.summary_column.problems.text()
     assert "Amoxicillin" not in panel.summary_column.medications.text()
-    statuses = {p.display: p.clinical_status for p in ctx.clinical.list_problems(doc, patient_id=pid)}
+    statuses = {p.display: p.clinical_status
+                for p in ctx.clinical.list_problems(doc, patient_id=pid)}
     assert statuses["Acute sinusitis"] == "resolved"  # kept in the history, not deleted
     assert [m.status for m in ctx.clinical.list_medications(doc, patient_id=pid)] == ["stopped"]
 
@@ -353,7 +354,8 @@ def test_other_roles_get_no_resolve_links(qtbot, ctx, actors, make_patient, monk
     doc = actors[Role.CLINICIAN]
     pid = make_patient()
     ctx.clinical.add_problem(doc, patient_id=pid, display="Asthma")
-    ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=pid, reason="Ambulance asks for history")
+    ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=pid,
+                             reason="Ambulance asks for history")
     panel = open_chart(qtbot, ctx, actors[Role.RECEPTION], pid)
     assert "Asthma" in panel.summary_column.problems.text()
     assert "href" not in panel.summary_column.problems.text()

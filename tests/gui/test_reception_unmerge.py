@@ -25,7 +25,8 @@ def test_admin_undoes_a_merge_from_the_patient_file(qtbot, ctx, actors, make_pat
     other = make_patient("John", "Byrne", phone=None, mrn="B1")
     unmerged = _open(qtbot, ctx, actors[Role.CLINIC_ADMIN], other)
     assert not unmerged.unmerge_button.isVisibleTo(unmerged)
-    ctx.patients.merge_patients(actors[Role.RECEPTION], survivor_id=keep, merged_id=dup, reason="same")
+    ctx.patients.merge_patients(actors[Role.RECEPTION], survivor_id=keep, merged_id=dup,
+                                reason="same")
     desk = _open(qtbot, ctx, actors[Role.RECEPTION], keep)
     assert not desk.unmerge_button.isVisibleTo(desk)
     panel = _open(qtbot, ctx, actors[Role.CLINIC_ADMIN], keep)

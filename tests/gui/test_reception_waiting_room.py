@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-
 from pms_desktop.domain.enums import Role
 from pms_desktop.ui.schedule.waiting_room import WaitingRoomPanel
 
