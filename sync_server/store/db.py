@@ -57,10 +57,19 @@ def _pg_url(url: str) -> URL:
                                      if key not in parsed.query})
 
 
+# Only where nothing set lock_timeout: its source is 'default'. An admin's own value, 0 (no bound)
+# included, comes from the URL's options ('client'), the role or database ('user', 'database') or
+# the server's configuration ('configuration file'); current_setting alone cannot tell their 0
+# from the default's.
+_SET_LOCK_WAIT = ("SELECT set_config('lock_timeout', %s, false) FROM pg_settings "
+                  "WHERE name = 'lock_timeout' AND source = 'default'")
+
+
 def _bound_lock_waits(engine: Engine, lock_wait: float) -> None:
     """A new PostgreSQL connection waits ``lock_wait`` seconds for a lock, unless something
-    else bounds it already (``options=-c lock_timeout=...`` in the URL, ``ALTER ROLE ... SET``,
-    the server's configuration): one statement when the connection is made. A ``SET`` rather
+    else sets its wait already, 0 (no bound) included (``options=-c lock_timeout=...`` in the
+    URL, ``ALTER ROLE ... SET``, the server's configuration): one statement when the
+    connection is made. A ``SET`` rather
     than the start-up ``options`` parameter, which a pooler such as PgBouncer refuses unless
     told to ignore it."""
     value = f"{round(lock_wait * 1000)}ms"
@@ -70,8 +79,7 @@ def _bound_lock_waits(engine: Engine, lock_wait: float) -> None:
         autocommit = dbapi_conn.autocommit
         dbapi_conn.autocommit = True
         try:
-            dbapi_conn.execute("SELECT set_config('lock_timeout', %s, false) "
-                               "WHERE current_setting('lock_timeout') = '0'", (value,))
+            dbapi_conn.execute(_SET_LOCK_WAIT, (value,))
         finally:
             dbapi_conn.autocommit = autocommit
 

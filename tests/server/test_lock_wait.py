@@ -109,3 +109,17 @@ def test_the_admins_own_settings_win(pg_schema: PgSchema) -> None:
         assert params["keepalives_idle"] == "120" and params["keepalives_count"] == "3"
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_an_admins_unbounded_lock_wait_is_kept(pg_schema: PgSchema) -> None:
+    """``lock_timeout=0`` in the URL's options (wait as long as it takes) is the admin's choice
+    too, not a connection that set nothing: it is not bounded to ``lock_wait``."""
+    url = pg_schema.url.replace("?options=", "?options=-clock_timeout%3D0%20", 1)
+    assert url != pg_schema.url
+    database = Database(url, lock_wait=2.5)
+    try:
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar_one() == "0"
+    finally:
+        database.dispose()
