@@ -186,7 +186,8 @@ def make_patient(ctx: AppContext):  # type: ignore[no-untyped-def]
                 s.add(PatientTelecom(patient_id=p.id, system="phone", use="mobile", value=phone,
                                      digits="".join(ch for ch in phone if ch.isdigit())))
             if mrn:
-                s.add(PatientIdentifier(patient_id=p.id, system="urn:clinic:mrn", label="MRN", value=mrn))
+                s.add(PatientIdentifier(patient_id=p.id, system="urn:clinic:mrn",
+                                        label="MRN", value=mrn))
             return p.id
 
     return make

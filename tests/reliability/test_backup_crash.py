@@ -1,8 +1,8 @@
 """SIGKILL in the middle of backups.
 
 A child writes backups one after another (into the data folder's ``backups/`` and into a folder
-a person chose) and is killed at moments spread over several backups after its first. Every backup it
-acknowledged is whole; no file under a backup's name is ever partial; and the next start (or the
+a person chose) and is killed at moments spread over several backups after its first. Every backup
+it acknowledged is whole; no file under a backup's name is ever partial; and the next start (or the
 next backup into the chosen folder) removes the copy the killed backup was staging, so no stray
 copy of the clinic stays on disk.
 """

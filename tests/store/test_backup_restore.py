@@ -70,7 +70,8 @@ def test_backup_service_is_for_admins_and_logged(ctx, actors, data_dir):  # type
     result = ctx.backups.backup_now(actors[Role.CLINIC_ADMIN])
     assert result.path.exists() and result.path.parent == data_dir / "backups"
     with ctx.db.sessions()() as s:
-        actions = [(a.action, a.outcome) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        actions = [(a.action, a.outcome)
+                   for a in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
     assert ("backup.create", "refused") in actions and ("backup.create", "success") in actions
 
 

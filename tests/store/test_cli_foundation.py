@@ -15,27 +15,29 @@ LINE = re.compile(r"^sign-in user=(\S+) role=(reception|clinician|practice_manag
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pms_desktop", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    # a fixed interpreter and module; the arguments come from the tests themselves
+    return subprocess.run([sys.executable, "-m", "pms_desktop", *args], capture_output=True,  # noqa: S603
+                          text=True, env={**os.environ, **(env or {})}, timeout=300)
 
 
 def test_demo_backup_restore_round_trip(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     demo = _run("demo", "--data-dir", str(data), "--patients", "60")
     assert demo.returncode == 0, demo.stderr
-    logins = [LINE.match(l) for l in demo.stdout.splitlines() if l.startswith("sign-in")]
+    logins = [LINE.match(line) for line in demo.stdout.splitlines() if line.startswith("sign-in")]
     assert logins and all(logins), demo.stdout
     roles = {m.group(2) for m in logins if m}
     assert roles == {"reception", "clinician", "practice_manager", "clinic_admin"}
     from sqlalchemy import func, select
 
-    from pms_desktop.store.database import ClinicDatabase
     from pms_desktop.services.clinical_seal import note_hash
+    from pms_desktop.store.database import ClinicDatabase
     from pms_desktop.store.models import ClinicalNote, Observation
 
     db = ClinicDatabase.open(data)
     with db.sessions()() as s:  # every heart rate recorded carries its value and unit
-        rates = s.execute(select(func.count(), func.count(Observation.value), func.count(Observation.unit))
+        rates = s.execute(select(func.count(), func.count(Observation.value),
+                                 func.count(Observation.unit))
                           .where(Observation.code == "8867-4")).one()
         notes = list(s.scalars(select(ClinicalNote).where(ClinicalNote.status == "signed")))
         altered = [n.id for n in notes if n.content_hash != note_hash(n)]
@@ -54,7 +56,8 @@ def test_demo_backup_restore_round_trip(tmp_path: Path) -> None:
     assert not (tmp_path / "x.pmsbak").exists()
 
     out = tmp_path / "b.pmsbak"
-    backup = _run("backup", "--data-dir", str(data), "--out", str(out), "--user", "admin", env=creds(admin))
+    backup = _run("backup", "--data-dir", str(data), "--out", str(out), "--user", "admin",
+                  env=creds(admin))
     assert backup.returncode == 0, backup.stderr
     assert out.exists()
 
@@ -71,8 +74,8 @@ def test_demo_backup_restore_round_trip(tmp_path: Path) -> None:
 
 
 def test_commands_on_a_missing_folder_say_so(tmp_path: Path) -> None:
-    r = _run("backup", "--data-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "b"), "--user", "x",
-             env={"PMS_PASSWORD": "x", "PMS_TOTP": "1"})
+    r = _run("backup", "--data-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "b"),
+             "--user", "x", env={"PMS_PASSWORD": "x", "PMS_TOTP": "1"})
     assert r.returncode == 1 and "No clinic database" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -88,7 +88,8 @@ def test_recovery_secret_opens_without_keyring_entry(tmp_path):  # type: ignore[
     with pytest.raises(RecoveryNeeded):
         ClinicDatabase.open(folder)
     with pytest.raises(WrongKeyError):
-        ClinicDatabase.open_with_recovery_secret(folder, "AAAAAA-BBBBBB-CCCCCC-DDDDDD-EEEEEE-FFFFFF-GGGGGG-HHHHHH")
+        ClinicDatabase.open_with_recovery_secret(folder,
+                                                 "AAAAAA-BBBBBB-CCCCCC-DDDDDD-EEEEEE-FFFFFF-GGGGGG-HHHHHH")
     db = ClinicDatabase.open_with_recovery_secret(folder, secret.lower().replace("-", " "))
     with db.engine.connect() as c:
         assert c.execute(text("SELECT v FROM probe")).scalar() == "kept"

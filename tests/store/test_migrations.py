@@ -35,8 +35,9 @@ def _old_clinic(folder: Path) -> None:
             "'08:00:00','18:00:00',15,'line',1,'2024-01-01 00:00:00')"))
         for i, (given, family) in enumerate([("Brigid", "Fennelly"), ("Oisin", "Mac Giolla")]):
             c.execute(text(
-                "INSERT INTO patient(id,clinic_id,given,family,sex,birth_date,active,local_revision,"
-                f"updated_at,phone_digits) VALUES ('p{i}','c1',:g,:f,'unknown','1970-01-0{i + 1}',1,1,"
+                "INSERT INTO patient(id,clinic_id,given,family,sex,birth_date,active,"
+                "local_revision,updated_at,phone_digits) "
+                f"VALUES ('p{i}','c1',:g,:f,'unknown','1970-01-0{i + 1}',1,1,"
                 "'2024-01-01 00:00:00','0861112222')"), {"g": given, "f": family})
             c.execute(text(
                 "INSERT INTO patient_identifier(id,patient_id,system,label,value,rank) VALUES "
@@ -82,7 +83,8 @@ def test_first_revision_upgrades_to_head_with_data_intact(tmp_path: Path) -> Non
 
 def _diff(engine) -> list:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
-        mc = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _include})
+        mc = MigrationContext.configure(conn,
+                                        opts={"compare_type": True, "include_object": _include})
         return compare_metadata(mc, Base.metadata)
 
 

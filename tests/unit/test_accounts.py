@@ -39,7 +39,8 @@ def entries(ctx, **where) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
 
 
 def test_sign_in_with_password_and_code_returns_a_session(ctx) -> None:  # type: ignore[no-untyped-def]
-    session = ctx.accounts.sign_in(username="Rita", password=TEST_PASSWORD, totp_code=code(Role.RECEPTION))
+    session = ctx.accounts.sign_in(username="Rita", password=TEST_PASSWORD,
+                                   totp_code=code(Role.RECEPTION))
     assert session.username == "rita" and session.role is Role.RECEPTION
     last = entries(ctx, action="auth.sign_in")[-1]
     assert (last.username, last.outcome, last.user_id) == ("rita", "success", session.user_id)
@@ -48,7 +49,8 @@ def test_sign_in_with_password_and_code_returns_a_session(ctx) -> None:  # type:
 @pytest.mark.parametrize("password,totp", [("wrong-password-123", None), (TEST_PASSWORD, "000000")])
 def test_failed_sign_in_is_refused_and_logged(ctx, password, totp) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(AuthenticationError):
-        ctx.accounts.sign_in(username="rita", password=password, totp_code=totp or code(Role.RECEPTION))
+        ctx.accounts.sign_in(username="rita", password=password,
+                             totp_code=totp or code(Role.RECEPTION))
     last = entries(ctx, action="auth.sign_in")[-1]
     assert (last.username, last.outcome) == ("rita", AuditOutcome.FAILURE.value)
 
@@ -123,12 +125,14 @@ def test_throttle_refuses_to_evaluate_beyond_the_hourly_budget(ctx) -> None:  # 
         with pytest.raises(AuthenticationError):
             ctx.accounts.sign_in(username="paul", password="nope-nope-nope", totp_code="000000")
     with pytest.raises(AuthenticationError, match="Too many"):
-        ctx.accounts.sign_in(username="paul", password=TEST_PASSWORD, totp_code=code(Role.PRACTICE_MANAGER))
+        ctx.accounts.sign_in(username="paul", password=TEST_PASSWORD,
+                             totp_code=code(Role.PRACTICE_MANAGER))
 
 
-def _new_user(ctx, admin: StaffSession, username: str = "nina", role: Role = Role.RECEPTION) -> StaffSession:  # type: ignore[no-untyped-def]
-    info = ctx.accounts.create_user(admin, username=username, display_name="Nina Newcomer", role=role,
-                                    password=TEST_PASSWORD)
+def _new_user(ctx, admin: StaffSession, username: str = "nina",  # type: ignore[no-untyped-def]
+              role: Role = Role.RECEPTION) -> StaffSession:
+    info = ctx.accounts.create_user(admin, username=username, display_name="Nina Newcomer",
+                                    role=role, password=TEST_PASSWORD)
     return ctx.accounts.sign_in(username=info.username, password=TEST_PASSWORD, totp_code="")
 
 
@@ -144,7 +148,8 @@ def test_mfa_enrolment_needs_one_valid_code_and_gives_one_time_recovery_codes(ct
     codes = ctx.accounts.confirm_totp_enrolment(nina, code=pyotp.TOTP(enrol.secret).now()).codes
     assert len(codes) == 10 and ctx.accounts.my_account(nina).totp_enabled
     with ctx.db.sessions()() as s:
-        stored = s.scalars(select(StaffUser.recovery_codes).where(StaffUser.username == "nina")).one()
+        stored = s.scalars(select(StaffUser.recovery_codes)
+                           .where(StaffUser.username == "nina")).one()
     assert codes[0] not in stored and "$argon2" in stored
     # Password alone no longer signs in; a recovery code does, once.
     with pytest.raises(AuthenticationError):
@@ -157,13 +162,15 @@ def test_mfa_enrolment_needs_one_valid_code_and_gives_one_time_recovery_codes(ct
 def test_user_management_is_logged_and_keeps_an_admin(ctx, actors) -> None:  # type: ignore[no-untyped-def]
     admin = actors[Role.CLINIC_ADMIN]
     with pytest.raises(ValidationError) as weak:
-        ctx.accounts.create_user(admin, username="zed", display_name="Zed", role="reception", password="password")
+        ctx.accounts.create_user(admin, username="zed", display_name="Zed", role="reception",
+                                 password="password")
     assert "password" in weak.value.field_errors
     nina = ctx.accounts.create_user(admin, username="nina", display_name="Nina N", role="reception",
                                     password=TEST_PASSWORD)
     ctx.accounts.set_role(admin, user_id=nina.id, role=Role.PRACTICE_MANAGER)
     ctx.accounts.disable(admin, user_id=nina.id)
-    assert [e.action for e in entries(ctx, resource_id=nina.id)] == ["user.create", "user.role.change", "user.disable"]
+    assert [e.action for e in entries(ctx, resource_id=nina.id)] == [
+        "user.create", "user.role.change", "user.disable"]
     with pytest.raises(AuthenticationError):
         ctx.accounts.sign_in(username="nina", password=TEST_PASSWORD, totp_code="")
     with pytest.raises(ConflictError):
@@ -182,19 +189,24 @@ def test_unlock_checks_the_password_and_the_code_when_asked(ctx, actors) -> None
     with pytest.raises(AuthenticationError):
         ctx.accounts.verify_unlock(rita, password=TEST_PASSWORD, totp_code="000000")
     ctx.accounts.verify_unlock(rita, password=TEST_PASSWORD, totp_code=code(Role.RECEPTION))
-    assert [e.outcome for e in entries(ctx, action="session.unlock")] == ["success", "failure", "failure", "success"]
+    assert [e.outcome for e in entries(ctx, action="session.unlock")] == [
+        "success", "failure", "failure", "success"]
 
 
-def test_break_glass_needs_a_reason_and_is_flagged_and_time_limited(ctx, actors, make_patient) -> None:  # type: ignore[no-untyped-def]
+def test_break_glass_needs_a_reason_and_is_flagged_and_time_limited(ctx, actors,  # type: ignore[no-untyped-def]
+                                                                    make_patient) -> None:
     patient = make_patient()
     rita = actors[Role.RECEPTION]
     with pytest.raises(ValidationError):
         ctx.accounts.break_glass(rita, patient_id=patient, reason="  ")
     with pytest.raises(ValidationError):
-        ctx.accounts.break_glass(actors[Role.CLINICIAN], patient_id=patient, reason="Collapsed at the desk")
-    grant = ctx.accounts.break_glass(rita, patient_id=patient, reason="Patient collapsed at the desk")
+        ctx.accounts.break_glass(actors[Role.CLINICIAN], patient_id=patient,
+                                 reason="Collapsed at the desk")
+    grant = ctx.accounts.break_glass(rita, patient_id=patient,
+                                     reason="Patient collapsed at the desk")
     assert timedelta(minutes=29) < grant.expires_at - datetime.now(UTC) <= timedelta(minutes=30)
     entry = entries(ctx, action="break_glass.grant")[-1]
-    assert entry.break_glass and entry.reason == "Patient collapsed at the desk" and entry.patient_id == patient
+    assert entry.break_glass and entry.reason == "Patient collapsed at the desk"
+    assert entry.patient_id == patient
     with ctx.db.sessions()() as s:
         assert s.scalars(select(BreakGlassGrant.user_id)).all() == [rita.user_id]

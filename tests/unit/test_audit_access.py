@@ -28,8 +28,10 @@ def _chart_read(ctx: Any) -> Any:
         for svc in ctx.services.values():
             for attr in dir(type(svc)):
                 if getattr(getattr(type(svc), attr, None), "__operation__", None) is REGISTRY[name]:
-                    params = list(inspect.signature(inspect.unwrap(getattr(svc, attr))).parameters.values())[2:]
-                    if all(p.name == "patient_id" or p.default is not inspect.Parameter.empty for p in params):
+                    signature = inspect.signature(inspect.unwrap(getattr(svc, attr)))
+                    params = list(signature.parameters.values())[2:]
+                    if all(p.name == "patient_id" or p.default is not inspect.Parameter.empty
+                           for p in params):
                         return getattr(svc, attr), REGISTRY[name].action
     return None, None
 
@@ -39,7 +41,8 @@ def _last(ctx: Any) -> AuditEntry:
         return s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
 
 
-def test_opening_a_chart_writes_a_read_entry_and_a_refusal_a_refused_one(ctx, actors, make_patient) -> None:  # type: ignore[no-untyped-def]
+def test_opening_a_chart_writes_a_read_entry_and_a_refusal_a_refused_one(ctx, actors,  # type: ignore[no-untyped-def]
+                                                                         make_patient) -> None:
     read, action = _chart_read(ctx)
     if read is None:
         pytest.skip("no clinical chart operation registered yet")
@@ -53,15 +56,18 @@ def test_opening_a_chart_writes_a_read_entry_and_a_refusal_a_refused_one(ctx, ac
     entry = _last(ctx)
     assert (entry.patient_id, entry.outcome, entry.username) == (patient, "refused", "rita")
     # Break-glass opens it for this patient only, for a while, and flags every read.
-    ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=patient, reason="Unconscious, need allergies")
+    ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=patient,
+                             reason="Unconscious, need allergies")
     read(actors[Role.RECEPTION], patient_id=patient)
     entry = _last(ctx)
-    assert (entry.outcome, entry.break_glass, entry.reason) == ("success", True, "Unconscious, need allergies")
+    assert (entry.outcome, entry.break_glass, entry.reason) == (
+        "success", True, "Unconscious, need allergies")
     with pytest.raises(PermissionDenied):
         read(actors[Role.RECEPTION], patient_id=make_patient(given="Other"))
 
 
-def test_access_report_lists_who_touched_the_record(ctx, actors, make_patient, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_access_report_lists_who_touched_the_record(ctx, actors, make_patient,  # type: ignore[no-untyped-def]
+                                                    tmp_path: Path) -> None:
     patient = make_patient(given="Aoife", family="Byrne")
     rita = actors[Role.RECEPTION]
     ctx.accounts.break_glass(rita, patient_id=patient, reason="Collapsed at the front desk")
@@ -75,7 +81,8 @@ def test_search_filters_and_pages(ctx, actors, make_patient) -> None:  # type: i
     admin = actors[Role.CLINIC_ADMIN]
     patient = make_patient()
     for _ in range(5):
-        ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=patient, reason="Emergency in room 2")
+        ctx.accounts.break_glass(actors[Role.RECEPTION], patient_id=patient,
+                                 reason="Emergency in room 2")
     page = ctx.audit.search(admin, patient_id=patient, limit=3)
     assert page.total >= 5 and len(page.entries) == 3
     assert all(e.patient_id == patient for e in page.entries)

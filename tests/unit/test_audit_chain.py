@@ -1,4 +1,5 @@
-"""The access log is tamper-evident: each kind of tampering is caught in the database and in a file."""
+"""The access log is tamper-evident: each kind of tampering is caught in the database and in a
+file."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def cut_and_regrow(ctx, actors=None) -> int:  # type: ignore[no-untyped-def]
 
 
 TAMPERINGS: dict[str, Callable[..., int]] = {
-    "edit one field": edit, "delete one": remove, "swap two": swap, "cut tail and append": cut_and_regrow,
+    "edit one field": edit, "delete one": remove, "swap two": swap,
+    "cut tail and append": cut_and_regrow,
 }
 
 
@@ -86,7 +88,8 @@ def test_database_tampering_is_detected(ctx, actors, logged, how: str) -> None: 
 
 
 @pytest.mark.parametrize("how", TAMPERINGS)
-def test_tampering_in_the_database_shows_in_its_export(ctx, actors, logged, how: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tampering_in_the_database_shows_in_its_export(ctx, actors, logged, how: str,  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
     ctx._actors = list(actors.values())
     TAMPERINGS[how](ctx)
     out = tmp_path / "audit.jsonl"
@@ -146,7 +149,8 @@ def test_file_edit_delete_swap_cut_are_detected(exported: Path) -> None:
 def test_a_forged_anchor_is_caught_by_the_clinic_seal(ctx, actors, exported: Path) -> None:  # type: ignore[no-untyped-def]
     entries, anchor = _lines(exported)
     forged = _forge_tail(entries[:-3], 4)
-    anchor = dict(anchor, count=len(forged), head_seq=forged[-1]["seq"], head_hash=forged[-1]["hash"],
+    anchor = dict(anchor, count=len(forged), head_seq=forged[-1]["seq"],
+                  head_hash=forged[-1]["hash"],
                   high_water_seq=forged[-1]["seq"], high_water_hash=forged[-1]["hash"])
     _write(exported, forged, anchor)
     assert verify_file(exported)[0].intact  # without the database's key this cannot be told

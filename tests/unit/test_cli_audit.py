@@ -29,10 +29,12 @@ def admin_env(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     return set_code
 
 
-def test_export_then_verify_file_and_database(data_dir: Path, tmp_path: Path, admin_env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_export_then_verify_file_and_database(data_dir: Path, tmp_path: Path, admin_env,  # type: ignore[no-untyped-def]
+                                              capsys) -> None:
     out = tmp_path / "log.jsonl"
     admin_env(offset=-30)
-    assert main(["audit", "export", "--data-dir", str(data_dir), "--out", str(out), "--user", "admin"]) == 0
+    assert main(["audit", "export", "--data-dir", str(data_dir), "--out", str(out), "--user",
+                 "admin"]) == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert lines[-1]["record"] == "anchor"
     assert all({"hash", "prev_hash", "seq", "action"} <= set(e) for e in lines[:-1])
@@ -43,7 +45,8 @@ def test_export_then_verify_file_and_database(data_dir: Path, tmp_path: Path, ad
     assert main(["audit", "verify", "--data-dir", str(data_dir), "--user", "admin"]) == 0
 
 
-def test_verify_names_the_first_bad_entry(data_dir: Path, tmp_path: Path, admin_env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_verify_names_the_first_bad_entry(data_dir: Path, tmp_path: Path, admin_env,  # type: ignore[no-untyped-def]
+                                          capsys) -> None:
     out = tmp_path / "log.jsonl"
     admin_env(offset=-30)
     main(["audit", "export", "--data-dir", str(data_dir), "--out", str(out), "--user", "admin"])
@@ -62,8 +65,10 @@ def test_verify_names_the_first_bad_entry(data_dir: Path, tmp_path: Path, admin_
     assert "BROKEN at entry 1" in capsys.readouterr().out
 
 
-def test_export_is_for_clinic_admins_only(data_dir: Path, tmp_path: Path, admin_env, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_export_is_for_clinic_admins_only(data_dir: Path, tmp_path: Path, admin_env,  # type: ignore[no-untyped-def]
+                                          capsys) -> None:
     admin_env(Role.RECEPTION)
-    code = main(["audit", "export", "--data-dir", str(data_dir), "--out", str(tmp_path / "x"), "--user", "rita"])
+    code = main(["audit", "export", "--data-dir", str(data_dir), "--out", str(tmp_path / "x"),
+                 "--user", "rita"])
     assert code == 1 and "not allow" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -119,7 +119,8 @@ def test_operation_against_every_role(name: str, ctx, actors, make_patient, tmp_
                                  "session opened inside its transaction)") from None
         except Exception:  # noqa: BLE001,S110 - after the permission check: allowed
             pass
-        assert refused is not expected, f"{name} for {role.value}: expected {'allowed' if expected else 'refused'}"
+        wanted = "allowed" if expected else "refused"
+        assert refused is not expected, f"{name} for {role.value}: expected {wanted}"
         with ctx.db.sessions()() as s:
             new = s.scalars(select(AuditEntry).where(AuditEntry.seq > before)).all()
         # Refusals by the policy (a refusal the work decides on these made-up arguments, e.g.
