@@ -306,6 +306,8 @@ def _apply(writer: ResourceWriter, c: _Checked) -> dict[str, Any]:
     current_version = current.version if current else None
     if base != current_version:
         return _conflict(change_id, rtype, rid, base, current)
+    # A refusal below of an upsert found absent must be known to _created too: a PostgreSQL
+    # push's first attempt takes its creations as absent without looking them up.
     if op == "delete" and current is None:
         raise BadRequest("nothing to delete: the resource is not known")
     if op == "delete" and current is not None and current.deleted:
