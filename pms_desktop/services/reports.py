@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..documents.report_csv import render_report_csv
 from ..documents.report_pdf import ReportTable, render_report_pdf
+from ..domain.dates import day_time_text
 from ..domain.errors import ValidationError
 from ..domain.permissions import Permission
 from ..domain.session import StaffSession
@@ -111,7 +112,7 @@ class ReportsService:
             clinic_name=clinic.name,
             chart=chart,
             notes=notes,
-            generated_at=local_time(self.core.now(), tz).strftime("%d %b %Y %H:%M"),
+            generated_at=day_time_text(local_time(self.core.now(), tz)),
         )
 
     # Convenience names for the common reports.

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ..domain.dates import weekday_day_month_text
 from ..domain.enums import AppointmentStatus as S
 from ..domain.errors import ConflictError, NotFound, ValidationError
 from ..domain.ids import new_id
@@ -425,15 +426,15 @@ class SchedulingService(ScheduleSetupOps, SchedulePrintOps):
             o_start, o_end = other.start_at.astimezone(tz), other.end_at.astimezone(tz)
             raise ConflictError(
                 f"{who} is already booked with {patient.given} {patient.family} from "
-                f"{o_start:%H:%M} to {o_end:%H:%M} on {o_start:%a %d %b}. Choose another time, "
-                "or double-book on purpose by giving a reason."
+                f"{o_start:%H:%M} to {o_end:%H:%M} on {weekday_day_month_text(o_start)}. "
+                "Choose another time, or double-book on purpose by giving a reason."
             )
         problem = rules.availability_problem(s, prac_id, start, end, rules.clinic_hours(s))
         if problem:
             local = start.astimezone(tz)
             raise ConflictError(
-                f"{who} is {problem} ({local:%a %d %b %H:%M}). Choose another time, "
-                "or book anyway by giving a reason."
+                f"{who} is {problem} ({weekday_day_month_text(local)} {local:%H:%M}). "
+                "Choose another time, or book anyway by giving a reason."
             )
 
     def _duration(self, uow: UnitOfWork, type_id: str | None, minutes: int | None) -> int:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from ..domain.dates import weekday_day_month_text
 from ..domain.errors import NotFound, ValidationError
 from ..domain.permissions import Permission
 from ..store.models import (
@@ -44,6 +45,11 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Spans = list[tuple[time, time]]
+
+
+def _when(at: datetime) -> str:
+    """'Mon 3 Nov 09:00', as the book writes a day."""
+    return f"{weekday_day_month_text(at)} {at:%H:%M}"
 
 
 def _clock(t: time) -> str:
@@ -210,8 +216,8 @@ class ScheduleSetupOps:
             raise ValidationError(
                 {
                     "start_at": "Overlaps leave already recorded ({} to {}, {}).".format(
-                        f"{other.start_at.astimezone(tz):%a %d %b %H:%M}",
-                        f"{other.end_at.astimezone(tz):%a %d %b %H:%M}",
+                        _when(other.start_at.astimezone(tz)),
+                        _when(other.end_at.astimezone(tz)),
                         other.reason or "Leave",
                     )
                 }

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from ..domain.dates import weekday_day_text
 from ..domain.enums import Role
 from ..domain.permissions import Permission, allows
 from ..store.models import Patient, Practitioner, SyncConflict
@@ -98,7 +99,7 @@ def _text(unit: str | None, value: Any, zone: ZoneInfo) -> str:
     if unit == "time" and isinstance(value, dict) and value.get("start"):
         start = datetime.fromisoformat(value["start"]).astimezone(zone)
         end = datetime.fromisoformat(value.get("end") or value["start"]).astimezone(zone)
-        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M}"
+        return f"{weekday_day_text(start)} {start:%H:%M}–{end:%H:%M}"
     return display_value(value, unit)
 
 

@@ -32,7 +32,8 @@ def test_book_refuses_an_overlap_with_a_clear_message(ctx, rita, prac, make_pati
         ctx.scheduling.book(
             rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=15)
         )
-    assert "already booked with Mary Murphy from 10:00 to 10:30" in str(e.value)
+    # The day as every screen writes it (it was 'Mon 07 Jan').
+    assert "already booked with Mary Murphy from 10:00 to 10:30 on Mon 7 Jan." in str(e.value)
     # Back to back is fine; touching ends do not overlap.
     ctx.scheduling.book(
         rita, patient_id=b, practitioner_id=prac, start_at=MON + timedelta(minutes=30)

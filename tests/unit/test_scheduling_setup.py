@@ -122,6 +122,8 @@ def test_leave_add_list_remove_and_refusals(ctx, manager, rita, prac, make_patie
         ctx.scheduling.add_leave(manager, practitioner_id=prac, start_at=at(10, 0),
                                  end_at=at(14, 0))
     assert "Overlaps leave already recorded" in e.value.field_errors["start_at"]
+    # The days as every screen writes them (it was 'Tue 08 Jan').
+    assert "(Tue 8 Jan 00:00 to Fri 11 Jan 00:00," in e.value.field_errors["start_at"]
     with pytest.raises(ConflictError, match="on leave"):
         ctx.scheduling.book(rita, patient_id=patient, practitioner_id=prac, start_at=at(8, 11))
     assert [x.id for x in ctx.scheduling.leave(rita, practitioner_id=prac)] == [leave.id]
