@@ -15,6 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
+from ..domain.dates import day_text, day_time_text
 from .letterhead import (
     ALERT,
     CONFIDENTIAL,
@@ -65,7 +66,7 @@ def _table(rows: tuple[AccessReportRow, ...], width: float) -> LongTable:
     data: list[list[object]] = [[Paragraph(t, st["head"]) for t, _ in COLUMNS]]
     for r in rows:
         style = alert if r.break_glass else cell
-        values = [f"{r.at:%d %b %Y %H:%M}", r.username, r.role.replace("_", " "), _action_text(r),
+        values = [day_time_text(r.at), r.username, r.role.replace("_", " "), _action_text(r),
                   r.outcome, "EMERGENCY ACCESS: " + r.reason if r.break_glass else ""]
         data.append([Paragraph(escape(v), style) for v in values])
     if not rows:
@@ -85,8 +86,8 @@ def access_report_pdf(report: AccessReport) -> bytes:
         Paragraph("Who accessed this record", st["title"]),
         Spacer(1, 3 * mm),
         Paragraph(f"Patient: <b>{escape(report.patient_name)}</b> "
-                  f"(born {report.birth_date:%d %b %Y})", st["body"]),
-        Paragraph(f"Produced {report.generated_at:%d %b %Y %H:%M %Z}. {n} "
+                  f"(born {day_text(report.birth_date)})", st["body"]),
+        Paragraph(f"Produced {day_time_text(report.generated_at)} {report.generated_at:%Z}. {n} "
                   f"entr{'ies' if n != 1 else 'y'} from the clinic's tamper-evident access log.",
                   st["subtitle"]),
         Spacer(1, 6 * mm),

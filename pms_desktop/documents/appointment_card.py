@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..domain.dates import long_weekday_day_text
 from .letterhead import FRAME_PADDING, MUTED, RULE, Letterhead, compact_heading, fonts, styles
 
 PAGE = landscape(A6)
@@ -60,7 +61,7 @@ def appointment_card_pdf(card: AppointmentCard) -> bytes:
     value = ParagraphStyle("card-value", parent=st["bold"], fontSize=11.5, leading=14)
     plain = ParagraphStyle("card-plain", parent=st["body"], fontSize=10.5, leading=13)
     when = [
-        Paragraph(f"{card.start_local:%A %d %B %Y}", big),
+        Paragraph(long_weekday_day_text(card.start_local), big),
         Paragraph(
             escape(f"at {card.start_local:%H:%M} ({card.minutes} minutes) · {card.type_name}"),
             plain,

@@ -19,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
+from ..domain.dates import day_text, day_time_text, long_weekday_day_text
 from .letterhead import (
     CONFIDENTIAL,
     MUTED,
@@ -81,15 +82,16 @@ def day_list_pdf(doc: DayListDocument) -> bytes:
             Paragraph("Day list", st["title"]),
             Spacer(1, 2 * mm),
             Paragraph(escape(name), st["h2"]),
-            Paragraph(f"{doc.day:%A %d %B %Y} · {count}", st["subtitle"]),
+            Paragraph(f"{long_weekday_day_text(doc.day)} · {count}", st["subtitle"]),
             Spacer(1, 5 * mm),
             _table(rows, tz, st, width) if rows else Paragraph("No appointments.", st["body"]),
         ]
     if not doc.practitioners:
         story += letterhead_flowables(doc.head, width, tax=False)
         story += [Paragraph("Day list", st["title"]), Paragraph("No practitioners.", st["body"])]
-    note = f"Day list {doc.day:%d/%m/%Y} · {CONFIDENTIAL} · printed {doc.printed_at:%d/%m/%Y %H:%M}"
-    return build_pdf(story, doc.head, title=f"Day list {doc.day:%d/%m/%Y}", tax=False, note=note)
+    title = f"Day list {day_text(doc.day)}"
+    note = f"{title} · {CONFIDENTIAL} · printed {day_time_text(doc.printed_at)}"
+    return build_pdf(story, doc.head, title=title, tax=False, note=note)
 
 
 def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any], width: float) -> Table:
@@ -104,7 +106,7 @@ def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any], width: float) 
         cell = faded if a.status in ("cancelled", "noshow") else st
         start, end = a.start_at.astimezone(tz), a.end_at.astimezone(tz)
         note = f"Cancelled: {a.cancel_reason}" if a.status == "cancelled" else a.note
-        born = f"{a.patient_birth_date:%d/%m/%Y}" if a.patient_birth_date else ""
+        born = day_text(a.patient_birth_date) if a.patient_birth_date else ""
         patient = [Paragraph(escape(a.patient_name), cell["cellb"])]
         if note and note.strip(": "):
             patient.append(Paragraph(escape(note), note_style))
@@ -118,7 +120,8 @@ def _table(rows: Sequence[Any], tz: ZoneInfo, st: dict[str, Any], width: float) 
                 Paragraph(escape(STATUS.get(a.status, a.status)), cell["cell"]),
             ]
         )
-    fixed = [22 * mm, 20 * mm, 26 * mm, 30 * mm, 29 * mm]
+    # Born fits '28 May 1948' (the month in words takes more than 28/05/1948 did).
+    fixed = [22 * mm, 26 * mm, 26 * mm, 30 * mm, 29 * mm]
     widths = [fixed[0], width - sum(fixed), *fixed[1:]]
     table = Table(data, colWidths=widths, repeatRows=1)
     style = table_style(len(rows))

@@ -7,10 +7,17 @@ Fields a date is typed into keep their digits (dd/MM/yyyy).
 
 from __future__ import annotations
 
-from ...domain.dates import day_text, day_time_text, weekday_day_month_text, weekday_day_text
+from ...domain.dates import (
+    day_text,
+    day_time_text,
+    long_day_text,
+    long_weekday_day_text,
+    weekday_day_month_text,
+    weekday_day_text,
+)
 
-__all__ = ["DAY", "WEEKDAY_DAY", "day_text", "day_time_text", "weekday_day_month_text",
-           "weekday_day_text"]
+__all__ = ["DAY", "WEEKDAY_DAY", "day_text", "day_time_text", "long_day_text",
+           "long_weekday_day_text", "weekday_day_month_text", "weekday_day_text"]
 
 DAY = "d MMM yyyy"  # QDateEdit.setDisplayFormat
 WEEKDAY_DAY = "ddd d MMM yyyy"
