@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..documents.letters import LetterDocument, letter_pdf, template_fields
+from ..domain.dates import long_day_text
 from ..domain.errors import ValidationError
 from ..domain.permissions import Permission
 from ..domain.session import StaffSession
@@ -54,6 +55,7 @@ class LetterOps:
         self._check_kind(kind)
         s = uow.session
         patient_row(s, patient_id)
+        # Typed fields: the clinician edits these dates as they type dates (dd/mm/yyyy).
         today = self.core.now().astimezone(clinic_zone(s)).strftime("%d/%m/%Y")
         last = s.scalars(select(ClinicalNote).where(
             ClinicalNote.patient_id == patient_id, ClinicalNote.status == "signed",
@@ -92,7 +94,7 @@ class LetterOps:
         s = uow.session
         p = patient_row(s, patient_id)
         clinic = s.scalars(select(Clinic)).one()
-        zone = clinic_zone(s)
+        today = self.core.now().astimezone(clinic_zone(s)).date()
         mrn = s.scalars(select(PatientIdentifier.value).where(
             PatientIdentifier.patient_id == patient_id).order_by(PatientIdentifier.rank)).first()
         assert uow.actor is not None
@@ -101,9 +103,9 @@ class LetterOps:
         values = {k: str(v).strip() for k, v in fields.items() if k in allowed}
         values.update(
             patient_name=" ".join(x for x in (p.given, p.family) if x),
-            birth_date=f"{p.birth_date:%d/%m/%Y}",
+            birth_date=long_day_text(p.birth_date),
             patient_identifier=f" (MRN {mrn})" if mrn else "",
-            today=self.core.now().astimezone(zone).strftime("%d/%m/%Y"),
+            today=long_day_text(today),
         )
         signatory_lines = tuple(x for x in (
             prac.qualification if prac else None,
@@ -115,7 +117,7 @@ class LetterOps:
                   detail={"kind": kind})
         return LetterDocument(
             kind=kind, head=letterhead(clinic),
-            date_text=self.core.now().astimezone(zone).strftime("%d %B %Y"), values=values,
+            date_text=long_day_text(today), values=values,
             signatory=uow.actor.display_name, signatory_lines=signatory_lines,
             recipient_lines=recipient,
         )
