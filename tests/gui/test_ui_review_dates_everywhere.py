@@ -36,6 +36,9 @@ def test_the_patient_search_shows_the_date_of_birth_in_words(  # type: ignore[no
     qtbot.keyClicks(screen.search, "quinlan")
     qtbot.waitUntil(lambda: screen.model.rowCount() == 1, timeout=WAIT)
     assert screen.model.index(0, 1).data() == "4 Jan 2001"  # it was 04/01/2001
+    # What a screen reader says of the row: the month in full, no '04' (it was '04 January').
+    spoken = screen.model.index(0, 0).data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken == "Aoife Quinlan, born 4 January 2001"
 
 
 def test_the_chart_writes_its_dates_in_words(  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ...services.patients_dto import PatientSummary
-from ..widgets.dates import day_text
+from ..widgets.dates import day_text, long_day_text
 
 Index = QModelIndex | QPersistentModelIndex
 SEX = {"female": "F", "male": "M", "other": "Other", "unknown": "—"}
@@ -57,5 +57,6 @@ class PatientTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return p.id
         if role == Qt.ItemDataRole.AccessibleTextRole and index.column() == 0:
-            return f"{p.given} {p.family}, born {p.birth_date:%d %B %Y}"
+            # The month in full: a screen reader says 'Jan' as a name ("born 4 Jan 2001").
+            return f"{p.given} {p.family}, born {long_day_text(p.birth_date)}"
         return None
