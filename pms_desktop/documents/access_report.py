@@ -32,7 +32,8 @@ ACTION_WORDS = {
     "break_glass.grant": "Emergency access granted",
     "audit.access_report": "This report was produced",
 }
-COLUMNS = (("When", 35), ("Staff member", 28), ("Role", 33), ("What", 52), ("Outcome", 18),
+# Widths in mm; each heading fits its column on one line (with the cells' 6 pt paddings).
+COLUMNS = (("When", 35), ("Staff member", 28), ("Role", 33), ("What", 49), ("Outcome", 21),
            ("Emergency reason", None))
 
 

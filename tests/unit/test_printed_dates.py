@@ -11,9 +11,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from pypdf import PdfReader
+from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from pms_desktop.documents.access_report import AccessReport, AccessReportRow, access_report_pdf
+from pms_desktop.documents.access_report import (
+    COLUMNS,
+    AccessReport,
+    AccessReportRow,
+    access_report_pdf,
+)
 from pms_desktop.documents.appointment_card import AppointmentCard, appointment_card_pdf
 from pms_desktop.documents.day_list import DayListDocument, day_list_pdf
 from pms_desktop.documents.letterhead import Letterhead, fonts
@@ -86,3 +92,12 @@ def test_the_day_list_has_room_for_the_widest_date_of_birth() -> None:
     born_x, size = drawn["28 May 1948"]
     regular, _bold = fonts()
     assert born_x + stringWidth("28 May 1948", regular, size) < drawn["087 123 4567"][0] - 2
+
+
+def test_the_access_reports_headings_each_fit_their_column() -> None:
+    """'Outcome' wrapped as 'Outcom' over 'e' in its 18 mm column."""
+    _regular, bold = fonts()
+    padding = 2 * 6  # ReportLab's default left and right padding of a cell, in points
+    for heading, width in COLUMNS:
+        if width is not None:
+            assert stringWidth(heading, bold, 8.5) + padding <= width * mm, heading
