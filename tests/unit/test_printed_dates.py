@@ -33,16 +33,20 @@ def text_of(pdf: bytes) -> str:
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def test_the_day_list_writes_the_day_and_the_dates_of_birth_in_words() -> None:
+def _day_list(patient_name: str, born: date) -> DayListDocument:
+    """Monday 4 January 2027's list, printed at 08:05, with one patient booked at 09:00."""
     row = SimpleNamespace(
-        practitioner_id="p1", patient_name="Aoife Byrne", patient_birth_date=BORN,
+        practitioner_id="p1", patient_name=patient_name, patient_birth_date=born,
         patient_phone="087 123 4567", type_name="Consultation", status="booked", note="",
         cancel_reason="", start_at=datetime(2027, 1, 4, 9, 0, tzinfo=UTC),
         end_at=datetime(2027, 1, 4, 9, 15, tzinfo=UTC))
-    doc = DayListDocument(head=HEAD, day=MONDAY, timezone="Europe/Dublin",
-                          practitioners=(("p1", "Dr Kelly"),), appointments=(row,),
-                          printed_at=datetime(2027, 1, 4, 8, 5))
-    pdf = day_list_pdf(doc)
+    return DayListDocument(head=HEAD, day=MONDAY, timezone="Europe/Dublin",
+                           practitioners=(("p1", "Dr Kelly"),), appointments=(row,),
+                           printed_at=datetime(2027, 1, 4, 8, 5))
+
+
+def test_the_day_list_writes_the_day_and_the_dates_of_birth_in_words() -> None:
+    pdf = day_list_pdf(_day_list("Aoife Byrne", BORN))
     text = text_of(pdf)
     assert "Monday 4 January 2027 · 1 appointment" in text
     assert "4 Jan 2001" in text  # the patient's date of birth
@@ -75,14 +79,7 @@ def test_the_access_report_writes_its_days_as_the_screens_do() -> None:
 
 def test_the_day_list_has_room_for_the_widest_date_of_birth() -> None:
     """'28 May 1948' ends before the phone number starts (they ran into each other)."""
-    row = SimpleNamespace(
-        practitioner_id="p1", patient_name="Séamus Ó Briain", patient_birth_date=date(1948, 5, 28),
-        patient_phone="087 123 4567", type_name="Consultation", status="booked", note="",
-        cancel_reason="", start_at=datetime(2027, 1, 4, 9, 0, tzinfo=UTC),
-        end_at=datetime(2027, 1, 4, 9, 15, tzinfo=UTC))
-    doc = DayListDocument(head=HEAD, day=MONDAY, timezone="Europe/Dublin",
-                          practitioners=(("p1", "Dr Kelly"),), appointments=(row,),
-                          printed_at=datetime(2027, 1, 4, 8, 5))
+    doc = _day_list("Séamus Ó Briain", date(1948, 5, 28))
     drawn: dict[str, tuple[float, float]] = {}  # text: (x where it starts, font size)
 
     def visit(text: str, cm: Any, tm: Any, _font: Any, size: float) -> None:
