@@ -97,6 +97,12 @@ def parse_amount(text: str, currency: str) -> int:
             if len(tail) == 3 and exponent(currency) != 3
             else head.replace(",", "") + "." + tail
         )
+    elif "." in cleaned:
+        # Dots alone group thousands where they cannot be a decimal point: more than one
+        # ("1.234.000") or a currency with no minor unit ("123.400 ¥", as de/es write it).
+        groups = cleaned.split(".")
+        if (len(groups) > 2 or exponent(currency) == 0) and all(len(g) == 3 for g in groups[1:]):
+            cleaned = cleaned.replace(".", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as e:

@@ -40,3 +40,24 @@ def test_an_issued_invoices_prices_read_as_money(qtbot, fees, actors, make_patie
     assert (price, discount, net) == ("€60.00", "€5.00", "€55.00")
     assert "Total €55.00" in editor.totals.text()  # still read back as amounts
     assert not editor.message.text()
+
+
+def test_an_issued_invoice_in_a_currency_without_cents_reads_back(  # noqa: F811
+        qtbot, fees, actors, make_patient):
+    # A Chilean clinic (CLP, es): the issued price reads '6.000 CLP', which the editor reads
+    # back for its totals: it read 6 (the dot as a decimal point) and showed a net of 6 CLP;
+    # '1.234.000 CLP' it marked unreadable.
+    from sqlalchemy import update
+
+    from pms_desktop.store.models.clinic import Clinic
+
+    with fees.db.sessions()() as s, s.begin():
+        s.execute(update(Clinic).values(currency="CLP", locale="es_CL"))
+    draft = fees.billing.create_invoice(
+        actors[M], patient_id=make_patient(), lines=[LineInput(fee_code="CONS-S")])
+    fees.billing.issue_invoice(actors[M], invoice_id=draft.id)
+    editor = _editor(qtbot, fees, actors[M], draft.id)
+    _, _, _, price, _, _, net = _row(editor)
+    assert price == net == "6.000\u00a0CLP"
+    assert not editor.message.text()
+    assert "Total 6.000\u00a0CLP" in editor.totals.text(), editor.totals.text()
