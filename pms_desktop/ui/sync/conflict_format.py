@@ -151,4 +151,4 @@ def relative(at: datetime | None, now: datetime) -> str:
         return f"{int(seconds // 60)} min ago"
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
-    return day_text(at)
+    return day_text(at.astimezone())  # the day here, as the exact time beside it
