@@ -83,6 +83,9 @@ def test_every_roles_window_fits_a_1280_screen(qtbot, ctx, actors, make_patient,
         qtbot.waitUntil(lambda: window.banner.data is not None, timeout=WAIT)
     assert window.minimumSizeHint().width() <= 1280 - FRAME.width() - 24
     assert window.width() == 1280 - FRAME.width()
+    # And its height, above a 40 px taskbar: the chart's Letters tab held a clinician's window
+    # at 746 px, the status bar under the taskbar.
+    assert window.minimumSizeHint().height() <= 800 - 40 - FRAME.height()
 
 
 def _text_colour(widget) -> QColor:  # type: ignore[no-untyped-def]

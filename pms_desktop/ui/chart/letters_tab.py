@@ -16,11 +16,13 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -83,12 +85,27 @@ class LettersTab(QWidget):
         self.form_host.setMaximumWidth(760)
         self.form = QFormLayout(self.form_host)
         self.inputs: dict[str, QLineEdit | QPlainTextEdit] = {}
+        # The form and its message scroll: a certificate's or a referral's fields are taller
+        # than a laptop leaves the chart, and held the whole window taller than the screen.
+        page = QWidget()
+        page.setObjectName("letterPage")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.form_host)
+        column.addWidget(self.status)
+        column.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("letterScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(page)
+        # On the chart's own background, as the form was before it scrolled.
+        self.scroll.setStyleSheet("#letterScroll, #letterScroll > QWidget, #letterPage"
+                                  " { background: transparent; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.form_host)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
+        layout.addWidget(self.scroll, 1)
         self._build_form()
 
     def set_patient(self, patient_id: str) -> None:
