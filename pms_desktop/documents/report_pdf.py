@@ -32,6 +32,7 @@ from reportlab.platypus import (
     Table,
 )
 
+from ..domain.dates import day_text
 from ..domain.money import format_amount, to_decimal
 from .letterhead import (
     ACCENT,
@@ -105,7 +106,7 @@ def format_cell(col: ReportColumn, value: Cell, report: ReportTable) -> str:
 @functools.lru_cache(maxsize=4096)
 def _day(value: date) -> str:
     """A date as printed (a year's day sheet has 13,000 dates on some 250 days)."""
-    return f"{value.day} {value:%b %Y}"
+    return day_text(value)
 
 
 def build_chart_figure(

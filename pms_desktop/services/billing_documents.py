@@ -17,6 +17,7 @@ from ..documents.credit_note_pdf import render_credit_note_pdf
 from ..documents.invoice_pdf import render_invoice_pdf
 from ..documents.receipt_pdf import render_receipt_pdf
 from ..documents.statement_pdf import render_statement_pdf
+from ..domain.dates import day_text
 from ..domain.money import format_amount, format_rate
 from ..store.models import CreditNote, Invoice, Patient, Payment, Practitioner
 from . import billing_queries as q
@@ -38,7 +39,7 @@ def fmt_date(value: datetime | date | None, tz: str) -> str:
     if value is None:
         return ""
     d = local_time(value, tz).date() if isinstance(value, datetime) else value
-    return f"{d.day} {d:%b %Y}"
+    return day_text(d)
 
 
 def fmt_qty(q_: Decimal) -> str:
@@ -53,7 +54,7 @@ def patient_lines(p: Patient) -> list[str]:
     town = " ".join(x for x in (p.postal_code, p.city) if x)
     if town:
         lines.append(town)
-    lines.append(f"Date of birth {p.birth_date.day} {p.birth_date:%b %Y}")
+    lines.append(f"Date of birth {day_text(p.birth_date)}")
     for ident in p.identifiers[:1]:
         lines.append(f"{ident.label} {ident.value}")
     return lines

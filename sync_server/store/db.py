@@ -69,9 +69,8 @@ def _bound_lock_waits(engine: Engine, lock_wait: float) -> None:
     """A new PostgreSQL connection waits ``lock_wait`` seconds for a lock, unless something
     else sets its wait already, 0 (no bound) included (``options=-c lock_timeout=...`` in the
     URL, ``ALTER ROLE ... SET``, the server's configuration): one statement when the
-    connection is made. A ``SET`` rather
-    than the start-up ``options`` parameter, which a pooler such as PgBouncer refuses unless
-    told to ignore it."""
+    connection is made. A ``SET`` rather than the start-up ``options`` parameter, which a
+    pooler such as PgBouncer refuses unless told to ignore it."""
     value = f"{round(lock_wait * 1000)}ms"
 
     @event.listens_for(engine, "connect")

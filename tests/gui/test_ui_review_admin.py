@@ -76,20 +76,21 @@ def test_the_backups_tab_says_when_the_last_backup_ran(qtbot, ctx, actors) -> No
     from pms_desktop.ui.admin.backups_tab import BackupsTab
 
     admin = actors[Role.CLINIC_ADMIN]
-    tab = BackupsTab(ctx, admin)
+    clinic_zone = ctx.setup.clinic().timezone
+    tab = BackupsTab(ctx, admin, None, clinic_zone)
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitUntil(lambda: tab.last.text() != "", timeout=WAIT)
     assert tab.last.text() == "No backup in this folder yet."
     tab.backup_now()
     qtbot.waitUntil(lambda: tab.last.text().startswith("Last backup: "), timeout=WAIT)
-    zone = ZoneInfo(ctx.setup.clinic().timezone)
+    zone = ZoneInfo(clinic_zone)
     made = list((ctx.db.data_dir / "backups").glob("clinic-manual-*.pmsbak"))
     assert len(made) == 1
     when = datetime.fromtimestamp(made[0].stat().st_mtime, zone)
     assert tab.last.text() == f"Last backup: {when.day} {when:%b %Y %H:%M}"
     # another day, the tab opened again: it still says so (it said nothing)
-    again = BackupsTab(ctx, admin)
+    again = BackupsTab(ctx, admin, None, clinic_zone)
     qtbot.addWidget(again)
     qtbot.waitUntil(lambda: again.last.text() != "", timeout=WAIT)
     assert again.last.text() == tab.last.text()

@@ -36,7 +36,7 @@ class AdminScreen(QWidget):
                       if allows(role, Permission.VIEW_AUDIT) else None)
         self.security = (SecurityTab(ctx, session, status)
                          if allows(role, Permission.SETTINGS) else None)
-        self.backups = (BackupsTab(ctx, session, status)
+        self.backups = (BackupsTab(ctx, session, status, zone)
                         if allows(role, Permission.BACKUPS) else None)
         self.sync = (SyncTab(ctx, session, main_window, status)
                      if allows(role, Permission.SETTINGS) and "sync" in getattr(ctx, "services", {})

@@ -27,9 +27,10 @@ from ..widgets.dates import day_time_text
 
 
 class BackupsTab(QWidget):
-    def __init__(self, ctx: Any, session: StaffSession, status: Any = None) -> None:
+    def __init__(self, ctx: Any, session: StaffSession, status: Any, timezone: str) -> None:
         super().__init__()
         self.ctx, self.session, self.status = ctx, session, status
+        self.zone = ZoneInfo(timezone)  # the clinic's: the last backup's time is written in it
         self.enabled = QCheckBox(self.tr("Back up every day"))
         self.hour = QSpinBox(minimum=0, maximum=23, suffix=":00")
         self.keep = QSpinBox(minimum=1, maximum=365, suffix=self.tr(" backups"))
@@ -73,17 +74,16 @@ class BackupsTab(QWidget):
             self._load_last()
 
     def _load_last(self) -> None:
-        backups, who, setup = self.ctx.backups, self.session, self.ctx.setup
+        backups, who = self.ctx.backups, self.session
 
-        def shown(result: tuple[Any, Any]) -> None:
-            when, clinic = result
+        def shown(when: Any) -> None:
             if when is None:
                 self.last.setText(self.tr("No backup in this folder yet."))
                 return
-            local = when.astimezone(ZoneInfo(clinic.timezone)) if clinic else when.astimezone()
-            self.last.setText(self.tr("Last backup: {when}").format(when=day_time_text(local)))
+            local = day_time_text(when.astimezone(self.zone))
+            self.last.setText(self.tr("Last backup: {when}").format(when=local))
 
-        run_op(self, lambda: (backups.last_backup(who), setup.clinic()), shown, lambda _e: None)
+        run_op(self, lambda: backups.last_backup(who), shown, lambda _e: None)
 
     def _loaded(self, schedule: Any) -> None:
         self.enabled.setChecked(schedule.enabled)
